@@ -1,0 +1,56 @@
+//! The node's command line: sc-cli's run options, `--block-time-ms`, and the subcommands.
+
+/// Command line of `tessera-node`.
+#[derive(Debug, clap::Parser)]
+pub struct Cli {
+	/// A subcommand; without one the node runs.
+	#[command(subcommand)]
+	pub subcommand: Option<Subcommand>,
+
+	/// Options of a running node (`--dev`, `--rpc-port`, `--base-path`, …).
+	#[clap(flatten)]
+	pub run: sc_cli::RunCmd,
+
+	/// Milliseconds between sealed blocks. Every block is finalized as soon as it is sealed.
+	#[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+	pub block_time_ms: u64,
+}
+
+/// The node's subcommands: sc-cli's chain maintenance commands plus `export-metadata`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Subcommand {
+	/// Key management utilities.
+	#[command(subcommand)]
+	Key(sc_cli::KeySubcommand),
+
+	/// Build a chain specification (deprecated in favour of `export-chain-spec`).
+	#[deprecated(note = "build-spec will be removed; use export-chain-spec instead")]
+	BuildSpec(sc_cli::BuildSpecCmd),
+
+	/// Export the chain specification of `--chain` as JSON.
+	ExportChainSpec(sc_cli::ExportChainSpecCmd),
+
+	/// Validate blocks.
+	CheckBlock(sc_cli::CheckBlockCmd),
+
+	/// Export blocks.
+	ExportBlocks(sc_cli::ExportBlocksCmd),
+
+	/// Export the state of a given block into a chain spec.
+	ExportState(sc_cli::ExportStateCmd),
+
+	/// Import blocks.
+	ImportBlocks(sc_cli::ImportBlocksCmd),
+
+	/// Remove the whole chain.
+	PurgeChain(sc_cli::PurgeChainCmd),
+
+	/// Revert the chain to a previous state.
+	Revert(sc_cli::RevertCmd),
+
+	/// Database meta columns information.
+	ChainInfo(sc_cli::ChainInfoCmd),
+
+	/// Write the runtime's SCALE-encoded metadata (the file subxt generates its client from).
+	ExportMetadata(crate::metadata::ExportMetadataCmd),
+}

@@ -1,0 +1,29 @@
+//! Errors of the chain client.
+
+/// What can go wrong talking to the chain.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+	/// The node could not be reached, or its metadata could not be read.
+	#[error("cannot connect to the node at {url}: {source}")]
+	Connect {
+		/// The node URL.
+		url: String,
+		/// Why.
+		#[source]
+		source: Box<subxt::error::OnlineClientError>,
+	},
+	/// The stream of finalized blocks failed or ended.
+	#[error("finalized block stream: {0}")]
+	Blocks(String),
+	/// Reading a block's events or storage failed.
+	#[error("block {number}: {message}")]
+	AtBlock {
+		/// The block number.
+		number: u64,
+		/// What failed.
+		message: String,
+	},
+	/// A storage query failed.
+	#[error("storage query: {0}")]
+	Query(String),
+}

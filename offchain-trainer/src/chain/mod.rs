@@ -1,0 +1,35 @@
+//! The chain client: subxt types generated from the runtime metadata checked in at
+//! `offchain-trainer/metadata/tessera.scale`, and connecting to a node.
+//!
+//! Regenerate the metadata after changing the runtime (a test fails while it is stale):
+//!
+//! ```text
+//! cargo run -p tessera-node -- export-metadata -o offchain-trainer/metadata/tessera.scale
+//! ```
+
+mod error;
+pub mod training;
+pub mod tx;
+
+pub use error::ChainError;
+
+/// Types and calls generated from our runtime's metadata.
+#[subxt::subxt(
+	runtime_metadata_path = "metadata/tessera.scale",
+	derive_for_all_types = "Clone, PartialEq, Eq"
+)]
+pub mod runtime {}
+
+/// Client configuration: our chain uses Polkadot's account, signature and header formats.
+pub type TesseraConfig = subxt::PolkadotConfig;
+/// A connected client.
+pub type Client = subxt::OnlineClient<TesseraConfig>;
+/// An account on our chain.
+pub type AccountId = subxt::utils::AccountId32;
+
+/// Connects to the node at `url` (`ws://` or `wss://`).
+pub async fn connect(url: &str) -> Result<Client, ChainError> {
+	Client::from_insecure_url(url)
+		.await
+		.map_err(|source| ChainError::Connect { url: url.to_string(), source: Box::new(source) })
+}

@@ -1,0 +1,61 @@
+//! Submitting signed transactions and turning their outcome into typed results: a runtime
+//! rejection comes back as [`TxError::Rejected`] with the pallet and error names.
+
+use super::{Client, TesseraConfig};
+use subxt::{
+	blocks::ExtrinsicEvents,
+	error::{DispatchError, TransactionEventsError, TransactionFinalizedSuccessError},
+	transactions::Payload,
+};
+use subxt_signer::sr25519::Keypair;
+
+/// Why a transaction did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum TxError {
+	/// The runtime dispatched the call and it failed with a pallet error.
+	#[error("rejected by {pallet}: {error}")]
+	Rejected {
+		/// Pallet name, e.g. `Training`.
+		pallet: String,
+		/// Error variant, e.g. `HashAlreadyOwned`.
+		error: String,
+	},
+	/// The call failed with a non-pallet dispatch error (bad origin, token error, …).
+	#[error("dispatch failed: {0}")]
+	Dispatch(String),
+	/// The transaction could not be built, submitted, or followed to finalization.
+	#[error("transaction not finalized: {0}")]
+	Submission(String),
+}
+
+/// Signs `call` with `signer`, submits it, and waits until its block is finalized.
+pub async fn submit_and_finalize<Call: Payload>(
+	client: &Client,
+	call: &Call,
+	signer: &Keypair,
+) -> Result<ExtrinsicEvents<TesseraConfig>, TxError> {
+	let txs = client.tx().await.map_err(|e| TxError::Submission(e.to_string()))?;
+	let progress = txs
+		.sign_and_submit_then_watch_default(call, signer)
+		.await
+		.map_err(|e| TxError::Submission(e.to_string()))?;
+	progress.wait_for_finalized_success().await.map_err(classify)
+}
+
+fn classify(e: TransactionFinalizedSuccessError) -> TxError {
+	match e {
+		TransactionFinalizedSuccessError::SuccessError(TransactionEventsError::ExtrinsicFailed(
+			DispatchError::Module(module),
+		)) => match module.details() {
+			Ok(details) => TxError::Rejected {
+				pallet: details.pallet.name().to_string(),
+				error: details.variant.name.clone(),
+			},
+			Err(_) => TxError::Dispatch(module.details_string()),
+		},
+		TransactionFinalizedSuccessError::SuccessError(TransactionEventsError::ExtrinsicFailed(
+			other,
+		)) => TxError::Dispatch(other.to_string()),
+		other => TxError::Submission(other.to_string()),
+	}
+}

@@ -1,0 +1,376 @@
+//! # pallet-training
+//!
+//! The on-chain half of tessera (DESIGN.md §2–3): who may train, when each training window opens
+//! and with which seed, and which gradient payload each miner committed to in a window.
+//!
+//! - Time is counted in windows of [`Config::WindowLength`] blocks. Window `w ≥ 1` opens in
+//!   `on_initialize` of block `w * WindowLength`, which stores [`Windows`]`[w]` (seed = hash of the
+//!   previous block, via [`Config::SeedSource`]) and emits [`Event::WindowOpened`].
+//! - [`Pallet::register`] makes the caller a peer (permissionless; deposits and roles come with
+//!   the full peer model).
+//! - [`Pallet::commit_gradient`] records a miner's `(payload_hash, payload_len)` for the open
+//!   window: once per account per window, and the first account to commit a hash owns it.
+//! - Windows older than [`Config::RetainWindows`] are pruned when a new window opens, with work
+//!   bounded by [`Config::MaxPeers`].
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub mod seed;
+pub mod types;
+pub mod weights;
+pub mod window;
+
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+
+pub use pallet::*;
+pub use seed::{ParentHashSeed, WindowSeedSource};
+pub use types::{Commitment, PeerInfo, WindowIndex, WindowInfo};
+pub use weights::WeightInfo;
+
+/// Target of this pallet's log lines.
+pub const LOG_TARGET: &str = "runtime::training";
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::vec::Vec;
+	use frame_support::pallet_prelude::*;
+	use frame_system::pallet_prelude::*;
+	use sp_core::H256;
+	use sp_runtime::traits::Saturating;
+
+	/// The in-code storage version.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// Length of a training window in blocks. Must be at least 2.
+		#[pallet::constant]
+		type WindowLength: Get<BlockNumberFor<Self>>;
+
+		/// How many windows of commitments are kept before pruning. Must be at least 1.
+		#[pallet::constant]
+		type RetainWindows: Get<u32>;
+
+		/// Maximum number of registered peers.
+		#[pallet::constant]
+		type MaxPeers: Get<u32>;
+
+		/// Largest payload a commitment may announce, in bytes.
+		#[pallet::constant]
+		type MaxPayloadLen: Get<u32>;
+
+		/// Where a window's seed comes from.
+		type SeedSource: WindowSeedSource;
+
+		/// Weights of this pallet's calls and hooks.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// The most recently opened window (0 until window 1 opens at block `WindowLength`).
+	#[pallet::storage]
+	pub type CurrentWindow<T: Config> = StorageValue<_, WindowIndex, ValueQuery>;
+
+	/// Seed and first block of every retained window.
+	#[pallet::storage]
+	pub type Windows<T: Config> =
+		StorageMap<_, Twox64Concat, WindowIndex, WindowInfo<BlockNumberFor<T>>, OptionQuery>;
+
+	/// Registered peers.
+	#[pallet::storage]
+	pub type Peers<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, PeerInfo<BlockNumberFor<T>>, OptionQuery>;
+
+	/// Number of registered peers.
+	#[pallet::storage]
+	pub type PeerCount<T: Config> = StorageValue<_, u32, ValueQuery>;
+
+	/// Registration index the next peer receives.
+	#[pallet::storage]
+	pub type NextPeerIndex<T: Config> = StorageValue<_, u32, ValueQuery>;
+
+	/// Gradient commitments: window → miner → commitment.
+	#[pallet::storage]
+	pub type Commitments<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		WindowIndex,
+		Blake2_128Concat,
+		T::AccountId,
+		Commitment<BlockNumberFor<T>>,
+		OptionQuery,
+	>;
+
+	/// Owner of each committed payload hash per window: the first account to commit it.
+	#[pallet::storage]
+	pub type HashOwner<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		WindowIndex,
+		Identity,
+		H256,
+		T::AccountId,
+		OptionQuery,
+	>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A training window opened.
+		WindowOpened {
+			/// The window that opened.
+			window: WindowIndex,
+			/// Its seed: the hash of block `start_block - 1`.
+			seed: H256,
+			/// Its first block.
+			start_block: BlockNumberFor<T>,
+		},
+		/// An account registered as a peer.
+		PeerRegistered {
+			/// The new peer.
+			who: T::AccountId,
+			/// Its registration index.
+			index: u32,
+		},
+		/// A miner committed to a gradient payload for a window.
+		GradientCommitted {
+			/// The window the payload belongs to.
+			window: WindowIndex,
+			/// The miner.
+			who: T::AccountId,
+			/// BLAKE2b-256 of the payload.
+			payload_hash: H256,
+			/// Payload length in bytes.
+			payload_len: u32,
+		},
+		/// The records of an old window were pruned.
+		WindowPruned {
+			/// The pruned window.
+			window: WindowIndex,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The caller is not a registered peer.
+		NotRegistered,
+		/// The caller is already a registered peer.
+		AlreadyRegistered,
+		/// The peer set is full (`MaxPeers`).
+		TooManyPeers,
+		/// The window has not opened yet: commitments are accepted for the open window only.
+		WindowNotOpen,
+		/// The window has already closed: commitments are accepted for the open window only.
+		WindowClosed,
+		/// The caller already committed a gradient for this window.
+		AlreadyCommitted,
+		/// Another account already committed this payload hash in this window.
+		HashAlreadyOwned,
+		/// `payload_len` is zero.
+		EmptyPayload,
+		/// `payload_len` exceeds `MaxPayloadLen`.
+		PayloadTooLarge,
+	}
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// Accounts registered as peers at genesis, in registration order.
+		pub peers: Vec<T::AccountId>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			for who in &self.peers {
+				if let Err(e) = Pallet::<T>::do_register(who.clone(), Zero::zero()) {
+					panic!("genesis peer {who:?} cannot be registered: {e:?}");
+				}
+			}
+		}
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(n: BlockNumberFor<T>) -> Weight {
+			match window::window_opened_at(n, T::WindowLength::get()) {
+				Some(w) => {
+					let pruned = Self::open_window(w, n);
+					T::WeightInfo::on_initialize_open_window(pruned)
+				},
+				None => T::WeightInfo::on_initialize_idle(),
+			}
+		}
+
+		fn integrity_test() {
+			assert!(
+				T::WindowLength::get() >= 2u32.into(),
+				"WindowLength must be at least 2 blocks"
+			);
+			assert!(T::RetainWindows::get() >= 1, "RetainWindows must be at least 1");
+			assert!(T::MaxPeers::get() >= 1, "MaxPeers must be at least 1");
+			assert!(T::MaxPayloadLen::get() >= 1, "MaxPayloadLen must be at least 1");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Register the caller as a peer. Permissionless; fails if already registered or the
+		/// peer set is full.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::register())]
+		pub fn register(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			Self::do_register(who, now)
+		}
+
+		/// Commit to the gradient payload the caller will reveal for `window`.
+		///
+		/// Only for the open window, once per account per window; the first account to commit
+		/// a hash in a window owns it and the same hash from anyone else is rejected.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::commit_gradient())]
+		pub fn commit_gradient(
+			origin: OriginFor<T>,
+			window: WindowIndex,
+			payload_hash: H256,
+			payload_len: u32,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(Peers::<T>::contains_key(&who), Error::<T>::NotRegistered);
+			let current = CurrentWindow::<T>::get();
+			ensure!(current != 0 && window <= current, Error::<T>::WindowNotOpen);
+			ensure!(window == current, Error::<T>::WindowClosed);
+			ensure!(payload_len > 0, Error::<T>::EmptyPayload);
+			ensure!(payload_len <= T::MaxPayloadLen::get(), Error::<T>::PayloadTooLarge);
+			ensure!(
+				!Commitments::<T>::contains_key(window, &who),
+				Error::<T>::AlreadyCommitted
+			);
+			ensure!(
+				!HashOwner::<T>::contains_key(window, payload_hash),
+				Error::<T>::HashAlreadyOwned
+			);
+
+			let committed_at = frame_system::Pallet::<T>::block_number();
+			Commitments::<T>::insert(
+				window,
+				&who,
+				Commitment { payload_hash, payload_len, committed_at },
+			);
+			HashOwner::<T>::insert(window, payload_hash, &who);
+			Self::deposit_event(Event::GradientCommitted { window, who, payload_hash, payload_len });
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// Registers `who` at block `now`.
+		pub(crate) fn do_register(who: T::AccountId, now: BlockNumberFor<T>) -> DispatchResult {
+			ensure!(!Peers::<T>::contains_key(&who), Error::<T>::AlreadyRegistered);
+			let count = PeerCount::<T>::get();
+			ensure!(count < T::MaxPeers::get(), Error::<T>::TooManyPeers);
+			let index = NextPeerIndex::<T>::get();
+			Peers::<T>::insert(&who, PeerInfo { index, registered_at: now });
+			PeerCount::<T>::put(count.saturating_add(1));
+			NextPeerIndex::<T>::put(index.saturating_add(1));
+			Self::deposit_event(Event::PeerRegistered { who, index });
+			Ok(())
+		}
+
+		/// Opens window `w` at block `start_block` and prunes the window that falls out of
+		/// retention. Returns the number of pruned commitments.
+		fn open_window(w: WindowIndex, start_block: BlockNumberFor<T>) -> u32 {
+			let seed = T::SeedSource::window_seed();
+			Windows::<T>::insert(w, WindowInfo { seed, start_block });
+			CurrentWindow::<T>::put(w);
+			Self::deposit_event(Event::WindowOpened { window: w, seed, start_block });
+
+			let retain = WindowIndex::from(T::RetainWindows::get());
+			match w.checked_sub(retain) {
+				Some(old) if old >= 1 => Self::prune_window(old),
+				_ => 0,
+			}
+		}
+
+		/// Removes every record of window `old`. At most `MaxPeers` commitments exist per
+		/// window (one per peer), so the work is bounded.
+		fn prune_window(old: WindowIndex) -> u32 {
+			let limit = T::MaxPeers::get();
+			let commitments = Commitments::<T>::clear_prefix(old, limit, None);
+			let owners = HashOwner::<T>::clear_prefix(old, limit, None);
+			Windows::<T>::remove(old);
+			if commitments.maybe_cursor.is_some() || owners.maybe_cursor.is_some() {
+				log::error!(
+					target: LOG_TARGET,
+					"window {old}: more than MaxPeers={limit} records, some left unpruned"
+				);
+			}
+			Self::deposit_event(Event::WindowPruned { window: old });
+			commitments.unique.max(owners.unique)
+		}
+
+		/// The pallet's storage invariants; checked by `try_state` and after every unit test.
+		#[cfg(any(feature = "try-runtime", test))]
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			let peers = Peers::<T>::iter().count() as u32;
+			ensure!(peers == PeerCount::<T>::get(), "PeerCount differs from the number of peers");
+			ensure!(peers <= T::MaxPeers::get(), "more peers than MaxPeers");
+			let next = NextPeerIndex::<T>::get();
+			let mut seen = alloc::collections::BTreeSet::new();
+			for (_, info) in Peers::<T>::iter() {
+				ensure!(info.index < next, "peer index not below NextPeerIndex");
+				ensure!(seen.insert(info.index), "two peers share a registration index");
+			}
+
+			let current = CurrentWindow::<T>::get();
+			if current > 0 {
+				ensure!(Windows::<T>::contains_key(current), "open window has no WindowInfo");
+			}
+			let retain = WindowIndex::from(T::RetainWindows::get());
+			for (w, _) in Windows::<T>::iter() {
+				ensure!(w <= current, "a window beyond the current one is recorded");
+				ensure!(w.saturating_add(retain) > current, "a window past retention is recorded");
+			}
+
+			let mut commitments = 0usize;
+			for (w, who, c) in Commitments::<T>::iter() {
+				commitments += 1;
+				ensure!(w <= current, "commitment for a window that has not opened");
+				ensure!(Windows::<T>::contains_key(w), "commitment for an unrecorded window");
+				ensure!(
+					HashOwner::<T>::get(w, c.payload_hash).as_ref() == Some(&who),
+					"commitment whose hash is not owned by its committer"
+				);
+				ensure!(
+					c.payload_len > 0 && c.payload_len <= T::MaxPayloadLen::get(),
+					"commitment length out of bounds"
+				);
+			}
+			let mut owners = 0usize;
+			for (w, hash, who) in HashOwner::<T>::iter() {
+				owners += 1;
+				ensure!(
+					Commitments::<T>::get(w, &who).map(|c| c.payload_hash) == Some(hash),
+					"hash owner without the matching commitment"
+				);
+			}
+			ensure!(owners == commitments, "hash owners and commitments differ in number");
+			Ok(())
+		}
+	}
+}

@@ -1,0 +1,7 @@
+//! Unit tests of `pallet-training`, one file per topic; each runs through `mock::run_test`, which
+//! checks the storage invariants (`do_try_state`) afterwards.
+
+mod commit;
+mod genesis;
+mod register;
+mod windows;

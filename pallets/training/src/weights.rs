@@ -1,0 +1,78 @@
+//! Weights of `pallet-training`'s calls and hooks.
+//!
+//! These are derived from each function's storage accesses (the dominant cost of this pallet)
+//! plus a fixed compute allowance; frame-benchmarking v2 measurements replace them when the full
+//! pallet lands (see the pallet issue). `()` uses the same formulas with RocksDB weights so the
+//! mock runtime and tests see realistic figures.
+
+use core::marker::PhantomData;
+use frame_support::weights::{Weight, constants::RocksDbWeight};
+
+/// Weight functions needed by `pallet-training`.
+pub trait WeightInfo {
+	/// `register`: peer lookup, count, next index; writes peer, count, next index.
+	fn register() -> Weight;
+	/// `commit_gradient`: peer, current window, commitment, hash owner; writes the last two.
+	fn commit_gradient() -> Weight;
+	/// `on_initialize` in a block that opens no window.
+	fn on_initialize_idle() -> Weight;
+	/// `on_initialize` in a block that opens a window and prunes up to `p` commitments.
+	fn on_initialize_open_window(p: u32) -> Weight;
+}
+
+/// Compute allowance per call (picoseconds of ref time), on top of storage access.
+const BASE_REF_TIME: u64 = 15_000_000;
+/// Allowance per pruned storage item.
+const PER_ITEM_REF_TIME: u64 = 2_000_000;
+
+fn formulas<DbWeight: frame_support::traits::Get<frame_support::weights::RuntimeDbWeight>>(
+	reads: u64,
+	writes: u64,
+) -> Weight {
+	Weight::from_parts(BASE_REF_TIME, 1_000).saturating_add(DbWeight::get().reads_writes(reads, writes))
+}
+
+/// Weights for a runtime, using its configured database weights.
+pub struct SubstrateWeight<T>(PhantomData<T>);
+
+impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+	fn register() -> Weight {
+		formulas::<T::DbWeight>(3, 3).saturating_add(Weight::from_parts(0, 64))
+	}
+	fn commit_gradient() -> Weight {
+		formulas::<T::DbWeight>(4, 2).saturating_add(Weight::from_parts(0, 160))
+	}
+	fn on_initialize_idle() -> Weight {
+		Weight::from_parts(1_000_000, 0)
+	}
+	fn on_initialize_open_window(p: u32) -> Weight {
+		formulas::<T::DbWeight>(2, 4)
+			.saturating_add(Weight::from_parts(PER_ITEM_REF_TIME.saturating_mul(p.into()), 0))
+			.saturating_add(T::DbWeight::get().writes(2u64.saturating_mul(p.into())))
+	}
+}
+
+/// Weights for tests and runtimes without their own database weights.
+impl WeightInfo for () {
+	fn register() -> Weight {
+		formulas::<RocksDb>(3, 3)
+	}
+	fn commit_gradient() -> Weight {
+		formulas::<RocksDb>(4, 2)
+	}
+	fn on_initialize_idle() -> Weight {
+		Weight::from_parts(1_000_000, 0)
+	}
+	fn on_initialize_open_window(p: u32) -> Weight {
+		formulas::<RocksDb>(2, 4)
+			.saturating_add(Weight::from_parts(PER_ITEM_REF_TIME.saturating_mul(p.into()), 0))
+			.saturating_add(RocksDbWeight::get().writes(2u64.saturating_mul(p.into())))
+	}
+}
+
+struct RocksDb;
+impl frame_support::traits::Get<frame_support::weights::RuntimeDbWeight> for RocksDb {
+	fn get() -> frame_support::weights::RuntimeDbWeight {
+		RocksDbWeight::get()
+	}
+}

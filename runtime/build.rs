@@ -1,0 +1,7 @@
+//! Builds the runtime's wasm blob (exported as `WASM_BINARY`) with substrate-wasm-builder.
+fn main() {
+	#[cfg(feature = "std")]
+	{
+		substrate_wasm_builder::WasmBuilder::build_using_defaults();
+	}
+}

@@ -1,0 +1,63 @@
+//! End to end against a real `tessera-node --dev`: window 1 opens at block 10 with its event;
+//! in a freshly opened window Alice commits a gradient hash through subxt, the commitment is in
+//! storage and in the event, and Bob's commit of the same hash is rejected with
+//! `Training::HashAlreadyOwned`, leaving no commitment for Bob.
+
+use std::time::Duration;
+use subxt::utils::H256;
+use subxt_signer::sr25519::dev;
+use tessera_e2e::{NodeOptions, TestNode};
+use tessera_trainer::chain::{self, runtime, training, tx::TxError};
+use tessera_trainer::windows;
+
+const DEADLINE: Duration = Duration::from_secs(120);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commit_gradient_through_subxt_and_reject_duplicate_hash() -> anyhow::Result<()> {
+	// 400 ms blocks: a 4 s window leaves room for two finalized transactions.
+	let node = TestNode::start(NodeOptions { block_time_ms: 400, ..Default::default() })?;
+	let client = chain::connect(node.rpc_url()).await?;
+
+	let first = tokio::time::timeout(DEADLINE, windows::wait_for_window(&client, 1)).await??;
+	assert_eq!(first.window, 1);
+	assert_eq!(first.start_block, 10, "window 1 opens at block WindowLength = 10");
+
+	let opened = tokio::time::timeout(DEADLINE, windows::next_window(&client)).await??;
+	let w = opened.window;
+	assert!(w >= 2);
+	assert_eq!(u64::from(opened.start_block), w * 10);
+
+	let hash = H256::from([0xab; 32]);
+	let alice = dev::alice();
+	let alice_id: chain::AccountId = alice.public_key().into();
+	let events =
+		tokio::time::timeout(DEADLINE, training::commit_gradient(&client, &alice, w, hash, 123_456))
+			.await??;
+	let committed = events
+		.find_first::<runtime::training::events::GradientCommitted>()
+		.ok_or_else(|| anyhow::anyhow!("no GradientCommitted event"))??;
+	assert_eq!(committed.window, w);
+	assert_eq!(committed.who, alice_id);
+	assert_eq!(committed.payload_hash, hash);
+	assert_eq!(committed.payload_len, 123_456);
+
+	let stored = training::commitment(&client, w, &alice_id)
+		.await?
+		.ok_or_else(|| anyhow::anyhow!("commitment not in storage"))?;
+	assert_eq!(stored.payload_hash, hash);
+	assert_eq!(stored.payload_len, 123_456);
+
+	let bob = dev::bob();
+	let bob_id: chain::AccountId = bob.public_key().into();
+	let result =
+		tokio::time::timeout(DEADLINE, training::commit_gradient(&client, &bob, w, hash, 123_456))
+			.await?;
+	match result {
+		Err(TxError::Rejected { pallet, error }) => {
+			assert_eq!((pallet.as_str(), error.as_str()), ("Training", "HashAlreadyOwned"));
+		},
+		other => anyhow::bail!("Bob's duplicate hash was not rejected: {other:?}"),
+	}
+	assert_eq!(training::commitment(&client, w, &bob_id).await?, None);
+	Ok(())
+}
