@@ -54,3 +54,14 @@ pub enum Subcommand {
 	/// Write the runtime's SCALE-encoded metadata (the file subxt generates its client from).
 	ExportMetadata(crate::metadata::ExportMetadataCmd),
 }
+
+#[cfg(test)]
+mod tests {
+	use super::Cli;
+	use clap::CommandFactory;
+
+	#[test]
+	fn command_line_definition_is_consistent() {
+		Cli::command().debug_assert();
+	}
+}

@@ -14,19 +14,20 @@ pub struct ExportMetadataCmd {
 
 	/// Metadata version to export.
 	#[arg(long, default_value_t = DEFAULT_METADATA_VERSION)]
-	pub version: u32,
+	pub metadata_version: u32,
 }
 
 impl ExportMetadataCmd {
 	/// Encodes the metadata and writes it out.
 	pub fn run(&self) -> sc_cli::Result<()> {
-		let metadata = tessera_runtime::Runtime::metadata_at_version(self.version).ok_or_else(|| {
-			sc_cli::Error::Input(format!(
-				"the runtime does not provide metadata version {} (it has {:?})",
-				self.version,
-				tessera_runtime::Runtime::metadata_versions()
-			))
-		})?;
+		let metadata = tessera_runtime::Runtime::metadata_at_version(self.metadata_version)
+			.ok_or_else(|| {
+				sc_cli::Error::Input(format!(
+					"the runtime does not provide metadata version {} (it has {:?})",
+					self.metadata_version,
+					tessera_runtime::Runtime::metadata_versions()
+				))
+			})?;
 		let bytes: &[u8] = &metadata;
 		match &self.output {
 			Some(path) => std::fs::write(path, bytes)?,

@@ -55,7 +55,8 @@ pub async fn wait_for_window(client: &Client, w: u64) -> Result<OpenedWindow, Ch
 		.storage()
 		.fetch(runtime::storage().training().current_window(), ())
 		.await
-		.and_then(|v| v.decode())
+		.map_err(|e| ChainError::Query(e.to_string()))?
+		.decode()
 		.map_err(|e| ChainError::Query(e.to_string()))?;
 	if current >= w {
 		let info = at
@@ -103,12 +104,17 @@ async fn windows_opened_in(client: &Client, number: u64) -> Result<Vec<OpenedWin
 		.collect()
 }
 
-/// Waits for the next window to open in a finalized block after this call.
-pub async fn next_window(client: &Client) -> Result<OpenedWindow, ChainError> {
+/// Waits for the first window after `after` to open in a finalized block. (The finalized
+/// stream starts with the current block, which may have opened `after` itself.)
+pub async fn next_window(client: &Client, after: u64) -> Result<OpenedWindow, ChainError> {
 	let mut next = None;
 	follow_windows(client, |opened| {
-		next = Some(opened);
-		ControlFlow::Break(())
+		if opened.window > after {
+			next = Some(opened);
+			ControlFlow::Break(())
+		} else {
+			ControlFlow::Continue(())
+		}
 	})
 	.await?;
 	next.ok_or_else(|| ChainError::Blocks("window stream ended without a window".into()))

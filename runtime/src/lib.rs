@@ -17,15 +17,14 @@ pub mod apis;
 pub mod configs;
 pub mod genesis_presets;
 
-use alloc::borrow::Cow;
+use alloc::{borrow::Cow, vec::Vec};
 use sp_runtime::{
 	MultiAddress, MultiSignature, generic,
 	traits::{BlakeTwo256, IdentifyAccount, Verify},
 };
 use sp_version::RuntimeVersion;
-#[cfg(feature = "std")]
-use sp_version::NativeVersion;
 
+pub use apis::RuntimeApi;
 pub use frame_system::Call as SystemCall;
 pub use pallet_balances::Call as BalancesCall;
 pub use pallet_training::Call as TrainingCall;
@@ -60,12 +59,6 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	transaction_version: 1,
 	system_version: 1,
 };
-
-/// The version of the runtime when compiled natively.
-#[cfg(feature = "std")]
-pub fn native_version() -> NativeVersion {
-	NativeVersion { runtime_version: VERSION, can_author_with: Default::default() }
-}
 
 /// Types the node uses without knowing the runtime's extrinsic format.
 pub mod opaque {

@@ -76,19 +76,29 @@ impl TestNode {
 		let deadline = Instant::now() + options.startup_timeout;
 		let addr = loop {
 			if let Some(status) = child.try_wait()? {
-				bail!("node exited with {status} before its RPC server started; log: {}", log_path.display());
+				bail!(
+					"node exited with {status} before its RPC server started; log: {}",
+					log_path.display()
+				);
 			}
 			let left = deadline.saturating_duration_since(Instant::now());
 			if left.is_zero() {
 				let _ = child.kill();
-				bail!("node RPC server not up within {:?}; log: {}", options.startup_timeout, log_path.display());
+				bail!(
+					"node RPC server not up within {:?}; log: {}",
+					options.startup_timeout,
+					log_path.display()
+				);
 			}
 			match rx.recv_timeout(left.min(Duration::from_millis(500))) {
 				Ok(addr) => break addr,
 				Err(mpsc::RecvTimeoutError::Timeout) => continue,
 				Err(mpsc::RecvTimeoutError::Disconnected) => {
 					let _ = child.kill();
-					bail!("node closed its log before its RPC server started; log: {}", log_path.display());
+					bail!(
+						"node closed its log before its RPC server started; log: {}",
+						log_path.display()
+					);
 				},
 			}
 		};

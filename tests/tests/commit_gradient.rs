@@ -22,7 +22,8 @@ async fn commit_gradient_through_subxt_and_reject_duplicate_hash() -> anyhow::Re
 	assert_eq!(first.window, 1);
 	assert_eq!(first.start_block, 10, "window 1 opens at block WindowLength = 10");
 
-	let opened = tokio::time::timeout(DEADLINE, windows::next_window(&client)).await??;
+	let opened =
+		tokio::time::timeout(DEADLINE, windows::next_window(&client, first.window)).await??;
 	let w = opened.window;
 	assert!(w >= 2);
 	assert_eq!(u64::from(opened.start_block), w * 10);
@@ -30,9 +31,11 @@ async fn commit_gradient_through_subxt_and_reject_duplicate_hash() -> anyhow::Re
 	let hash = H256::from([0xab; 32]);
 	let alice = dev::alice();
 	let alice_id: chain::AccountId = alice.public_key().into();
-	let events =
-		tokio::time::timeout(DEADLINE, training::commit_gradient(&client, &alice, w, hash, 123_456))
-			.await??;
+	let events = tokio::time::timeout(
+		DEADLINE,
+		training::commit_gradient(&client, &alice, w, hash, 123_456),
+	)
+	.await??;
 	let committed = events
 		.find_first::<runtime::training::events::GradientCommitted>()
 		.ok_or_else(|| anyhow::anyhow!("no GradientCommitted event"))??;

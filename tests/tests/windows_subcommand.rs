@@ -14,7 +14,12 @@ async fn windows_subcommand_prints_each_opened_window() -> anyhow::Result<()> {
 		.output();
 	let output = tokio::time::timeout(Duration::from_secs(120), output).await??;
 	let stdout = String::from_utf8_lossy(&output.stdout);
-	assert!(output.status.success(), "exit {}: {}", output.status, String::from_utf8_lossy(&output.stderr));
+	assert!(
+		output.status.success(),
+		"exit {}: {}",
+		output.status,
+		String::from_utf8_lossy(&output.stderr)
+	);
 
 	let lines: Vec<&str> = stdout.lines().collect();
 	assert_eq!(lines.len(), 2, "two windows printed: {stdout}");

@@ -1,7 +1,7 @@
 //! Calls and queries of `pallet-training` used by miners and tests.
 
 use super::{AccountId, Client, TesseraConfig, runtime, tx};
-use subxt::{blocks::ExtrinsicEvents, utils::H256};
+use subxt::{extrinsics::ExtrinsicEvents, utils::H256};
 use subxt_signer::sr25519::Keypair;
 
 /// A commitment as stored on chain.
@@ -15,7 +15,8 @@ pub async fn commit_gradient(
 	payload_hash: H256,
 	payload_len: u32,
 ) -> Result<ExtrinsicEvents<TesseraConfig>, tx::TxError> {
-	let call = runtime::transactions().training().commit_gradient(window, payload_hash, payload_len);
+	let call =
+		runtime::transactions().training().commit_gradient(window, payload_hash, payload_len);
 	tx::submit_and_finalize(client, &call, signer).await
 }
 
@@ -25,13 +26,12 @@ pub async fn commitment(
 	window: u64,
 	who: &AccountId,
 ) -> Result<Option<Commitment>, super::ChainError> {
-	let at = client.at_current_block().await.map_err(|e| super::ChainError::Query(e.to_string()))?;
+	let at =
+		client.at_current_block().await.map_err(|e| super::ChainError::Query(e.to_string()))?;
 	let value = at
 		.storage()
-		.try_fetch(runtime::storage().training().commitments(), (window, who.clone()))
+		.try_fetch(runtime::storage().training().commitments(), (window, *who))
 		.await
 		.map_err(|e| super::ChainError::Query(e.to_string()))?;
-	value
-		.map(|v| v.decode().map_err(|e| super::ChainError::Query(e.to_string())))
-		.transpose()
+	value.map(|v| v.decode().map_err(|e| super::ChainError::Query(e.to_string()))).transpose()
 }

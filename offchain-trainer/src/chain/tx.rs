@@ -3,8 +3,8 @@
 
 use super::{Client, TesseraConfig};
 use subxt::{
-	blocks::ExtrinsicEvents,
 	error::{DispatchError, TransactionEventsError, TransactionFinalizedSuccessError},
+	extrinsics::ExtrinsicEvents,
 	transactions::Payload,
 };
 use subxt_signer::sr25519::Keypair;
@@ -34,7 +34,7 @@ pub async fn submit_and_finalize<Call: Payload>(
 	call: &Call,
 	signer: &Keypair,
 ) -> Result<ExtrinsicEvents<TesseraConfig>, TxError> {
-	let txs = client.tx().await.map_err(|e| TxError::Submission(e.to_string()))?;
+	let mut txs = client.tx().await.map_err(|e| TxError::Submission(e.to_string()))?;
 	let progress = txs
 		.sign_and_submit_then_watch_default(call, signer)
 		.await
@@ -44,18 +44,18 @@ pub async fn submit_and_finalize<Call: Payload>(
 
 fn classify(e: TransactionFinalizedSuccessError) -> TxError {
 	match e {
-		TransactionFinalizedSuccessError::SuccessError(TransactionEventsError::ExtrinsicFailed(
-			DispatchError::Module(module),
-		)) => match module.details() {
+		TransactionFinalizedSuccessError::SuccessError(
+			TransactionEventsError::ExtrinsicFailed(DispatchError::Module(module)),
+		) => match module.details() {
 			Ok(details) => TxError::Rejected {
 				pallet: details.pallet.name().to_string(),
 				error: details.variant.name.clone(),
 			},
 			Err(_) => TxError::Dispatch(module.details_string()),
 		},
-		TransactionFinalizedSuccessError::SuccessError(TransactionEventsError::ExtrinsicFailed(
-			other,
-		)) => TxError::Dispatch(other.to_string()),
+		TransactionFinalizedSuccessError::SuccessError(
+			TransactionEventsError::ExtrinsicFailed(other),
+		) => TxError::Dispatch(other.to_string()),
 		other => TxError::Submission(other.to_string()),
 	}
 }

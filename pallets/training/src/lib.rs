@@ -41,7 +41,7 @@ pub mod pallet {
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
 	use sp_core::H256;
-	use sp_runtime::traits::Saturating;
+	use sp_runtime::traits::Zero;
 
 	/// The in-code storage version.
 	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
@@ -111,15 +111,8 @@ pub mod pallet {
 
 	/// Owner of each committed payload hash per window: the first account to commit it.
 	#[pallet::storage]
-	pub type HashOwner<T: Config> = StorageDoubleMap<
-		_,
-		Twox64Concat,
-		WindowIndex,
-		Identity,
-		H256,
-		T::AccountId,
-		OptionQuery,
-	>;
+	pub type HashOwner<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, WindowIndex, Identity, H256, T::AccountId, OptionQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -257,10 +250,7 @@ pub mod pallet {
 			ensure!(window == current, Error::<T>::WindowClosed);
 			ensure!(payload_len > 0, Error::<T>::EmptyPayload);
 			ensure!(payload_len <= T::MaxPayloadLen::get(), Error::<T>::PayloadTooLarge);
-			ensure!(
-				!Commitments::<T>::contains_key(window, &who),
-				Error::<T>::AlreadyCommitted
-			);
+			ensure!(!Commitments::<T>::contains_key(window, &who), Error::<T>::AlreadyCommitted);
 			ensure!(
 				!HashOwner::<T>::contains_key(window, payload_hash),
 				Error::<T>::HashAlreadyOwned
@@ -273,7 +263,12 @@ pub mod pallet {
 				Commitment { payload_hash, payload_len, committed_at },
 			);
 			HashOwner::<T>::insert(window, payload_hash, &who);
-			Self::deposit_event(Event::GradientCommitted { window, who, payload_hash, payload_len });
+			Self::deposit_event(Event::GradientCommitted {
+				window,
+				who,
+				payload_hash,
+				payload_len,
+			});
 			Ok(())
 		}
 	}

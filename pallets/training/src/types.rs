@@ -9,7 +9,16 @@ pub type WindowIndex = u64;
 
 /// A registered peer.
 #[derive(
-	Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
 )]
 pub struct PeerInfo<BlockNumber> {
 	/// Position in registration order (0-based); the bootstrap aggregation order.
@@ -20,7 +29,16 @@ pub struct PeerInfo<BlockNumber> {
 
 /// What the chain records when a window opens.
 #[derive(
-	Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
 )]
 pub struct WindowInfo<BlockNumber> {
 	/// Hash of block `start_block - 1`: unknown before the window opens.
@@ -31,7 +49,16 @@ pub struct WindowInfo<BlockNumber> {
 
 /// A miner's commitment to the payload it will reveal for a window.
 #[derive(
-	Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
 )]
 pub struct Commitment<BlockNumber> {
 	/// BLAKE2b-256 of the payload bytes.

@@ -6,7 +6,10 @@
 //! mock runtime and tests see realistic figures.
 
 use core::marker::PhantomData;
-use frame_support::weights::{Weight, constants::RocksDbWeight};
+use frame_support::{
+	traits::Get,
+	weights::{RuntimeDbWeight, Weight, constants::RocksDbWeight},
+};
 
 /// Weight functions needed by `pallet-training`.
 pub trait WeightInfo {
@@ -25,11 +28,9 @@ const BASE_REF_TIME: u64 = 15_000_000;
 /// Allowance per pruned storage item.
 const PER_ITEM_REF_TIME: u64 = 2_000_000;
 
-fn formulas<DbWeight: frame_support::traits::Get<frame_support::weights::RuntimeDbWeight>>(
-	reads: u64,
-	writes: u64,
-) -> Weight {
-	Weight::from_parts(BASE_REF_TIME, 1_000).saturating_add(DbWeight::get().reads_writes(reads, writes))
+fn formulas<DbWeight: Get<RuntimeDbWeight>>(reads: u64, writes: u64) -> Weight {
+	Weight::from_parts(BASE_REF_TIME, 1_000)
+		.saturating_add(DbWeight::get().reads_writes(reads, writes))
 }
 
 /// Weights for a runtime, using its configured database weights.
@@ -71,8 +72,8 @@ impl WeightInfo for () {
 }
 
 struct RocksDb;
-impl frame_support::traits::Get<frame_support::weights::RuntimeDbWeight> for RocksDb {
-	fn get() -> frame_support::weights::RuntimeDbWeight {
+impl Get<RuntimeDbWeight> for RocksDb {
+	fn get() -> RuntimeDbWeight {
 		RocksDbWeight::get()
 	}
 }

@@ -1,10 +1,13 @@
 //! Window arithmetic: which block opens which window. Pure functions, no storage.
 
 use crate::types::WindowIndex;
-use sp_runtime::traits::{AtLeast32BitUnsigned, Saturating, UniqueSaturatedInto, Zero};
+use sp_runtime::traits::{AtLeast32BitUnsigned, UniqueSaturatedInto};
 
 /// The window that block `block` opens, if it opens one: window `w ≥ 1` opens at `w * length`.
-pub fn window_opened_at<B: AtLeast32BitUnsigned + Copy>(block: B, length: B) -> Option<WindowIndex> {
+pub fn window_opened_at<B: AtLeast32BitUnsigned + Copy>(
+	block: B,
+	length: B,
+) -> Option<WindowIndex> {
 	if length.is_zero() || block.is_zero() || !(block % length).is_zero() {
 		return None;
 	}

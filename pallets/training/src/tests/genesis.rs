@@ -19,7 +19,7 @@ fn genesis_registers_peers_in_order() {
 
 #[test]
 fn integrity_test_passes() {
-	run_test(|| Training::integrity_test());
+	run_test(Training::integrity_test);
 }
 
 #[test]

@@ -37,9 +37,8 @@ fn windows_advance_every_window_length_blocks_with_distinct_seeds() {
 	run_test(|| {
 		run_to_window(4);
 		assert_eq!(CurrentWindow::<Test>::get(), 4);
-		let seeds: Vec<H256> = (2..=4)
-			.map(|w| Windows::<Test>::get(w).expect("retained").seed)
-			.collect();
+		let seeds: Vec<H256> =
+			(2..=4).map(|w| Windows::<Test>::get(w).expect("retained").seed).collect();
 		assert_ne!(seeds[0], seeds[1]);
 		assert_ne!(seeds[1], seeds[2]);
 		run_to_block(4 * WINDOW + 1);

@@ -1,0 +1,301 @@
+//! Compression with error feedback (DESIGN.md §4): for each tensor, `e ← β·e + Δ`; keep the
+//! top-k of `e` by magnitude in every chunk; quantise the kept values to 2 bits; then
+//! `e ← e − decoded(sent)`, so whatever was not sent (or was sent inexactly) is retried later.
+
+use crate::{
+	error::CodecError,
+	geometry::ChunkGeometry,
+	quant::{LEVELS, Quantiser},
+	topk::{TopKScratch, select_top_k},
+};
+
+/// Compression settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CompressConfig {
+	/// Values kept per chunk (capped at the chunk's size). Default 64.
+	pub k: usize,
+	/// Error-feedback decay β in `e ← β·e + Δ`. Default 0.95.
+	pub beta: f32,
+	/// Quantise kept values to 2 bits (default); `false` sends them as raw f32.
+	pub quantise: bool,
+}
+
+impl Default for CompressConfig {
+	fn default() -> Self {
+		Self { k: 64, beta: 0.95, quantise: true }
+	}
+}
+
+impl CompressConfig {
+	fn validate(&self) -> Result<(), CodecError> {
+		if self.k == 0 || self.k > crate::geometry::MAX_CHUNK_LEN {
+			return Err(CodecError::BadConfig("k must be in 1..=4096"));
+		}
+		if !(0.0..=1.0).contains(&self.beta) {
+			return Err(CodecError::BadConfig("beta must be in [0, 1]"));
+		}
+		Ok(())
+	}
+}
+
+/// The kept values of a tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Values {
+	/// 2-bit codes (one byte each here, bit-packed on the wire) and their table.
+	Quantised {
+		/// One code in `0..4` per kept value.
+		codes: Vec<u8>,
+		/// Decoded value of each code (finite, non-decreasing).
+		table: [f32; LEVELS],
+	},
+	/// Raw values (no quantisation).
+	Raw(Vec<f32>),
+}
+
+/// One tensor's compressed update.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompressedTensor {
+	/// How the tensor is chunked.
+	pub geometry: ChunkGeometry,
+	/// Values kept per chunk.
+	pub k: usize,
+	/// `num_chunks × k` positions, ascending inside each chunk.
+	pub indices: Vec<u16>,
+	/// The kept values, aligned with `indices`.
+	pub values: Values,
+}
+
+impl CompressedTensor {
+	/// Decoded value of kept entry `i`.
+	#[inline]
+	pub fn value(&self, i: usize) -> f32 {
+		match &self.values {
+			Values::Quantised { codes, table } => table[codes[i] as usize],
+			Values::Raw(v) => v[i],
+		}
+	}
+
+	/// Calls `f(offset, value)` for every kept entry, chunk by chunk.
+	pub fn for_each(&self, mut f: impl FnMut(usize, f32)) {
+		let k = self.k;
+		for (i, &pos) in self.indices.iter().enumerate() {
+			f(self.geometry.offset(i / k, pos as usize), self.value(i));
+		}
+	}
+
+	/// The update as a dense tensor (zeros where nothing was kept).
+	pub fn to_dense(&self) -> Vec<f32> {
+		let mut dense = vec![0.0; self.geometry.len()];
+		self.for_each(|o, v| dense[o] = v);
+		dense
+	}
+}
+
+/// Reusable per-thread buffers.
+#[derive(Default)]
+pub struct Scratch {
+	chunk: Vec<f32>,
+	topk: TopKScratch,
+}
+
+/// Compresses one tensor's update `delta` into `error` (its error-feedback buffer), which is
+/// updated in place. `tensor` only labels errors.
+///
+/// On `NonFiniteInput` nothing changes; on `ErrorFeedbackOverflow` the buffer is reset to 0.
+pub fn compress_tensor(
+	tensor: usize,
+	error: &mut [f32],
+	delta: &[f32],
+	geometry: &ChunkGeometry,
+	config: &CompressConfig,
+	scratch: &mut Scratch,
+) -> Result<CompressedTensor, CodecError> {
+	config.validate()?;
+	let n = geometry.len();
+	for (what, got) in [("error buffer", error.len()), ("update", delta.len())] {
+		if got != n {
+			return Err(CodecError::LengthMismatch { tensor, what, got, expected: n });
+		}
+	}
+	if !delta.iter().all(|v| v.is_finite()) {
+		return Err(CodecError::NonFiniteInput { tensor });
+	}
+
+	let k = config.k.min(geometry.chunk_len());
+	let chunks = geometry.num_chunks();
+	let mut indices = vec![0u16; chunks * k];
+	let mut kept = vec![0f32; chunks * k];
+	let (cr, cc, cols) = (geometry.chunk_rows, geometry.chunk_cols, geometry.cols);
+	let beta = config.beta;
+	scratch.chunk.resize(geometry.chunk_len(), 0.0);
+	let mut overflow = false;
+
+	for chunk in 0..chunks {
+		let (down, across) = (chunk / geometry.chunks_across(), chunk % geometry.chunks_across());
+		// Gather the chunk while applying e ← β·e + Δ.
+		for r in 0..cr {
+			let base = (down * cr + r) * cols + across * cc;
+			let e_row = &mut error[base..base + cc];
+			let d_row = &delta[base..base + cc];
+			let out = &mut scratch.chunk[r * cc..(r + 1) * cc];
+			for ((e, &d), o) in e_row.iter_mut().zip(d_row).zip(out.iter_mut()) {
+				let v = beta * *e + d;
+				*e = v;
+				*o = v;
+			}
+		}
+		if !scratch.chunk.iter().all(|v| v.is_finite()) {
+			overflow = true;
+			break;
+		}
+		let idx = &mut indices[chunk * k..(chunk + 1) * k];
+		select_top_k(&scratch.chunk, idx, &mut scratch.topk);
+		for (slot, &pos) in kept[chunk * k..(chunk + 1) * k].iter_mut().zip(idx.iter()) {
+			*slot = scratch.chunk[pos as usize];
+		}
+	}
+	if overflow {
+		error.fill(0.0);
+		return Err(CodecError::ErrorFeedbackOverflow { tensor });
+	}
+
+	let values = if config.quantise {
+		let q = Quantiser::fit(&kept);
+		Values::Quantised { codes: kept.iter().map(|&v| q.code(v)).collect(), table: q.table }
+	} else {
+		Values::Raw(kept)
+	};
+	let compressed = CompressedTensor { geometry: *geometry, k, indices, values };
+	// e ← e − decoded(sent).
+	compressed.for_each(|o, v| error[o] -= v);
+	Ok(compressed)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use rand::{Rng, SeedableRng, rngs::SmallRng};
+
+	fn random(n: usize, seed: u64) -> Vec<f32> {
+		let mut rng = SmallRng::seed_from_u64(seed);
+		(0..n).map(|_| rng.r#gen::<f32>() * 2.0 - 1.0).collect()
+	}
+
+	fn compress(shape: &[usize], delta: &[f32], config: CompressConfig) -> (CompressedTensor, Vec<f32>) {
+		let g = ChunkGeometry::for_shape(shape).expect("valid shape");
+		let mut e = vec![0.0; g.len()];
+		let c = compress_tensor(0, &mut e, delta, &g, &config, &mut Scratch::default())
+			.expect("compresses");
+		(c, e)
+	}
+
+	#[test]
+	fn exactly_k_unique_indices_per_chunk() {
+		let delta = random(128 * 192, 1);
+		let (c, _) = compress(&[128, 192], &delta, CompressConfig::default());
+		assert_eq!(c.geometry.num_chunks(), 6);
+		for chunk in c.indices.chunks(c.k) {
+			assert_eq!(chunk.len(), 64);
+			assert!(chunk.windows(2).all(|w| w[0] < w[1]), "strictly ascending, hence unique");
+		}
+	}
+
+	#[test]
+	fn selected_magnitudes_dominate_unselected() {
+		let delta = random(64 * 64 * 2, 2);
+		let (c, _) = compress(&[128, 64], &delta, CompressConfig::default());
+		for chunk in 0..c.geometry.num_chunks() {
+			let sel = &c.indices[chunk * c.k..(chunk + 1) * c.k];
+			let min_sel = sel
+				.iter()
+				.map(|&p| delta[c.geometry.offset(chunk, p as usize)].abs())
+				.fold(f32::INFINITY, f32::min);
+			let max_unsel = (0..c.geometry.chunk_len() as u16)
+				.filter(|p| !sel.contains(p))
+				.map(|p| delta[c.geometry.offset(chunk, p as usize)].abs())
+				.fold(0.0, f32::max);
+			assert!(min_sel >= max_unsel);
+		}
+	}
+
+	#[test]
+	fn error_feedback_is_exactly_e_minus_sent() {
+		let g = ChunkGeometry::for_shape(&[64, 128]).expect("valid");
+		let config = CompressConfig::default();
+		let mut e = random(g.len(), 3);
+		let delta = random(g.len(), 4);
+		let before: Vec<f32> = e.iter().zip(&delta).map(|(e, d)| config.beta * e + d).collect();
+		let c = compress_tensor(0, &mut e, &delta, &g, &config, &mut Scratch::default())
+			.expect("compresses");
+		let sent = c.to_dense();
+		for i in 0..g.len() {
+			// The buffer after is bit-for-bit `before − sent`, and untouched where nothing was sent.
+			assert_eq!(e[i].to_bits(), (before[i] - sent[i]).to_bits());
+			if sent[i] == 0.0 {
+				assert_eq!(e[i].to_bits(), before[i].to_bits());
+			}
+		}
+	}
+
+	#[test]
+	fn residual_energy_is_bounded() {
+		// Without quantisation the residual of a chunk is its unselected values, so its energy
+		// is at most (1 − k/n) of the chunk's energy.
+		let delta = random(64 * 64 * 4, 5);
+		let config = CompressConfig { quantise: false, ..Default::default() };
+		let (_, e) = compress(&[256, 64], &delta, config);
+		let total: f64 = delta.iter().map(|&v| f64::from(v).powi(2)).sum();
+		let residual: f64 = e.iter().map(|&v| f64::from(v).powi(2)).sum();
+		assert!(residual <= total * (1.0 - 64.0 / 4096.0) + 1e-9);
+		// With quantisation the kept values are approximated: the residual stays below the total.
+		let (_, e) = compress(&[256, 64], &delta, CompressConfig::default());
+		let residual_q: f64 = e.iter().map(|&v| f64::from(v).powi(2)).sum();
+		assert!(residual_q < total);
+	}
+
+	#[test]
+	fn full_k_without_quantisation_sends_everything() {
+		let delta = random(32 * 48, 6);
+		let config = CompressConfig { k: 4096, quantise: false, ..Default::default() };
+		let (c, e) = compress(&[32, 48], &delta, config);
+		assert_eq!(c.to_dense(), delta);
+		assert!(e.iter().all(|&v| v == 0.0));
+	}
+
+	#[test]
+	fn non_finite_update_is_rejected_without_change() {
+		let g = ChunkGeometry::for_shape(&[64]).expect("valid");
+		let mut e = vec![0.5; 64];
+		let mut delta = vec![0.0; 64];
+		delta[10] = f32::NAN;
+		let err = compress_tensor(3, &mut e, &delta, &g, &CompressConfig::default(), &mut Scratch::default());
+		assert_eq!(err, Err(CodecError::NonFiniteInput { tensor: 3 }));
+		assert!(e.iter().all(|&v| v == 0.5));
+	}
+
+	#[test]
+	fn overflow_resets_the_buffer() {
+		let g = ChunkGeometry::for_shape(&[64]).expect("valid");
+		let mut e = vec![f32::MAX; 64];
+		let delta = vec![f32::MAX; 64];
+		let config = CompressConfig { beta: 1.0, ..Default::default() };
+		let err = compress_tensor(0, &mut e, &delta, &g, &config, &mut Scratch::default());
+		assert_eq!(err, Err(CodecError::ErrorFeedbackOverflow { tensor: 0 }));
+		assert!(e.iter().all(|&v| v == 0.0));
+	}
+
+	#[test]
+	fn bad_config_and_lengths() {
+		let g = ChunkGeometry::for_shape(&[64]).expect("valid");
+		let mut s = Scratch::default();
+		let bad_k = CompressConfig { k: 0, ..Default::default() };
+		assert!(matches!(
+			compress_tensor(0, &mut [0.0; 64], &[0.0; 64], &g, &bad_k, &mut s),
+			Err(CodecError::BadConfig(_))
+		));
+		assert!(matches!(
+			compress_tensor(0, &mut [0.0; 63], &[0.0; 64], &g, &CompressConfig::default(), &mut s),
+			Err(CodecError::LengthMismatch { .. })
+		));
+	}
+}

@@ -1,0 +1,116 @@
+//! Payload format v1: round trips, sizes per chunk, and the hash.
+
+mod common;
+
+use common::*;
+use tessera_codec::{
+	CompressConfig, Expected, IndexCoding, Values, decode, encode, format::HEADER_LEN,
+	hash::payload_hash,
+};
+
+fn expected<'a>(shapes: &'a [Vec<usize>], miner: &'a [u8; 32]) -> Expected<'a> {
+	Expected { window: 5, miner, shapes, max_bytes: 1 << 20 }
+}
+
+#[test]
+fn round_trip_both_index_codings() {
+	let shapes = shapes();
+	let tensors = compressed(1, CompressConfig::default());
+	for coding in [IndexCoding::Packed12, IndexCoding::Rice] {
+		let bytes = encode(&header(5), &tensors, coding);
+		let payload = decode(&bytes, &expected(&shapes, &[7; 32])).expect("decodes");
+		assert_eq!(payload.header, header(5));
+		assert_eq!(payload.tensors, tensors);
+	}
+}
+
+#[test]
+fn round_trip_raw_values() {
+	let shapes = shapes();
+	let tensors = compressed(2, CompressConfig { quantise: false, ..Default::default() });
+	let bytes = encode(&header(5), &tensors, IndexCoding::Rice);
+	let payload = decode(&bytes, &expected(&shapes, &[7; 32])).expect("decodes");
+	assert_eq!(payload.tensors, tensors);
+	assert!(matches!(payload.tensors[0].values, Values::Raw(_)));
+}
+
+/// Bytes of one 64 × 64 chunk at k = 64, measured on a 4096 × 64-chunk tensor.
+fn bytes_per_chunk(coding: IndexCoding) -> f64 {
+	let shapes = vec![vec![64 * 16, 64 * 16]];
+	let g = tessera_codec::ChunkGeometry::for_shape(&shapes[0]).expect("valid");
+	let delta = random(g.len(), 9);
+	let mut e = vec![0.0; g.len()];
+	let t = tessera_codec::compress_tensor(
+		0,
+		&mut e,
+		&delta,
+		&g,
+		&CompressConfig::default(),
+		&mut tessera_codec::Scratch::default(),
+	)
+	.expect("compresses");
+	let bytes = encode(&header(5), &[t], coding);
+	(bytes.len() - HEADER_LEN) as f64 / g.num_chunks() as f64
+}
+
+#[test]
+fn packed_chunks_cost_at_most_112_bytes() {
+	let b = bytes_per_chunk(IndexCoding::Packed12);
+	assert!(b <= 112.2, "{b} B per chunk");
+}
+
+#[test]
+fn rice_coded_chunks_cost_at_most_80_bytes() {
+	let b = bytes_per_chunk(IndexCoding::Rice);
+	assert!(b <= 80.0, "{b} B per chunk");
+}
+
+#[test]
+fn fixed_vector_layout() {
+	// One 1-D tensor of 4 values, k = 2, raw values: every byte is known.
+	let g = tessera_codec::ChunkGeometry::for_shape(&[4]).expect("valid");
+	let t = tessera_codec::CompressedTensor {
+		geometry: g,
+		k: 2,
+		indices: vec![1, 3],
+		values: Values::Raw(vec![0.5, -2.0]),
+	};
+	let h = tessera_codec::Header { window: 0x0102, miner: [0xAA; 32], theta_hash: [0xBB; 32], data_digest: [0xCC; 32] };
+	let bytes = encode(&h, &[t.clone()], IndexCoding::Packed12);
+	let mut want = Vec::new();
+	want.extend_from_slice(b"TSRG");
+	want.extend_from_slice(&[1, 0, 0, 0]); // version 1, flags 0
+	want.extend_from_slice(&[0x02, 0x01, 0, 0, 0, 0, 0, 0]); // window
+	want.extend_from_slice(&[0xAA; 32]);
+	want.extend_from_slice(&[0xBB; 32]);
+	want.extend_from_slice(&[0xCC; 32]);
+	want.extend_from_slice(&[1, 0, 0, 0]); // one tensor
+	want.push(2); // ndim (2-D view)
+	want.extend_from_slice(&[1, 0, 0, 0, 4, 0, 0, 0]); // rows 1, cols 4
+	want.extend_from_slice(&[1, 0, 4, 0]); // chunk 1 × 4
+	want.extend_from_slice(&[2, 0]); // k
+	want.extend_from_slice(&[0, 1, 0]); // packed indices, raw values, rice p 0
+	want.extend_from_slice(&[2, 0, 0, 0]); // index count
+	want.extend_from_slice(&[11, 0, 0, 0]); // body: 3 index bytes + 8 value bytes
+	want.extend_from_slice(&[0x01, 0x30, 0x00]); // 12-bit 1 then 12-bit 3
+	want.extend_from_slice(&0.5f32.to_le_bytes());
+	want.extend_from_slice(&(-2.0f32).to_le_bytes());
+	assert_eq!(bytes, want);
+	assert_eq!(HEADER_LEN, 116);
+	let shapes = vec![vec![4]];
+	let decoded = decode(&bytes, &Expected { window: 0x0102, miner: &[0xAA; 32], shapes: &shapes, max_bytes: 1024 })
+		.expect("decodes");
+	assert_eq!(decoded.tensors, vec![t]);
+}
+
+#[test]
+fn encoding_is_deterministic_and_hash_changes_with_any_byte() {
+	let tensors = compressed(3, CompressConfig::default());
+	let a = encode(&header(5), &tensors, IndexCoding::Rice);
+	let b = encode(&header(5), &tensors, IndexCoding::Rice);
+	assert_eq!(a, b);
+	let mut c = a.clone();
+	let last = c.len() - 1;
+	c[last] ^= 1;
+	assert_ne!(payload_hash(&a), payload_hash(&c));
+}
