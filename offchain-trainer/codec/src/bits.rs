@@ -108,7 +108,7 @@ impl<'a> BitReader<'a> {
 			}
 			let ones = (!self.acc).trailing_zeros().min(self.nbits);
 			q += ones;
-			self.acc >>= ones;
+			self.acc = self.acc.checked_shr(ones).unwrap_or(0);
 			self.nbits -= ones;
 			if q > max_q {
 				return Ok(None);

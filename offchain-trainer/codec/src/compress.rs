@@ -6,7 +6,7 @@ use crate::{
 	error::CodecError,
 	geometry::ChunkGeometry,
 	quant::{LEVELS, Quantiser},
-	topk::{TopKScratch, select_top_k},
+	topk::{Histogram, TopKScratch, select_top_k_counted},
 };
 
 /// Compression settings.
@@ -95,6 +95,7 @@ impl CompressedTensor {
 #[derive(Default)]
 pub struct Scratch {
 	chunk: Vec<f32>,
+	histogram: Histogram,
 	topk: TopKScratch,
 }
 
@@ -110,6 +111,37 @@ pub fn compress_tensor(
 	config: &CompressConfig,
 	scratch: &mut Scratch,
 ) -> Result<CompressedTensor, CodecError> {
+	compress_tensor_threaded(
+		tensor,
+		error,
+		delta,
+		geometry,
+		config,
+		1,
+		std::slice::from_mut(scratch),
+	)
+}
+
+/// One row of chunks: its slice of the error buffer and update, and its share of the output.
+struct Block<'a> {
+	error: &'a mut [f32],
+	delta: &'a [f32],
+	indices: &'a mut [u16],
+	kept: &'a mut [f32],
+}
+
+/// [`compress_tensor`] on up to `threads` threads (one [`Scratch`] each; at least one). Work is
+/// split by rows of chunks, each computed exactly as on one thread, and the quantiser is fitted
+/// on the kept values in chunk order: the result is the same for any thread count.
+pub fn compress_tensor_threaded(
+	tensor: usize,
+	error: &mut [f32],
+	delta: &[f32],
+	geometry: &ChunkGeometry,
+	config: &CompressConfig,
+	threads: usize,
+	scratch: &mut [Scratch],
+) -> Result<CompressedTensor, CodecError> {
 	config.validate()?;
 	let n = geometry.len();
 	for (what, got) in [("error buffer", error.len()), ("update", delta.len())] {
@@ -117,7 +149,7 @@ pub fn compress_tensor(
 			return Err(CodecError::LengthMismatch { tensor, what, got, expected: n });
 		}
 	}
-	if !delta.iter().all(|v| v.is_finite()) {
+	if !all_finite(delta) {
 		return Err(CodecError::NonFiniteInput { tensor });
 	}
 
@@ -125,35 +157,42 @@ pub fn compress_tensor(
 	let chunks = geometry.num_chunks();
 	let mut indices = vec![0u16; chunks * k];
 	let mut kept = vec![0f32; chunks * k];
-	let (cr, cc, cols) = (geometry.chunk_rows, geometry.chunk_cols, geometry.cols);
-	let beta = config.beta;
-	scratch.chunk.resize(geometry.chunk_len(), 0.0);
-	let mut overflow = false;
+	let block_len = geometry.chunk_rows * geometry.cols;
+	let per_block = geometry.chunks_across() * k;
+	let mut blocks: Vec<Block<'_>> = error
+		.chunks_mut(block_len)
+		.zip(delta.chunks(block_len))
+		.zip(indices.chunks_mut(per_block).zip(kept.chunks_mut(per_block)))
+		.map(|((error, delta), (indices, kept))| Block { error, delta, indices, kept })
+		.collect();
 
-	for chunk in 0..chunks {
-		let (down, across) = (chunk / geometry.chunks_across(), chunk % geometry.chunks_across());
-		// Gather the chunk while applying e ← β·e + Δ.
-		for r in 0..cr {
-			let base = (down * cr + r) * cols + across * cc;
-			let e_row = &mut error[base..base + cc];
-			let d_row = &delta[base..base + cc];
-			let out = &mut scratch.chunk[r * cc..(r + 1) * cc];
-			for ((e, &d), o) in e_row.iter_mut().zip(d_row).zip(out.iter_mut()) {
-				let v = beta * *e + d;
-				*e = v;
-				*o = v;
-			}
-		}
-		if !scratch.chunk.iter().all(|v| v.is_finite()) {
-			overflow = true;
-			break;
-		}
-		let idx = &mut indices[chunk * k..(chunk + 1) * k];
-		select_top_k(&scratch.chunk, idx, &mut scratch.topk);
-		for (slot, &pos) in kept[chunk * k..(chunk + 1) * k].iter_mut().zip(idx.iter()) {
-			*slot = scratch.chunk[pos as usize];
-		}
-	}
+	let mut fallback = Scratch::default();
+	let overflow = match scratch {
+		[] => blocks.iter_mut().any(|b| !select_block(b, geometry, k, config.beta, &mut fallback)),
+		[only] => blocks.iter_mut().any(|b| !select_block(b, geometry, k, config.beta, only)),
+		many => {
+			let workers = threads.clamp(1, many.len()).min(blocks.len().max(1));
+			let per_worker = blocks.len().div_ceil(workers);
+			std::thread::scope(|s| {
+				let handles: Vec<_> = blocks
+					.chunks_mut(per_worker)
+					.zip(many.iter_mut())
+					.map(|(group, sc)| {
+						s.spawn(move || {
+							group.iter_mut().any(|b| !select_block(b, geometry, k, config.beta, sc))
+						})
+					})
+					.collect();
+				// Join every worker before looking at the results.
+				let results: Vec<bool> = handles
+					.into_iter()
+					.map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+					.collect();
+				results.into_iter().any(|o| o)
+			})
+		},
+	};
+	drop(blocks);
 	if overflow {
 		error.fill(0.0);
 		return Err(CodecError::ErrorFeedbackOverflow { tensor });
@@ -171,6 +210,60 @@ pub fn compress_tensor(
 	Ok(compressed)
 }
 
+/// Whether no value is NaN or ±∞: a branch-free fold the compiler vectorises.
+fn all_finite(values: &[f32]) -> bool {
+	const EXPONENT: u32 = 0x7f80_0000;
+	values.iter().fold(true, |ok, v| ok & (v.to_bits() & EXPONENT != EXPONENT))
+}
+
+/// Applies `e ← β·e + Δ` to one row of chunks and selects each chunk's top-k. Returns `false` if
+/// the error feedback overflowed.
+///
+/// The update streams through the row block in memory order (what the hardware prefetcher
+/// wants) and scatters each 64-value run into a chunk-contiguous buffer; selection then reads
+/// each chunk from there.
+fn select_block(
+	block: &mut Block<'_>,
+	geometry: &ChunkGeometry,
+	k: usize,
+	beta: f32,
+	scratch: &mut Scratch,
+) -> bool {
+	let (cr, cc, cols) = (geometry.chunk_rows, geometry.chunk_cols, geometry.cols);
+	let chunk_len = geometry.chunk_len();
+	let Scratch { chunk: buffer, histogram, topk } = scratch;
+	buffer.resize(geometry.chunks_across() * chunk_len, 0.0);
+	let mut finite = true;
+	for r in 0..cr {
+		let e_row = &mut block.error[r * cols..(r + 1) * cols];
+		let d_row = &block.delta[r * cols..(r + 1) * cols];
+		for (across, (e_run, d_run)) in
+			e_row.chunks_exact_mut(cc).zip(d_row.chunks_exact(cc)).enumerate()
+		{
+			let start = across * chunk_len + r * cc;
+			let out = &mut buffer[start..start + cc];
+			for ((e, &d), o) in e_run.iter_mut().zip(d_run).zip(out.iter_mut()) {
+				let v = beta * *e + d;
+				*e = v;
+				*o = v;
+				finite &= v.is_finite();
+			}
+		}
+	}
+	if !finite {
+		return false;
+	}
+	for (across, chunk) in buffer.chunks_exact(chunk_len).enumerate() {
+		histogram.fill(chunk);
+		let idx = &mut block.indices[across * k..(across + 1) * k];
+		select_top_k_counted(chunk, histogram, idx, topk);
+		for (slot, &pos) in block.kept[across * k..(across + 1) * k].iter_mut().zip(idx.iter()) {
+			*slot = chunk[pos as usize];
+		}
+	}
+	true
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -181,7 +274,11 @@ mod tests {
 		(0..n).map(|_| rng.r#gen::<f32>() * 2.0 - 1.0).collect()
 	}
 
-	fn compress(shape: &[usize], delta: &[f32], config: CompressConfig) -> (CompressedTensor, Vec<f32>) {
+	fn compress(
+		shape: &[usize],
+		delta: &[f32],
+		config: CompressConfig,
+	) -> (CompressedTensor, Vec<f32>) {
 		let g = ChunkGeometry::for_shape(shape).expect("valid shape");
 		let mut e = vec![0.0; g.len()];
 		let c = compress_tensor(0, &mut e, delta, &g, &config, &mut Scratch::default())
@@ -268,7 +365,14 @@ mod tests {
 		let mut e = vec![0.5; 64];
 		let mut delta = vec![0.0; 64];
 		delta[10] = f32::NAN;
-		let err = compress_tensor(3, &mut e, &delta, &g, &CompressConfig::default(), &mut Scratch::default());
+		let err = compress_tensor(
+			3,
+			&mut e,
+			&delta,
+			&g,
+			&CompressConfig::default(),
+			&mut Scratch::default(),
+		);
 		assert_eq!(err, Err(CodecError::NonFiniteInput { tensor: 3 }));
 		assert!(e.iter().all(|&v| v == 0.5));
 	}
@@ -282,6 +386,22 @@ mod tests {
 		let err = compress_tensor(0, &mut e, &delta, &g, &config, &mut Scratch::default());
 		assert_eq!(err, Err(CodecError::ErrorFeedbackOverflow { tensor: 0 }));
 		assert!(e.iter().all(|&v| v == 0.0));
+	}
+
+	#[test]
+	fn threaded_compression_is_identical_for_any_thread_count() {
+		let g = ChunkGeometry::for_shape(&[64 * 7, 128]).expect("valid");
+		let delta = random(g.len(), 8);
+		let config = CompressConfig::default();
+		let mut e1 = random(g.len(), 9);
+		let mut e4 = e1.clone();
+		let one =
+			compress_tensor(0, &mut e1, &delta, &g, &config, &mut Scratch::default()).expect("ok");
+		let mut scratch: Vec<Scratch> = (0..4).map(|_| Scratch::default()).collect();
+		let four =
+			compress_tensor_threaded(0, &mut e4, &delta, &g, &config, 4, &mut scratch).expect("ok");
+		assert_eq!(one, four);
+		assert!(e1.iter().zip(&e4).all(|(a, b)| a.to_bits() == b.to_bits()));
 	}
 
 	#[test]

@@ -76,7 +76,9 @@ pub struct Expected<'a> {
 
 /// Encodes `header` and `tensors` (in model order) with the given index coding.
 pub fn encode(header: &Header, tensors: &[CompressedTensor], coding: IndexCoding) -> Vec<u8> {
-	let mut out = Vec::with_capacity(HEADER_LEN + tensors.iter().map(|t| t.indices.len() * 2 + 64).sum::<usize>());
+	let mut out = Vec::with_capacity(
+		HEADER_LEN + tensors.iter().map(|t| t.indices.len() * 2 + 64).sum::<usize>(),
+	);
 	out.extend_from_slice(&MAGIC);
 	out.extend_from_slice(&VERSION.to_le_bytes());
 	out.extend_from_slice(&0u16.to_le_bytes());
@@ -263,7 +265,11 @@ pub fn decode(bytes: &[u8], expected: &Expected<'_>) -> Result<Payload, CodecErr
 	Ok(Payload { header: Header { window, miner, theta_hash, data_digest }, tensors })
 }
 
-fn decode_tensor(c: &mut Cursor<'_>, tensor: usize, shape: &[usize]) -> Result<CompressedTensor, CodecError> {
+fn decode_tensor(
+	c: &mut Cursor<'_>,
+	tensor: usize,
+	shape: &[usize],
+) -> Result<CompressedTensor, CodecError> {
 	let geometry = ChunkGeometry::for_shape(shape)?;
 	let ndim = c.u8()? as usize;
 	if ndim == 0 || ndim > MAX_NDIM {
@@ -348,8 +354,12 @@ fn decode_tensor(c: &mut Cursor<'_>, tensor: usize, shape: &[usize]) -> Result<C
 					}
 					let i = i as u16;
 					match prev {
-						Some(p) if p == i => return Err(CodecError::DuplicateIndex { tensor, chunk, index: i }),
-						Some(p) if p > i => return Err(CodecError::UnsortedIndices { tensor, chunk }),
+						Some(p) if p == i => {
+							return Err(CodecError::DuplicateIndex { tensor, chunk, index: i });
+						},
+						Some(p) if p > i => {
+							return Err(CodecError::UnsortedIndices { tensor, chunk });
+						},
 						_ => {},
 					}
 					prev = Some(i);
@@ -375,7 +385,9 @@ fn decode_tensor(c: &mut Cursor<'_>, tensor: usize, shape: &[usize]) -> Result<C
 	if !r.at_padded_end() {
 		return match index_coding {
 			IndexCoding::Packed12 => Err(CodecError::NonZeroPadding { tensor }),
-			IndexCoding::Rice => Err(CodecError::BodyLength { tensor, expected: body_len - 1, got: body_len }),
+			IndexCoding::Rice => {
+				Err(CodecError::BodyLength { tensor, expected: body_len - 1, got: body_len })
+			},
 		};
 	}
 

@@ -25,7 +25,7 @@ pub struct ChunkGeometry {
 
 /// The largest divisor of `n` that is ≤ `MAX_CHUNK_SIDE` (`n ≥ 1`).
 pub fn largest_divisor_at_most_64(n: usize) -> usize {
-	(1..=MAX_CHUNK_SIDE.min(n)).rev().find(|d| n % d == 0).unwrap_or(1)
+	(1..=MAX_CHUNK_SIDE.min(n)).rev().find(|&d| n.is_multiple_of(d)).unwrap_or(1)
 }
 
 impl ChunkGeometry {

@@ -23,7 +23,9 @@ pub mod quant;
 pub mod topk;
 
 pub use aggregate::{OuterStep, apply_outer_step};
-pub use compress::{CompressConfig, CompressedTensor, Scratch, Values, compress_tensor};
+pub use compress::{
+	CompressConfig, CompressedTensor, Scratch, Values, compress_tensor, compress_tensor_threaded,
+};
 pub use error::CodecError;
 pub use format::{Expected, Header, IndexCoding, Payload, decode, encode};
 pub use geometry::ChunkGeometry;

@@ -7,15 +7,12 @@ use common::*;
 use tessera_codec::{
 	ChunkGeometry, CompressConfig, CompressedTensor, OuterStep, Scratch,
 	aggregate::{median, norm},
-	apply_outer_step, compress_tensor, hash::theta_hash,
+	apply_outer_step, compress_tensor,
+	hash::theta_hash,
 };
 
 fn theta() -> Vec<Vec<f32>> {
-	shapes()
-		.iter()
-		.enumerate()
-		.map(|(t, s)| random(s.iter().product(), 900 + t as u64))
-		.collect()
+	shapes().iter().enumerate().map(|(t, s)| random(s.iter().product(), 900 + t as u64)).collect()
 }
 
 fn step(threads: usize) -> OuterStep {
@@ -41,7 +38,13 @@ fn single_peer_aggregate_reconstructs_its_update() {
 fn full_k_without_quantisation_is_dense_diloco() {
 	let config = CompressConfig { k: 4096, quantise: false, ..Default::default() };
 	let deltas: Vec<Vec<Vec<f32>>> = (0..3)
-		.map(|p| shapes().iter().enumerate().map(|(t, s)| random(s.iter().product(), 10 * p + t as u64)).collect())
+		.map(|p| {
+			shapes()
+				.iter()
+				.enumerate()
+				.map(|(t, s)| random(s.iter().product(), 10 * p + t as u64))
+				.collect()
+		})
 		.collect();
 	let peers: Vec<Vec<CompressedTensor>> = deltas
 		.iter()
@@ -53,7 +56,8 @@ fn full_k_without_quantisation_is_dense_diloco() {
 				.map(|(t, (s, d))| {
 					let g = ChunkGeometry::for_shape(s).expect("valid");
 					let mut e = vec![0.0; g.len()];
-					let c = compress_tensor(t, &mut e, d, &g, &config, &mut Scratch::default()).expect("ok");
+					let c = compress_tensor(t, &mut e, d, &g, &config, &mut Scratch::default())
+						.expect("ok");
 					assert!(e.iter().all(|&v| v == 0.0), "everything sent, nothing left behind");
 					c
 				})
@@ -72,7 +76,8 @@ fn full_k_without_quantisation_is_dense_diloco() {
 				.iter()
 				.zip(&norms)
 				.map(|(d, &n)| if n > med { med / n } else { 1.0 } * f64::from(d[t][i]))
-				.sum::<f64>() / 3.0;
+				.sum::<f64>()
+				/ 3.0;
 			let want = before[t][i] - 0.7 * mean as f32;
 			assert_eq!(th[t][i].to_bits(), want.to_bits());
 		}
@@ -102,7 +107,8 @@ fn bit_identical_for_any_thread_count_and_arrival_order() {
 		(0..5).map(|p| (p, compressed(100 + u64::from(p), CompressConfig::default()))).collect();
 	let run = |threads: usize, order: &[usize]| {
 		// Payloads arrive in any order; aggregation always takes them in on-chain order.
-		let mut arrived: Vec<&(u32, Vec<CompressedTensor>)> = order.iter().map(|&i| &peers[i]).collect();
+		let mut arrived: Vec<&(u32, Vec<CompressedTensor>)> =
+			order.iter().map(|&i| &peers[i]).collect();
 		arrived.sort_by_key(|(position, _)| *position);
 		let set: Vec<Vec<CompressedTensor>> = arrived.into_iter().map(|(_, t)| t.clone()).collect();
 		let mut th = theta();

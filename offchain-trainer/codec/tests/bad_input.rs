@@ -29,7 +29,10 @@ fn tensor(k: usize, indices: Vec<u16>) -> CompressedTensor {
 		geometry: ChunkGeometry::for_shape(&SHAPE).expect("valid"),
 		k,
 		indices,
-		values: Values::Quantised { codes: vec![0, 1, 2, 3][..k].to_vec(), table: [-1.0, -0.5, 0.5, 1.0] },
+		values: Values::Quantised {
+			codes: vec![0, 1, 2, 3][..k].to_vec(),
+			table: [-1.0, -0.5, 0.5, 1.0],
+		},
 	}
 }
 
@@ -43,7 +46,8 @@ fn shapes() -> Vec<Vec<usize>> {
 
 fn check(bytes: &[u8]) -> Result<(), CodecError> {
 	let shapes = shapes();
-	decode(bytes, &Expected { window: 9, miner: &[3; 32], shapes: &shapes, max_bytes: 4096 }).map(|_| ())
+	decode(bytes, &Expected { window: 9, miner: &[3; 32], shapes: &shapes, max_bytes: 4096 })
+		.map(|_| ())
 }
 
 /// Packs four 12-bit indices into the 6 index bytes of the body.
@@ -71,7 +75,10 @@ fn oversized() {
 	let b = base();
 	let shapes = shapes();
 	let e = Expected { window: 9, miner: &[3; 32], shapes: &shapes, max_bytes: b.len() - 1 };
-	assert_eq!(decode(&b, &e).map(|_| ()), Err(CodecError::Oversized { len: b.len(), cap: b.len() - 1 }));
+	assert_eq!(
+		decode(&b, &e).map(|_| ()),
+		Err(CodecError::Oversized { len: b.len(), cap: b.len() - 1 })
+	);
 }
 
 #[test]
@@ -99,7 +106,10 @@ fn reserved_flags() {
 fn header_for_another_window() {
 	let shapes = shapes();
 	let e = Expected { window: 10, miner: &[3; 32], shapes: &shapes, max_bytes: 4096 };
-	assert_eq!(decode(&base(), &e).map(|_| ()), Err(CodecError::WrongWindow { expected: 10, got: 9 }));
+	assert_eq!(
+		decode(&base(), &e).map(|_| ()),
+		Err(CodecError::WrongWindow { expected: 10, got: 9 })
+	);
 }
 
 #[test]
@@ -113,7 +123,10 @@ fn header_for_another_account() {
 fn wrong_tensor_count() {
 	let shapes = vec![SHAPE.to_vec(), vec![4]];
 	let e = Expected { window: 9, miner: &[3; 32], shapes: &shapes, max_bytes: 4096 };
-	assert_eq!(decode(&base(), &e).map(|_| ()), Err(CodecError::WrongTensorCount { expected: 2, got: 1 }));
+	assert_eq!(
+		decode(&base(), &e).map(|_| ()),
+		Err(CodecError::WrongTensorCount { expected: 2, got: 1 })
+	);
 }
 
 #[test]
@@ -160,7 +173,10 @@ fn odd_index_count() {
 fn body_length_mismatch_allocates_nothing() {
 	let mut b = base();
 	b[BODY_LEN..BODY_LEN + 4].copy_from_slice(&u32::MAX.to_le_bytes());
-	assert_eq!(check(&b), Err(CodecError::BodyLength { tensor: 0, expected: 7, got: u32::MAX as usize }));
+	assert_eq!(
+		check(&b),
+		Err(CodecError::BodyLength { tensor: 0, expected: 7, got: u32::MAX as usize })
+	);
 }
 
 #[test]
@@ -233,7 +249,9 @@ fn rice_stream_overrunning_the_chunk() {
 	assert_eq!(check(&good), Ok(()));
 	let mut b = good.clone();
 	// Turn the whole index stream into ones: an unbounded unary quotient.
-	let body_len = u32::from_le_bytes([b[BODY_LEN], b[BODY_LEN + 1], b[BODY_LEN + 2], b[BODY_LEN + 3]]) as usize;
+	let body_len =
+		u32::from_le_bytes([b[BODY_LEN], b[BODY_LEN + 1], b[BODY_LEN + 2], b[BODY_LEN + 3]])
+			as usize;
 	for byte in &mut b[BODY..BODY + body_len - 1] {
 		*byte = 0xFF;
 	}

@@ -36,7 +36,7 @@ fn round_trip_raw_values() {
 
 /// Bytes of one 64 × 64 chunk at k = 64, measured on a 4096 × 64-chunk tensor.
 fn bytes_per_chunk(coding: IndexCoding) -> f64 {
-	let shapes = vec![vec![64 * 16, 64 * 16]];
+	let shapes = [vec![64 * 16, 64 * 16]];
 	let g = tessera_codec::ChunkGeometry::for_shape(&shapes[0]).expect("valid");
 	let delta = random(g.len(), 9);
 	let mut e = vec![0.0; g.len()];
@@ -75,8 +75,13 @@ fn fixed_vector_layout() {
 		indices: vec![1, 3],
 		values: Values::Raw(vec![0.5, -2.0]),
 	};
-	let h = tessera_codec::Header { window: 0x0102, miner: [0xAA; 32], theta_hash: [0xBB; 32], data_digest: [0xCC; 32] };
-	let bytes = encode(&h, &[t.clone()], IndexCoding::Packed12);
+	let h = tessera_codec::Header {
+		window: 0x0102,
+		miner: [0xAA; 32],
+		theta_hash: [0xBB; 32],
+		data_digest: [0xCC; 32],
+	};
+	let bytes = encode(&h, std::slice::from_ref(&t), IndexCoding::Packed12);
 	let mut want = Vec::new();
 	want.extend_from_slice(b"TSRG");
 	want.extend_from_slice(&[1, 0, 0, 0]); // version 1, flags 0
@@ -98,8 +103,11 @@ fn fixed_vector_layout() {
 	assert_eq!(bytes, want);
 	assert_eq!(HEADER_LEN, 116);
 	let shapes = vec![vec![4]];
-	let decoded = decode(&bytes, &Expected { window: 0x0102, miner: &[0xAA; 32], shapes: &shapes, max_bytes: 1024 })
-		.expect("decodes");
+	let decoded = decode(
+		&bytes,
+		&Expected { window: 0x0102, miner: &[0xAA; 32], shapes: &shapes, max_bytes: 1024 },
+	)
+	.expect("decodes");
 	assert_eq!(decoded.tensors, vec![t]);
 }
 
