@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, checks formatting and lints, builds
 # everything once (one cargo profile for tests, the node and the devnet), and runs every test —
-# unit, runtime, and end-to-end against the real node binary.
+# unit, runtime, codec, and end-to-end against the real node binary.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-step() { echo "==> $*"; }
 start=$(date +%s)
+step() { echo "==> [$(( $(date +%s) - start ))s] $*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-# Lints first: clippy's wrapper must not reach the runtime's nested wasm build, so the wasm
-# blob is skipped here and built by the real build below.
+# Lints first: clippy's wrapper must not reach the runtime's nested wasm build (another
+# toolchain), so the wasm blob is skipped here and built by the real build below.
 step "clippy -D warnings"
 SKIP_WASM_BUILD=1 cargo clippy --locked --workspace --all-targets -- -D warnings
 
@@ -25,4 +25,4 @@ else
 	cargo test --locked --workspace --no-fail-fast
 fi
 
-echo "==> all checks passed in $(( $(date +%s) - start ))s"
+step "all checks passed"

@@ -14,8 +14,9 @@ const DEADLINE: Duration = Duration::from_secs(120);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn commit_gradient_through_subxt_and_reject_duplicate_hash() -> anyhow::Result<()> {
-	// 400 ms blocks: a 4 s window leaves room for two finalized transactions.
-	let node = TestNode::start(NodeOptions { block_time_ms: 400, ..Default::default() })?;
+	// 600 ms blocks: a 6 s window leaves room for two finalized transactions even on a busy
+	// 2-core machine (each takes one or two blocks).
+	let node = TestNode::start(NodeOptions { block_time_ms: 600, ..Default::default() })?;
 	let client = chain::connect(node.rpc_url()).await?;
 
 	let first = tokio::time::timeout(DEADLINE, windows::wait_for_window(&client, 1)).await??;

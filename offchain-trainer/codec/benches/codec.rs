@@ -58,7 +58,7 @@ fn main() {
 
 	let mut scratches: Vec<Scratch> = (0..threads).map(|_| Scratch::default()).collect();
 	let all = time(runs, || {
-		compress_tensor_threaded(0, &mut e, &delta, &g, &config, threads, &mut scratches)
+		compress_tensor_threaded(0, &mut e, &delta, &g, &config, &mut scratches)
 			.expect("compresses");
 	});
 	println!(

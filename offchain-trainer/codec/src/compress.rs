@@ -111,15 +111,7 @@ pub fn compress_tensor(
 	config: &CompressConfig,
 	scratch: &mut Scratch,
 ) -> Result<CompressedTensor, CodecError> {
-	compress_tensor_threaded(
-		tensor,
-		error,
-		delta,
-		geometry,
-		config,
-		1,
-		std::slice::from_mut(scratch),
-	)
+	compress_tensor_threaded(tensor, error, delta, geometry, config, std::slice::from_mut(scratch))
 }
 
 /// One row of chunks: its slice of the error buffer and update, and its share of the output.
@@ -130,16 +122,15 @@ struct Block<'a> {
 	kept: &'a mut [f32],
 }
 
-/// [`compress_tensor`] on up to `threads` threads (one [`Scratch`] each; at least one). Work is
-/// split by rows of chunks, each computed exactly as on one thread, and the quantiser is fitted
-/// on the kept values in chunk order: the result is the same for any thread count.
+/// [`compress_tensor`] on one thread per [`Scratch`] in `scratch`. Work is split by rows of
+/// chunks, each computed exactly as on one thread, and the quantiser is fitted on the kept values
+/// in chunk order: the result is the same for any thread count.
 pub fn compress_tensor_threaded(
 	tensor: usize,
 	error: &mut [f32],
 	delta: &[f32],
 	geometry: &ChunkGeometry,
 	config: &CompressConfig,
-	threads: usize,
 	scratch: &mut [Scratch],
 ) -> Result<CompressedTensor, CodecError> {
 	config.validate()?;
@@ -171,7 +162,7 @@ pub fn compress_tensor_threaded(
 		[] => blocks.iter_mut().any(|b| !select_block(b, geometry, k, config.beta, &mut fallback)),
 		[only] => blocks.iter_mut().any(|b| !select_block(b, geometry, k, config.beta, only)),
 		many => {
-			let workers = threads.clamp(1, many.len()).min(blocks.len().max(1));
+			let workers = many.len().min(blocks.len().max(1));
 			let per_worker = blocks.len().div_ceil(workers);
 			std::thread::scope(|s| {
 				let handles: Vec<_> = blocks
@@ -331,6 +322,9 @@ mod tests {
 			if sent[i] == 0.0 {
 				assert_eq!(e[i].to_bits(), before[i].to_bits());
 			}
+			// `before = sent + after` up to the two roundings of f32 arithmetic.
+			let scale = before[i].abs().max(sent[i].abs());
+			assert!((sent[i] + e[i] - before[i]).abs() <= 2.0 * f32::EPSILON * scale);
 		}
 	}
 
@@ -399,7 +393,7 @@ mod tests {
 			compress_tensor(0, &mut e1, &delta, &g, &config, &mut Scratch::default()).expect("ok");
 		let mut scratch: Vec<Scratch> = (0..4).map(|_| Scratch::default()).collect();
 		let four =
-			compress_tensor_threaded(0, &mut e4, &delta, &g, &config, 4, &mut scratch).expect("ok");
+			compress_tensor_threaded(0, &mut e4, &delta, &g, &config, &mut scratch).expect("ok");
 		assert_eq!(one, four);
 		assert!(e1.iter().zip(&e4).all(|(a, b)| a.to_bits() == b.to_bits()));
 	}

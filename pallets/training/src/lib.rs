@@ -16,6 +16,7 @@
 
 extern crate alloc;
 
+pub mod consensus;
 pub mod seed;
 pub mod types;
 pub mod weights;
