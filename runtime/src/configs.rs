@@ -3,7 +3,7 @@
 use crate::{
 	AccountId, Balance, Balances, Block, BlockNumber, EXISTENTIAL_DEPOSIT, Hash, Nonce, PalletInfo,
 	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
-	RuntimeTask, System, VERSION,
+	RuntimeTask, System, UNIT, VERSION,
 };
 use frame_support::{
 	derive_impl,
@@ -112,6 +112,10 @@ parameter_types! {
 	pub const MaxPeers: u32 = 256;
 	/// Largest announced payload: 2 GiB (a 72B-parameter model compresses to under 2 GB).
 	pub const MaxPayloadLen: u32 = 1 << 31;
+	/// Deposit held from every peer.
+	pub const PeerDeposit: Balance = 100 * UNIT;
+	/// Blocks between `deregister` and `withdraw_deposit`: two windows.
+	pub const DeregisterCooldown: BlockNumber = 20;
 }
 
 impl pallet_training::Config for Runtime {
@@ -120,5 +124,9 @@ impl pallet_training::Config for Runtime {
 	type MaxPeers = MaxPeers;
 	type MaxPayloadLen = MaxPayloadLen;
 	type SeedSource = pallet_training::ParentHashSeed<Runtime>;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type PeerDeposit = PeerDeposit;
+	type DeregisterCooldown = DeregisterCooldown;
 	type WeightInfo = pallet_training::weights::SubstrateWeight<Runtime>;
 }

@@ -1,9 +1,12 @@
 //! Genesis presets: `development` (the `--dev` chain) and `local_testnet`. Both fund the dev
-//! accounts, make Alice sudo, and register a few of them as training peers.
+//! accounts, make Alice sudo, and register a few of them as training peers (deposit held), each
+//! reading and writing under its own prefix of the `tessera` bucket of a local S3 server on
+//! port 9000 — what the local network starts.
 
 use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig, TrainingConfig, UNIT};
-use alloc::{vec, vec::Vec};
+use alloc::{format, vec, vec::Vec};
 use frame_support::build_struct_json_patch;
+use pallet_training::{GenesisPeer, Role};
 use serde_json::Value;
 use sp_genesis_builder::{self, PresetId};
 use sp_keyring::Sr25519Keyring;
@@ -11,7 +14,22 @@ use sp_keyring::Sr25519Keyring;
 /// Balance of each endowed dev account.
 pub const ENDOWMENT: u128 = 1_000_000 * UNIT;
 
-fn genesis(endowed: Vec<AccountId>, peers: Vec<AccountId>, root: AccountId) -> Value {
+/// Where the local network's peers keep their payloads.
+pub const LOCAL_S3_ENDPOINT: &str = "http://127.0.0.1:9000";
+/// The local network's bucket.
+pub const LOCAL_BUCKET: &str = "tessera";
+
+fn peer(key: Sr25519Keyring, role: Role) -> GenesisPeer<AccountId> {
+	GenesisPeer {
+		account: key.to_account_id(),
+		role,
+		endpoint: LOCAL_S3_ENDPOINT.into(),
+		bucket: LOCAL_BUCKET.into(),
+		prefix: format!("{key:?}").to_lowercase(),
+	}
+}
+
+fn genesis(endowed: Vec<AccountId>, peers: Vec<GenesisPeer<AccountId>>, root: AccountId) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
 			balances: endowed.into_iter().map(|a| (a, ENDOWMENT)).collect::<Vec<_>>(),
@@ -21,29 +39,30 @@ fn genesis(endowed: Vec<AccountId>, peers: Vec<AccountId>, root: AccountId) -> V
 	})
 }
 
-/// The `development` preset: all well-known dev accounts funded; Alice, Bob, Charlie and Dave
-/// registered as peers (Eve and Ferdie are left to register themselves).
+/// The `development` preset: all well-known dev accounts funded; Alice, Bob and Charlie
+/// registered as miners and Dave as a validator (Eve and Ferdie are left to register themselves).
 pub fn development_config_genesis() -> Value {
+	use Sr25519Keyring::*;
 	genesis(
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
-		[Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie, Sr25519Keyring::Dave]
-			.iter()
-			.map(|k| k.to_account_id())
-			.collect(),
-		Sr25519Keyring::Alice.to_account_id(),
+		vec![
+			peer(Alice, Role::Miner),
+			peer(Bob, Role::Miner),
+			peer(Charlie, Role::Miner),
+			peer(Dave, Role::Validator),
+		],
+		Alice.to_account_id(),
 	)
 }
 
-/// The `local_testnet` preset: all well-known dev accounts funded; Alice, Bob and Charlie
-/// registered as peers.
+/// The `local_testnet` preset: all well-known dev accounts funded; Alice and Bob registered as
+/// miners and Charlie as a validator.
 pub fn local_testnet_genesis() -> Value {
+	use Sr25519Keyring::*;
 	genesis(
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
-		[Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie]
-			.iter()
-			.map(|k| k.to_account_id())
-			.collect(),
-		Sr25519Keyring::Alice.to_account_id(),
+		vec![peer(Alice, Role::Miner), peer(Bob, Role::Miner), peer(Charlie, Role::Validator)],
+		Alice.to_account_id(),
 	)
 }
 

@@ -6,8 +6,11 @@
 //! - Time is counted in windows of [`Config::WindowLength`] blocks. Window `w ≥ 1` opens in
 //!   `on_initialize` of block `w * WindowLength`, which stores [`Windows`]`[w]` (seed = hash of the
 //!   previous block, via [`Config::SeedSource`]) and emits [`Event::WindowOpened`].
-//! - [`Pallet::register`] makes the caller a peer (permissionless; deposits and roles come with
-//!   the full peer model).
+//! - [`Pallet::register`] makes the caller a peer (permissionless): a miner or a validator, with a
+//!   storage location (endpoint, bucket, prefix — never a secret) and [`Config::PeerDeposit`] held
+//!   from its account. [`Pallet::deregister`] starts a cool-down of
+//!   [`Config::DeregisterCooldown`] blocks, after which [`Pallet::withdraw_deposit`] releases the
+//!   deposit and removes the peer.
 //! - [`Pallet::commit_gradient`] records a miner's `(payload_hash, payload_len)` for the open
 //!   window: once per account per window, and the first account to commit a hash owns it.
 //! - Windows older than [`Config::RetainWindows`] are pruned when a new window opens, with work
@@ -17,6 +20,7 @@
 extern crate alloc;
 
 pub mod consensus;
+pub mod location;
 pub mod seed;
 pub mod types;
 pub mod weights;
@@ -27,9 +31,10 @@ mod mock;
 #[cfg(test)]
 mod tests;
 
+pub use location::StorageLocation;
 pub use pallet::*;
 pub use seed::{ParentHashSeed, WindowSeedSource};
-pub use types::{Commitment, PeerInfo, WindowIndex, WindowInfo};
+pub use types::{Commitment, PeerInfo, Role, WindowIndex, WindowInfo};
 pub use weights::WeightInfo;
 
 /// Target of this pallet's log lines.
@@ -38,11 +43,23 @@ pub const LOG_TARGET: &str = "runtime::training";
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use alloc::vec::Vec;
-	use frame_support::pallet_prelude::*;
+	use alloc::{string::String, vec::Vec};
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{Inspect, MutateHold},
+			tokens::Precision,
+		},
+	};
 	use frame_system::pallet_prelude::*;
 	use sp_core::H256;
-	use sp_runtime::traits::Zero;
+	use sp_runtime::traits::{Saturating, Zero};
+
+	/// Balance of the currency deposits are held in.
+	pub type BalanceOf<T> =
+		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+	/// A peer record of this runtime.
+	pub type PeerOf<T> = PeerInfo<BlockNumberFor<T>, BalanceOf<T>>;
 
 	/// The in-code storage version.
 	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
@@ -72,6 +89,20 @@ pub mod pallet {
 		/// Where a window's seed comes from.
 		type SeedSource: WindowSeedSource;
 
+		/// The currency peer deposits are held in.
+		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The runtime's hold reasons, which include this pallet's.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// Deposit held from a peer's account while it is registered.
+		#[pallet::constant]
+		type PeerDeposit: Get<BalanceOf<Self>>;
+
+		/// Blocks between `deregister` and the deposit's release.
+		#[pallet::constant]
+		type DeregisterCooldown: Get<BlockNumberFor<Self>>;
+
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 	}
@@ -85,10 +116,17 @@ pub mod pallet {
 	pub type Windows<T: Config> =
 		StorageMap<_, Twox64Concat, WindowIndex, WindowInfo<BlockNumberFor<T>>, OptionQuery>;
 
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// The deposit of a registered peer.
+		PeerDeposit,
+	}
+
 	/// Registered peers.
 	#[pallet::storage]
 	pub type Peers<T: Config> =
-		StorageMap<_, Blake2_128Concat, T::AccountId, PeerInfo<BlockNumberFor<T>>, OptionQuery>;
+		StorageMap<_, Blake2_128Concat, T::AccountId, PeerOf<T>, OptionQuery>;
 
 	/// Number of registered peers.
 	#[pallet::storage]
@@ -133,6 +171,29 @@ pub mod pallet {
 			who: T::AccountId,
 			/// Its registration index.
 			index: u32,
+			/// Miner or validator.
+			role: Role,
+			/// The deposit held from its account.
+			deposit: BalanceOf<T>,
+		},
+		/// A peer changed its storage location.
+		StorageLocationSet {
+			/// The peer.
+			who: T::AccountId,
+		},
+		/// A peer asked to leave; its deposit can be withdrawn from `withdraw_from`.
+		PeerLeaving {
+			/// The peer.
+			who: T::AccountId,
+			/// First block at which `withdraw_deposit` succeeds.
+			withdraw_from: BlockNumberFor<T>,
+		},
+		/// A peer left and its deposit was released.
+		PeerDeregistered {
+			/// The former peer.
+			who: T::AccountId,
+			/// The released deposit.
+			released: BalanceOf<T>,
 		},
 		/// A miner committed to a gradient payload for a window.
 		GradientCommitted {
@@ -160,6 +221,26 @@ pub mod pallet {
 		AlreadyRegistered,
 		/// The peer set is full (`MaxPeers`).
 		TooManyPeers,
+		/// The account cannot cover the peer deposit.
+		InsufficientBalance,
+		/// The storage endpoint is not an `http(s)://host[:port][/path]` URL of printable ASCII.
+		InvalidEndpoint,
+		/// The storage endpoint carries user info or a query string: it would publish a secret.
+		EndpointHasCredentials,
+		/// The bucket is not a valid S3 bucket name.
+		InvalidBucket,
+		/// The key prefix has non-printable bytes, a `..` segment or a leading `/`.
+		InvalidPrefix,
+		/// Only miners commit gradients.
+		NotAMiner,
+		/// The peer is leaving and takes no part in new windows.
+		PeerLeaving,
+		/// The peer already asked to leave.
+		AlreadyLeaving,
+		/// `withdraw_deposit` before `deregister`.
+		NotLeaving,
+		/// The cool-down after `deregister` has not passed yet.
+		CooldownNotOver,
 		/// The window has not opened yet: commitments are accepted for the open window only.
 		WindowNotOpen,
 		/// The window has already closed: commitments are accepted for the open window only.
@@ -174,19 +255,45 @@ pub mod pallet {
 		PayloadTooLarge,
 	}
 
+	/// A peer registered at genesis (its deposit is held from its genesis balance).
+	#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+	pub struct GenesisPeer<AccountId> {
+		/// The peer's account.
+		pub account: AccountId,
+		/// Miner or validator.
+		pub role: Role,
+		/// Storage endpoint URL.
+		pub endpoint: String,
+		/// Storage bucket.
+		pub bucket: String,
+		/// Key prefix.
+		pub prefix: String,
+	}
+
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
-		/// Accounts registered as peers at genesis, in registration order.
-		pub peers: Vec<T::AccountId>,
+		/// Peers registered at genesis, in registration order.
+		pub peers: Vec<GenesisPeer<T::AccountId>>,
 	}
 
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
-			for who in &self.peers {
-				if let Err(e) = Pallet::<T>::do_register(who.clone(), Zero::zero()) {
-					panic!("genesis peer {who:?} cannot be registered: {e:?}");
+			for peer in &self.peers {
+				let location = StorageLocation {
+					endpoint: peer.endpoint.as_bytes().to_vec().try_into().unwrap_or_default(),
+					bucket: peer.bucket.as_bytes().to_vec().try_into().unwrap_or_default(),
+					prefix: peer.prefix.as_bytes().to_vec().try_into().unwrap_or_default(),
+				};
+				let registered = Pallet::<T>::do_register(
+					peer.account.clone(),
+					peer.role,
+					location,
+					Zero::zero(),
+				);
+				if let Err(e) = registered {
+					panic!("genesis peer {:?} cannot be registered: {e:?}", peer.account);
 				}
 			}
 		}
@@ -222,14 +329,18 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Register the caller as a peer. Permissionless; fails if already registered or the
-		/// peer set is full.
+		/// Register the caller as a peer with `role`, publishing where its payloads can be read.
+		/// Permissionless; holds `PeerDeposit` from the caller's account.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::register())]
-		pub fn register(origin: OriginFor<T>) -> DispatchResult {
+		pub fn register(
+			origin: OriginFor<T>,
+			role: Role,
+			location: StorageLocation,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let now = frame_system::Pallet::<T>::block_number();
-			Self::do_register(who, now)
+			Self::do_register(who, role, location, now)
 		}
 
 		/// Commit to the gradient payload the caller will reveal for `window`.
@@ -245,7 +356,9 @@ pub mod pallet {
 			payload_len: u32,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(Peers::<T>::contains_key(&who), Error::<T>::NotRegistered);
+			let peer = Peers::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
+			ensure!(peer.role == Role::Miner, Error::<T>::NotAMiner);
+			ensure!(peer.leaving_at.is_none(), Error::<T>::PeerLeaving);
 			let current = CurrentWindow::<T>::get();
 			ensure!(current != 0 && window <= current, Error::<T>::WindowNotOpen);
 			ensure!(window == current, Error::<T>::WindowClosed);
@@ -272,19 +385,103 @@ pub mod pallet {
 			});
 			Ok(())
 		}
+
+		/// Replace the caller's storage location.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::set_storage_location())]
+		pub fn set_storage_location(
+			origin: OriginFor<T>,
+			location: StorageLocation,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::check_location(&location)?;
+			Peers::<T>::try_mutate(&who, |peer| {
+				let peer = peer.as_mut().ok_or(Error::<T>::NotRegistered)?;
+				peer.location = location;
+				Ok::<_, DispatchError>(())
+			})?;
+			Self::deposit_event(Event::StorageLocationSet { who });
+			Ok(())
+		}
+
+		/// Ask to leave: the caller stops taking part at once, and its deposit can be withdrawn
+		/// `DeregisterCooldown` blocks later.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::deregister())]
+		pub fn deregister(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			Peers::<T>::try_mutate(&who, |peer| {
+				let peer = peer.as_mut().ok_or(Error::<T>::NotRegistered)?;
+				ensure!(peer.leaving_at.is_none(), Error::<T>::AlreadyLeaving);
+				peer.leaving_at = Some(now);
+				Ok::<_, DispatchError>(())
+			})?;
+			let withdraw_from = now.saturating_add(T::DeregisterCooldown::get());
+			Self::deposit_event(Event::PeerLeaving { who, withdraw_from });
+			Ok(())
+		}
+
+		/// After the cool-down, release the caller's deposit and remove it from the peers.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::withdraw_deposit())]
+		pub fn withdraw_deposit(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let peer = Peers::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
+			let leaving_at = peer.leaving_at.ok_or(Error::<T>::NotLeaving)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(
+				now >= leaving_at.saturating_add(T::DeregisterCooldown::get()),
+				Error::<T>::CooldownNotOver
+			);
+			let released = T::Currency::release(
+				&HoldReason::PeerDeposit.into(),
+				&who,
+				peer.deposit,
+				Precision::BestEffort,
+			)?;
+			Peers::<T>::remove(&who);
+			PeerCount::<T>::mutate(|c| *c = c.saturating_sub(1));
+			Self::deposit_event(Event::PeerDeregistered { who, released });
+			Ok(())
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
-		/// Registers `who` at block `now`.
-		pub(crate) fn do_register(who: T::AccountId, now: BlockNumberFor<T>) -> DispatchResult {
+		/// The pallet error for an invalid storage location.
+		fn check_location(location: &StorageLocation) -> DispatchResult {
+			location::validate(location).map_err(|e| match e {
+				location::LocationError::InvalidEndpoint => Error::<T>::InvalidEndpoint,
+				location::LocationError::EndpointHasCredentials => {
+					Error::<T>::EndpointHasCredentials
+				},
+				location::LocationError::InvalidBucket => Error::<T>::InvalidBucket,
+				location::LocationError::InvalidPrefix => Error::<T>::InvalidPrefix,
+			})?;
+			Ok(())
+		}
+
+		/// Registers `who` as a `role` at block `now`, holding its deposit.
+		pub(crate) fn do_register(
+			who: T::AccountId,
+			role: Role,
+			location: StorageLocation,
+			now: BlockNumberFor<T>,
+		) -> DispatchResult {
+			Self::check_location(&location)?;
 			ensure!(!Peers::<T>::contains_key(&who), Error::<T>::AlreadyRegistered);
 			let count = PeerCount::<T>::get();
 			ensure!(count < T::MaxPeers::get(), Error::<T>::TooManyPeers);
+			let deposit = T::PeerDeposit::get();
+			T::Currency::hold(&HoldReason::PeerDeposit.into(), &who, deposit)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
 			let index = NextPeerIndex::<T>::get();
-			Peers::<T>::insert(&who, PeerInfo { index, registered_at: now });
+			let peer =
+				PeerInfo { index, role, location, deposit, registered_at: now, leaving_at: None };
+			Peers::<T>::insert(&who, peer);
 			PeerCount::<T>::put(count.saturating_add(1));
 			NextPeerIndex::<T>::put(index.saturating_add(1));
-			Self::deposit_event(Event::PeerRegistered { who, index });
+			Self::deposit_event(Event::PeerRegistered { who, index, role, deposit });
 			Ok(())
 		}
 
@@ -323,14 +520,18 @@ pub mod pallet {
 		/// The pallet's storage invariants; checked by `try_state` and after every unit test.
 		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			use frame_support::traits::fungible::InspectHold;
 			let peers = Peers::<T>::iter().count() as u32;
 			ensure!(peers == PeerCount::<T>::get(), "PeerCount differs from the number of peers");
 			ensure!(peers <= T::MaxPeers::get(), "more peers than MaxPeers");
 			let next = NextPeerIndex::<T>::get();
 			let mut seen = alloc::collections::BTreeSet::new();
-			for (_, info) in Peers::<T>::iter() {
+			for (who, info) in Peers::<T>::iter() {
 				ensure!(info.index < next, "peer index not below NextPeerIndex");
 				ensure!(seen.insert(info.index), "two peers share a registration index");
+				ensure!(location::validate(&info.location).is_ok(), "invalid stored location");
+				let held = T::Currency::balance_on_hold(&HoldReason::PeerDeposit.into(), &who);
+				ensure!(held == info.deposit, "held deposit differs from the recorded one");
 			}
 
 			let current = CurrentWindow::<T>::get();

@@ -1,5 +1,6 @@
-//! Mock runtime for `pallet-training` unit tests: System + Training, `u64` accounts, windows of
-//! 10 blocks, 3 retained windows, at most 4 peers.
+//! Mock runtime for `pallet-training` unit tests: System + Balances + Training, `u64` accounts,
+//! windows of 10 blocks, 3 retained windows, at most 4 peers, a deposit of 100 and a cool-down of
+//! 5 blocks.
 
 use crate as pallet_training;
 use frame_support::{derive_impl, parameter_types, traits::Hooks};
@@ -10,19 +11,38 @@ type Block = frame_system::mocking::MockBlock<Test>;
 #[frame_support::runtime]
 mod runtime {
 	#[runtime::runtime]
-	#[runtime::derive(RuntimeCall, RuntimeEvent, RuntimeError, RuntimeOrigin, RuntimeTask)]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeTask,
+		RuntimeHoldReason,
+		RuntimeFreezeReason
+	)]
 	pub struct Test;
 
 	#[runtime::pallet_index(0)]
 	pub type System = frame_system;
 
 	#[runtime::pallet_index(1)]
+	pub type Balances = pallet_balances;
+
+	#[runtime::pallet_index(2)]
 	pub type Training = pallet_training;
 }
 
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
 	type Block = Block;
+	type AccountData = pallet_balances::AccountData<u64>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type RuntimeFreezeReason = RuntimeFreezeReason;
 }
 
 /// Blocks per window in the mock.
@@ -33,7 +53,14 @@ parameter_types! {
 	pub const RetainWindows: u32 = 3;
 	pub const MaxPeers: u32 = 4;
 	pub const MaxPayloadLen: u32 = 1_000_000;
+	pub const PeerDeposit: u64 = DEPOSIT;
+	pub const DeregisterCooldown: u64 = COOLDOWN;
 }
+
+/// The deposit a peer's account holds.
+pub const DEPOSIT: u64 = 100;
+/// Blocks between `deregister` and `withdraw_deposit`.
+pub const COOLDOWN: u64 = 5;
 
 impl pallet_training::Config for Test {
 	type WindowLength = WindowLength;
@@ -41,25 +68,70 @@ impl pallet_training::Config for Test {
 	type MaxPeers = MaxPeers;
 	type MaxPayloadLen = MaxPayloadLen;
 	type SeedSource = pallet_training::ParentHashSeed<Test>;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type PeerDeposit = PeerDeposit;
+	type DeregisterCooldown = DeregisterCooldown;
 	type WeightInfo = ();
 }
 
-/// Accounts registered at genesis, in order.
+/// Accounts registered at genesis, in order: Alice and Bob as miners, Charlie as a validator.
 pub const ALICE: u64 = 1;
 pub const BOB: u64 = 2;
 pub const CHARLIE: u64 = 3;
-/// Not registered at genesis.
+/// Funded, not registered at genesis.
 pub const DAVE: u64 = 4;
 pub const EVE: u64 = 5;
+/// Holds less than the deposit.
+pub const FERDIE: u64 = 6;
+/// Balance of every funded account.
+pub const BALANCE: u64 = 1_000;
 
-/// Externalities with Alice, Bob and Charlie registered; block 1.
-pub fn new_test_ext() -> sp_io::TestExternalities {
-	let storage = RuntimeGenesisConfig {
-		system: Default::default(),
-		training: pallet_training::GenesisConfig { peers: vec![ALICE, BOB, CHARLIE] },
+/// A valid storage location.
+pub fn location(prefix: &str) -> crate::StorageLocation {
+	crate::location::location("http://127.0.0.1:9000", "tessera", prefix)
+}
+
+/// A genesis peer with a valid location.
+pub fn genesis_peer(account: u64, role: crate::Role) -> crate::GenesisPeer<u64> {
+	crate::GenesisPeer {
+		account,
+		role,
+		endpoint: "http://127.0.0.1:9000".into(),
+		bucket: "tessera".into(),
+		prefix: format!("peer-{account}"),
 	}
-	.build_storage()
-	.expect("the mock genesis is valid");
+}
+
+/// The mock's genesis: funded accounts and the three genesis peers.
+pub fn genesis() -> RuntimeGenesisConfig {
+	use crate::Role::{Miner, Validator};
+	RuntimeGenesisConfig {
+		system: Default::default(),
+		balances: pallet_balances::GenesisConfig {
+			balances: vec![
+				(ALICE, BALANCE),
+				(BOB, BALANCE),
+				(CHARLIE, BALANCE),
+				(DAVE, BALANCE),
+				(EVE, BALANCE),
+				(FERDIE, DEPOSIT - 1),
+			],
+			..Default::default()
+		},
+		training: pallet_training::GenesisConfig {
+			peers: vec![
+				genesis_peer(ALICE, Miner),
+				genesis_peer(BOB, Miner),
+				genesis_peer(CHARLIE, Validator),
+			],
+		},
+	}
+}
+
+/// Externalities of `genesis()`; block 1.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let storage = genesis().build_storage().expect("the mock genesis is valid");
 	let mut ext = sp_io::TestExternalities::new(storage);
 	ext.execute_with(|| System::set_block_number(1));
 	ext

@@ -1,5 +1,6 @@
 //! Plain data kept in `pallet-training` storage: peers, windows and gradient commitments.
 
+use crate::location::StorageLocation;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_core::H256;
@@ -7,7 +8,7 @@ use sp_core::H256;
 /// Index of a training window. Window `w` opens at block `w * WindowLength` (windows start at 1).
 pub type WindowIndex = u64;
 
-/// A registered peer.
+/// What a peer does in the network.
 #[derive(
 	Clone,
 	Copy,
@@ -19,12 +20,33 @@ pub type WindowIndex = u64;
 	MaxEncodedLen,
 	TypeInfo,
 	Debug,
+	serde::Serialize,
+	serde::Deserialize,
 )]
-pub struct PeerInfo<BlockNumber> {
+pub enum Role {
+	/// Trains and commits gradients.
+	Miner,
+	/// Scores miners' gradients.
+	Validator,
+}
+
+/// A registered peer.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct PeerInfo<BlockNumber, Balance> {
 	/// Position in registration order (0-based); the bootstrap aggregation order.
 	pub index: u32,
+	/// Miner or validator.
+	pub role: Role,
+	/// Where its payloads can be read.
+	pub location: StorageLocation,
+	/// The deposit held from its account while it is registered.
+	pub deposit: Balance,
 	/// Block at which the peer registered (0 for genesis peers).
 	pub registered_at: BlockNumber,
+	/// Block at which it asked to leave; its deposit is released `DeregisterCooldown` later.
+	pub leaving_at: Option<BlockNumber>,
 }
 
 /// What the chain records when a window opens.

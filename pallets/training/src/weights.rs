@@ -13,8 +13,14 @@ use frame_support::{
 
 /// Weight functions needed by `pallet-training`.
 pub trait WeightInfo {
-	/// `register`: peer lookup, count, next index; writes peer, count, next index.
+	/// `register`: peer, count, next index, the account and its holds; writes all of them.
 	fn register() -> Weight;
+	/// `set_storage_location`: reads and writes the peer.
+	fn set_storage_location() -> Weight;
+	/// `deregister`: reads and writes the peer.
+	fn deregister() -> Weight;
+	/// `withdraw_deposit`: peer, count, the account and its holds; writes all of them.
+	fn withdraw_deposit() -> Weight;
 	/// `commit_gradient`: peer, current window, commitment, hash owner; writes the last two.
 	fn commit_gradient() -> Weight;
 	/// `on_initialize` in a block that opens no window.
@@ -38,7 +44,16 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register() -> Weight {
-		formulas::<T::DbWeight>(3, 3).saturating_add(Weight::from_parts(0, 64))
+		formulas::<T::DbWeight>(5, 5).saturating_add(Weight::from_parts(0, 700))
+	}
+	fn set_storage_location() -> Weight {
+		formulas::<T::DbWeight>(1, 1).saturating_add(Weight::from_parts(0, 700))
+	}
+	fn deregister() -> Weight {
+		formulas::<T::DbWeight>(1, 1).saturating_add(Weight::from_parts(0, 700))
+	}
+	fn withdraw_deposit() -> Weight {
+		formulas::<T::DbWeight>(4, 4).saturating_add(Weight::from_parts(0, 700))
 	}
 	fn commit_gradient() -> Weight {
 		formulas::<T::DbWeight>(4, 2).saturating_add(Weight::from_parts(0, 160))
@@ -56,7 +71,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// Weights for tests and runtimes without their own database weights.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		formulas::<RocksDb>(3, 3)
+		formulas::<RocksDb>(5, 5)
+	}
+	fn set_storage_location() -> Weight {
+		formulas::<RocksDb>(1, 1)
+	}
+	fn deregister() -> Weight {
+		formulas::<RocksDb>(1, 1)
+	}
+	fn withdraw_deposit() -> Weight {
+		formulas::<RocksDb>(4, 4)
 	}
 	fn commit_gradient() -> Weight {
 		formulas::<RocksDb>(4, 2)

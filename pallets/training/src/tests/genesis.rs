@@ -8,10 +8,17 @@ fn genesis_registers_peers_in_order() {
 	run_test(|| {
 		assert_eq!(PeerCount::<Test>::get(), 3);
 		assert_eq!(NextPeerIndex::<Test>::get(), 3);
-		for (i, who) in [ALICE, BOB, CHARLIE].into_iter().enumerate() {
+		for (i, (who, role)) in
+			[(ALICE, Role::Miner), (BOB, Role::Miner), (CHARLIE, Role::Validator)]
+				.into_iter()
+				.enumerate()
+		{
 			let info = Peers::<Test>::get(who).expect("registered at genesis");
 			assert_eq!(info.index, i as u32);
+			assert_eq!(info.role, role);
 			assert_eq!(info.registered_at, 0);
+			assert_eq!(info.deposit, DEPOSIT);
+			assert_eq!(Balances::free_balance(who), BALANCE - DEPOSIT);
 		}
 		assert_eq!(CurrentWindow::<Test>::get(), 0);
 	});
@@ -26,9 +33,16 @@ fn integrity_test_passes() {
 #[should_panic(expected = "cannot be registered")]
 fn genesis_with_duplicate_peer_panics() {
 	use sp_runtime::BuildStorage;
-	let _ = RuntimeGenesisConfig {
-		system: Default::default(),
-		training: crate::GenesisConfig { peers: vec![ALICE, ALICE] },
-	}
-	.build_storage();
+	let mut g = genesis();
+	g.training.peers.push(genesis_peer(ALICE, Role::Miner));
+	let _ = g.build_storage();
+}
+
+#[test]
+#[should_panic(expected = "cannot be registered")]
+fn genesis_with_secret_in_location_panics() {
+	use sp_runtime::BuildStorage;
+	let mut g = genesis();
+	g.training.peers[0].endpoint = "https://key:secret@s3.example.org".into();
+	let _ = g.build_storage();
 }

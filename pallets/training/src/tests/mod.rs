@@ -3,5 +3,6 @@
 
 mod commit;
 mod genesis;
+mod peers;
 mod register;
 mod windows;
