@@ -116,6 +116,10 @@ parameter_types! {
 	pub const PeerDeposit: Balance = 100 * UNIT;
 	/// Blocks between `deregister` and `withdraw_deposit`: two windows.
 	pub const DeregisterCooldown: BlockNumber = 20;
+	/// Validators permitted per window.
+	pub const MaxValidators: u32 = 64;
+	/// Least stake for a validator permit.
+	pub const MinValidatorStake: Balance = 1_000 * UNIT;
 }
 
 impl pallet_training::Config for Runtime {
@@ -128,5 +132,8 @@ impl pallet_training::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type PeerDeposit = PeerDeposit;
 	type DeregisterCooldown = DeregisterCooldown;
+	type Stake = pallet_training::HeldStake<Runtime>;
+	type MaxValidators = MaxValidators;
+	type MinValidatorStake = MinValidatorStake;
 	type WeightInfo = pallet_training::weights::SubstrateWeight<Runtime>;
 }

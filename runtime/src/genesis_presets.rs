@@ -26,8 +26,16 @@ fn peer(key: Sr25519Keyring, role: Role) -> GenesisPeer<AccountId> {
 		endpoint: LOCAL_S3_ENDPOINT.into(),
 		bucket: LOCAL_BUCKET.into(),
 		prefix: format!("{key:?}").to_lowercase(),
+		// Validators start with enough stake for a permit.
+		stake: match role {
+			Role::Validator => VALIDATOR_STAKE,
+			Role::Miner => 0,
+		},
 	}
 }
+
+/// Stake bonded at genesis by the presets' validators.
+pub const VALIDATOR_STAKE: u128 = 10_000 * UNIT;
 
 fn genesis(endowed: Vec<AccountId>, peers: Vec<GenesisPeer<AccountId>>, root: AccountId) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {

@@ -11,6 +11,10 @@
 //!   from its account. [`Pallet::deregister`] starts a cool-down of
 //!   [`Config::DeregisterCooldown`] blocks, after which [`Pallet::withdraw_deposit`] releases the
 //!   deposit and removes the peer.
+//! - Validators back themselves with stake ([`Pallet::bond`] / [`Pallet::unbond`] in this runtime;
+//!   any source through [`Config::Stake`]). When a window opens, the top
+//!   [`Config::MaxValidators`] validators by stake above [`Config::MinValidatorStake`] receive its
+//!   permits ([`WindowValidators`]).
 //! - [`Pallet::commit_gradient`] records a miner's `(payload_hash, payload_len)` for the open
 //!   window: once per account per window, and the first account to commit a hash owns it.
 //! - Windows older than [`Config::RetainWindows`] are pruned when a new window opens, with work
@@ -21,6 +25,7 @@ extern crate alloc;
 
 pub mod consensus;
 pub mod location;
+pub mod permits;
 pub mod seed;
 pub mod types;
 pub mod weights;
@@ -33,6 +38,7 @@ mod tests;
 
 pub use location::StorageLocation;
 pub use pallet::*;
+pub use permits::{HeldStake, StakeInfo};
 pub use seed::{ParentHashSeed, WindowSeedSource};
 pub use types::{Commitment, PeerInfo, Role, WindowIndex, WindowInfo};
 pub use weights::WeightInfo;
@@ -47,13 +53,13 @@ pub mod pallet {
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{
-			fungible::{Inspect, MutateHold},
+			fungible::{Inspect, InspectHold, MutateHold},
 			tokens::Precision,
 		},
 	};
 	use frame_system::pallet_prelude::*;
 	use sp_core::H256;
-	use sp_runtime::traits::{Saturating, Zero};
+	use sp_runtime::traits::{Saturating, UniqueSaturatedInto, Zero};
 
 	/// Balance of the currency deposits are held in.
 	pub type BalanceOf<T> =
@@ -103,6 +109,17 @@ pub mod pallet {
 		#[pallet::constant]
 		type DeregisterCooldown: Get<BlockNumberFor<Self>>;
 
+		/// Where a validator's stake comes from.
+		type Stake: StakeInfo<Self::AccountId, BalanceOf<Self>>;
+
+		/// Most validators holding a permit in a window.
+		#[pallet::constant]
+		type MaxValidators: Get<u32>;
+
+		/// Least stake a validator needs for a permit.
+		#[pallet::constant]
+		type MinValidatorStake: Get<BalanceOf<Self>>;
+
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 	}
@@ -121,7 +138,19 @@ pub mod pallet {
 	pub enum HoldReason {
 		/// The deposit of a registered peer.
 		PeerDeposit,
+		/// Stake bonded by a peer (what [`HeldStake`] reports).
+		ValidatorStake,
 	}
+
+	/// The validators permitted to score each retained window, highest stake first.
+	#[pallet::storage]
+	pub type WindowValidators<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		WindowIndex,
+		BoundedVec<T::AccountId, T::MaxValidators>,
+		ValueQuery,
+	>;
 
 	/// Registered peers.
 	#[pallet::storage]
@@ -188,12 +217,33 @@ pub mod pallet {
 			/// First block at which `withdraw_deposit` succeeds.
 			withdraw_from: BlockNumberFor<T>,
 		},
-		/// A peer left and its deposit was released.
+		/// A peer left and its deposit (and any bonded stake) was released.
 		PeerDeregistered {
 			/// The former peer.
 			who: T::AccountId,
-			/// The released deposit.
+			/// Everything released: deposit plus stake.
 			released: BalanceOf<T>,
+		},
+		/// A peer bonded stake.
+		StakeBonded {
+			/// The peer.
+			who: T::AccountId,
+			/// Amount added.
+			amount: BalanceOf<T>,
+		},
+		/// A peer unbonded stake.
+		StakeUnbonded {
+			/// The peer.
+			who: T::AccountId,
+			/// Amount released.
+			amount: BalanceOf<T>,
+		},
+		/// The validators permitted to score a window, fixed when it opened.
+		ValidatorsPermitted {
+			/// The window.
+			window: WindowIndex,
+			/// Permitted validators, highest stake first.
+			validators: BoundedVec<T::AccountId, T::MaxValidators>,
 		},
 		/// A miner committed to a gradient payload for a window.
 		GradientCommitted {
@@ -241,6 +291,10 @@ pub mod pallet {
 		NotLeaving,
 		/// The cool-down after `deregister` has not passed yet.
 		CooldownNotOver,
+		/// A bond or unbond of zero.
+		ZeroAmount,
+		/// Unbonding more than is bonded.
+		InsufficientStake,
 		/// The window has not opened yet: commitments are accepted for the open window only.
 		WindowNotOpen,
 		/// The window has already closed: commitments are accepted for the open window only.
@@ -268,6 +322,9 @@ pub mod pallet {
 		pub bucket: String,
 		/// Key prefix.
 		pub prefix: String,
+		/// Stake bonded at genesis (held from its genesis balance).
+		#[serde(default)]
+		pub stake: u128,
 	}
 
 	#[pallet::genesis_config]
@@ -295,6 +352,14 @@ pub mod pallet {
 				if let Err(e) = registered {
 					panic!("genesis peer {:?} cannot be registered: {e:?}", peer.account);
 				}
+				if peer.stake > 0 {
+					let stake: BalanceOf<T> = peer.stake.unique_saturated_into();
+					let bonded =
+						T::Currency::hold(&HoldReason::ValidatorStake.into(), &peer.account, stake);
+					if let Err(e) = bonded {
+						panic!("genesis peer {:?} cannot bond its stake: {e:?}", peer.account);
+					}
+				}
 			}
 		}
 	}
@@ -305,7 +370,7 @@ pub mod pallet {
 			match window::window_opened_at(n, T::WindowLength::get()) {
 				Some(w) => {
 					let pruned = Self::open_window(w, n);
-					T::WeightInfo::on_initialize_open_window(pruned)
+					T::WeightInfo::on_initialize_open_window(pruned, PeerCount::<T>::get())
 				},
 				None => T::WeightInfo::on_initialize_idle(),
 			}
@@ -319,6 +384,7 @@ pub mod pallet {
 			assert!(T::RetainWindows::get() >= 1, "RetainWindows must be at least 1");
 			assert!(T::MaxPeers::get() >= 1, "MaxPeers must be at least 1");
 			assert!(T::MaxPayloadLen::get() >= 1, "MaxPayloadLen must be at least 1");
+			assert!(T::MaxValidators::get() >= 1, "MaxValidators must be at least 1");
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -434,15 +500,56 @@ pub mod pallet {
 				now >= leaving_at.saturating_add(T::DeregisterCooldown::get()),
 				Error::<T>::CooldownNotOver
 			);
-			let released = T::Currency::release(
+			let deposit = T::Currency::release(
 				&HoldReason::PeerDeposit.into(),
 				&who,
 				peer.deposit,
 				Precision::BestEffort,
 			)?;
+			let stake_reason = HoldReason::ValidatorStake.into();
+			let bonded = T::Currency::balance_on_hold(&stake_reason, &who);
+			let stake = T::Currency::release(&stake_reason, &who, bonded, Precision::BestEffort)?;
+			let released = deposit.saturating_add(stake);
 			Peers::<T>::remove(&who);
 			PeerCount::<T>::mutate(|c| *c = c.saturating_sub(1));
 			Self::deposit_event(Event::PeerDeregistered { who, released });
+			Ok(())
+		}
+
+		/// Bond `amount` more stake (held from the caller's account). Any registered peer may
+		/// bond; validators need `MinValidatorStake` for a permit.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::bond())]
+		pub fn bond(
+			origin: OriginFor<T>,
+			#[pallet::compact] amount: BalanceOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
+			ensure!(Peers::<T>::contains_key(&who), Error::<T>::NotRegistered);
+			T::Currency::hold(&HoldReason::ValidatorStake.into(), &who, amount)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+			Self::deposit_event(Event::StakeBonded { who, amount });
+			Ok(())
+		}
+
+		/// Release `amount` of bonded stake. Takes effect for permits from the next window; a
+		/// permit holder whose stake falls below the minimum loses its permit at once.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::unbond())]
+		pub fn unbond(
+			origin: OriginFor<T>,
+			#[pallet::compact] amount: BalanceOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
+			let reason = HoldReason::ValidatorStake.into();
+			ensure!(
+				T::Currency::balance_on_hold(&reason, &who) >= amount,
+				Error::<T>::InsufficientStake
+			);
+			T::Currency::release(&reason, &who, amount, Precision::Exact)?;
+			Self::deposit_event(Event::StakeUnbonded { who, amount });
 			Ok(())
 		}
 	}
@@ -492,12 +599,34 @@ pub mod pallet {
 			Windows::<T>::insert(w, WindowInfo { seed, start_block });
 			CurrentWindow::<T>::put(w);
 			Self::deposit_event(Event::WindowOpened { window: w, seed, start_block });
+			Self::grant_permits(w);
 
 			let retain = WindowIndex::from(T::RetainWindows::get());
 			match w.checked_sub(retain) {
 				Some(old) if old >= 1 => Self::prune_window(old),
 				_ => 0,
 			}
+		}
+
+		/// Fixes the validators permitted to score window `w`. Reads every peer once: bounded by
+		/// `MaxPeers`.
+		fn grant_permits(w: WindowIndex) {
+			let candidates = Peers::<T>::iter()
+				.filter(|(_, peer)| peer.role == Role::Validator && peer.leaving_at.is_none())
+				.map(|(who, peer)| permits::Candidate {
+					stake: T::Stake::stake_of(&who),
+					who,
+					index: peer.index,
+				})
+				.collect();
+			let selected = permits::select(
+				candidates,
+				T::MinValidatorStake::get(),
+				T::MaxValidators::get() as usize,
+			);
+			let validators = BoundedVec::truncate_from(selected);
+			WindowValidators::<T>::insert(w, &validators);
+			Self::deposit_event(Event::ValidatorsPermitted { window: w, validators });
 		}
 
 		/// Removes every record of window `old`. At most `MaxPeers` commitments exist per
@@ -507,6 +636,7 @@ pub mod pallet {
 			let commitments = Commitments::<T>::clear_prefix(old, limit, None);
 			let owners = HashOwner::<T>::clear_prefix(old, limit, None);
 			Windows::<T>::remove(old);
+			WindowValidators::<T>::remove(old);
 			if commitments.maybe_cursor.is_some() || owners.maybe_cursor.is_some() {
 				log::error!(
 					target: LOG_TARGET,
@@ -520,7 +650,6 @@ pub mod pallet {
 		/// The pallet's storage invariants; checked by `try_state` and after every unit test.
 		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-			use frame_support::traits::fungible::InspectHold;
 			let peers = Peers::<T>::iter().count() as u32;
 			ensure!(peers == PeerCount::<T>::get(), "PeerCount differs from the number of peers");
 			ensure!(peers <= T::MaxPeers::get(), "more peers than MaxPeers");
@@ -542,6 +671,10 @@ pub mod pallet {
 			for (w, _) in Windows::<T>::iter() {
 				ensure!(w <= current, "a window beyond the current one is recorded");
 				ensure!(w.saturating_add(retain) > current, "a window past retention is recorded");
+			}
+
+			for (w, _) in WindowValidators::<T>::iter() {
+				ensure!(Windows::<T>::contains_key(w), "permits for an unrecorded window");
 			}
 
 			let mut commitments = 0usize;

@@ -1,6 +1,6 @@
 //! Mock runtime for `pallet-training` unit tests: System + Balances + Training, `u64` accounts,
-//! windows of 10 blocks, 3 retained windows, at most 4 peers, a deposit of 100 and a cool-down of
-//! 5 blocks.
+//! windows of 10 blocks, 3 retained windows, at most 4 peers, a deposit of 100, a cool-down of
+//! 5 blocks, and one validator permit per window for a stake of at least 50.
 
 use crate as pallet_training;
 use frame_support::{derive_impl, parameter_types, traits::Hooks};
@@ -55,7 +55,14 @@ parameter_types! {
 	pub const MaxPayloadLen: u32 = 1_000_000;
 	pub const PeerDeposit: u64 = DEPOSIT;
 	pub const DeregisterCooldown: u64 = COOLDOWN;
+	pub const MaxValidators: u32 = 1;
+	pub const MinValidatorStake: u64 = MIN_STAKE;
 }
+
+/// Least stake for a validator permit.
+pub const MIN_STAKE: u64 = 50;
+/// Charlie's stake at genesis.
+pub const CHARLIE_STAKE: u64 = 100;
 
 /// The deposit a peer's account holds.
 pub const DEPOSIT: u64 = 100;
@@ -72,6 +79,9 @@ impl pallet_training::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type PeerDeposit = PeerDeposit;
 	type DeregisterCooldown = DeregisterCooldown;
+	type Stake = pallet_training::HeldStake<Test>;
+	type MaxValidators = MaxValidators;
+	type MinValidatorStake = MinValidatorStake;
 	type WeightInfo = ();
 }
 
@@ -100,6 +110,7 @@ pub fn genesis_peer(account: u64, role: crate::Role) -> crate::GenesisPeer<u64> 
 		endpoint: "http://127.0.0.1:9000".into(),
 		bucket: "tessera".into(),
 		prefix: format!("peer-{account}"),
+		stake: 0,
 	}
 }
 
@@ -123,7 +134,10 @@ pub fn genesis() -> RuntimeGenesisConfig {
 			peers: vec![
 				genesis_peer(ALICE, Miner),
 				genesis_peer(BOB, Miner),
-				genesis_peer(CHARLIE, Validator),
+				crate::GenesisPeer {
+					stake: CHARLIE_STAKE.into(),
+					..genesis_peer(CHARLIE, Validator)
+				},
 			],
 		},
 	}

@@ -25,8 +25,13 @@ pub trait WeightInfo {
 	fn commit_gradient() -> Weight;
 	/// `on_initialize` in a block that opens no window.
 	fn on_initialize_idle() -> Weight;
-	/// `on_initialize` in a block that opens a window and prunes up to `p` commitments.
-	fn on_initialize_open_window(p: u32) -> Weight;
+	/// `bond`: peer, account, holds; writes account and holds.
+	fn bond() -> Weight;
+	/// `unbond`: account and holds; writes both.
+	fn unbond() -> Weight;
+	/// `on_initialize` in a block that opens a window, prunes up to `p` commitments and reads
+	/// `v` peers (and their stake) to grant permits.
+	fn on_initialize_open_window(p: u32, v: u32) -> Weight;
 }
 
 /// Compute allowance per call (picoseconds of ref time), on top of storage access.
@@ -61,10 +66,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn on_initialize_idle() -> Weight {
 		Weight::from_parts(1_000_000, 0)
 	}
-	fn on_initialize_open_window(p: u32) -> Weight {
-		formulas::<T::DbWeight>(2, 4)
+	fn bond() -> Weight {
+		formulas::<T::DbWeight>(3, 2)
+	}
+	fn unbond() -> Weight {
+		formulas::<T::DbWeight>(2, 2)
+	}
+	fn on_initialize_open_window(p: u32, v: u32) -> Weight {
+		formulas::<T::DbWeight>(3, 6)
 			.saturating_add(Weight::from_parts(PER_ITEM_REF_TIME.saturating_mul(p.into()), 0))
 			.saturating_add(T::DbWeight::get().writes(2u64.saturating_mul(p.into())))
+			.saturating_add(Weight::from_parts(PER_ITEM_REF_TIME.saturating_mul(v.into()), 0))
+			.saturating_add(T::DbWeight::get().reads(2u64.saturating_mul(v.into())))
 	}
 }
 
@@ -88,10 +101,18 @@ impl WeightInfo for () {
 	fn on_initialize_idle() -> Weight {
 		Weight::from_parts(1_000_000, 0)
 	}
-	fn on_initialize_open_window(p: u32) -> Weight {
-		formulas::<RocksDb>(2, 4)
+	fn bond() -> Weight {
+		formulas::<RocksDb>(3, 2)
+	}
+	fn unbond() -> Weight {
+		formulas::<RocksDb>(2, 2)
+	}
+	fn on_initialize_open_window(p: u32, v: u32) -> Weight {
+		formulas::<RocksDb>(3, 6)
 			.saturating_add(Weight::from_parts(PER_ITEM_REF_TIME.saturating_mul(p.into()), 0))
 			.saturating_add(RocksDbWeight::get().writes(2u64.saturating_mul(p.into())))
+			.saturating_add(Weight::from_parts(PER_ITEM_REF_TIME.saturating_mul(v.into()), 0))
+			.saturating_add(RocksDbWeight::get().reads(2u64.saturating_mul(v.into())))
 	}
 }
 

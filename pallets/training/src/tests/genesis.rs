@@ -8,17 +8,19 @@ fn genesis_registers_peers_in_order() {
 	run_test(|| {
 		assert_eq!(PeerCount::<Test>::get(), 3);
 		assert_eq!(NextPeerIndex::<Test>::get(), 3);
-		for (i, (who, role)) in
-			[(ALICE, Role::Miner), (BOB, Role::Miner), (CHARLIE, Role::Validator)]
-				.into_iter()
-				.enumerate()
-		{
+		let peers = [
+			(ALICE, Role::Miner, 0),
+			(BOB, Role::Miner, 0),
+			(CHARLIE, Role::Validator, CHARLIE_STAKE),
+		];
+		for (i, (who, role, stake)) in peers.into_iter().enumerate() {
 			let info = Peers::<Test>::get(who).expect("registered at genesis");
 			assert_eq!(info.index, i as u32);
 			assert_eq!(info.role, role);
 			assert_eq!(info.registered_at, 0);
 			assert_eq!(info.deposit, DEPOSIT);
-			assert_eq!(Balances::free_balance(who), BALANCE - DEPOSIT);
+			assert_eq!(Balances::free_balance(who), BALANCE - DEPOSIT - stake);
+			assert_eq!(HeldStake::<Test>::stake_of(&who), stake);
 		}
 		assert_eq!(CurrentWindow::<Test>::get(), 0);
 	});

@@ -5,4 +5,5 @@ mod commit;
 mod genesis;
 mod peers;
 mod register;
+mod stake;
 mod windows;

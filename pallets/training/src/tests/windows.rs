@@ -27,7 +27,13 @@ fn window_opens_with_parent_hash_seed_and_event() {
 		assert_eq!(info, WindowInfo { seed, start_block: WINDOW });
 		assert_eq!(
 			training_events(),
-			vec![Event::WindowOpened { window: 1, seed, start_block: WINDOW }]
+			vec![
+				Event::WindowOpened { window: 1, seed, start_block: WINDOW },
+				Event::ValidatorsPermitted {
+					window: 1,
+					validators: vec![CHARLIE].try_into().expect("one permit")
+				},
+			]
 		);
 	});
 }
@@ -82,6 +88,7 @@ fn old_windows_are_pruned_after_retention() {
 		assert!(!Commitments::<Test>::contains_key(1, ALICE));
 		assert!(!Commitments::<Test>::contains_key(1, BOB));
 		assert!(!HashOwner::<Test>::contains_key(1, H256::repeat_byte(1)));
+		assert!(!WindowValidators::<Test>::contains_key(1));
 		assert!(Windows::<Test>::contains_key(2));
 		assert!(training_events().contains(&Event::WindowPruned { window: 1 }));
 	});
