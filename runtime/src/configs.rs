@@ -120,6 +120,12 @@ parameter_types! {
 	pub const MaxValidators: u32 = 64;
 	/// Least stake for a validator permit.
 	pub const MinValidatorStake: Balance = 1_000 * UNIT;
+	/// Results for a window are accepted during the next window's first half.
+	pub const ScoreDeadlineBlocks: BlockNumber = 5;
+	/// Miners whose updates form a window's aggregate.
+	pub const AggregationSize: u32 = 32;
+	/// Weight of a new verdict in the incentive EMA.
+	pub const IncentiveAlpha: Perbill = Perbill::from_percent(10);
 }
 
 impl pallet_training::Config for Runtime {
@@ -135,5 +141,31 @@ impl pallet_training::Config for Runtime {
 	type Stake = pallet_training::HeldStake<Runtime>;
 	type MaxValidators = MaxValidators;
 	type MinValidatorStake = MinValidatorStake;
+	type ScoreDeadlineBlocks = ScoreDeadlineBlocks;
+	type AggregationSize = AggregationSize;
+	type IncentiveAlpha = IncentiveAlpha;
 	type WeightInfo = pallet_training::weights::SubstrateWeight<Runtime>;
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use frame_support::dispatch::DispatchClass;
+	use pallet_training::WeightInfo;
+
+	#[test]
+	fn a_full_window_of_commitments_fits_in_a_tenth_of_a_block() {
+		let weights = RuntimeBlockWeights::get();
+		let block = weights.max_block;
+		let per_commit = pallet_training::weights::SubstrateWeight::<Runtime>::commit_gradient()
+			.saturating_add(weights.get(DispatchClass::Normal).base_extrinsic);
+		let all = per_commit.saturating_mul(u64::from(MaxPeers::get()));
+		assert!(
+			all.ref_time() * 10 <= block.ref_time(),
+			"{} commits take {} of {} ps",
+			MaxPeers::get(),
+			all.ref_time(),
+			block.ref_time()
+		);
+	}
 }

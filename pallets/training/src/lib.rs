@@ -14,7 +14,14 @@
 //! - Validators back themselves with stake ([`Pallet::bond`] / [`Pallet::unbond`] in this runtime;
 //!   any source through [`Config::Stake`]). When a window opens, the top
 //!   [`Config::MaxValidators`] validators by stake above [`Config::MinValidatorStake`] receive its
-//!   permits ([`WindowValidators`]).
+//!   permits ([`WindowValidators`]). The window's aggregation set is fixed at the same moment:
+//!   the top [`Config::AggregationSize`] miners by incentive weight (registration order while all
+//!   weights are equal).
+//! - Permit holders send [`Pallet::submit_gauntlet_results`] for window `w` during its scoring
+//!   period, `[start of w+1, start of w+1 + ScoreDeadlineBlocks)`. When it closes, each evaluated
+//!   peer's verdict is the stake-weighted median of its scores; the inclusion list and θ hash
+//!   backed by the most stake are recorded with it ([`Verdicts`]), and every miner's incentive
+//!   weight moves by an EMA towards its verdict ([`IncentiveWeights`]).
 //! - [`Pallet::commit_gradient`] records a miner's `(payload_hash, payload_len)` for the open
 //!   window: once per account per window, and the first account to commit a hash owns it.
 //! - Windows older than [`Config::RetainWindows`] are pruned when a new window opens, with work
@@ -24,6 +31,7 @@
 extern crate alloc;
 
 pub mod consensus;
+pub mod gauntlet;
 pub mod location;
 pub mod permits;
 pub mod seed;
@@ -36,6 +44,7 @@ mod mock;
 #[cfg(test)]
 mod tests;
 
+pub use gauntlet::{Flags, PeerResult, Submission, Verdict};
 pub use location::StorageLocation;
 pub use pallet::*;
 pub use permits::{HeldStake, StakeInfo};
@@ -59,7 +68,10 @@ pub mod pallet {
 	};
 	use frame_system::pallet_prelude::*;
 	use sp_core::H256;
-	use sp_runtime::traits::{Saturating, UniqueSaturatedInto, Zero};
+	use sp_runtime::{
+		Perbill,
+		traits::{Saturating, UniqueSaturatedInto, Zero},
+	};
 
 	/// Balance of the currency deposits are held in.
 	pub type BalanceOf<T> =
@@ -120,6 +132,18 @@ pub mod pallet {
 		#[pallet::constant]
 		type MinValidatorStake: Get<BalanceOf<Self>>;
 
+		/// Blocks after the end of a window during which its results are accepted.
+		#[pallet::constant]
+		type ScoreDeadlineBlocks: Get<BlockNumberFor<Self>>;
+
+		/// Most miners in a window's aggregation set.
+		#[pallet::constant]
+		type AggregationSize: Get<u32>;
+
+		/// Weight of a new verdict in the incentive EMA.
+		#[pallet::constant]
+		type IncentiveAlpha: Get<Perbill>;
+
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 	}
@@ -151,6 +175,38 @@ pub mod pallet {
 		BoundedVec<T::AccountId, T::MaxValidators>,
 		ValueQuery,
 	>;
+
+	/// The miners whose updates form each retained window's aggregate, in aggregation order.
+	#[pallet::storage]
+	pub type AggregationSets<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		WindowIndex,
+		BoundedVec<T::AccountId, T::AggregationSize>,
+		ValueQuery,
+	>;
+
+	/// Every validator's submission for each retained window.
+	#[pallet::storage]
+	pub type Submissions<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		WindowIndex,
+		Blake2_128Concat,
+		T::AccountId,
+		Submission<T>,
+		OptionQuery,
+	>;
+
+	/// The verdict of each retained window whose scoring period has closed.
+	#[pallet::storage]
+	pub type Verdicts<T: Config> =
+		StorageMap<_, Twox64Concat, WindowIndex, Verdict<T>, OptionQuery>;
+
+	/// Each miner's incentive weight: an EMA of its verdicts.
+	#[pallet::storage]
+	pub type IncentiveWeights<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, Perbill, ValueQuery>;
 
 	/// Registered peers.
 	#[pallet::storage]
@@ -238,6 +294,33 @@ pub mod pallet {
 			/// Amount released.
 			amount: BalanceOf<T>,
 		},
+		/// The aggregation set of a window, fixed when it opened.
+		AggregationSetFixed {
+			/// The window.
+			window: WindowIndex,
+			/// Its members, in aggregation order.
+			members: BoundedVec<T::AccountId, T::AggregationSize>,
+		},
+		/// A validator submitted its results for a window.
+		GauntletSubmitted {
+			/// The window.
+			window: WindowIndex,
+			/// The validator.
+			validator: T::AccountId,
+			/// How many peers it evaluated.
+			peers: u32,
+		},
+		/// The verdict of a window: its scoring period closed.
+		GauntletPublished {
+			/// The window.
+			window: WindowIndex,
+			/// Validators whose submissions counted.
+			validators: u32,
+			/// Peers with a verdict.
+			peers: u32,
+			/// The θ_{w+1} hash recorded with the verdict.
+			theta_hash: H256,
+		},
 		/// The validators permitted to score a window, fixed when it opened.
 		ValidatorsPermitted {
 			/// The window.
@@ -295,6 +378,31 @@ pub mod pallet {
 		ZeroAmount,
 		/// Unbonding more than is bonded.
 		InsufficientStake,
+		/// Only validators submit Gauntlet results.
+		NotAValidator,
+		/// The validator holds no permit for this window.
+		NoPermit,
+		/// The validator had a permit but left or fell below the minimum stake since.
+		PermitLost,
+		/// The window's scoring period has not started (it is still open, or in the future).
+		ScoringNotStarted,
+		/// The window's scoring period is over.
+		ScoringClosed,
+		/// The validator already submitted results for this window.
+		AlreadySubmitted,
+		/// More results than `MaxPeers`.
+		TooManyResults,
+		/// An inclusion list longer than `AggregationSize`.
+		InclusionTooLarge,
+		/// A result names an account that is not a registered peer.
+		UnknownPeer,
+		/// Two results name the same peer.
+		DuplicatePeer,
+		/// The inclusion list names a miner outside the window's aggregation set (or repeats one,
+		/// or leaves set order).
+		NotInAggregationSet,
+		/// A result sets flag bits that mean nothing.
+		InvalidFlags,
 		/// The window has not opened yet: commitments are accepted for the open window only.
 		WindowNotOpen,
 		/// The window has already closed: commitments are accepted for the open window only.
@@ -374,6 +482,7 @@ pub mod pallet {
 				},
 				None => T::WeightInfo::on_initialize_idle(),
 			}
+			.saturating_add(Self::close_scoring(n))
 		}
 
 		fn integrity_test() {
@@ -385,6 +494,11 @@ pub mod pallet {
 			assert!(T::MaxPeers::get() >= 1, "MaxPeers must be at least 1");
 			assert!(T::MaxPayloadLen::get() >= 1, "MaxPayloadLen must be at least 1");
 			assert!(T::MaxValidators::get() >= 1, "MaxValidators must be at least 1");
+			assert!(T::AggregationSize::get() >= 1, "AggregationSize must be at least 1");
+			assert!(
+				T::ScoreDeadlineBlocks::get() >= 1u32.into(),
+				"ScoreDeadlineBlocks must be at least 1"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -511,6 +625,7 @@ pub mod pallet {
 			let stake = T::Currency::release(&stake_reason, &who, bonded, Precision::BestEffort)?;
 			let released = deposit.saturating_add(stake);
 			Peers::<T>::remove(&who);
+			IncentiveWeights::<T>::remove(&who);
 			PeerCount::<T>::mutate(|c| *c = c.saturating_sub(1));
 			Self::deposit_event(Event::PeerDeregistered { who, released });
 			Ok(())
@@ -530,6 +645,54 @@ pub mod pallet {
 			T::Currency::hold(&HoldReason::ValidatorStake.into(), &who, amount)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 			Self::deposit_event(Event::StakeBonded { who, amount });
+			Ok(())
+		}
+
+		/// Submit the caller's Gauntlet results for `window`: one result per evaluated peer, the
+		/// members of the window's aggregation set it applied (`inclusion`, in set order) and the
+		/// hash of θ_{w+1} they produced. Permit holders only, once per window, during its
+		/// scoring period.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::submit_gauntlet_results(results.len() as u32))]
+		pub fn submit_gauntlet_results(
+			origin: OriginFor<T>,
+			window: WindowIndex,
+			results: Vec<PeerResult<T::AccountId>>,
+			inclusion: Vec<T::AccountId>,
+			theta_hash: H256,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let peer = Peers::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
+			ensure!(peer.role == Role::Validator, Error::<T>::NotAValidator);
+			let now = frame_system::Pallet::<T>::block_number();
+			Self::ensure_scoring_period(window, now)?;
+			ensure!(WindowValidators::<T>::get(window).contains(&who), Error::<T>::NoPermit);
+			ensure!(
+				peer.leaving_at.is_none()
+					&& T::Stake::stake_of(&who) >= T::MinValidatorStake::get(),
+				Error::<T>::PermitLost
+			);
+			ensure!(!Submissions::<T>::contains_key(window, &who), Error::<T>::AlreadySubmitted);
+
+			let results: BoundedVec<_, T::MaxPeers> =
+				results.try_into().map_err(|_| Error::<T>::TooManyResults)?;
+			let inclusion: BoundedVec<_, T::AggregationSize> =
+				inclusion.try_into().map_err(|_| Error::<T>::InclusionTooLarge)?;
+			let mut seen = alloc::collections::BTreeSet::new();
+			for r in results.iter() {
+				ensure!(Peers::<T>::contains_key(&r.peer), Error::<T>::UnknownPeer);
+				ensure!(seen.insert(r.peer.clone()), Error::<T>::DuplicatePeer);
+				ensure!(r.flags.0 & !Flags::ALL == 0, Error::<T>::InvalidFlags);
+			}
+			Self::ensure_subsequence(&inclusion, &AggregationSets::<T>::get(window))?;
+
+			let peers = results.len() as u32;
+			Submissions::<T>::insert(
+				window,
+				&who,
+				Submission { results, inclusion, theta_hash, submitted_at: now },
+			);
+			Self::deposit_event(Event::GauntletSubmitted { window, validator: who, peers });
 			Ok(())
 		}
 
@@ -600,12 +763,138 @@ pub mod pallet {
 			CurrentWindow::<T>::put(w);
 			Self::deposit_event(Event::WindowOpened { window: w, seed, start_block });
 			Self::grant_permits(w);
+			Self::fix_aggregation_set(w);
 
 			let retain = WindowIndex::from(T::RetainWindows::get());
 			match w.checked_sub(retain) {
 				Some(old) if old >= 1 => Self::prune_window(old),
 				_ => 0,
 			}
+		}
+
+		/// First block of window `w`'s scoring period (the first block of window `w + 1`).
+		fn scoring_start(w: WindowIndex) -> BlockNumberFor<T> {
+			window::window_start(w.saturating_add(1), T::WindowLength::get())
+		}
+
+		/// Whether `now` lies in window `w`'s scoring period.
+		fn ensure_scoring_period(w: WindowIndex, now: BlockNumberFor<T>) -> DispatchResult {
+			let start = Self::scoring_start(w);
+			ensure!(w >= 1 && now >= start, Error::<T>::ScoringNotStarted);
+			ensure!(
+				now < start.saturating_add(T::ScoreDeadlineBlocks::get()),
+				Error::<T>::ScoringClosed
+			);
+			Ok(())
+		}
+
+		/// `inclusion` must be a subsequence of `set` (members, no repeats, set order).
+		fn ensure_subsequence(inclusion: &[T::AccountId], set: &[T::AccountId]) -> DispatchResult {
+			let mut rest = set.iter();
+			for member in inclusion {
+				ensure!(rest.any(|m| m == member), Error::<T>::NotInAggregationSet);
+			}
+			Ok(())
+		}
+
+		/// Closes the scoring period that ends at block `n`, if one does: stores the verdict and
+		/// moves incentive weights. Work bounded by `MaxValidators × MaxPeers`.
+		fn close_scoring(n: BlockNumberFor<T>) -> Weight {
+			let deadline = T::ScoreDeadlineBlocks::get();
+			if n < deadline {
+				return Weight::zero();
+			}
+			let Some(next) =
+				window::window_opened_at(n.saturating_sub(deadline), T::WindowLength::get())
+			else {
+				return Weight::zero();
+			};
+			let w = next.saturating_sub(1);
+			if w == 0 {
+				return Weight::zero();
+			}
+			let (validators, peers) = Self::publish_verdict(w);
+			T::WeightInfo::on_initialize_close_scoring(validators, peers)
+		}
+
+		/// The verdict of window `w` from its submissions. Returns (validators, peers) counted.
+		fn publish_verdict(w: WindowIndex) -> (u32, u32) {
+			use alloc::collections::BTreeMap;
+			let submissions: Vec<(T::AccountId, Submission<T>)> =
+				Submissions::<T>::iter_prefix(w).collect();
+			let mut scores: BTreeMap<T::AccountId, Vec<(Perbill, u128)>> = BTreeMap::new();
+			let mut lists: BTreeMap<(Vec<T::AccountId>, H256), u128> = BTreeMap::new();
+			for (validator, submission) in &submissions {
+				let stake: u128 = T::Stake::stake_of(validator).unique_saturated_into();
+				for r in submission.results.iter() {
+					scores.entry(r.peer.clone()).or_default().push((r.final_score, stake));
+				}
+				let key = (submission.inclusion.to_vec(), submission.theta_hash);
+				let backing = lists.entry(key).or_default();
+				*backing = backing.saturating_add(stake);
+			}
+			let verdicts: Vec<(T::AccountId, Perbill)> = scores
+				.into_iter()
+				.filter_map(|(peer, mut entries)| {
+					consensus::stake_weighted_median(&mut entries).map(|m| (peer, m))
+				})
+				.collect();
+			// The list with the most stake; ties to the smallest (list, hash).
+			let (inclusion, theta_hash) = lists
+				.into_iter()
+				.fold(None::<((Vec<T::AccountId>, H256), u128)>, |best, (key, stake)| match best {
+					Some((_, s)) if s >= stake => best,
+					_ => Some((key, stake)),
+				})
+				.map(|(key, _)| key)
+				.unwrap_or_default();
+
+			// Every miner's weight moves towards its verdict (0 without one).
+			let alpha = T::IncentiveAlpha::get();
+			for (who, peer) in Peers::<T>::iter() {
+				if peer.role != Role::Miner {
+					continue;
+				}
+				let sample = verdicts
+					.binary_search_by(|(p, _)| p.cmp(&who))
+					.map(|i| verdicts[i].1)
+					.unwrap_or_else(|_| Perbill::zero());
+				IncentiveWeights::<T>::mutate(&who, |weight| {
+					*weight = consensus::ema(*weight, sample, alpha)
+				});
+			}
+
+			let validators = submissions.len() as u32;
+			let peers = verdicts.len() as u32;
+			let verdict = Verdict::<T> {
+				scores: BoundedVec::truncate_from(verdicts),
+				inclusion: BoundedVec::truncate_from(inclusion),
+				theta_hash,
+				validators,
+			};
+			Verdicts::<T>::insert(w, verdict);
+			Self::deposit_event(Event::GauntletPublished {
+				window: w,
+				validators,
+				peers,
+				theta_hash,
+			});
+			(validators, peers)
+		}
+
+		/// Fixes window `w`'s aggregation set: the top `AggregationSize` registered, non-leaving
+		/// miners by incentive weight, earlier registration first among equals.
+		fn fix_aggregation_set(w: WindowIndex) {
+			let mut miners: Vec<(Perbill, u32, T::AccountId)> = Peers::<T>::iter()
+				.filter(|(_, peer)| peer.role == Role::Miner && peer.leaving_at.is_none())
+				.map(|(who, peer)| (IncentiveWeights::<T>::get(&who), peer.index, who))
+				.collect();
+			miners.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+			miners.truncate(T::AggregationSize::get() as usize);
+			let members =
+				BoundedVec::truncate_from(miners.into_iter().map(|(_, _, who)| who).collect());
+			AggregationSets::<T>::insert(w, &members);
+			Self::deposit_event(Event::AggregationSetFixed { window: w, members });
 		}
 
 		/// Fixes the validators permitted to score window `w`. Reads every peer once: bounded by
@@ -637,7 +926,13 @@ pub mod pallet {
 			let owners = HashOwner::<T>::clear_prefix(old, limit, None);
 			Windows::<T>::remove(old);
 			WindowValidators::<T>::remove(old);
-			if commitments.maybe_cursor.is_some() || owners.maybe_cursor.is_some() {
+			AggregationSets::<T>::remove(old);
+			Verdicts::<T>::remove(old);
+			let submissions = Submissions::<T>::clear_prefix(old, T::MaxValidators::get(), None);
+			if commitments.maybe_cursor.is_some()
+				|| owners.maybe_cursor.is_some()
+				|| submissions.maybe_cursor.is_some()
+			{
 				log::error!(
 					target: LOG_TARGET,
 					"window {old}: more than MaxPeers={limit} records, some left unpruned"
@@ -675,6 +970,19 @@ pub mod pallet {
 
 			for (w, _) in WindowValidators::<T>::iter() {
 				ensure!(Windows::<T>::contains_key(w), "permits for an unrecorded window");
+			}
+			for (w, _) in AggregationSets::<T>::iter() {
+				ensure!(Windows::<T>::contains_key(w), "aggregation set of an unrecorded window");
+			}
+			for (w, _) in Verdicts::<T>::iter() {
+				ensure!(Windows::<T>::contains_key(w), "verdict of an unrecorded window");
+			}
+			for (w, validator, _) in Submissions::<T>::iter() {
+				ensure!(Windows::<T>::contains_key(w), "submission for an unrecorded window");
+				ensure!(
+					WindowValidators::<T>::get(w).contains(&validator),
+					"submission from a validator without a permit"
+				);
 			}
 
 			let mut commitments = 0usize;

@@ -1,6 +1,7 @@
 //! Mock runtime for `pallet-training` unit tests: System + Balances + Training, `u64` accounts,
 //! windows of 10 blocks, 3 retained windows, at most 4 peers, a deposit of 100, a cool-down of
-//! 5 blocks, and one validator permit per window for a stake of at least 50.
+//! 5 blocks, two validator permits per window for a stake of at least 50, results accepted for
+//! 5 blocks after a window ends, aggregation sets of 3 and an incentive EMA with α = ½.
 
 use crate as pallet_training;
 use frame_support::{derive_impl, parameter_types, traits::Hooks};
@@ -55,9 +56,15 @@ parameter_types! {
 	pub const MaxPayloadLen: u32 = 1_000_000;
 	pub const PeerDeposit: u64 = DEPOSIT;
 	pub const DeregisterCooldown: u64 = COOLDOWN;
-	pub const MaxValidators: u32 = 1;
+	pub static MaxValidators: u32 = 2;
 	pub const MinValidatorStake: u64 = MIN_STAKE;
+	pub const ScoreDeadlineBlocks: u64 = DEADLINE;
+	pub const AggregationSize: u32 = 3;
+	pub const IncentiveAlpha: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(50);
 }
+
+/// Blocks after a window ends during which its results are accepted.
+pub const DEADLINE: u64 = 5;
 
 /// Least stake for a validator permit.
 pub const MIN_STAKE: u64 = 50;
@@ -82,6 +89,9 @@ impl pallet_training::Config for Test {
 	type Stake = pallet_training::HeldStake<Test>;
 	type MaxValidators = MaxValidators;
 	type MinValidatorStake = MinValidatorStake;
+	type ScoreDeadlineBlocks = ScoreDeadlineBlocks;
+	type AggregationSize = AggregationSize;
+	type IncentiveAlpha = IncentiveAlpha;
 	type WeightInfo = ();
 }
 

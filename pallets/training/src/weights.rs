@@ -29,6 +29,12 @@ pub trait WeightInfo {
 	fn bond() -> Weight;
 	/// `unbond`: account and holds; writes both.
 	fn unbond() -> Weight;
+	/// `submit_gauntlet_results` with `r` results: peer, permits, stake, the submission, the
+	/// aggregation set and each named peer; writes the submission.
+	fn submit_gauntlet_results(r: u32) -> Weight;
+	/// Closing a scoring period with `v` submissions naming `p` peers: reads the submissions,
+	/// their validators' stake and every peer; writes every miner's weight and the verdict.
+	fn on_initialize_close_scoring(v: u32, p: u32) -> Weight;
 	/// `on_initialize` in a block that opens a window, prunes up to `p` commitments and reads
 	/// `v` peers (and their stake) to grant permits.
 	fn on_initialize_open_window(p: u32, v: u32) -> Weight;
@@ -69,6 +75,25 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn bond() -> Weight {
 		formulas::<T::DbWeight>(3, 2)
 	}
+	fn submit_gauntlet_results(r: u32) -> Weight {
+		formulas::<T::DbWeight>(6, 1)
+			.saturating_add(T::DbWeight::get().reads(r.into()))
+			.saturating_add(Weight::from_parts(
+				PER_ITEM_REF_TIME.saturating_mul(r.into()),
+				64 * u64::from(r),
+			))
+	}
+	fn on_initialize_close_scoring(v: u32, p: u32) -> Weight {
+		formulas::<T::DbWeight>(2, 2)
+			.saturating_add(T::DbWeight::get().reads_writes(2u64.saturating_mul(v.into()), 0))
+			.saturating_add(
+				T::DbWeight::get().reads_writes(2u64.saturating_mul(p.into()), p.into()),
+			)
+			.saturating_add(Weight::from_parts(
+				PER_ITEM_REF_TIME.saturating_mul(u64::from(v).saturating_mul(p.into())),
+				0,
+			))
+	}
 	fn unbond() -> Weight {
 		formulas::<T::DbWeight>(2, 2)
 	}
@@ -103,6 +128,25 @@ impl WeightInfo for () {
 	}
 	fn bond() -> Weight {
 		formulas::<RocksDb>(3, 2)
+	}
+	fn submit_gauntlet_results(r: u32) -> Weight {
+		formulas::<RocksDb>(6, 1)
+			.saturating_add(RocksDbWeight::get().reads(r.into()))
+			.saturating_add(Weight::from_parts(
+				PER_ITEM_REF_TIME.saturating_mul(r.into()),
+				64 * u64::from(r),
+			))
+	}
+	fn on_initialize_close_scoring(v: u32, p: u32) -> Weight {
+		formulas::<RocksDb>(2, 2)
+			.saturating_add(RocksDbWeight::get().reads_writes(2u64.saturating_mul(v.into()), 0))
+			.saturating_add(
+				RocksDbWeight::get().reads_writes(2u64.saturating_mul(p.into()), p.into()),
+			)
+			.saturating_add(Weight::from_parts(
+				PER_ITEM_REF_TIME.saturating_mul(u64::from(v).saturating_mul(p.into())),
+				0,
+			))
 	}
 	fn unbond() -> Weight {
 		formulas::<RocksDb>(2, 2)

@@ -1,5 +1,5 @@
 //! Stake and validator permits: `bond` / `unbond` (held under their own reason), permits fixed
-//! when a window opens (top `MaxValidators` = 1 by stake above `MinValidatorStake` = 50), and
+//! when a window opens (top `MaxValidators` = 2 by stake above `MinValidatorStake` = 50), and
 //! stake released with the deposit on `withdraw_deposit`.
 
 use crate::{mock::*, *};
@@ -29,7 +29,19 @@ fn the_highest_stake_takes_the_permit() {
 		assert_ok!(Training::bond(RuntimeOrigin::signed(DAVE), 200));
 		assert_eq!(training_events().last(), Some(&Event::StakeBonded { who: DAVE, amount: 200 }));
 		run_to_window(1);
+		assert_eq!(permits(1), vec![DAVE, CHARLIE], "highest stake first");
+	});
+}
+
+#[test]
+fn permits_are_capped_at_max_validators() {
+	run_test(|| {
+		MaxValidators::set(1);
+		register_validator(DAVE);
+		assert_ok!(Training::bond(RuntimeOrigin::signed(DAVE), 200));
+		run_to_window(1);
 		assert_eq!(permits(1), vec![DAVE]);
+		MaxValidators::set(2);
 	});
 }
 
@@ -63,7 +75,7 @@ fn permits_follow_stake_changes_between_windows() {
 		assert_ok!(Training::bond(RuntimeOrigin::signed(DAVE), CHARLIE_STAKE + 1));
 		assert_eq!(permits(1), vec![CHARLIE], "a window's permits are fixed when it opens");
 		run_to_window(2);
-		assert_eq!(permits(2), vec![DAVE]);
+		assert_eq!(permits(2), vec![DAVE, CHARLIE]);
 	});
 }
 

@@ -33,6 +33,10 @@ fn window_opens_with_parent_hash_seed_and_event() {
 					window: 1,
 					validators: vec![CHARLIE].try_into().expect("one permit")
 				},
+				Event::AggregationSetFixed {
+					window: 1,
+					members: vec![ALICE, BOB].try_into().expect("two miners")
+				},
 			]
 		);
 	});
