@@ -3,7 +3,7 @@
 
 use crate::{
 	AccountId, Balance, Block, Executive, InherentDataExt, Nonce, Runtime, RuntimeCall,
-	RuntimeGenesisConfig, System, TransactionPayment, VERSION, genesis_presets,
+	RuntimeGenesisConfig, System, Training, TransactionPayment, VERSION, genesis_presets,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -155,6 +155,26 @@ impl_runtime_apis! {
 		}
 		fn query_length_to_fee(length: u32) -> Balance {
 			TransactionPayment::length_to_fee(length)
+		}
+	}
+
+	impl pallet_training::runtime_api::TrainingApi<Block, AccountId> for Runtime {
+		fn window_report(window: pallet_training::WindowIndex) -> Option<pallet_training::WindowReport<AccountId>> {
+			Training::window_report(window)
+		}
+
+		fn peer_scores(
+			peer: AccountId,
+			from: pallet_training::WindowIndex,
+			to: pallet_training::WindowIndex,
+		) -> Vec<(pallet_training::WindowIndex, sp_runtime::Perbill)> {
+			Training::peer_scores(&peer, from, to)
+		}
+
+		fn aggregation(
+			window: pallet_training::WindowIndex,
+		) -> (Vec<AccountId>, Option<sp_core::H256>) {
+			Training::aggregation(window)
 		}
 	}
 

@@ -32,8 +32,10 @@ extern crate alloc;
 
 pub mod consensus;
 pub mod gauntlet;
+pub mod history;
 pub mod location;
 pub mod permits;
+pub mod runtime_api;
 pub mod seed;
 pub mod types;
 pub mod weights;
@@ -45,6 +47,7 @@ mod mock;
 mod tests;
 
 pub use gauntlet::{Flags, PeerResult, Submission, Verdict};
+pub use history::WindowReport;
 pub use location::StorageLocation;
 pub use pallet::*;
 pub use permits::{HeldStake, StakeInfo};
@@ -504,6 +507,28 @@ pub mod pallet {
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			Self::do_try_state()
+		}
+	}
+
+	#[pallet::view_functions]
+	impl<T: Config> Pallet<T> {
+		/// The verdict of `window`, if retained and published.
+		pub fn verdict(window: WindowIndex) -> Option<WindowReport<T::AccountId>> {
+			Self::window_report(window)
+		}
+
+		/// `peer`'s verdicts over `from..=to` (retained windows only), oldest first.
+		pub fn score_history(
+			peer: T::AccountId,
+			from: WindowIndex,
+			to: WindowIndex,
+		) -> Vec<(WindowIndex, Perbill)> {
+			Self::peer_scores(&peer, from, to)
+		}
+
+		/// `window`'s aggregation set and, once published, its θ_{w+1} hash.
+		pub fn aggregation_set(window: WindowIndex) -> (Vec<T::AccountId>, Option<H256>) {
+			Self::aggregation(window)
 		}
 	}
 

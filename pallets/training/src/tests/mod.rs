@@ -4,6 +4,7 @@
 mod commit;
 mod gauntlet;
 mod genesis;
+mod history;
 mod peers;
 mod register;
 mod stake;
