@@ -119,3 +119,25 @@ pub async fn next_window(client: &Client, after: u64) -> Result<OpenedWindow, Ch
 	.await?;
 	next.ok_or_else(|| ChainError::Blocks("window stream ended without a window".into()))
 }
+
+/// Waits until the verdict of window `w` is in finalized storage (its scoring period closed).
+pub async fn wait_for_verdict(client: &Client, w: u64) -> Result<(), ChainError> {
+	let mut blocks = client.stream_blocks().await.map_err(|e| ChainError::Blocks(e.to_string()))?;
+	while let Some(block) = blocks.next().await {
+		let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
+		let number = block.number();
+		let at = client
+			.at_block(number)
+			.await
+			.map_err(|e| ChainError::AtBlock { number, message: e.to_string() })?;
+		let verdict = at
+			.storage()
+			.try_fetch(runtime::storage().training().verdicts(), (w,))
+			.await
+			.map_err(|e| ChainError::AtBlock { number, message: e.to_string() })?;
+		if verdict.is_some() {
+			return Ok(());
+		}
+	}
+	Err(ChainError::Blocks("the node closed the finalized block stream".into()))
+}

@@ -35,3 +35,95 @@ pub async fn commitment(
 		.map_err(|e| super::ChainError::Query(e.to_string()))?;
 	value.map(|v| v.decode().map_err(|e| super::ChainError::Query(e.to_string()))).transpose()
 }
+
+/// A peer's role, as the runtime encodes it.
+pub type Role = runtime::runtime_types::pallet_training::types::Role;
+/// One validator's evaluation of one peer.
+pub type PeerResult = runtime::runtime_types::pallet_training::gauntlet::PeerResult<AccountId>;
+/// A window's verdict, as the runtime API returns it.
+pub type WindowReport = runtime::runtime_types::pallet_training::history::WindowReport<AccountId>;
+
+/// Where a peer's payloads can be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+	/// `http(s)://` endpoint of the S3-compatible service (no credentials).
+	pub endpoint: String,
+	/// Bucket.
+	pub bucket: String,
+	/// Key prefix.
+	pub prefix: String,
+}
+
+/// Registers the signer as a peer with `role` at `location`, holding the deposit.
+pub async fn register(
+	client: &Client,
+	signer: &Keypair,
+	role: Role,
+	location: &Location,
+) -> Result<ExtrinsicEvents<TesseraConfig>, tx::TxError> {
+	use runtime::runtime_types::{
+		bounded_collections::bounded_vec::BoundedVec, pallet_training::location::StorageLocation,
+	};
+	let location = StorageLocation {
+		endpoint: BoundedVec(location.endpoint.as_bytes().to_vec()),
+		bucket: BoundedVec(location.bucket.as_bytes().to_vec()),
+		prefix: BoundedVec(location.prefix.as_bytes().to_vec()),
+	};
+	let call = runtime::transactions().training().register(role, location);
+	tx::submit_and_finalize(client, &call, signer).await
+}
+
+/// Bonds `amount` of stake from the signer.
+pub async fn bond(
+	client: &Client,
+	signer: &Keypair,
+	amount: u128,
+) -> Result<ExtrinsicEvents<TesseraConfig>, tx::TxError> {
+	let call = runtime::transactions().training().bond(amount);
+	tx::submit_and_finalize(client, &call, signer).await
+}
+
+/// Submits the signer's Gauntlet results for `window`.
+pub async fn submit_gauntlet_results(
+	client: &Client,
+	signer: &Keypair,
+	window: u64,
+	results: Vec<PeerResult>,
+	inclusion: Vec<AccountId>,
+	theta_hash: H256,
+) -> Result<ExtrinsicEvents<TesseraConfig>, tx::TxError> {
+	let call = runtime::transactions()
+		.training()
+		.submit_gauntlet_results(window, results, inclusion, theta_hash);
+	tx::submit_and_finalize(client, &call, signer).await
+}
+
+/// The verdict of `window` through the runtime API, at the latest finalized block.
+pub async fn window_report(
+	client: &Client,
+	window: u64,
+) -> Result<Option<WindowReport>, super::ChainError> {
+	let at =
+		client.at_current_block().await.map_err(|e| super::ChainError::Query(e.to_string()))?;
+	at.runtime_apis()
+		.call(runtime::runtime_apis().training_api().window_report(window))
+		.await
+		.map_err(|e| super::ChainError::Query(e.to_string()))
+}
+
+/// `peer`'s verdicts over `from..=to` through the runtime API, at the latest finalized block.
+pub async fn peer_scores(
+	client: &Client,
+	peer: &AccountId,
+	from: u64,
+	to: u64,
+) -> Result<Vec<(u64, u32)>, super::ChainError> {
+	let at =
+		client.at_current_block().await.map_err(|e| super::ChainError::Query(e.to_string()))?;
+	let scores = at
+		.runtime_apis()
+		.call(runtime::runtime_apis().training_api().peer_scores(*peer, from, to))
+		.await
+		.map_err(|e| super::ChainError::Query(e.to_string()))?;
+	Ok(scores.into_iter().map(|(w, p)| (w, p.0)).collect())
+}
