@@ -196,3 +196,20 @@ pub fn training_events() -> Vec<pallet_training::Event<Test>> {
 		})
 		.collect()
 }
+
+/// A validator's result for `peer` with final score `percent` (other fields plausible constants).
+pub fn peer_result(peer: u64, percent: u32) -> crate::PeerResult<u64> {
+	crate::PeerResult {
+		peer,
+		loss_before_assigned: 4_000_000,
+		loss_after_assigned: 3_900_000,
+		loss_before_random: 4_000_000,
+		loss_after_random: 3_950_000,
+		gradient_score: 12_500,
+		synced: true,
+		rating_mu: 25_000_000,
+		rating_sigma: 8_000_000,
+		final_score: sp_runtime::Perbill::from_percent(percent),
+		flags: crate::Flags::default(),
+	}
+}

@@ -7,22 +7,6 @@ use frame_support::{assert_noop, assert_ok};
 use sp_core::H256;
 use sp_runtime::Perbill;
 
-fn result(peer: u64, percent: u32) -> PeerResult<u64> {
-	PeerResult {
-		peer,
-		loss_before_assigned: 4_000_000,
-		loss_after_assigned: 3_900_000,
-		loss_before_random: 4_000_000,
-		loss_after_random: 3_950_000,
-		gradient_score: 12_500,
-		synced: true,
-		rating_mu: 25_000_000,
-		rating_sigma: 8_000_000,
-		final_score: Perbill::from_percent(percent),
-		flags: Flags::default(),
-	}
-}
-
 fn submit(
 	who: u64,
 	window: u64,
@@ -56,7 +40,12 @@ fn aggregation_set_bootstraps_in_registration_order() {
 fn permit_holder_submits_during_the_scoring_period() {
 	run_test(|| {
 		run_to_window(2); // block 20: window 1's scoring period starts
-		assert_ok!(submit(CHARLIE, 1, vec![result(ALICE, 70), result(BOB, 40)], vec![ALICE, BOB]));
+		assert_ok!(submit(
+			CHARLIE,
+			1,
+			vec![peer_result(ALICE, 70), peer_result(BOB, 40)],
+			vec![ALICE, BOB]
+		));
 		let stored = Submissions::<Test>::get(1, CHARLIE).expect("stored");
 		assert_eq!(stored.results.len(), 2);
 		assert_eq!(stored.inclusion.into_inner(), vec![ALICE, BOB]);
@@ -73,7 +62,7 @@ fn submitters_must_be_registered_validators_with_a_permit() {
 	run_test(|| {
 		assert_ok!(Training::register(RuntimeOrigin::signed(DAVE), Role::Validator, location("d")));
 		run_to_window(2);
-		let r = || vec![result(ALICE, 50)];
+		let r = || vec![peer_result(ALICE, 50)];
 		assert_noop!(submit(EVE, 1, r(), vec![]), Error::<Test>::NotRegistered);
 		assert_noop!(submit(ALICE, 1, r(), vec![]), Error::<Test>::NotAValidator);
 		// Dave registered before window 1 opened but has no stake: no permit.
@@ -87,7 +76,7 @@ fn a_validator_losing_its_permit_mid_window_cannot_submit() {
 		run_to_window(2);
 		assert_ok!(Training::unbond(RuntimeOrigin::signed(CHARLIE), CHARLIE_STAKE - MIN_STAKE + 1));
 		assert_noop!(
-			submit(CHARLIE, 1, vec![result(ALICE, 50)], vec![]),
+			submit(CHARLIE, 1, vec![peer_result(ALICE, 50)], vec![]),
 			Error::<Test>::PermitLost
 		);
 	});
@@ -99,7 +88,7 @@ fn a_leaving_validator_cannot_submit() {
 		run_to_window(2);
 		assert_ok!(Training::deregister(RuntimeOrigin::signed(CHARLIE)));
 		assert_noop!(
-			submit(CHARLIE, 1, vec![result(ALICE, 50)], vec![]),
+			submit(CHARLIE, 1, vec![peer_result(ALICE, 50)], vec![]),
 			Error::<Test>::PermitLost
 		);
 	});
@@ -110,16 +99,16 @@ fn results_only_inside_the_scoring_period() {
 	run_test(|| {
 		run_to_block(15); // window 1 still open
 		assert_noop!(
-			submit(CHARLIE, 1, vec![result(ALICE, 50)], vec![]),
+			submit(CHARLIE, 1, vec![peer_result(ALICE, 50)], vec![]),
 			Error::<Test>::ScoringNotStarted
 		);
 		assert_noop!(
-			submit(CHARLIE, 0, vec![result(ALICE, 50)], vec![]),
+			submit(CHARLIE, 0, vec![peer_result(ALICE, 50)], vec![]),
 			Error::<Test>::ScoringNotStarted
 		);
 		run_to_block(20 + DEADLINE);
 		assert_noop!(
-			submit(CHARLIE, 1, vec![result(ALICE, 50)], vec![]),
+			submit(CHARLIE, 1, vec![peer_result(ALICE, 50)], vec![]),
 			Error::<Test>::ScoringClosed
 		);
 	});
@@ -129,9 +118,9 @@ fn results_only_inside_the_scoring_period() {
 fn one_submission_per_validator_per_window() {
 	run_test(|| {
 		run_to_window(2);
-		assert_ok!(submit(CHARLIE, 1, vec![result(ALICE, 50)], vec![]));
+		assert_ok!(submit(CHARLIE, 1, vec![peer_result(ALICE, 50)], vec![]));
 		assert_noop!(
-			submit(CHARLIE, 1, vec![result(ALICE, 60)], vec![]),
+			submit(CHARLIE, 1, vec![peer_result(ALICE, 60)], vec![]),
 			Error::<Test>::AlreadySubmitted
 		);
 	});
@@ -141,16 +130,19 @@ fn one_submission_per_validator_per_window() {
 fn malformed_results_are_rejected() {
 	run_test(|| {
 		run_to_window(2);
-		assert_noop!(submit(CHARLIE, 1, vec![result(EVE, 50)], vec![]), Error::<Test>::UnknownPeer);
 		assert_noop!(
-			submit(CHARLIE, 1, vec![result(ALICE, 50), result(ALICE, 60)], vec![]),
+			submit(CHARLIE, 1, vec![peer_result(EVE, 50)], vec![]),
+			Error::<Test>::UnknownPeer
+		);
+		assert_noop!(
+			submit(CHARLIE, 1, vec![peer_result(ALICE, 50), peer_result(ALICE, 60)], vec![]),
 			Error::<Test>::DuplicatePeer
 		);
-		let mut flagged = result(ALICE, 50);
+		let mut flagged = peer_result(ALICE, 50);
 		flagged.flags = Flags(1 << 7);
 		assert_noop!(submit(CHARLIE, 1, vec![flagged], vec![]), Error::<Test>::InvalidFlags);
 		assert_noop!(
-			submit(CHARLIE, 1, vec![result(ALICE, 1); 5], vec![]),
+			submit(CHARLIE, 1, vec![peer_result(ALICE, 1); 5], vec![]),
 			Error::<Test>::TooManyResults
 		);
 		assert_noop!(submit(CHARLIE, 1, vec![], vec![ALICE; 4]), Error::<Test>::InclusionTooLarge);
@@ -176,14 +168,14 @@ fn verdict_is_the_stake_weighted_median_of_disagreeing_validators() {
 		assert_ok!(Training::submit_gauntlet_results(
 			RuntimeOrigin::signed(CHARLIE),
 			1,
-			vec![result(ALICE, 80), result(BOB, 10)],
+			vec![peer_result(ALICE, 80), peer_result(BOB, 10)],
 			vec![ALICE, BOB],
 			H256::repeat_byte(1),
 		));
 		assert_ok!(Training::submit_gauntlet_results(
 			RuntimeOrigin::signed(DAVE),
 			1,
-			vec![result(ALICE, 20), result(BOB, 60)],
+			vec![peer_result(ALICE, 20), peer_result(BOB, 60)],
 			vec![ALICE],
 			H256::repeat_byte(2),
 		));
@@ -214,7 +206,12 @@ fn verdict_is_the_stake_weighted_median_of_disagreeing_validators() {
 fn incentive_weights_order_the_next_aggregation_set() {
 	run_test(|| {
 		run_to_window(2);
-		assert_ok!(submit(CHARLIE, 1, vec![result(ALICE, 10), result(BOB, 90)], vec![ALICE, BOB]));
+		assert_ok!(submit(
+			CHARLIE,
+			1,
+			vec![peer_result(ALICE, 10), peer_result(BOB, 90)],
+			vec![ALICE, BOB]
+		));
 		run_to_block(20 + DEADLINE);
 		assert!(IncentiveWeights::<Test>::get(BOB) > IncentiveWeights::<Test>::get(ALICE));
 		run_to_window(3);
@@ -237,7 +234,7 @@ fn unscored_miners_decay_and_no_submissions_mean_an_empty_verdict() {
 fn gauntlet_records_are_pruned_with_their_window() {
 	run_test(|| {
 		run_to_window(2);
-		assert_ok!(submit(CHARLIE, 1, vec![result(ALICE, 50)], vec![ALICE]));
+		assert_ok!(submit(CHARLIE, 1, vec![peer_result(ALICE, 50)], vec![ALICE]));
 		run_to_window(4);
 		assert!(!Verdicts::<Test>::contains_key(1));
 		assert!(!Submissions::<Test>::contains_key(1, CHARLIE));

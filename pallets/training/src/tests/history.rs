@@ -7,22 +7,6 @@ use frame_support::assert_ok;
 use sp_core::H256;
 use sp_runtime::Perbill;
 
-fn score(who: u64, percent: u32) -> PeerResult<u64> {
-	PeerResult {
-		peer: who,
-		loss_before_assigned: 0,
-		loss_after_assigned: 0,
-		loss_before_random: 0,
-		loss_after_random: 0,
-		gradient_score: 0,
-		synced: true,
-		rating_mu: 0,
-		rating_sigma: 0,
-		final_score: Perbill::from_percent(percent),
-		flags: Flags::default(),
-	}
-}
-
 /// Charlie scores Alice `percent` for window `w` (call inside w's scoring period), and the
 /// scoring period is run to its close.
 fn score_window(w: u64, percent: u32) {
@@ -30,7 +14,7 @@ fn score_window(w: u64, percent: u32) {
 	assert_ok!(Training::submit_gauntlet_results(
 		RuntimeOrigin::signed(CHARLIE),
 		w,
-		vec![score(ALICE, percent)],
+		vec![peer_result(ALICE, percent)],
 		vec![ALICE],
 		H256::repeat_byte(w as u8),
 	));
