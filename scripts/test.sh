@@ -15,6 +15,9 @@ cargo fmt --all -- --check
 step "clippy -D warnings"
 SKIP_WASM_BUILD=1 cargo clippy --locked --workspace --all-targets -- -D warnings
 
+step "clippy -D warnings, pallet benchmarks (runtime-benchmarks feature)"
+SKIP_WASM_BUILD=1 cargo clippy --locked -p pallet-training --features runtime-benchmarks --all-targets -- -D warnings
+
 step "build (every target; the end-to-end tests start the binaries)"
 cargo build --locked --workspace --all-targets --timings
 
@@ -23,6 +26,14 @@ if cargo nextest --version >/dev/null 2>&1; then
 	cargo nextest run --locked --workspace --no-fail-fast
 else
 	cargo test --locked --workspace --no-fail-fast
+fi
+
+# The pallet's frame-benchmarking v2 benchmarks, each run once on the mock runtime.
+step "pallet benchmark tests (runtime-benchmarks feature)"
+if cargo nextest --version >/dev/null 2>&1; then
+	cargo nextest run --locked -p pallet-training --features runtime-benchmarks -E 'test(/^benchmarking::/)'
+else
+	cargo test --locked -p pallet-training --features runtime-benchmarks -- benchmarking::
 fi
 
 step "all checks passed"

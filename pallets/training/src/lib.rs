@@ -41,6 +41,8 @@ pub mod types;
 pub mod weights;
 pub mod window;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]

@@ -161,6 +161,17 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	ext
 }
 
+/// Externalities for the benchmark test suite: funded accounts but no genesis peers, so the
+/// benchmarks can fill the peer set up to `MaxPeers`.
+#[cfg(feature = "runtime-benchmarks")]
+pub fn new_bench_ext() -> sp_io::TestExternalities {
+	let mut g = genesis();
+	g.training.peers.clear();
+	let mut ext = sp_io::TestExternalities::new(g.build_storage().expect("valid genesis"));
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}
+
 /// Runs `test` in fresh externalities, then checks the pallet's storage invariants.
 pub fn run_test(test: impl FnOnce()) {
 	new_test_ext().execute_with(|| {

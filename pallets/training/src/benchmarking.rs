@@ -1,0 +1,251 @@
+//! frame-benchmarking v2 benchmarks of every call and hook of `pallet-training`, each in its worst
+//! case: registrations that hold funds, full result lists, a window opening that prunes a full
+//! window and reads every peer, a scoring close over every validator and peer.
+
+use super::*;
+use crate::pallet::BalanceOf;
+use frame_benchmarking::v2::*;
+use frame_support::traits::{Get, Hooks, fungible::Mutate};
+use frame_system::{RawOrigin, pallet_prelude::BlockNumberFor};
+use sp_core::H256;
+use sp_runtime::{Perbill, traits::Saturating};
+
+fn location() -> StorageLocation {
+	StorageLocation {
+		endpoint: b"https://s3.example.org".to_vec().try_into().unwrap_or_default(),
+		bucket: b"tessera".to_vec().try_into().unwrap_or_default(),
+		prefix: b"bench/peer".to_vec().try_into().unwrap_or_default(),
+	}
+}
+
+/// An account with enough for a deposit and a validator's stake, several times over.
+fn funded<T: Config>(seed: u32) -> T::AccountId
+where
+	T::Currency: Mutate<T::AccountId>,
+{
+	let who: T::AccountId = account("peer", seed, 0);
+	let amount = T::PeerDeposit::get()
+		.saturating_add(T::MinValidatorStake::get())
+		.saturating_mul(10u32.into())
+		.saturating_add(1_000_000u32.into());
+	T::Currency::set_balance(&who, amount);
+	who
+}
+
+fn add_peer<T: Config>(seed: u32, role: Role) -> Result<T::AccountId, BenchmarkError>
+where
+	T::Currency: Mutate<T::AccountId>,
+{
+	let who = funded::<T>(seed);
+	Pallet::<T>::do_register(
+		who.clone(),
+		role,
+		location(),
+		frame_system::Pallet::<T>::block_number(),
+	)
+	.map_err(|_| BenchmarkError::Stop("registration failed"))?;
+	Ok(who)
+}
+
+fn add_validator<T: Config>(seed: u32) -> Result<T::AccountId, BenchmarkError>
+where
+	T::Currency: Mutate<T::AccountId>,
+{
+	let who = add_peer::<T>(seed, Role::Validator)?;
+	Pallet::<T>::bond(RawOrigin::Signed(who.clone()).into(), T::MinValidatorStake::get())
+		.map_err(|_| BenchmarkError::Stop("bond failed"))?;
+	Ok(who)
+}
+
+fn run_to_window<T: Config>(w: WindowIndex) {
+	let start: BlockNumberFor<T> = window::window_start(w, T::WindowLength::get());
+	frame_system::Pallet::<T>::set_block_number(start);
+	Pallet::<T>::on_initialize(start);
+}
+
+fn result<T: Config>(peer: T::AccountId) -> PeerResult<T::AccountId> {
+	PeerResult {
+		peer,
+		loss_before_assigned: 4_000_000,
+		loss_after_assigned: 3_900_000,
+		loss_before_random: 4_000_000,
+		loss_after_random: 3_950_000,
+		gradient_score: 12_500,
+		synced: true,
+		rating_mu: 25_000_000,
+		rating_sigma: 8_000_000,
+		final_score: Perbill::from_percent(50),
+		flags: Flags::default(),
+	}
+}
+
+#[benchmarks(where T::Currency: Mutate<T::AccountId>)]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn register() {
+		let who = funded::<T>(0);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), Role::Validator, location());
+		assert!(Peers::<T>::contains_key(&who));
+	}
+
+	#[benchmark]
+	fn set_storage_location() -> Result<(), BenchmarkError> {
+		let who = add_peer::<T>(0, Role::Miner)?;
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), location());
+		Ok(())
+	}
+
+	#[benchmark]
+	fn deregister() -> Result<(), BenchmarkError> {
+		let who = add_peer::<T>(0, Role::Miner)?;
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+		assert!(Peers::<T>::get(&who).is_some_and(|p| p.leaving_at.is_some()));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn withdraw_deposit() -> Result<(), BenchmarkError> {
+		let who = add_validator::<T>(0)?;
+		Pallet::<T>::deregister(RawOrigin::Signed(who.clone()).into())
+			.map_err(|_| BenchmarkError::Stop("deregister failed"))?;
+		let later =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::DeregisterCooldown::get());
+		frame_system::Pallet::<T>::set_block_number(later);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+		assert!(!Peers::<T>::contains_key(&who));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn bond() -> Result<(), BenchmarkError> {
+		let who = add_peer::<T>(0, Role::Validator)?;
+		let amount: BalanceOf<T> = T::MinValidatorStake::get();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), amount);
+		Ok(())
+	}
+
+	#[benchmark]
+	fn unbond() -> Result<(), BenchmarkError> {
+		let who = add_validator::<T>(0)?;
+		let amount: BalanceOf<T> = T::MinValidatorStake::get();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), amount);
+		Ok(())
+	}
+
+	#[benchmark]
+	fn commit_gradient() -> Result<(), BenchmarkError> {
+		let who = add_peer::<T>(0, Role::Miner)?;
+		run_to_window::<T>(1);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), 1, H256::repeat_byte(1), 1_000);
+		assert!(Commitments::<T>::contains_key(1, &who));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn submit_gauntlet_results(
+		r: Linear<0, { T::MaxPeers::get() - 1 }>,
+	) -> Result<(), BenchmarkError> {
+		let validator = add_validator::<T>(0)?;
+		let mut miners = Vec::new();
+		for i in 0..r {
+			miners.push(add_peer::<T>(i + 1, Role::Miner)?);
+		}
+		run_to_window::<T>(1);
+		run_to_window::<T>(2);
+		let results: Vec<_> = miners.iter().cloned().map(result::<T>).collect();
+		let inclusion = AggregationSets::<T>::get(1).into_inner();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(validator.clone()), 1, results, inclusion, H256::repeat_byte(2));
+		assert!(Submissions::<T>::contains_key(1, &validator));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn on_initialize_idle() {
+		let n: BlockNumberFor<T> = 1u32.into();
+		#[block]
+		{
+			Pallet::<T>::on_initialize(n);
+		}
+	}
+
+	#[benchmark]
+	fn on_initialize_open_window(
+		p: Linear<0, { T::MaxPeers::get() }>,
+		v: Linear<1, { T::MaxPeers::get() }>,
+	) -> Result<(), BenchmarkError> {
+		let mut peers = Vec::new();
+		for i in 0..v {
+			peers.push(add_peer::<T>(i, Role::Miner)?);
+		}
+		run_to_window::<T>(1);
+		for (i, who) in peers.iter().take(p as usize).enumerate() {
+			Pallet::<T>::commit_gradient(
+				RawOrigin::Signed(who.clone()).into(),
+				1,
+				H256::repeat_byte(i as u8),
+				1,
+			)
+			.map_err(|_| BenchmarkError::Stop("commit failed"))?;
+		}
+		// The window whose opening prunes window 1.
+		let w = 1 + WindowIndex::from(T::RetainWindows::get());
+		let start: BlockNumberFor<T> = window::window_start(w, T::WindowLength::get());
+		frame_system::Pallet::<T>::set_block_number(start);
+		#[block]
+		{
+			Pallet::<T>::on_initialize(start);
+		}
+		assert!(!Windows::<T>::contains_key(1));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn on_initialize_close_scoring(
+		v: Linear<1, { T::MaxValidators::get() }>,
+		p: Linear<0, { T::MaxPeers::get() - T::MaxValidators::get() }>,
+	) -> Result<(), BenchmarkError> {
+		let mut validators = Vec::new();
+		for i in 0..v {
+			validators.push(add_validator::<T>(i)?);
+		}
+		let mut miners = Vec::new();
+		for i in 0..p {
+			miners.push(add_peer::<T>(v + i, Role::Miner)?);
+		}
+		run_to_window::<T>(1);
+		run_to_window::<T>(2);
+		let inclusion = AggregationSets::<T>::get(1).into_inner();
+		for validator in &validators {
+			let results: Vec<_> = miners.iter().cloned().map(result::<T>).collect();
+			Pallet::<T>::submit_gauntlet_results(
+				RawOrigin::Signed(validator.clone()).into(),
+				1,
+				results,
+				inclusion.clone(),
+				H256::repeat_byte(3),
+			)
+			.map_err(|_| BenchmarkError::Stop("submission failed"))?;
+		}
+		let close = window::window_start::<BlockNumberFor<T>>(2, T::WindowLength::get())
+			.saturating_add(T::ScoreDeadlineBlocks::get());
+		frame_system::Pallet::<T>::set_block_number(close);
+		#[block]
+		{
+			Pallet::<T>::on_initialize(close);
+		}
+		assert!(Verdicts::<T>::contains_key(1));
+		Ok(())
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_bench_ext(), crate::mock::Test);
+}
