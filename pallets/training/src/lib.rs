@@ -447,14 +447,27 @@ pub mod pallet {
 		pub peers: Vec<GenesisPeer<T::AccountId>>,
 	}
 
+	/// A genesis location field as stored, refusing (not truncating) one that is too long.
+	fn bounded<S: Get<u32>>(
+		account: &impl core::fmt::Debug,
+		field: &str,
+		value: &str,
+	) -> BoundedVec<u8, S> {
+		value
+			.as_bytes()
+			.to_vec()
+			.try_into()
+			.unwrap_or_else(|_| panic!("genesis peer {account:?}: {field} too long"))
+	}
+
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
 			for peer in &self.peers {
 				let location = StorageLocation {
-					endpoint: peer.endpoint.as_bytes().to_vec().try_into().unwrap_or_default(),
-					bucket: peer.bucket.as_bytes().to_vec().try_into().unwrap_or_default(),
-					prefix: peer.prefix.as_bytes().to_vec().try_into().unwrap_or_default(),
+					endpoint: bounded(&peer.account, "endpoint", &peer.endpoint),
+					bucket: bounded(&peer.account, "bucket", &peer.bucket),
+					prefix: bounded(&peer.account, "prefix", &peer.prefix),
 				};
 				let registered = Pallet::<T>::do_register(
 					peer.account.clone(),
@@ -789,8 +802,7 @@ pub mod pallet {
 			Windows::<T>::insert(w, WindowInfo { seed, start_block });
 			CurrentWindow::<T>::put(w);
 			Self::deposit_event(Event::WindowOpened { window: w, seed, start_block });
-			Self::grant_permits(w);
-			Self::fix_aggregation_set(w);
+			Self::select_window_participants(w);
 
 			let retain = WindowIndex::from(T::RetainWindows::get());
 			match w.checked_sub(retain) {
@@ -828,9 +840,7 @@ pub mod pallet {
 		/// moves incentive weights. Work bounded by `MaxValidators × MaxPeers`.
 		fn close_scoring(n: BlockNumberFor<T>) -> Weight {
 			let deadline = T::ScoreDeadlineBlocks::get();
-			if n < deadline {
-				return Weight::zero();
-			}
+			// Before the first deadline this is block 0, which opens no window.
 			let Some(next) =
 				window::window_opened_at(n.saturating_sub(deadline), T::WindowLength::get())
 			else {
@@ -909,40 +919,41 @@ pub mod pallet {
 			(validators, peers)
 		}
 
-		/// Fixes window `w`'s aggregation set: the top `AggregationSize` registered, non-leaving
-		/// miners by incentive weight, earlier registration first among equals.
-		fn fix_aggregation_set(w: WindowIndex) {
-			let mut miners: Vec<(Perbill, u32, T::AccountId)> = Peers::<T>::iter()
-				.filter(|(_, peer)| peer.role == Role::Miner && peer.leaving_at.is_none())
-				.map(|(who, peer)| (IncentiveWeights::<T>::get(&who), peer.index, who))
-				.collect();
-			miners.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-			miners.truncate(T::AggregationSize::get() as usize);
-			let members =
-				BoundedVec::truncate_from(miners.into_iter().map(|(_, _, who)| who).collect());
-			AggregationSets::<T>::insert(w, &members);
-			Self::deposit_event(Event::AggregationSetFixed { window: w, members });
-		}
+		/// Fixes who takes part in window `w`, from one pass over the peers (bounded by
+		/// `MaxPeers`):
+		/// - the validators permitted to score it: the top `MaxValidators` non-leaving validators
+		///   by stake above `MinValidatorStake`;
+		/// - its aggregation set: the top `AggregationSize` non-leaving miners by incentive
+		///   weight, earlier registration first among equals.
+		fn select_window_participants(w: WindowIndex) {
+			let mut validators = Vec::new();
+			let mut miners: Vec<(Perbill, u32, T::AccountId)> = Vec::new();
+			for (who, peer) in Peers::<T>::iter().filter(|(_, peer)| peer.leaving_at.is_none()) {
+				match peer.role {
+					Role::Validator => validators.push(permits::Candidate {
+						stake: T::Stake::stake_of(&who),
+						who,
+						index: peer.index,
+					}),
+					Role::Miner => miners.push((IncentiveWeights::<T>::get(&who), peer.index, who)),
+				}
+			}
 
-		/// Fixes the validators permitted to score window `w`. Reads every peer once: bounded by
-		/// `MaxPeers`.
-		fn grant_permits(w: WindowIndex) {
-			let candidates = Peers::<T>::iter()
-				.filter(|(_, peer)| peer.role == Role::Validator && peer.leaving_at.is_none())
-				.map(|(who, peer)| permits::Candidate {
-					stake: T::Stake::stake_of(&who),
-					who,
-					index: peer.index,
-				})
-				.collect();
 			let selected = permits::select(
-				candidates,
+				validators,
 				T::MinValidatorStake::get(),
 				T::MaxValidators::get() as usize,
 			);
 			let validators = BoundedVec::truncate_from(selected);
 			WindowValidators::<T>::insert(w, &validators);
 			Self::deposit_event(Event::ValidatorsPermitted { window: w, validators });
+
+			miners.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+			miners.truncate(T::AggregationSize::get() as usize);
+			let members =
+				BoundedVec::truncate_from(miners.into_iter().map(|(_, _, who)| who).collect());
+			AggregationSets::<T>::insert(w, &members);
+			Self::deposit_event(Event::AggregationSetFixed { window: w, members });
 		}
 
 		/// Removes every record of window `old`. At most `MaxPeers` commitments exist per

@@ -2,8 +2,9 @@
 //!
 //! These are derived from each function's storage accesses (the dominant cost of this pallet)
 //! plus a fixed compute allowance; frame-benchmarking v2 measurements replace them when the full
-//! pallet lands (see the pallet issue). `()` uses the same formulas with RocksDB weights so the
-//! mock runtime and tests see realistic figures.
+//! pallet lands (see the pallet issue). One set of formulas, [`DbWeighted`], serves both the
+//! runtime ([`SubstrateWeight`], with its configured database weights) and `()` (RocksDB weights,
+//! so the mock runtime and tests see realistic figures).
 
 use core::marker::PhantomData;
 use frame_support::{
@@ -50,119 +51,94 @@ fn formulas<DbWeight: Get<RuntimeDbWeight>>(reads: u64, writes: u64) -> Weight {
 		.saturating_add(DbWeight::get().reads_writes(reads, writes))
 }
 
-/// Weights for a runtime, using its configured database weights.
-pub struct SubstrateWeight<T>(PhantomData<T>);
+/// The formulas, over the database weights `D`.
+pub struct DbWeighted<D>(PhantomData<D>);
 
-impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+/// Weights for a runtime, using its configured database weights.
+pub type SubstrateWeight<T> = DbWeighted<<T as frame_system::Config>::DbWeight>;
+
+impl<D: Get<RuntimeDbWeight>> WeightInfo for DbWeighted<D> {
 	fn register() -> Weight {
-		formulas::<T::DbWeight>(5, 5).saturating_add(Weight::from_parts(0, 700))
+		formulas::<D>(5, 5).saturating_add(Weight::from_parts(0, 700))
 	}
 	fn set_storage_location() -> Weight {
-		formulas::<T::DbWeight>(1, 1).saturating_add(Weight::from_parts(0, 700))
+		formulas::<D>(1, 1).saturating_add(Weight::from_parts(0, 700))
 	}
 	fn deregister() -> Weight {
-		formulas::<T::DbWeight>(1, 1).saturating_add(Weight::from_parts(0, 700))
+		formulas::<D>(1, 1).saturating_add(Weight::from_parts(0, 700))
 	}
 	fn withdraw_deposit() -> Weight {
-		formulas::<T::DbWeight>(4, 4).saturating_add(Weight::from_parts(0, 700))
+		formulas::<D>(4, 4).saturating_add(Weight::from_parts(0, 700))
 	}
 	fn commit_gradient() -> Weight {
-		formulas::<T::DbWeight>(4, 2).saturating_add(Weight::from_parts(0, 160))
+		formulas::<D>(4, 2).saturating_add(Weight::from_parts(0, 160))
 	}
 	fn on_initialize_idle() -> Weight {
 		Weight::from_parts(1_000_000, 0)
 	}
 	fn bond() -> Weight {
-		formulas::<T::DbWeight>(3, 2)
+		formulas::<D>(3, 2)
 	}
 	fn submit_gauntlet_results(r: u32) -> Weight {
-		formulas::<T::DbWeight>(6, 1)
-			.saturating_add(T::DbWeight::get().reads(r.into()))
-			.saturating_add(Weight::from_parts(
-				PER_ITEM_REF_TIME.saturating_mul(r.into()),
-				64 * u64::from(r),
-			))
+		formulas::<D>(6, 1).saturating_add(D::get().reads(r.into())).saturating_add(
+			Weight::from_parts(PER_ITEM_REF_TIME.saturating_mul(r.into()), 64 * u64::from(r)),
+		)
 	}
 	fn on_initialize_close_scoring(v: u32, p: u32) -> Weight {
-		formulas::<T::DbWeight>(2, 2)
-			.saturating_add(T::DbWeight::get().reads_writes(2u64.saturating_mul(v.into()), 0))
-			.saturating_add(
-				T::DbWeight::get().reads_writes(2u64.saturating_mul(p.into()), p.into()),
-			)
+		formulas::<D>(2, 2)
+			.saturating_add(D::get().reads_writes(2u64.saturating_mul(v.into()), 0))
+			.saturating_add(D::get().reads_writes(2u64.saturating_mul(p.into()), p.into()))
 			.saturating_add(Weight::from_parts(
 				PER_ITEM_REF_TIME.saturating_mul(u64::from(v).saturating_mul(p.into())),
 				0,
 			))
 	}
 	fn unbond() -> Weight {
-		formulas::<T::DbWeight>(2, 2)
+		formulas::<D>(2, 2)
 	}
 	fn on_initialize_open_window(p: u32, v: u32) -> Weight {
-		formulas::<T::DbWeight>(3, 6)
+		formulas::<D>(3, 6)
 			.saturating_add(Weight::from_parts(PER_ITEM_REF_TIME.saturating_mul(p.into()), 0))
-			.saturating_add(T::DbWeight::get().writes(2u64.saturating_mul(p.into())))
+			.saturating_add(D::get().writes(2u64.saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(PER_ITEM_REF_TIME.saturating_mul(v.into()), 0))
-			.saturating_add(T::DbWeight::get().reads(2u64.saturating_mul(v.into())))
+			.saturating_add(D::get().reads(2u64.saturating_mul(v.into())))
 	}
 }
 
-/// Weights for tests and runtimes without their own database weights.
+/// Weights for tests and runtimes without their own database weights: the same formulas with
+/// RocksDB's.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		formulas::<RocksDb>(5, 5)
+		DbWeighted::<RocksDbWeight>::register()
 	}
 	fn set_storage_location() -> Weight {
-		formulas::<RocksDb>(1, 1)
+		DbWeighted::<RocksDbWeight>::set_storage_location()
 	}
 	fn deregister() -> Weight {
-		formulas::<RocksDb>(1, 1)
+		DbWeighted::<RocksDbWeight>::deregister()
 	}
 	fn withdraw_deposit() -> Weight {
-		formulas::<RocksDb>(4, 4)
+		DbWeighted::<RocksDbWeight>::withdraw_deposit()
 	}
 	fn commit_gradient() -> Weight {
-		formulas::<RocksDb>(4, 2)
+		DbWeighted::<RocksDbWeight>::commit_gradient()
 	}
 	fn on_initialize_idle() -> Weight {
-		Weight::from_parts(1_000_000, 0)
+		DbWeighted::<RocksDbWeight>::on_initialize_idle()
 	}
 	fn bond() -> Weight {
-		formulas::<RocksDb>(3, 2)
-	}
-	fn submit_gauntlet_results(r: u32) -> Weight {
-		formulas::<RocksDb>(6, 1)
-			.saturating_add(RocksDbWeight::get().reads(r.into()))
-			.saturating_add(Weight::from_parts(
-				PER_ITEM_REF_TIME.saturating_mul(r.into()),
-				64 * u64::from(r),
-			))
-	}
-	fn on_initialize_close_scoring(v: u32, p: u32) -> Weight {
-		formulas::<RocksDb>(2, 2)
-			.saturating_add(RocksDbWeight::get().reads_writes(2u64.saturating_mul(v.into()), 0))
-			.saturating_add(
-				RocksDbWeight::get().reads_writes(2u64.saturating_mul(p.into()), p.into()),
-			)
-			.saturating_add(Weight::from_parts(
-				PER_ITEM_REF_TIME.saturating_mul(u64::from(v).saturating_mul(p.into())),
-				0,
-			))
+		DbWeighted::<RocksDbWeight>::bond()
 	}
 	fn unbond() -> Weight {
-		formulas::<RocksDb>(2, 2)
+		DbWeighted::<RocksDbWeight>::unbond()
+	}
+	fn submit_gauntlet_results(r: u32) -> Weight {
+		DbWeighted::<RocksDbWeight>::submit_gauntlet_results(r)
+	}
+	fn on_initialize_close_scoring(v: u32, p: u32) -> Weight {
+		DbWeighted::<RocksDbWeight>::on_initialize_close_scoring(v, p)
 	}
 	fn on_initialize_open_window(p: u32, v: u32) -> Weight {
-		formulas::<RocksDb>(3, 6)
-			.saturating_add(Weight::from_parts(PER_ITEM_REF_TIME.saturating_mul(p.into()), 0))
-			.saturating_add(RocksDbWeight::get().writes(2u64.saturating_mul(p.into())))
-			.saturating_add(Weight::from_parts(PER_ITEM_REF_TIME.saturating_mul(v.into()), 0))
-			.saturating_add(RocksDbWeight::get().reads(2u64.saturating_mul(v.into())))
-	}
-}
-
-struct RocksDb;
-impl Get<RuntimeDbWeight> for RocksDb {
-	fn get() -> RuntimeDbWeight {
-		RocksDbWeight::get()
+		DbWeighted::<RocksDbWeight>::on_initialize_open_window(p, v)
 	}
 }

@@ -48,3 +48,12 @@ fn genesis_with_secret_in_location_panics() {
 	g.training.peers[0].endpoint = "https://key:secret@s3.example.org".into();
 	let _ = g.build_storage();
 }
+
+#[test]
+#[should_panic(expected = "prefix too long")]
+fn genesis_with_an_over_long_location_field_panics() {
+	use sp_runtime::BuildStorage;
+	let mut g = genesis();
+	g.training.peers[0].prefix = "p".repeat(crate::location::MAX_PREFIX_LEN as usize + 1);
+	let _ = g.build_storage();
+}
