@@ -50,23 +50,23 @@ pub async fn follow_windows(
 pub async fn wait_for_window(client: &Client, w: u64) -> Result<OpenedWindow, ChainError> {
 	// Subscribe before looking at storage, so no block falls between the two.
 	let mut blocks = client.stream_blocks().await.map_err(|e| ChainError::Blocks(e.to_string()))?;
-	let at = client.at_current_block().await.map_err(|e| ChainError::Query(e.to_string()))?;
+	let at = client.at_current_block().await.map_err(ChainError::query)?;
 	let current = at
 		.storage()
 		.fetch(runtime::storage().training().current_window(), ())
 		.await
-		.map_err(|e| ChainError::Query(e.to_string()))?
+		.map_err(ChainError::query)?
 		.decode()
-		.map_err(|e| ChainError::Query(e.to_string()))?;
+		.map_err(ChainError::query)?;
 	if current >= w {
 		let info = at
 			.storage()
 			.try_fetch(runtime::storage().training().windows(), (w,))
 			.await
-			.map_err(|e| ChainError::Query(e.to_string()))?
+			.map_err(ChainError::query)?
 			.ok_or_else(|| ChainError::Query(format!("window {w} is no longer retained on chain")))?
 			.decode()
-			.map_err(|e| ChainError::Query(e.to_string()))?;
+			.map_err(ChainError::query)?;
 		return windows_opened_in(client, u64::from(info.start_block))
 			.await?
 			.into_iter()

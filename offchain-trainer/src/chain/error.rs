@@ -27,3 +27,10 @@ pub enum ChainError {
 	#[error("storage query: {0}")]
 	Query(String),
 }
+
+impl ChainError {
+	/// A failed storage or runtime-API query, keeping the client's message.
+	pub fn query(e: impl std::fmt::Display) -> Self {
+		Self::Query(e.to_string())
+	}
+}

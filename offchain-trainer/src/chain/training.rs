@@ -26,14 +26,13 @@ pub async fn commitment(
 	window: u64,
 	who: &AccountId,
 ) -> Result<Option<Commitment>, super::ChainError> {
-	let at =
-		client.at_current_block().await.map_err(|e| super::ChainError::Query(e.to_string()))?;
+	let at = client.at_current_block().await.map_err(super::ChainError::query)?;
 	let value = at
 		.storage()
 		.try_fetch(runtime::storage().training().commitments(), (window, *who))
 		.await
-		.map_err(|e| super::ChainError::Query(e.to_string()))?;
-	value.map(|v| v.decode().map_err(|e| super::ChainError::Query(e.to_string()))).transpose()
+		.map_err(super::ChainError::query)?;
+	value.map(|v| v.decode().map_err(super::ChainError::query)).transpose()
 }
 
 /// A peer's role, as the runtime encodes it.
@@ -103,12 +102,11 @@ pub async fn window_report(
 	client: &Client,
 	window: u64,
 ) -> Result<Option<WindowReport>, super::ChainError> {
-	let at =
-		client.at_current_block().await.map_err(|e| super::ChainError::Query(e.to_string()))?;
+	let at = client.at_current_block().await.map_err(super::ChainError::query)?;
 	at.runtime_apis()
 		.call(runtime::runtime_apis().training_api().window_report(window))
 		.await
-		.map_err(|e| super::ChainError::Query(e.to_string()))
+		.map_err(super::ChainError::query)
 }
 
 /// `peer`'s verdicts over `from..=to` through the runtime API, at the latest finalized block.
@@ -118,12 +116,11 @@ pub async fn peer_scores(
 	from: u64,
 	to: u64,
 ) -> Result<Vec<(u64, u32)>, super::ChainError> {
-	let at =
-		client.at_current_block().await.map_err(|e| super::ChainError::Query(e.to_string()))?;
+	let at = client.at_current_block().await.map_err(super::ChainError::query)?;
 	let scores = at
 		.runtime_apis()
 		.call(runtime::runtime_apis().training_api().peer_scores(*peer, from, to))
 		.await
-		.map_err(|e| super::ChainError::Query(e.to_string()))?;
+		.map_err(super::ChainError::query)?;
 	Ok(scores.into_iter().map(|(w, p)| (w, p.0)).collect())
 }
