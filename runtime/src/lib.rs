@@ -5,7 +5,8 @@
 //! with instant finality for development chains), so the runtime carries no consensus pallet.
 //!
 //! Modules: [`configs`] (each pallet's `Config`), [`apis`] (runtime APIs), [`genesis_presets`]
-//! (the `development` and `local_testnet` presets).
+//! (the `development` and `local_testnet` presets); with the `runtime-benchmarks` feature,
+//! `benchmarks` lists the pallets the node can benchmark.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 #[cfg(feature = "std")]
@@ -13,6 +14,10 @@ include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 
 extern crate alloc;
 
+// Before `apis`: the macros it defines are used there.
+#[cfg(feature = "runtime-benchmarks")]
+#[macro_use]
+mod benchmarks;
 pub mod apis;
 pub mod configs;
 pub mod genesis_presets;
@@ -53,7 +58,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("tessera"),
 	impl_name: Cow::Borrowed("tessera"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,

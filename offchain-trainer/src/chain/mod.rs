@@ -8,6 +8,7 @@
 //! ```
 
 mod error;
+pub mod network;
 pub mod training;
 pub mod tx;
 

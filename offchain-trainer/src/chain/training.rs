@@ -42,15 +42,20 @@ pub type PeerResult = runtime::runtime_types::pallet_training::gauntlet::PeerRes
 /// A window's verdict, as the runtime API returns it.
 pub type WindowReport = runtime::runtime_types::pallet_training::history::WindowReport<AccountId>;
 
-/// Where a peer's payloads can be read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Location {
-	/// `http(s)://` endpoint of the S3-compatible service (no credentials).
-	pub endpoint: String,
-	/// Bucket.
-	pub bucket: String,
-	/// Key prefix.
-	pub prefix: String,
+/// Where a peer's payloads can be read (the storage module's type).
+pub use crate::storage::Location;
+
+fn on_chain(
+	location: &Location,
+) -> runtime::runtime_types::pallet_training::location::StorageLocation {
+	use runtime::runtime_types::{
+		bounded_collections::bounded_vec::BoundedVec, pallet_training::location::StorageLocation,
+	};
+	StorageLocation {
+		endpoint: BoundedVec(location.endpoint.as_bytes().to_vec()),
+		bucket: BoundedVec(location.bucket.as_bytes().to_vec()),
+		prefix: BoundedVec(location.prefix.as_bytes().to_vec()),
+	}
 }
 
 /// Registers the signer as a peer with `role` at `location`, holding the deposit.
@@ -60,15 +65,17 @@ pub async fn register(
 	role: Role,
 	location: &Location,
 ) -> Result<ExtrinsicEvents<TesseraConfig>, tx::TxError> {
-	use runtime::runtime_types::{
-		bounded_collections::bounded_vec::BoundedVec, pallet_training::location::StorageLocation,
-	};
-	let location = StorageLocation {
-		endpoint: BoundedVec(location.endpoint.as_bytes().to_vec()),
-		bucket: BoundedVec(location.bucket.as_bytes().to_vec()),
-		prefix: BoundedVec(location.prefix.as_bytes().to_vec()),
-	};
-	let call = runtime::transactions().training().register(role, location);
+	let call = runtime::transactions().training().register(role, on_chain(location));
+	tx::submit_and_finalize(client, &call, signer).await
+}
+
+/// Moves the signer's storage location to `location`.
+pub async fn set_storage_location(
+	client: &Client,
+	signer: &Keypair,
+	location: &Location,
+) -> Result<ExtrinsicEvents<TesseraConfig>, tx::TxError> {
+	let call = runtime::transactions().training().set_storage_location(on_chain(location));
 	tx::submit_and_finalize(client, &call, signer).await
 }
 

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::pallet::BalanceOf;
+use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
 use frame_support::traits::{Get, Hooks, fungible::Mutate};
 use frame_system::{RawOrigin, pallet_prelude::BlockNumberFor};
@@ -55,6 +56,13 @@ where
 	Pallet::<T>::bond(RawOrigin::Signed(who.clone()).into(), T::MinValidatorStake::get())
 		.map_err(|_| BenchmarkError::Stop("bond failed"))?;
 	Ok(who)
+}
+
+/// Removes every registered peer, so a benchmark can fill the registry up to `MaxPeers` whatever
+/// the chain's genesis registered (the dev chain registers four).
+fn clear_peers<T: Config>() {
+	let _ = Peers::<T>::clear(u32::MAX, None);
+	PeerCount::<T>::kill();
 }
 
 fn run_to_window<T: Config>(w: WindowIndex) {
@@ -154,6 +162,7 @@ mod benchmarks {
 	fn submit_gauntlet_results(
 		r: Linear<0, { T::MaxPeers::get() - 1 }>,
 	) -> Result<(), BenchmarkError> {
+		clear_peers::<T>();
 		let validator = add_validator::<T>(0)?;
 		let mut miners = Vec::new();
 		for i in 0..r {
@@ -183,6 +192,7 @@ mod benchmarks {
 		p: Linear<0, { T::MaxPeers::get() }>,
 		v: Linear<1, { T::MaxPeers::get() }>,
 	) -> Result<(), BenchmarkError> {
+		clear_peers::<T>();
 		let mut peers = Vec::new();
 		for i in 0..v {
 			peers.push(add_peer::<T>(i, Role::Miner)?);
@@ -214,6 +224,7 @@ mod benchmarks {
 		v: Linear<1, { T::MaxValidators::get() }>,
 		p: Linear<0, { T::MaxPeers::get() - T::MaxValidators::get() }>,
 	) -> Result<(), BenchmarkError> {
+		clear_peers::<T>();
 		let mut validators = Vec::new();
 		for i in 0..v {
 			validators.push(add_validator::<T>(i)?);

@@ -141,6 +141,12 @@ pub mod pallet {
 		#[pallet::constant]
 		type ScoreDeadlineBlocks: Get<BlockNumberFor<Self>>;
 
+		/// Blocks after the end of a window during which miners reveal (upload) its payloads;
+		/// every peer applies the window's outer step when it ends. Off-chain peers read it from
+		/// here so they all agree; it must end before the scoring deadline.
+		#[pallet::constant]
+		type RevealBlocks: Get<BlockNumberFor<Self>>;
+
 		/// Most miners in a window's aggregation set.
 		#[pallet::constant]
 		type AggregationSize: Get<u32>;
@@ -516,6 +522,15 @@ pub mod pallet {
 			assert!(
 				T::ScoreDeadlineBlocks::get() >= 1u32.into(),
 				"ScoreDeadlineBlocks must be at least 1"
+			);
+			assert!(T::RevealBlocks::get() >= 1u32.into(), "RevealBlocks must be at least 1");
+			assert!(
+				T::RevealBlocks::get() < T::ScoreDeadlineBlocks::get(),
+				"the reveal period must end before the scoring deadline"
+			);
+			assert!(
+				T::RevealBlocks::get() < T::WindowLength::get(),
+				"the reveal period must be shorter than a window"
 			);
 		}
 

@@ -59,6 +59,7 @@ parameter_types! {
 	pub static MaxValidators: u32 = 2;
 	pub const MinValidatorStake: u64 = MIN_STAKE;
 	pub const ScoreDeadlineBlocks: u64 = DEADLINE;
+	pub const RevealBlocks: u64 = 3;
 	pub const AggregationSize: u32 = 3;
 	pub const IncentiveAlpha: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(50);
 }
@@ -90,6 +91,7 @@ impl pallet_training::Config for Test {
 	type MaxValidators = MaxValidators;
 	type MinValidatorStake = MinValidatorStake;
 	type ScoreDeadlineBlocks = ScoreDeadlineBlocks;
+	type RevealBlocks = RevealBlocks;
 	type AggregationSize = AggregationSize;
 	type IncentiveAlpha = IncentiveAlpha;
 	type WeightInfo = ();

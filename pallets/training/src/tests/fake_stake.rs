@@ -73,6 +73,7 @@ parameter_types! {
 	pub const MaxValidators: u32 = 2;
 	pub const MinValidatorStake: u64 = 1_000;
 	pub const ScoreDeadlineBlocks: u64 = 5;
+	pub const RevealBlocks: u64 = 3;
 	pub const AggregationSize: u32 = 4;
 	pub const IncentiveAlpha: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(10);
 }
@@ -91,6 +92,7 @@ impl pallet_training::Config for FakeStakeRuntime {
 	type MaxValidators = MaxValidators;
 	type MinValidatorStake = MinValidatorStake;
 	type ScoreDeadlineBlocks = ScoreDeadlineBlocks;
+	type RevealBlocks = RevealBlocks;
 	type AggregationSize = AggregationSize;
 	type IncentiveAlpha = IncentiveAlpha;
 	type WeightInfo = ();

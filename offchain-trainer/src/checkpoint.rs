@@ -1,0 +1,353 @@
+//! Checkpoints: θ (and, for a miner's own restarts, its AdamW moments and error-feedback
+//! buffers) as safetensors with our metadata — format, model name, the window whose outer step
+//! produced θ, and θ's hash. A checkpoint whose θ does not hash to its recorded value is corrupt
+//! and refused; [`load_latest`] then falls back to the previous one.
+
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use std::{
+	collections::HashMap,
+	path::{Path, PathBuf},
+};
+use tessera_codec::hash::theta_hash;
+
+/// Layout version written in the metadata.
+pub const FORMAT: &str = "tessera-checkpoint-v1";
+
+/// Why a checkpoint cannot be written or used.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+	/// Serialisation or parsing failed (truncated or malformed file).
+	#[error("malformed checkpoint: {0}")]
+	Malformed(String),
+	/// A metadata field is missing or unreadable.
+	#[error("checkpoint metadata {field}: {message}")]
+	Metadata {
+		/// The field.
+		field: &'static str,
+		/// What is wrong.
+		message: String,
+	},
+	/// Made for another model.
+	#[error("checkpoint is for model {found:?}, this peer runs {expected:?}")]
+	WrongModel {
+		/// In the file.
+		found: String,
+		/// Running.
+		expected: String,
+	},
+	/// A tensor is missing or has another shape.
+	#[error("checkpoint tensor {name}: {message}")]
+	Tensor {
+		/// Its name.
+		name: String,
+		/// What is wrong.
+		message: String,
+	},
+	/// θ does not hash to the recorded value.
+	#[error("checkpoint θ hashes to {got}, its metadata says {recorded}: corrupt")]
+	HashMismatch {
+		/// Computed.
+		got: String,
+		/// Recorded.
+		recorded: String,
+	},
+	/// A file operation failed.
+	#[error("{path}: {source}")]
+	Io {
+		/// The file.
+		path: String,
+		/// Why.
+		source: std::io::Error,
+	},
+}
+
+/// The AdamW state of a miner.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptimizerState {
+	/// Steps taken.
+	pub steps: u64,
+	/// First moments, per parameter.
+	pub m: Vec<Vec<f32>>,
+	/// Second moments, per parameter.
+	pub v: Vec<Vec<f32>>,
+}
+
+/// A checkpoint's contents.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+	/// θ is the result of this window's outer step (θ_{window+1}).
+	pub window: u64,
+	/// The parameters, per tensor, in model order.
+	pub theta: Vec<Vec<f32>>,
+	/// The miner's optimizer state, when saved.
+	pub optimizer: Option<OptimizerState>,
+	/// The miner's error-feedback buffers, when saved.
+	pub error_feedback: Option<Vec<Vec<f32>>>,
+}
+
+/// What the model expects of a checkpoint.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelLayout<'a> {
+	/// The model's name.
+	pub model: &'a str,
+	/// Parameter names in order.
+	pub names: &'a [String],
+	/// Parameter shapes in order.
+	pub shapes: &'a [Vec<usize>],
+}
+
+fn le_bytes(values: &[f32]) -> Vec<u8> {
+	values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Serialises `checkpoint` for `layout`.
+pub fn encode(
+	checkpoint: &Checkpoint,
+	layout: ModelLayout<'_>,
+) -> Result<Vec<u8>, CheckpointError> {
+	let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+	let mut push = |group: &str, values: &[Vec<f32>]| {
+		for ((name, shape), v) in layout.names.iter().zip(layout.shapes).zip(values) {
+			buffers.push((format!("{group}/{name}"), shape.clone(), le_bytes(v)));
+		}
+	};
+	push("theta", &checkpoint.theta);
+	if let Some(opt) = &checkpoint.optimizer {
+		push("adam_m", &opt.m);
+		push("adam_v", &opt.v);
+	}
+	if let Some(ef) = &checkpoint.error_feedback {
+		push("error_feedback", ef);
+	}
+	let views = buffers
+		.iter()
+		.map(|(name, shape, bytes)| {
+			TensorView::new(Dtype::F32, shape.clone(), bytes)
+				.map(|view| (name.clone(), view))
+				.map_err(|e| CheckpointError::Tensor { name: name.clone(), message: e.to_string() })
+		})
+		.collect::<Result<Vec<_>, _>>()?;
+	let mut metadata = HashMap::new();
+	metadata.insert("format".to_string(), FORMAT.to_string());
+	metadata.insert("model".to_string(), layout.model.to_string());
+	metadata.insert("window".to_string(), checkpoint.window.to_string());
+	metadata.insert("theta_hash".to_string(), hex::encode(theta_hash(&checkpoint.theta)));
+	if let Some(opt) = &checkpoint.optimizer {
+		metadata.insert("adam_steps".to_string(), opt.steps.to_string());
+	}
+	safetensors::serialize(views, Some(metadata))
+		.map_err(|e| CheckpointError::Malformed(e.to_string()))
+}
+
+fn read_group(
+	tensors: &SafeTensors<'_>,
+	group: &str,
+	layout: ModelLayout<'_>,
+) -> Result<Option<Vec<Vec<f32>>>, CheckpointError> {
+	let first = format!("{group}/{}", layout.names.first().map_or("", String::as_str));
+	if tensors.tensor(&first).is_err() {
+		return Ok(None);
+	}
+	let mut out = Vec::with_capacity(layout.names.len());
+	for (name, shape) in layout.names.iter().zip(layout.shapes) {
+		let key = format!("{group}/{name}");
+		let view = tensors
+			.tensor(&key)
+			.map_err(|e| CheckpointError::Tensor { name: key.clone(), message: e.to_string() })?;
+		if view.dtype() != Dtype::F32 || view.shape() != shape.as_slice() {
+			return Err(CheckpointError::Tensor {
+				name: key,
+				message: format!("{:?} {:?}, expected F32 {shape:?}", view.dtype(), view.shape()),
+			});
+		}
+		out.push(
+			view.data()
+				.chunks_exact(4)
+				.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+				.collect(),
+		);
+	}
+	Ok(Some(out))
+}
+
+/// Parses and verifies a checkpoint for `layout`.
+pub fn decode(bytes: &[u8], layout: ModelLayout<'_>) -> Result<Checkpoint, CheckpointError> {
+	let (_, meta) =
+		SafeTensors::read_metadata(bytes).map_err(|e| CheckpointError::Malformed(e.to_string()))?;
+	let meta = meta.metadata().clone().unwrap_or_default();
+	let field = |name: &'static str| {
+		meta.get(name)
+			.cloned()
+			.ok_or(CheckpointError::Metadata { field: name, message: "missing".into() })
+	};
+	if field("format")? != FORMAT {
+		return Err(CheckpointError::Metadata { field: "format", message: field("format")? });
+	}
+	let model = field("model")?;
+	if model != layout.model {
+		return Err(CheckpointError::WrongModel { found: model, expected: layout.model.into() });
+	}
+	let window = field("window")?
+		.parse::<u64>()
+		.map_err(|e| CheckpointError::Metadata { field: "window", message: e.to_string() })?;
+	let recorded = field("theta_hash")?;
+	let tensors =
+		SafeTensors::deserialize(bytes).map_err(|e| CheckpointError::Malformed(e.to_string()))?;
+	let theta = read_group(&tensors, "theta", layout)?.ok_or_else(|| CheckpointError::Tensor {
+		name: "theta".into(),
+		message: "missing".into(),
+	})?;
+	let got = hex::encode(theta_hash(&theta));
+	if got != recorded {
+		return Err(CheckpointError::HashMismatch { got, recorded });
+	}
+	let optimizer =
+		match (read_group(&tensors, "adam_m", layout)?, read_group(&tensors, "adam_v", layout)?) {
+			(Some(m), Some(v)) => {
+				let steps = field("adam_steps")?.parse::<u64>().map_err(|e| {
+					CheckpointError::Metadata { field: "adam_steps", message: e.to_string() }
+				})?;
+				Some(OptimizerState { steps, m, v })
+			},
+			_ => None,
+		};
+	let error_feedback = read_group(&tensors, "error_feedback", layout)?;
+	Ok(Checkpoint { window, theta, optimizer, error_feedback })
+}
+
+/// Path of the checkpoint after `window` in `dir`.
+pub fn path_for(dir: &Path, window: u64) -> PathBuf {
+	dir.join(format!("{window:012}.safetensors"))
+}
+
+/// Writes `checkpoint` into `dir` (atomically: temporary file, then rename) and keeps only the
+/// newest `keep` checkpoints there.
+pub fn save(
+	dir: &Path,
+	checkpoint: &Checkpoint,
+	layout: ModelLayout<'_>,
+	keep: usize,
+) -> Result<PathBuf, CheckpointError> {
+	let io = |path: &Path, source| CheckpointError::Io { path: path.display().to_string(), source };
+	std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+	let bytes = encode(checkpoint, layout)?;
+	let path = path_for(dir, checkpoint.window);
+	let tmp = path.with_extension("partial");
+	std::fs::write(&tmp, &bytes).map_err(|e| io(&tmp, e))?;
+	std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+	let all = list(dir)?;
+	for (_, old) in all.iter().rev().skip(keep.max(1)) {
+		if let Err(e) = std::fs::remove_file(old) {
+			tracing::warn!(path = %old.display(), error = %e, "cannot remove an old checkpoint");
+		}
+	}
+	Ok(path)
+}
+
+/// Checkpoints in `dir`, oldest first.
+fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>, CheckpointError> {
+	let entries = match std::fs::read_dir(dir) {
+		Ok(entries) => entries,
+		Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+		Err(source) => return Err(CheckpointError::Io { path: dir.display().to_string(), source }),
+	};
+	let mut found: Vec<(u64, PathBuf)> = entries
+		.filter_map(Result::ok)
+		.filter_map(|e| {
+			let path = e.path();
+			let window =
+				path.file_name()?.to_str()?.strip_suffix(".safetensors")?.parse::<u64>().ok()?;
+			Some((window, path))
+		})
+		.collect();
+	found.sort();
+	Ok(found)
+}
+
+/// The newest checkpoint in `dir` that verifies, skipping (and logging) corrupt ones; `None`
+/// when there is none.
+pub fn load_latest(
+	dir: &Path,
+	layout: ModelLayout<'_>,
+) -> Result<Option<Checkpoint>, CheckpointError> {
+	for (_, path) in list(dir)?.into_iter().rev() {
+		let bytes = match std::fs::read(&path) {
+			Ok(bytes) => bytes,
+			Err(e) => {
+				tracing::warn!(path = %path.display(), error = %e, "unreadable checkpoint skipped");
+				continue;
+			},
+		};
+		match decode(&bytes, layout) {
+			Ok(checkpoint) => return Ok(Some(checkpoint)),
+			Err(e) => {
+				tracing::warn!(path = %path.display(), error = %e, "corrupt checkpoint skipped, trying the previous one");
+			},
+		}
+	}
+	Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn layout_parts() -> (Vec<String>, Vec<Vec<usize>>) {
+		(vec!["embed".into(), "final_norm".into()], vec![vec![4, 3], vec![3]])
+	}
+
+	fn checkpoint(window: u64, bump: f32, with_state: bool) -> Checkpoint {
+		let theta = vec![(0..12).map(|i| i as f32 * 0.5 + bump).collect(), vec![1.0, 1.0, bump]];
+		Checkpoint {
+			window,
+			optimizer: with_state.then(|| OptimizerState {
+				steps: 42,
+				m: theta.iter().map(|t| vec![0.1; t.len()]).collect(),
+				v: theta.iter().map(|t| vec![0.2; t.len()]).collect(),
+			}),
+			error_feedback: with_state.then(|| theta.iter().map(|t| vec![-0.3; t.len()]).collect()),
+			theta,
+		}
+	}
+
+	#[test]
+	fn round_trips_with_and_without_miner_state() {
+		let (names, shapes) = layout_parts();
+		let layout = ModelLayout { model: "tiny", names: &names, shapes: &shapes };
+		for with_state in [false, true] {
+			let ck = checkpoint(5, 0.25, with_state);
+			assert_eq!(decode(&encode(&ck, layout).unwrap(), layout).unwrap(), ck);
+		}
+		let bytes = encode(&checkpoint(5, 0.0, false), layout).unwrap();
+		let other = ModelLayout { model: "small", ..layout };
+		assert!(matches!(decode(&bytes, other), Err(CheckpointError::WrongModel { .. })));
+		assert!(matches!(
+			decode(&bytes[..bytes.len() - 3], layout),
+			Err(CheckpointError::Malformed(_))
+		));
+	}
+
+	#[test]
+	fn a_corrupt_newest_checkpoint_falls_back_to_the_previous_one() {
+		let (names, shapes) = layout_parts();
+		let layout = ModelLayout { model: "tiny", names: &names, shapes: &shapes };
+		let dir = tempfile::tempdir().unwrap();
+		assert_eq!(load_latest(dir.path(), layout).unwrap(), None);
+		save(dir.path(), &checkpoint(3, 0.0, true), layout, 2).unwrap();
+		let newest = save(dir.path(), &checkpoint(4, 1.0, true), layout, 2).unwrap();
+		assert_eq!(load_latest(dir.path(), layout).unwrap().unwrap().window, 4);
+
+		// Change one of θ's values in the file (5.5 occurs only in θ's embed tensor).
+		let mut bytes = std::fs::read(&newest).unwrap();
+		let needle = 5.5f32.to_le_bytes();
+		let at = bytes.windows(4).position(|w| w == needle).unwrap();
+		bytes[at..at + 4].copy_from_slice(&5.75f32.to_le_bytes());
+		std::fs::write(&newest, &bytes).unwrap();
+		assert!(matches!(decode(&bytes, layout), Err(CheckpointError::HashMismatch { .. })));
+		assert_eq!(load_latest(dir.path(), layout).unwrap().unwrap().window, 3);
+
+		// Only the newest `keep` files stay.
+		save(dir.path(), &checkpoint(5, 2.0, false), layout, 2).unwrap();
+		assert!(!path_for(dir.path(), 3).exists());
+	}
+}

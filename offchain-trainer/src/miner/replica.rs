@@ -1,0 +1,234 @@
+//! A peer's replica of the network's training state: θ_w (the synchronised parameters, as the
+//! codec's flat buffers — the source of truth), the model that trains from it, and the miner's
+//! private state (AdamW moments, error-feedback buffers). Training never changes θ_w; only the
+//! window's outer step does.
+
+use crate::{
+	checkpoint::{Checkpoint, CheckpointError, ModelLayout, OptimizerState},
+	data::{DataError, SliceSpec, TokenShard, assigned_slice},
+	model::{Llama, ModelConfig, ModelError},
+	outer::{self, Fetched},
+	train::{
+		AdamW, AdamWConfig, InnerConfig, InnerReport, UpdateBuilder, UpdateError, train_window,
+		update::BuiltUpdate,
+	},
+};
+use candle_core::{Device, Tensor};
+use indicatif::ProgressBar;
+use std::time::Instant;
+use tessera_codec::{CodecError, CompressConfig, Header, IndexCoding, OuterStep};
+
+/// Errors of the replica.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+	/// Model or tensor failure.
+	#[error(transparent)]
+	Model(#[from] ModelError),
+	/// Data failure.
+	#[error(transparent)]
+	Data(#[from] DataError),
+	/// Building the update failed.
+	#[error(transparent)]
+	Update(#[from] UpdateError),
+	/// The outer step failed.
+	#[error(transparent)]
+	Codec(#[from] CodecError),
+	/// A checkpoint could not be used.
+	#[error(transparent)]
+	Checkpoint(#[from] CheckpointError),
+	/// A tensor operation failed.
+	#[error("tensor operation failed: {0}")]
+	Tensor(#[from] candle_core::Error),
+}
+
+/// What a window's training produced.
+pub struct Trained {
+	/// The payload and its hash.
+	pub update: BuiltUpdate,
+	/// The inner loop's report.
+	pub report: InnerReport,
+}
+
+/// θ, the model, and the miner's private state.
+pub struct Replica {
+	model: Llama,
+	names: Vec<String>,
+	shapes: Vec<Vec<usize>>,
+	theta: Vec<Vec<f32>>,
+	optimizer: AdamW,
+	builder: UpdateBuilder,
+	inner: InnerConfig,
+	/// The last window whose outer step θ includes (`None`: θ_0).
+	applied: Option<u64>,
+}
+
+impl Replica {
+	/// A replica at θ_0.
+	pub fn new(
+		config: &ModelConfig,
+		device: &Device,
+		adamw: AdamWConfig,
+		inner: InnerConfig,
+		compress: CompressConfig,
+		threads: usize,
+	) -> Result<Self, ReplicaError> {
+		let model = Llama::new(config, device)?;
+		let names = model.params().iter().map(|p| p.name.clone()).collect();
+		let shapes = model.params().shapes();
+		let theta = model.params().to_vecs()?;
+		let optimizer = AdamW::new(model.params().vars(), adamw)?;
+		let builder = UpdateBuilder::new(&shapes, compress, IndexCoding::Rice, threads)?;
+		Ok(Self { model, names, shapes, theta, optimizer, builder, inner, applied: None })
+	}
+
+	/// The model.
+	pub fn model(&self) -> &Llama {
+		&self.model
+	}
+
+	/// Parameter shapes in model order.
+	pub fn shapes(&self) -> &[Vec<usize>] {
+		&self.shapes
+	}
+
+	/// The synchronised parameters θ.
+	pub fn theta(&self) -> &[Vec<f32>] {
+		&self.theta
+	}
+
+	/// BLAKE2b-256 of θ.
+	pub fn theta_hash(&self) -> [u8; 32] {
+		tessera_codec::hash::theta_hash(&self.theta)
+	}
+
+	/// The last window whose outer step θ includes.
+	pub fn applied(&self) -> Option<u64> {
+		self.applied
+	}
+
+	/// The inner-loop settings.
+	pub fn inner(&self) -> &InnerConfig {
+		&self.inner
+	}
+
+	fn layout(&self) -> ModelLayout<'_> {
+		ModelLayout { model: &self.model.config().name, names: &self.names, shapes: &self.shapes }
+	}
+
+	/// Trains window `window` (seed `seed`) as `miner` from θ and builds its payload. θ itself
+	/// is unchanged.
+	pub fn train(
+		&mut self,
+		window: u64,
+		seed: &[u8; 32],
+		miner: &[u8; 32],
+		shard: &TokenShard,
+		deadline: Option<Instant>,
+		progress: &ProgressBar,
+	) -> Result<Trained, ReplicaError> {
+		let spec = SliceSpec {
+			sequences: self.inner.steps * self.inner.batch_size,
+			seq_len: self.model.config().seq_len,
+		};
+		let dataset = shard.manifest().dataset_digest_bytes()?;
+		let slice = assigned_slice(seed, miner, &dataset, shard.train_tokens(), spec)?;
+		let rows = slice.rows(shard)?;
+		self.model.params().set_from_vecs(&self.theta)?;
+		let first_step = window.saturating_mul(self.inner.steps as u64);
+		let report = train_window(
+			&self.model,
+			&mut self.optimizer,
+			&rows,
+			&self.inner,
+			first_step,
+			deadline,
+			progress,
+		)?;
+		let theta_end = self.model.params().to_vecs()?;
+		let header = Header {
+			window,
+			miner: *miner,
+			theta_hash: self.theta_hash(),
+			data_digest: slice.digest,
+		};
+		let update = self.builder.build(&self.theta, &theta_end, header)?;
+		self.model.params().set_from_vecs(&self.theta)?;
+		Ok(Trained { update, report })
+	}
+
+	/// Applies window `window`'s outer step with the fetched set; returns the inclusion list.
+	pub fn apply_outer_step(
+		&mut self,
+		window: u64,
+		fetched: Vec<Fetched>,
+		step: &OuterStep,
+	) -> Result<Vec<[u8; 32]>, ReplicaError> {
+		let included = outer::apply(&mut self.theta, fetched, step)?;
+		self.applied = Some(window);
+		self.model.params().set_from_vecs(&self.theta)?;
+		Ok(included)
+	}
+
+	/// Mean loss of θ on `rows`, in batches of `batch` (no gradients).
+	pub fn evaluate(&self, rows: &[Vec<u16>], batch: usize) -> Result<f32, ReplicaError> {
+		let mut total = 0.0f64;
+		let mut n = 0usize;
+		for chunk in rows.chunks(batch.max(1)) {
+			let tokens = self.model.batch(chunk)?;
+			total += f64::from(self.model.loss(&tokens)?.to_scalar::<f32>()?) * chunk.len() as f64;
+			n += chunk.len();
+		}
+		Ok(if n == 0 { f32::NAN } else { (total / n as f64) as f32 })
+	}
+
+	/// The replica's state as a checkpoint.
+	pub fn checkpoint(&self) -> Result<Option<Checkpoint>, ReplicaError> {
+		let Some(window) = self.applied else { return Ok(None) };
+		let to_vecs = |t: &Tensor| -> Result<Vec<f32>, ReplicaError> {
+			Ok(t.flatten_all()?.to_vec1::<f32>()?)
+		};
+		let moments = self.optimizer.moments();
+		Ok(Some(Checkpoint {
+			window,
+			theta: self.theta.clone(),
+			optimizer: Some(OptimizerState {
+				steps: self.optimizer.steps(),
+				m: moments.iter().map(|m| to_vecs(m.m.as_tensor())).collect::<Result<_, _>>()?,
+				v: moments.iter().map(|m| to_vecs(m.v.as_tensor())).collect::<Result<_, _>>()?,
+			}),
+			error_feedback: Some(self.builder.errors().to_vec()),
+		}))
+	}
+
+	/// Restores θ (and the private state, when present) from `checkpoint`.
+	pub fn restore(&mut self, checkpoint: Checkpoint) -> Result<(), ReplicaError> {
+		self.model.params().set_from_vecs(&checkpoint.theta)?;
+		if let Some(opt) = checkpoint.optimizer {
+			let device = self.model.device().clone();
+			let tensors = opt
+				.m
+				.into_iter()
+				.zip(opt.v)
+				.zip(&self.shapes)
+				.map(|((m, v), shape)| {
+					Ok((
+						Tensor::from_vec(m, shape.as_slice(), &device)?,
+						Tensor::from_vec(v, shape.as_slice(), &device)?,
+					))
+				})
+				.collect::<Result<Vec<_>, candle_core::Error>>()?;
+			self.optimizer.restore(opt.steps, &tensors)?;
+		}
+		if let Some(errors) = checkpoint.error_feedback {
+			self.builder.restore_errors(errors)?;
+		}
+		self.theta = checkpoint.theta;
+		self.applied = Some(checkpoint.window);
+		Ok(())
+	}
+
+	/// The layout checkpoints of this model use.
+	pub fn checkpoint_layout(&self) -> ModelLayout<'_> {
+		self.layout()
+	}
+}

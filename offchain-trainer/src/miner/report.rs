@@ -1,0 +1,87 @@
+//! The miner's machine-readable record: one JSON object per line for each window it trained and
+//! each outer step it applied, appended to a file (`--report`). Tests and the devnet read it.
+
+use serde::{Deserialize, Serialize};
+use std::{io::Write, path::PathBuf};
+
+/// One line of the report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Record {
+	/// The miner trained a window and committed its update.
+	Trained {
+		/// The window.
+		window: u64,
+		/// Inner steps done.
+		steps: usize,
+		/// Mean inner loss.
+		loss: Option<f32>,
+		/// Tokens per second.
+		tokens_per_second: f64,
+		/// Payload bytes.
+		payload_bytes: usize,
+		/// Payload hash (hex).
+		payload_hash: String,
+	},
+	/// The miner uploaded its payload for a window.
+	Uploaded {
+		/// The window.
+		window: u64,
+	},
+	/// The outer step of a window was applied.
+	Applied {
+		/// The window.
+		window: u64,
+		/// θ hash after it (hex).
+		theta_hash: String,
+		/// Accounts whose updates were included (hex).
+		included: Vec<String>,
+		/// Loss of θ on the held-out split.
+		held_out_loss: f32,
+	},
+	/// The miner restored a checkpoint.
+	Restored {
+		/// The window whose outer step the checkpoint's θ includes.
+		window: u64,
+		/// Its θ hash (hex).
+		theta_hash: String,
+	},
+}
+
+/// Appends records to a file, if one was given.
+pub struct Report {
+	path: Option<PathBuf>,
+}
+
+impl Report {
+	/// A report written to `path` (nothing when `None`).
+	pub fn new(path: Option<PathBuf>) -> Self {
+		Self { path }
+	}
+
+	/// Appends `record`; a failure to write is logged, never fatal.
+	pub fn write(&self, record: &Record) {
+		let Some(path) = &self.path else { return };
+		let line = match serde_json::to_string(record) {
+			Ok(line) => line,
+			Err(e) => {
+				tracing::warn!(error = %e, "cannot serialise a report record");
+				return;
+			},
+		};
+		let result = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(path)
+			.and_then(|mut f| writeln!(f, "{line}"));
+		if let Err(e) = result {
+			tracing::warn!(path = %path.display(), error = %e, "cannot append to the report");
+		}
+	}
+
+	/// Reads every record of a report file (for tests and the devnet).
+	pub fn read(path: &std::path::Path) -> std::io::Result<Vec<Record>> {
+		let text = std::fs::read_to_string(path)?;
+		Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+	}
+}

@@ -1,0 +1,52 @@
+//! The model: a LLaMA-style decoder (RMSNorm, RoPE, SwiGLU, tied embeddings) built only from
+//! differentiable candle ops, its size configuration, and its parameters in a fixed order (the
+//! order the codec, the payload and θ hashes use).
+
+pub mod config;
+pub mod init;
+pub mod llama;
+pub mod ops;
+pub mod params;
+
+pub use config::{ConfigError, ModelConfig};
+pub use llama::Llama;
+pub use params::ParamSet;
+
+/// Errors of model construction and evaluation.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+	/// The configuration is invalid.
+	#[error(transparent)]
+	Config(#[from] ConfigError),
+	/// A tensor operation failed.
+	#[error("tensor operation failed: {0}")]
+	Tensor(#[from] candle_core::Error),
+	/// Parameters given to the model do not match its shapes.
+	#[error("parameter {index} ({name}): expected {expected} values, got {got}")]
+	ParamLength {
+		/// Position of the parameter in model order.
+		index: usize,
+		/// Its name.
+		name: String,
+		/// Values the model expects.
+		expected: usize,
+		/// Values given.
+		got: usize,
+	},
+	/// A different number of parameter tensors than the model has.
+	#[error("expected {expected} parameter tensors, got {got}")]
+	ParamCount {
+		/// Tensors the model has.
+		expected: usize,
+		/// Tensors given.
+		got: usize,
+	},
+	/// A token id is outside the vocabulary.
+	#[error("token id {token} is outside the vocabulary of {vocab}")]
+	TokenOutOfRange {
+		/// The offending id.
+		token: u32,
+		/// Vocabulary size.
+		vocab: usize,
+	},
+}

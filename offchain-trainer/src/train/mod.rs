@@ -1,0 +1,13 @@
+//! The miner's local work in a window: the inner AdamW loop ([`inner`], with [`adamw`] and its
+//! learning-rate [`schedule`]) and the update it publishes ([`update`]: pseudo-gradient, error
+//! feedback, compression, payload and hash).
+
+pub mod adamw;
+pub mod inner;
+pub mod schedule;
+pub mod update;
+
+pub use adamw::{AdamW, AdamWConfig};
+pub use inner::{InnerConfig, InnerReport, train_window};
+pub use schedule::LrSchedule;
+pub use update::{UpdateBuilder, UpdateError};

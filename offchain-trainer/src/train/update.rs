@@ -1,0 +1,165 @@
+//! The update a miner publishes for a window: pseudo-gradient Δ = θ_start − θ_end per tensor,
+//! error feedback and chunk-wise top-k + 2-bit compression (the codec), then payload v1 and its
+//! BLAKE2b-256 hash (the on-chain commitment). Holds the error-feedback buffers between windows.
+
+use tessera_codec::{
+	ChunkGeometry, CodecError, CompressConfig, Header, IndexCoding, Scratch,
+	compress_tensor_threaded, encode, hash::payload_hash,
+};
+
+/// Why no update could be built.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+	/// The codec refused the update (non-finite values, bad shapes, …).
+	#[error(transparent)]
+	Codec(#[from] CodecError),
+	/// θ_start and θ_end do not match the model.
+	#[error("expected {expected} tensors, got {got}")]
+	TensorCount {
+		/// Tensors of the model.
+		expected: usize,
+		/// Tensors given.
+		got: usize,
+	},
+}
+
+/// A built update.
+#[derive(Clone, Debug)]
+pub struct BuiltUpdate {
+	/// Payload bytes (format v1).
+	pub bytes: Vec<u8>,
+	/// Their BLAKE2b-256 hash.
+	pub hash: [u8; 32],
+}
+
+/// Compresses successive windows' pseudo-gradients with error feedback.
+pub struct UpdateBuilder {
+	geometries: Vec<ChunkGeometry>,
+	errors: Vec<Vec<f32>>,
+	config: CompressConfig,
+	coding: IndexCoding,
+	scratch: Vec<Scratch>,
+}
+
+impl UpdateBuilder {
+	/// A builder for a model with `shapes`, with zero error-feedback buffers.
+	pub fn new(
+		shapes: &[Vec<usize>],
+		config: CompressConfig,
+		coding: IndexCoding,
+		threads: usize,
+	) -> Result<Self, UpdateError> {
+		let geometries =
+			shapes.iter().map(|s| ChunkGeometry::for_shape(s)).collect::<Result<Vec<_>, _>>()?;
+		let errors = geometries.iter().map(|g| vec![0.0; g.len()]).collect();
+		let scratch = (0..threads.max(1)).map(|_| Scratch::default()).collect();
+		Ok(Self { geometries, errors, config, coding, scratch })
+	}
+
+	/// The error-feedback buffers (for checkpoints).
+	pub fn errors(&self) -> &[Vec<f32>] {
+		&self.errors
+	}
+
+	/// Restores error-feedback buffers from a checkpoint.
+	pub fn restore_errors(&mut self, errors: Vec<Vec<f32>>) -> Result<(), UpdateError> {
+		if errors.len() != self.geometries.len() {
+			return Err(UpdateError::TensorCount {
+				expected: self.geometries.len(),
+				got: errors.len(),
+			});
+		}
+		for (tensor, (e, g)) in errors.iter().zip(&self.geometries).enumerate() {
+			if e.len() != g.len() {
+				return Err(CodecError::LengthMismatch {
+					tensor,
+					what: "error buffer",
+					got: e.len(),
+					expected: g.len(),
+				}
+				.into());
+			}
+		}
+		self.errors = errors;
+		Ok(())
+	}
+
+	/// Builds the payload for `header` from θ at the start and end of the inner loop. On a
+	/// codec error, tensors already folded into their buffers keep their new state, the failing
+	/// tensor keeps its old one (see the codec), and no payload is produced.
+	pub fn build(
+		&mut self,
+		theta_start: &[Vec<f32>],
+		theta_end: &[Vec<f32>],
+		header: Header,
+	) -> Result<BuiltUpdate, UpdateError> {
+		let n = self.geometries.len();
+		for got in [theta_start.len(), theta_end.len()] {
+			if got != n {
+				return Err(UpdateError::TensorCount { expected: n, got });
+			}
+		}
+		let mut tensors = Vec::with_capacity(n);
+		for t in 0..n {
+			let delta: Vec<f32> =
+				theta_start[t].iter().zip(&theta_end[t]).map(|(a, b)| a - b).collect();
+			tensors.push(compress_tensor_threaded(
+				t,
+				&mut self.errors[t],
+				&delta,
+				&self.geometries[t],
+				&self.config,
+				&mut self.scratch,
+			)?);
+		}
+		let bytes = encode(&header, &tensors, self.coding);
+		let hash = payload_hash(&bytes);
+		Ok(BuiltUpdate { bytes, hash })
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use tessera_codec::{Expected, decode};
+
+	#[test]
+	fn builds_a_payload_that_decodes_for_the_model_and_keeps_the_residual() {
+		let shapes = vec![vec![64, 128], vec![128]];
+		let mut builder =
+			UpdateBuilder::new(&shapes, CompressConfig::default(), IndexCoding::Rice, 2).unwrap();
+		let start: Vec<Vec<f32>> = shapes.iter().map(|s| vec![0.5; s.iter().product()]).collect();
+		let end: Vec<Vec<f32>> = start
+			.iter()
+			.map(|t| {
+				t.iter().enumerate().map(|(i, v)| v - ((i % 97) as f32 - 48.0) * 1e-3).collect()
+			})
+			.collect();
+		let header =
+			Header { window: 3, miner: [7; 32], theta_hash: [1; 32], data_digest: [2; 32] };
+		let built = builder.build(&start, &end, header).unwrap();
+		assert_eq!(built.hash, payload_hash(&built.bytes));
+		let payload = decode(
+			&built.bytes,
+			&Expected { window: 3, miner: &[7; 32], shapes: &shapes, max_bytes: 1 << 20 },
+		)
+		.unwrap();
+		assert_eq!(payload.header, header);
+		assert_eq!(payload.tensors[0].indices.len(), 2 * 64);
+		assert!(builder.errors()[0].iter().any(|e| *e != 0.0), "unsent mass stays in the buffer");
+	}
+
+	#[test]
+	fn a_non_finite_update_is_refused() {
+		let shapes = vec![vec![8, 8]];
+		let mut builder =
+			UpdateBuilder::new(&shapes, CompressConfig::default(), IndexCoding::Packed12, 1)
+				.unwrap();
+		let mut end = vec![vec![0.0f32; 64]];
+		end[0][5] = f32::NAN;
+		let header =
+			Header { window: 1, miner: [0; 32], theta_hash: [0; 32], data_digest: [0; 32] };
+		let err = builder.build(&[vec![0.0; 64]], &end, header).unwrap_err();
+		assert!(matches!(err, UpdateError::Codec(CodecError::NonFiniteInput { tensor: 0 })));
+	}
+}
