@@ -18,6 +18,7 @@ pub struct S3Server {
 impl S3Server {
 	/// Serves the directory `root` (each bucket a subdirectory).
 	pub async fn start(root: &Path) -> anyhow::Result<Self> {
+		std::fs::create_dir_all(root)?;
 		let fs = s3s_fs::FileSystem::new(root)
 			.map_err(|e| anyhow::anyhow!("s3s-fs at {}: {e:?}", root.display()))?;
 		let mut builder = s3s::service::S3ServiceBuilder::new(fs);

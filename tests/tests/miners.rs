@@ -97,9 +97,19 @@ async fn two_miners_train_in_lockstep_and_a_restarted_miner_catches_up() -> anyh
 	let alice = Report::read(&d.join("Alice.jsonl"))?;
 	let bob = Report::read(&d.join("Bob.jsonl"))?;
 	let (a, b) = (applied(&alice), applied(&bob));
+	let report = |name: &str| {
+		let log = std::fs::read_to_string(d.join(format!("{name}.log"))).unwrap_or_default();
+		let tail: Vec<&str> = log.lines().rev().take(40).collect();
+		let report = std::fs::read_to_string(d.join(format!("{name}.jsonl"))).unwrap_or_default();
+		format!("{report}\nlog tail:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+	};
 	for w in 0..=6 {
-		let (ta, _, _) = a.get(&w).ok_or_else(|| anyhow::anyhow!("Alice never applied {w}"))?;
-		let (tb, _, _) = b.get(&w).ok_or_else(|| anyhow::anyhow!("Bob never applied {w}"))?;
+		let (ta, _, _) = a
+			.get(&w)
+			.ok_or_else(|| anyhow::anyhow!("Alice never applied {w}:\n{}", report("Alice")))?;
+		let (tb, _, _) = b
+			.get(&w)
+			.ok_or_else(|| anyhow::anyhow!("Bob never applied {w}:\n{}", report("Bob")))?;
 		assert_eq!(ta, tb, "θ after window {w} differs between the miners");
 	}
 	assert!(
@@ -113,7 +123,9 @@ async fn two_miners_train_in_lockstep_and_a_restarted_miner_catches_up() -> anyh
 		let included = &a[&w].1;
 		assert!(
 			included.contains(&alice_account) && included.contains(&bob_account),
-			"window {w}: both committed, uploaded and were aggregated: {included:?}"
+			"window {w}: both committed, uploaded and were aggregated: {included:?}\nAlice: {}\nBob: {}",
+			report("Alice"),
+			report("Bob")
 		);
 	}
 	for (name, records) in [("Alice", &alice), ("Bob", &bob)] {

@@ -48,6 +48,17 @@ fn text(bytes: Vec<u8>) -> String {
 	String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// The timestamp (ms since the Unix epoch) the author put in block `number`.
+pub async fn timestamp(client: &Client, number: u64) -> Result<u64, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	at.storage()
+		.fetch(runtime::storage().timestamp().now(), ())
+		.await
+		.map_err(ChainError::query)?
+		.decode()
+		.map_err(ChainError::query)
+}
+
 /// `who`'s storage location at block `number`, if registered.
 pub async fn peer_location(
 	client: &Client,

@@ -22,7 +22,7 @@ use crate::{
 use indicatif::ProgressBar;
 use std::{
 	path::PathBuf,
-	time::{Duration, Instant},
+	time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 use subxt::utils::H256;
 use subxt_signer::sr25519::Keypair;
@@ -108,9 +108,10 @@ struct Miner {
 	last_trained: Option<u64>,
 	/// A committed payload waiting for its reveal period.
 	pending: Option<(u64, BuiltUpdate)>,
-	/// Exponential average of the finalized block interval.
-	block_interval: Option<Duration>,
-	last_block_at: Option<Instant>,
+	/// The first block seen in this session and its chain timestamp (ms), for the block time.
+	first_block: Option<(u64, u64)>,
+	/// How long the last payload took to build after training, kept free before the deadline.
+	build_time: Duration,
 }
 
 /// Runs the miner until `until_window` (forever without it).
@@ -135,8 +136,8 @@ pub async fn run(
 		progress,
 		last_trained: None,
 		pending: None,
-		block_interval: None,
-		last_block_at: None,
+		first_block: None,
+		build_time: Duration::from_millis(200),
 		options,
 	};
 	if let Some(ck) =
@@ -181,26 +182,15 @@ impl Miner {
 		while let Some(block) = blocks.next().await {
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();
-			self.observe_block();
+			let now_ms = chain::network::timestamp(&client, n).await?;
+			let first = *self.first_block.get_or_insert((n, now_ms));
 			self.upload_if_revealing(n, &timing).await;
 			if self.catch_up(&client, n, &timing).await? {
 				return Ok(());
 			}
-			self.train_if_ready(&client, n, &timing).await?;
+			self.train_if_ready(&client, n, now_ms, first, &timing).await?;
 		}
 		Err(ChainError::Blocks("the node closed the finalized block stream".into()).into())
-	}
-
-	fn observe_block(&mut self) {
-		let now = Instant::now();
-		if let Some(last) = self.last_block_at {
-			let dt = now - last;
-			self.block_interval = Some(match self.block_interval {
-				None => dt,
-				Some(avg) => (avg * 3 + dt) / 4,
-			});
-		}
-		self.last_block_at = Some(now);
 	}
 
 	async fn ensure_registered(&mut self, client: &Client) -> Result<(), MinerError> {
@@ -310,10 +300,30 @@ impl Miner {
 		Ok(false)
 	}
 
+	/// The wall-clock deadline for training window `window`, from chain time: block `n` was
+	/// authored at `now_ms`, blocks come every `interval`; the commit must be in the pool one
+	/// block before the window's last block is sealed, and the payload must be built by then.
+	fn deadline(
+		&self,
+		n: u64,
+		now_ms: u64,
+		interval: Duration,
+		window: u64,
+		timing: &Timing,
+	) -> Option<Instant> {
+		let blocks = timing.start(window + 1).checked_sub(n + 2)?;
+		let at_ms = now_ms + (interval.as_millis() as u64) * blocks;
+		let at = UNIX_EPOCH + Duration::from_millis(at_ms);
+		let left = at.duration_since(SystemTime::now()).ok()?.checked_sub(self.build_time)?;
+		Some(Instant::now() + left)
+	}
+
 	async fn train_if_ready(
 		&mut self,
 		client: &Client,
 		n: u64,
+		now_ms: u64,
+		(first_n, first_ms): (u64, u64),
 		timing: &Timing,
 	) -> Result<(), MinerError> {
 		let window = timing.window_of(n);
@@ -321,21 +331,18 @@ impl Miner {
 			&& self.replica.applied() == Some(window - 1)
 			&& self.last_trained.is_none_or(|t| t < window)
 			&& self.pending.is_none();
-		if !ready {
+		if !ready || n <= first_n {
 			return Ok(());
 		}
-		let Some(interval) = self.block_interval else { return Ok(()) };
-		// Blocks still to come in this window after n; the commit needs the last of them.
-		let blocks_left = timing.start(window + 1).saturating_sub(n + 1);
-		if blocks_left < 2 {
+		let interval = Duration::from_millis(now_ms.saturating_sub(first_ms) / (n - first_n));
+		let Some(deadline) = self.deadline(n, now_ms, interval, window, timing) else {
 			tracing::info!(window, "too little of the window left to train: skipped");
 			self.last_trained = Some(window);
 			return Ok(());
-		}
+		};
 		let Some(seed) = chain::network::window_seed(client, n, window).await? else {
 			return Ok(());
 		};
-		let deadline = Instant::now() + interval * (blocks_left as u32 - 1);
 		self.last_trained = Some(window);
 		self.progress.set_prefix(format!("window {window}"));
 		let account = self.account.0;
@@ -343,7 +350,10 @@ impl Miner {
 			self.replica.train(window, &seed, &account, &self.shard, Some(deadline), &self.progress)
 		});
 		let trained = match trained {
-			Ok(t) => t,
+			Ok(t) => {
+				self.build_time = t.build_time;
+				t
+			},
 			Err(e) => {
 				tracing::warn!(window, error = %e, "no update this window");
 				return Ok(());

@@ -47,6 +47,8 @@ pub struct Trained {
 	pub update: BuiltUpdate,
 	/// The inner loop's report.
 	pub report: InnerReport,
+	/// Time spent building the payload after the inner loop.
+	pub build_time: std::time::Duration,
 }
 
 /// θ, the model, and the miner's private state.
@@ -144,6 +146,7 @@ impl Replica {
 			deadline,
 			progress,
 		)?;
+		let built_at = Instant::now();
 		let theta_end = self.model.params().to_vecs()?;
 		let header = Header {
 			window,
@@ -153,7 +156,7 @@ impl Replica {
 		};
 		let update = self.builder.build(&self.theta, &theta_end, header)?;
 		self.model.params().set_from_vecs(&self.theta)?;
-		Ok(Trained { update, report })
+		Ok(Trained { update, report, build_time: built_at.elapsed() })
 	}
 
 	/// Applies window `window`'s outer step with the fetched set; returns the inclusion list.

@@ -1,4 +1,4 @@
-//! The miner's machine-readable record: one JSON object per line for each window it trained and
+//! The miner's machine-readable record: one JSON object per line (`{"applied": {…}}`) for each window it trained and
 //! each outer step it applied, appended to a file (`--report`). Tests and the devnet read it.
 
 use serde::{Deserialize, Serialize};
@@ -6,7 +6,10 @@ use std::{io::Write, path::PathBuf};
 
 /// One line of the report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
+// Externally tagged (`{"applied": {...}}`): an internally tagged enum buffers its fields, and
+// then fails on numbers wherever serde_json's `arbitrary_precision` feature is on (as it is in
+// any binary that also links the runtime).
+#[serde(rename_all = "snake_case")]
 pub enum Record {
 	/// The miner trained a window and committed its update.
 	Trained {
@@ -83,5 +86,39 @@ impl Report {
 	pub fn read(path: &std::path::Path) -> std::io::Result<Vec<Record>> {
 		let text = std::fs::read_to_string(path)?;
 		Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn records_round_trip_through_the_file() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("report.jsonl");
+		let report = Report::new(Some(path.clone()));
+		let records = vec![
+			Record::Applied {
+				window: 0,
+				theta_hash: "ab".into(),
+				included: vec![],
+				held_out_loss: 8.280579,
+			},
+			Record::Trained {
+				window: 1,
+				steps: 8,
+				loss: Some(7.5),
+				tokens_per_second: 2995.1,
+				payload_bytes: 20085,
+				payload_hash: "cd".into(),
+			},
+			Record::Uploaded { window: 1 },
+			Record::Restored { window: 3, theta_hash: "ef".into() },
+		];
+		for r in &records {
+			report.write(r);
+		}
+		assert_eq!(Report::read(&path).unwrap(), records);
 	}
 }
