@@ -162,10 +162,10 @@ async fn run_miner(args: MinerArgs) -> anyhow::Result<()> {
 		bucket: args.bucket.clone(),
 		prefix: args.prefix.clone().unwrap_or_else(|| account.clone()),
 	};
-	if args.create_bucket {
-		if let Store::S3(store) = resolver.open(&location)? {
-			store.create_bucket().await.context("creating the bucket")?;
-		}
+	if args.create_bucket
+		&& let Store::S3(store) = resolver.open(&location)?
+	{
+		store.create_bucket().await.context("creating the bucket")?;
 	}
 	let inner = InnerConfig {
 		steps: args.inner_steps,

@@ -29,12 +29,12 @@ fn quick() -> S3Limits {
 
 /// Serves an s3s-fs file system at `root` until the returned task is aborted.
 async fn start_s3(root: &Path) -> (String, tokio::task::JoinHandle<()>) {
-	let fs = s3s_fs::FileSystem::new(root).unwrap();
+	let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs serves the directory");
 	let mut builder = s3s::service::S3ServiceBuilder::new(fs);
 	builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS, SECRET));
 	let service = builder.build();
-	let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-	let addr = listener.local_addr().unwrap();
+	let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+	let addr = listener.local_addr().expect("the bound address");
 	let task = tokio::spawn(async move {
 		while let Ok((stream, _)) = listener.accept().await {
 			let service = service.clone();

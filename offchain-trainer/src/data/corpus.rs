@@ -135,14 +135,10 @@ pub fn build_corpus(
 		source,
 	})?;
 	let sha = hex::encode(Sha256::digest(&bytes));
-	if let Some(expected) = expected_sha256 {
-		if sha != expected {
-			return Err(DataError::SourceDigest {
-				path: name,
-				got: sha,
-				expected: expected.into(),
-			});
-		}
+	if let Some(expected) = expected_sha256
+		&& sha != expected
+	{
+		return Err(DataError::SourceDigest { path: name, got: sha, expected: expected.into() });
 	}
 	let texts = read_texts(&bytes, &name)?;
 	if vocab_size > usize::from(u16::MAX) + 1 {

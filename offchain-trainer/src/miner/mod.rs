@@ -281,16 +281,17 @@ impl Miner {
 				included: included.iter().map(hex::encode).collect(),
 				held_out_loss,
 			});
-			if self.options.checkpoint_every > 0 && window % self.options.checkpoint_every == 0 {
-				if let Some(ck) = self.replica.checkpoint()? {
-					let path = checkpoint::save(
-						&self.options.checkpoint_dir,
-						&ck,
-						self.replica.checkpoint_layout(),
-						self.options.checkpoint_keep,
-					)?;
-					tracing::debug!(window, path = %path.display(), "checkpoint written");
-				}
+			if self.options.checkpoint_every > 0
+				&& window.is_multiple_of(self.options.checkpoint_every)
+				&& let Some(ck) = self.replica.checkpoint()?
+			{
+				let path = checkpoint::save(
+					&self.options.checkpoint_dir,
+					&ck,
+					self.replica.checkpoint_layout(),
+					self.options.checkpoint_keep,
+				)?;
+				tracing::debug!(window, path = %path.display(), "checkpoint written");
 			}
 			if self.options.until_window.is_some_and(|u| window >= u) {
 				return Ok(true);

@@ -129,13 +129,13 @@ impl ModelConfig {
 				"vocab_size must be at most 65536 (tokens are stored as u16)".into(),
 			));
 		}
-		if self.d_model % self.n_heads != 0 {
+		if !self.d_model.is_multiple_of(self.n_heads) {
 			return Err(invalid(format!(
 				"d_model {} is not divisible by n_heads {}",
 				self.d_model, self.n_heads
 			)));
 		}
-		if self.head_dim() % 2 != 0 {
+		if !self.head_dim().is_multiple_of(2) {
 			return Err(invalid(format!("head size {} must be even for RoPE", self.head_dim())));
 		}
 		for (field, value) in [

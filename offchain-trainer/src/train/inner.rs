@@ -80,16 +80,16 @@ pub fn train_window(
 	);
 	let mut last_step = Duration::ZERO;
 	for h in 0..steps {
-		if let Some(deadline) = deadline {
-			if Instant::now() + last_step >= deadline {
-				report.stopped_early = true;
-				tracing::info!(
-					done = h,
-					planned = steps,
-					"window deadline near: inner loop stops early"
-				);
-				break;
-			}
+		if let Some(deadline) = deadline
+			&& Instant::now() + last_step >= deadline
+		{
+			report.stopped_early = true;
+			tracing::info!(
+				done = h,
+				planned = steps,
+				"window deadline near: inner loop stops early"
+			);
+			break;
 		}
 		let t0 = Instant::now();
 		let tokens = model.batch(&rows[h * batch..(h + 1) * batch])?;
