@@ -5,14 +5,20 @@
 //! subxt, generated from our runtime's metadata) and window follower ([`windows`]); the model
 //! ([`model`]: a LLaMA-style decoder in candle); the data ([`data`]: corpus, tokenizer, token
 //! shard, data slices); the miner's local work ([`train`]: inner AdamW loop, pseudo-gradient,
-//! compressed payload); and object storage ([`storage`]: local directory or S3).
+//! compressed payload); object storage ([`storage`]: local directory or S3); one window's
+//! exchange of updates ([`round`]: fetching, screening) and keeping θ on the network's
+//! ([`follow`]); the miner ([`miner`]) and the validator ([`validator`], scoring with the
+//! [`gauntlet`]).
 
 pub mod chain;
 pub mod checkpoint;
 pub mod data;
+pub mod follow;
+pub mod gauntlet;
 pub mod miner;
 pub mod model;
-pub mod outer;
+pub mod round;
 pub mod storage;
 pub mod train;
+pub mod validator;
 pub mod windows;

@@ -27,6 +27,9 @@ enum Command {
 	/// Train: follow the chain, train each window on the assigned data slice, commit, upload,
 	/// and apply every window's aggregate.
 	Miner(Box<MinerArgs>),
+	/// Score miners: follow the chain, evaluate every window's updates (the Gauntlet) and
+	/// submit the results, the inclusion list and the next θ hash.
+	Validator(Box<ValidatorArgs>),
 	/// Build the training corpus (tokenizer + token shard) from the pinned source archive that
 	/// `scripts/fetch-corpus.sh` downloads.
 	Corpus {
@@ -42,13 +45,13 @@ enum Command {
 	},
 }
 
-/// Options of `offchain-trainer miner`.
+/// Options every peer (miner or validator) takes.
 #[derive(Debug, clap::Args)]
-struct MinerArgs {
+struct PeerArgs {
 	/// WebSocket URL of a tessera node.
 	#[arg(long, env = "TESSERA_NODE_URL", default_value = "ws://127.0.0.1:9944")]
 	url: String,
-	/// The miner's secret key URI (`//Alice` for a dev account, or a mnemonic/seed).
+	/// The peer's secret key URI (`//Alice` for a dev account, or a mnemonic/seed).
 	#[arg(long, env = "TESSERA_SURI", hide_env_values = true)]
 	suri: String,
 	/// Model preset (`tiny`, `small`, `medium`) or a TOML config file.
@@ -70,15 +73,49 @@ struct MinerArgs {
 	/// Create the bucket if it does not exist (for a fresh local S3 server).
 	#[arg(long)]
 	create_bucket: bool,
-	/// Endpoint of the miner's own storage location, as registered on chain.
+	/// Endpoint of the peer's own storage location, as registered on chain.
 	#[arg(long, default_value = "http://127.0.0.1:9000")]
 	endpoint: String,
-	/// Bucket of the miner's own storage location.
+	/// Bucket of the peer's own storage location.
 	#[arg(long, default_value = "tessera")]
 	bucket: String,
-	/// Key prefix of the miner's own storage location (default: the account, hex).
+	/// Key prefix of the peer's own storage location (default: the account, hex).
 	#[arg(long)]
 	prefix: Option<String>,
+	/// Outer learning rate.
+	#[arg(long, default_value_t = 0.7)]
+	outer_lr: f32,
+	/// Local checkpoint directory.
+	#[arg(long)]
+	checkpoint_dir: PathBuf,
+	/// Checkpoint every this many confirmed windows.
+	#[arg(long, default_value_t = 1)]
+	checkpoint_every: u64,
+	/// Checkpoints kept.
+	#[arg(long, default_value_t = 3)]
+	checkpoint_keep: usize,
+	/// Deadline of one payload download or probe, in seconds.
+	#[arg(long, default_value_t = 10.0)]
+	fetch_timeout: f64,
+	/// Append a JSON line per trained window and applied outer step to this file.
+	#[arg(long)]
+	report: Option<PathBuf>,
+	/// Exit once the outer step of this window is confirmed.
+	#[arg(long)]
+	until_window: Option<u64>,
+	/// Held-out sequences evaluated after each outer step.
+	#[arg(long, default_value_t = 16)]
+	eval_rows: usize,
+	/// Worker threads for compression and the outer step.
+	#[arg(long, default_value_t = 2)]
+	threads: usize,
+}
+
+/// Options of `offchain-trainer miner`.
+#[derive(Debug, clap::Args)]
+struct MinerArgs {
+	#[command(flatten)]
+	peer: PeerArgs,
 	/// Inner AdamW steps per window (H).
 	#[arg(long, default_value_t = 30)]
 	inner_steps: usize,
@@ -94,41 +131,57 @@ struct MinerArgs {
 	/// Inner cosine-decay steps after the warm-up.
 	#[arg(long, default_value_t = 10_000)]
 	decay_steps: u64,
-	/// Outer learning rate.
-	#[arg(long, default_value_t = 0.7)]
-	outer_lr: f32,
 	/// Values kept per 4096-value chunk.
 	#[arg(long, default_value_t = 64)]
 	top_k: usize,
-	/// Local checkpoint directory.
-	#[arg(long)]
-	checkpoint_dir: PathBuf,
-	/// Checkpoint every this many windows.
-	#[arg(long, default_value_t = 1)]
-	checkpoint_every: u64,
-	/// Checkpoints kept.
-	#[arg(long, default_value_t = 3)]
-	checkpoint_keep: usize,
-	/// Append a JSON line per trained window and applied outer step to this file.
-	#[arg(long)]
-	report: Option<PathBuf>,
-	/// Exit once the outer step of this window is applied.
-	#[arg(long)]
-	until_window: Option<u64>,
-	/// Held-out sequences evaluated after each outer step.
-	#[arg(long, default_value_t = 16)]
-	eval_rows: usize,
-	/// Worker threads for compression and the outer step.
-	#[arg(long, default_value_t = 2)]
-	threads: usize,
+	/// An adversary's behaviour, for testing the Gauntlet: nan, noise, copy-exact:<victim>,
+	/// copy-perturbed:<victim>, late, early, no-upload, wrong-hash.
+	#[arg(long, default_value = "honest", hide = true)]
+	behaviour: tessera_trainer::miner::Behaviour,
 }
 
-async fn run_miner(args: MinerArgs) -> anyhow::Result<()> {
+/// Options of `offchain-trainer validator`.
+#[derive(Debug, clap::Args)]
+struct ValidatorArgs {
+	#[command(flatten)]
+	peer: PeerArgs,
+	/// Rows of assigned and of random data evaluated per update.
+	#[arg(long, default_value_t = 16)]
+	eval_sequences: usize,
+	/// Rows per forward pass in evaluations.
+	#[arg(long, default_value_t = 8)]
+	eval_batch: usize,
+	/// Weight of the newest sample in the honest-indicator EMA.
+	#[arg(long, default_value_t = 0.3)]
+	indicator_alpha: f64,
+	/// Where the Gauntlet state (ratings, indicators) is kept
+	/// (default: `<checkpoint-dir>/gauntlet-state.json`).
+	#[arg(long)]
+	state: Option<PathBuf>,
+	/// Stake to bond (in the chain's smallest unit) when registering.
+	#[arg(long)]
+	bond: Option<u128>,
+	/// Submit uniformly random scores (a dishonest validator, for tests).
+	#[arg(long, hide = true)]
+	random_scores: bool,
+}
+
+/// What a peer is made of, from its common options.
+struct Peer {
+	signer: subxt_signer::sr25519::Keypair,
+	account: String,
+	model: tessera_trainer::model::ModelConfig,
+	shard: data::TokenShard,
+	location: tessera_trainer::storage::Location,
+	follow: tessera_trainer::follow::FollowOptions,
+	report: tessera_trainer::miner::Report,
+}
+
+async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 	use tessera_trainer::{
-		miner::{self, MinerOptions, Replica, Report},
+		follow::FollowOptions,
 		model::ModelConfig,
 		storage::{Location, Resolver, S3Credentials, S3Limits, Store},
-		train::{AdamWConfig, InnerConfig, LrSchedule},
 	};
 	let signer = {
 		use std::str::FromStr;
@@ -143,6 +196,10 @@ async fn run_miner(args: MinerArgs) -> anyhow::Result<()> {
 		"the corpus' vocabulary ({}) differs from the model's ({})",
 		shard.manifest().vocab_size,
 		model.vocab_size
+	);
+	anyhow::ensure!(
+		args.fetch_timeout.is_finite() && args.fetch_timeout > 0.0,
+		"--fetch-timeout must be a positive number of seconds"
 	);
 	let resolver = match &args.store_dir {
 		Some(root) => Resolver::Local { root: root.clone() },
@@ -167,6 +224,25 @@ async fn run_miner(args: MinerArgs) -> anyhow::Result<()> {
 	{
 		store.create_bucket().await.context("creating the bucket")?;
 	}
+	let follow = FollowOptions {
+		resolver,
+		outer: tessera_codec::OuterStep { lr: args.outer_lr, threads: args.threads.max(1) },
+		checkpoint_dir: args.checkpoint_dir.clone(),
+		checkpoint_every: args.checkpoint_every,
+		checkpoint_keep: args.checkpoint_keep,
+		fetch_timeout: std::time::Duration::from_secs_f64(args.fetch_timeout),
+		eval_rows: args.eval_rows,
+	};
+	let report = tessera_trainer::miner::Report::new(args.report.clone());
+	Ok(Peer { signer, account, model, shard, location, follow, report })
+}
+
+async fn run_miner(args: MinerArgs) -> anyhow::Result<()> {
+	use tessera_trainer::{
+		miner::{self, MinerOptions, Replica},
+		train::{AdamWConfig, InnerConfig, LrSchedule},
+	};
+	let p = peer(&args.peer).await?;
 	let inner = InnerConfig {
 		steps: args.inner_steps,
 		batch_size: args.batch_size,
@@ -179,36 +255,83 @@ async fn run_miner(args: MinerArgs) -> anyhow::Result<()> {
 	};
 	let compress = tessera_codec::CompressConfig { k: args.top_k, ..Default::default() };
 	let replica = Replica::new(
-		&model,
+		&p.model,
 		&candle_core::Device::Cpu,
 		AdamWConfig::default(),
 		inner,
 		compress,
-		args.threads,
+		args.peer.threads,
 	)?;
 	tracing::info!(
-		account = %account,
-		model = %model.name,
-		parameters = model.parameter_count(),
+		account = %p.account,
+		model = %p.model.name,
+		parameters = p.model.parameter_count(),
 		device = "cpu",
-		store = ?location,
+		store = ?p.location,
+		behaviour = args.behaviour.name(),
 		"miner starting"
 	);
 	let progress = indicatif::ProgressBar::new(0);
 	let options = MinerOptions {
-		url: args.url,
-		signer,
-		location,
-		resolver,
-		outer: tessera_codec::OuterStep { lr: args.outer_lr, threads: args.threads.max(1) },
-		checkpoint_dir: args.checkpoint_dir,
-		checkpoint_every: args.checkpoint_every,
-		checkpoint_keep: args.checkpoint_keep,
-		eval_rows: args.eval_rows,
-		until_window: args.until_window,
+		url: args.peer.url,
+		signer: p.signer,
+		location: p.location,
+		follow: p.follow,
+		until_window: args.peer.until_window,
+		reconnect_attempts: 10,
+		behaviour: args.behaviour,
+		top_k: args.top_k,
+	};
+	miner::run(options, replica, p.shard, p.report, progress).await?;
+	Ok(())
+}
+
+async fn run_validator(args: ValidatorArgs) -> anyhow::Result<()> {
+	use tessera_trainer::{
+		gauntlet::ScoreConfig,
+		miner::Replica,
+		train::{AdamWConfig, InnerConfig},
+		validator::{self, ScorePolicy, ValidatorOptions},
+	};
+	let p = peer(&args.peer).await?;
+	anyhow::ensure!(args.eval_sequences > 0, "--eval-sequences must be at least 1");
+	anyhow::ensure!(
+		(0.0..=1.0).contains(&args.indicator_alpha),
+		"--indicator-alpha must lie in [0, 1]"
+	);
+	let replica = Replica::new(
+		&p.model,
+		&candle_core::Device::Cpu,
+		AdamWConfig::default(),
+		InnerConfig::default(),
+		tessera_codec::CompressConfig::default(),
+		args.peer.threads,
+	)?;
+	tracing::info!(
+		account = %p.account,
+		model = %p.model.name,
+		parameters = p.model.parameter_count(),
+		device = "cpu",
+		eval_sequences = args.eval_sequences,
+		"validator starting"
+	);
+	let state_path =
+		args.state.unwrap_or_else(|| args.peer.checkpoint_dir.join("gauntlet-state.json"));
+	let options = ValidatorOptions {
+		url: args.peer.url,
+		signer: p.signer,
+		location: p.location,
+		follow: p.follow,
+		eval_sequences: args.eval_sequences,
+		eval_batch: args.eval_batch.max(1),
+		score: ScoreConfig { indicator_alpha: args.indicator_alpha },
+		policy: if args.random_scores { ScorePolicy::Random } else { ScorePolicy::Honest },
+		state_path,
+		bond: args.bond,
+		until_window: args.peer.until_window,
 		reconnect_attempts: 10,
 	};
-	miner::run(options, replica, shard, Report::new(args.report), progress).await?;
+	validator::run(options, replica, p.shard, p.report).await?;
 	Ok(())
 }
 
@@ -240,6 +363,7 @@ async fn main() -> anyhow::Result<()> {
 			.context("following windows")?;
 		},
 		Command::Miner(args) => run_miner(*args).await?,
+		Command::Validator(args) => run_validator(*args).await?,
 		Command::Corpus { source, out, vocab } => {
 			let started = Instant::now();
 			let manifest =

@@ -71,6 +71,8 @@ async fn round_trip_through_a_real_s3_server() {
 
 	let err = store.get("gradients/3/bb.tsr", 1 << 20).await.unwrap_err();
 	assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+	assert!(store.exists("gradients/3/aa.tsr").await.unwrap());
+	assert!(!store.exists("gradients/3/bb.tsr").await.unwrap());
 	let err = store.get("gradients/3/aa.tsr", 1000).await.unwrap_err();
 	assert!(matches!(err, StoreError::TooLarge { max: 1000, .. }), "{err}");
 

@@ -1,14 +1,16 @@
 //! Harness for tessera's end-to-end tests: locates the workspace's binaries, runs a real
 //! `tessera-node --dev` on loopback ports chosen at run time (waiting on its log rather than
-//! sleeping), serves a real S3-compatible store ([`s3`]) and provides the training corpus
-//! ([`corpus`]). Every process and directory it creates is removed when its handle drops.
+//! sleeping), serves a real S3-compatible store ([`s3`]), provides the training corpus
+//! ([`corpus`]) and runs real miner and validator processes ([`peers`]). Every process and directory it creates is removed when its handle drops.
 
 pub mod corpus;
 pub mod node;
 pub mod paths;
+pub mod peers;
 pub mod s3;
 
 pub use corpus::corpus;
 pub use node::{NodeOptions, TestNode};
 pub use paths::{binary, workspace_root};
+pub use peers::{Network, Peer};
 pub use s3::S3Server;

@@ -44,12 +44,12 @@ pub fn median(values: &[f64]) -> f64 {
 /// Applies the outer step to `theta` (one buffer per model tensor) with `peers[p][t]` the
 /// decoded tensor `t` of peer `p`, peers in on-chain order. Every peer must cover every tensor
 /// with the tensor's geometry (true of anything `format::decode` accepted for this model).
-pub fn apply_outer_step(
+pub fn apply_outer_step<P: AsRef<[CompressedTensor]>>(
 	theta: &mut [Vec<f32>],
-	peers: &[Vec<CompressedTensor>],
+	peers: &[P],
 	step: &OuterStep,
 ) -> Result<(), CodecError> {
-	for (p, peer) in peers.iter().enumerate() {
+	for (p, peer) in peers.iter().map(AsRef::as_ref).enumerate() {
 		if peer.len() != theta.len() {
 			return Err(CodecError::LengthMismatch {
 				tensor: p,
@@ -73,7 +73,7 @@ pub fn apply_outer_step(
 		return Ok(());
 	}
 	for (t, th) in theta.iter_mut().enumerate() {
-		let tensors: Vec<&CompressedTensor> = peers.iter().map(|p| &p[t]).collect();
+		let tensors: Vec<&CompressedTensor> = peers.iter().map(|p| &p.as_ref()[t]).collect();
 		apply_tensor(th, &tensors, step);
 	}
 	Ok(())

@@ -1,9 +1,12 @@
 //! Queries of the window protocol's on-chain state at a given finalized block: a window's seed,
-//! its aggregation set with each member's commitment and storage location, a peer's location,
-//! and the protocol's timing constants.
+//! its aggregation set, its commitments with each committer's storage location, its verdict, a
+//! peer's location, and the protocol's timing constants.
 
 use super::{AccountId, ChainError, Client, runtime};
-use crate::{outer::Member, storage::Location};
+use crate::{
+	round::{Committed, Verdict, WindowRecord},
+	storage::Location,
+};
 
 /// The protocol's timing, from the runtime's constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,6 +15,8 @@ pub struct Timing {
 	pub window_length: u64,
 	/// Blocks after a window ends during which its payloads are revealed.
 	pub reveal_blocks: u64,
+	/// Blocks after a window ends until which validators' results are accepted.
+	pub score_deadline_blocks: u64,
 }
 
 impl Timing {
@@ -29,6 +34,12 @@ impl Timing {
 	pub fn reveal_end(&self, window: u64) -> u64 {
 		self.start(window + 1) + self.reveal_blocks
 	}
+
+	/// The block that closes `window`'s scoring period and publishes its verdict; results must
+	/// be included before it.
+	pub fn score_deadline(&self, window: u64) -> u64 {
+		self.start(window + 1) + self.score_deadline_blocks
+	}
 }
 
 /// Reads the timing constants.
@@ -41,7 +52,14 @@ pub async fn timing(client: &Client) -> Result<Timing, ChainError> {
 	let reveal_blocks = constants
 		.entry(runtime::constants().training().reveal_blocks())
 		.map_err(ChainError::query)?;
-	Ok(Timing { window_length: window_length.into(), reveal_blocks: reveal_blocks.into() })
+	let score_deadline_blocks = constants
+		.entry(runtime::constants().training().score_deadline_blocks())
+		.map_err(ChainError::query)?;
+	Ok(Timing {
+		window_length: window_length.into(),
+		reveal_blocks: reveal_blocks.into(),
+		score_deadline_blocks: score_deadline_blocks.into(),
+	})
 }
 
 fn text(bytes: Vec<u8>) -> String {
@@ -95,31 +113,95 @@ pub async fn window_seed(
 	info.map(|i| i.decode().map(|i| i.seed.0).map_err(ChainError::query)).transpose()
 }
 
-/// The aggregation set of `window` at block `number`, in on-chain order, with each member's
-/// commitment and location.
-pub async fn members(client: &Client, number: u64, window: u64) -> Result<Vec<Member>, ChainError> {
+/// The aggregation set of `window` at block `number`, in on-chain order (empty when the window
+/// is unknown or pruned).
+pub async fn aggregation_set(
+	client: &Client,
+	number: u64,
+	window: u64,
+) -> Result<Vec<[u8; 32]>, ChainError> {
 	let at = client.at_block(number).await.map_err(ChainError::query)?;
 	let set = at
 		.storage()
 		.try_fetch(runtime::storage().training().aggregation_sets(), (window,))
 		.await
 		.map_err(ChainError::query)?;
-	let set = match set {
-		Some(set) => set.decode().map_err(ChainError::query)?.0,
+	Ok(match set {
+		Some(set) => set.decode().map_err(ChainError::query)?.0.into_iter().map(|a| a.0).collect(),
 		None => Vec::new(),
-	};
-	let mut members = Vec::with_capacity(set.len());
-	for account in set {
-		let commitment = at
-			.storage()
-			.try_fetch(runtime::storage().training().commitments(), (window, account))
-			.await
-			.map_err(ChainError::query)?
-			.map(|c| c.decode().map_err(ChainError::query))
-			.transpose()?
-			.map(|c| (c.payload_hash.0, c.payload_len));
-		let location = peer_location(client, number, &account).await?;
-		members.push(Member { account: account.0, commitment, location });
+	})
+}
+
+/// Every commitment of `window` at block `number`, in commit order (block, then account), with
+/// each committer's storage location.
+pub async fn commitments(
+	client: &Client,
+	number: u64,
+	window: u64,
+) -> Result<Vec<Committed>, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	let mut entries = at
+		.storage()
+		.iter(runtime::storage().training().commitments(), (window,))
+		.await
+		.map_err(ChainError::query)?;
+	let mut found = Vec::new();
+	while let Some(entry) = entries.next().await {
+		let entry = entry.map_err(ChainError::query)?;
+		let (_, account) =
+			entry.key().map_err(ChainError::query)?.decode().map_err(ChainError::query)?;
+		let c = entry.value().decode().map_err(ChainError::query)?;
+		found.push((account, c));
 	}
-	Ok(members)
+	let mut out = Vec::with_capacity(found.len());
+	for (account, c) in found {
+		let location = peer_location(client, number, &account).await?;
+		out.push(Committed {
+			account: account.0,
+			payload_hash: c.payload_hash.0,
+			payload_len: c.payload_len,
+			committed_at: c.committed_at.into(),
+			location,
+		});
+	}
+	out.sort_by_key(|c| (c.committed_at, c.account));
+	Ok(out)
+}
+
+/// What the chain records about `window` at block `number`: its aggregation set and its
+/// commitments.
+pub async fn window_record(
+	client: &Client,
+	number: u64,
+	window: u64,
+) -> Result<WindowRecord, ChainError> {
+	Ok(WindowRecord {
+		window,
+		set: aggregation_set(client, number, window).await?,
+		commitments: commitments(client, number, window).await?,
+	})
+}
+
+/// The published verdict of `window` at block `number`, if its scoring period has closed (and
+/// the window is retained).
+pub async fn verdict(
+	client: &Client,
+	number: u64,
+	window: u64,
+) -> Result<Option<Verdict>, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	let v = at
+		.storage()
+		.try_fetch(runtime::storage().training().verdicts(), (window,))
+		.await
+		.map_err(ChainError::query)?;
+	let Some(v) = v else { return Ok(None) };
+	let v = v.decode().map_err(ChainError::query)?;
+	Ok(Some(Verdict {
+		window,
+		scores: v.scores.0.into_iter().map(|(a, p)| (a.0, p.0)).collect(),
+		inclusion: v.inclusion.0.into_iter().map(|a| a.0).collect(),
+		theta_hash: v.theta_hash.0,
+		validators: v.validators,
+	}))
 }

@@ -1,43 +1,36 @@
-//! The miner's chain loop (DESIGN.md §2): follow finalized blocks; when a window's reveal period
-//! ends, apply its outer step (every window in order, so a restarted or late miner replays the
-//! recorded aggregates); once θ_w is ready, train window w until shortly before it closes, commit
-//! the payload hash on chain, and upload the payload when the reveal period opens. A commit that
-//! would be late is never sent. Checkpoints every `checkpoint_every` windows. A failing RPC
-//! connection is re-opened with backoff; the replica's state survives it.
+//! The miner's chain loop (DESIGN.md §2): follow finalized blocks; apply each window's outer
+//! step when its reveal period ends and settle it against the verdict ([`crate::follow`]); once
+//! θ_w is ready, train window w until shortly before it closes, commit the payload hash on chain,
+//! and upload the payload when the reveal period opens. A commit that would be late is never
+//! sent. After committing, the miner probes the window's other payloads for early uploads. A
+//! failing RPC connection is re-opened with backoff; the replica's state survives it.
 
+pub mod behaviour;
 pub mod replica;
 pub mod report;
 
+pub use behaviour::Behaviour;
 pub use replica::{Replica, ReplicaError};
-pub use report::{Record, Report};
+pub use report::{PeerScore, Record, Report};
 
 use crate::{
 	chain::{self, AccountId, ChainError, Client, network::Timing, training},
-	checkpoint,
 	data::TokenShard,
-	outer,
-	storage::{Location, ObjectStore, Resolver, Store, StoreError, gradient_key},
-	train::update::BuiltUpdate,
+	follow::{FollowError, FollowOptions, Follower, max_payload_bytes},
+	storage::{Location, ObjectStore, Store, StoreError, gradient_key},
 };
 use indicatif::ProgressBar;
-use std::{
-	path::PathBuf,
-	time::{Duration, Instant, SystemTime, UNIX_EPOCH},
-};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use subxt::utils::H256;
 use subxt_signer::sr25519::Keypair;
-use tessera_codec::OuterStep;
-
-/// Largest payload accepted from a peer, in bytes, for a model with `shapes`: generous for
-/// quantised and raw values alike, far below what a hostile peer could make us allocate.
-pub fn max_payload_bytes(shapes: &[Vec<usize>]) -> usize {
-	let values: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
-	4096 + shapes.len() * 512 + values * 6
-}
+use tessera_codec::{Header, hash::payload_hash};
 
 /// Errors that stop the miner.
 #[derive(Debug, thiserror::Error)]
 pub enum MinerError {
+	/// Following the network failed (replica, checkpoint, data).
+	#[error(transparent)]
+	Follow(#[from] FollowError),
 	/// The replica failed (model, data, checkpoint).
 	#[error(transparent)]
 	Replica(#[from] ReplicaError),
@@ -53,9 +46,6 @@ pub enum MinerError {
 	/// The own storage location cannot be used.
 	#[error(transparent)]
 	Store(#[from] StoreError),
-	/// A checkpoint could not be written.
-	#[error(transparent)]
-	Checkpoint(#[from] checkpoint::CheckpointError),
 	/// The connection kept failing.
 	#[error("gave up reconnecting to {url} after {attempts} attempts: {last}")]
 	Reconnect {
@@ -68,6 +58,13 @@ pub enum MinerError {
 	},
 }
 
+impl MinerError {
+	/// Whether the error is the chain connection's (worth reconnecting for).
+	fn is_connection(&self) -> bool {
+		matches!(self, MinerError::Chain(_) | MinerError::Follow(FollowError::Chain(_)))
+	}
+}
+
 /// Everything the miner needs.
 pub struct MinerOptions {
 	/// WebSocket URL of the node.
@@ -76,42 +73,42 @@ pub struct MinerOptions {
 	pub signer: Keypair,
 	/// Where the miner's own payloads go (also registered on chain).
 	pub location: Location,
-	/// How locations map to stores.
-	pub resolver: Resolver,
-	/// The outer step.
-	pub outer: OuterStep,
-	/// Local checkpoint directory.
-	pub checkpoint_dir: PathBuf,
-	/// Checkpoint after every this many windows.
-	pub checkpoint_every: u64,
-	/// Checkpoints kept.
-	pub checkpoint_keep: usize,
-	/// Held-out rows evaluated after each outer step.
-	pub eval_rows: usize,
-	/// Stop once the outer step of this window is applied.
+	/// How the miner follows the network's θ.
+	pub follow: FollowOptions,
+	/// Stop once the outer step of this window is confirmed.
 	pub until_window: Option<u64>,
 	/// Reconnection attempts before giving up.
 	pub reconnect_attempts: u32,
+	/// Honest, or one of the adversaries the Gauntlet must catch.
+	pub behaviour: Behaviour,
+	/// Values kept per chunk (for fabricated payloads).
+	pub top_k: usize,
+}
+
+/// A committed payload waiting for its upload.
+struct Pending {
+	window: u64,
+	bytes: Vec<u8>,
 }
 
 /// The miner's state across reconnections.
 struct Miner {
 	options: MinerOptions,
 	account: AccountId,
-	replica: Replica,
+	follower: Follower,
 	shard: TokenShard,
-	held_out: Vec<Vec<u16>>,
 	store: Store,
-	report: Report,
 	progress: ProgressBar,
 	/// Last window trained (committed or skipped).
 	last_trained: Option<u64>,
-	/// A committed payload waiting for its reveal period.
-	pending: Option<(u64, BuiltUpdate)>,
+	/// A committed payload waiting for its upload.
+	pending: Option<Pending>,
 	/// The first block seen in this session and its chain timestamp (ms), for the block time.
 	first_block: Option<(u64, u64)>,
 	/// How long the last payload took to build after training, kept free before the deadline.
 	build_time: Duration,
+	/// The block interval measured from chain timestamps.
+	interval: Duration,
 }
 
 /// Runs the miner until `until_window` (forever without it).
@@ -123,37 +120,26 @@ pub async fn run(
 	progress: ProgressBar,
 ) -> Result<(), MinerError> {
 	let account = AccountId::from(options.signer.public_key().0);
-	let store = options.resolver.open(&options.location)?;
-	let held_out =
-		shard.held_out_rows(replica.model().config().seq_len + 1, options.eval_rows.max(1))?;
+	let store = options.follow.resolver.open(&options.location)?;
+	let follower = Follower::new(replica, &shard, options.follow.clone(), report)?;
 	let mut miner = Miner {
 		account,
-		replica,
+		follower,
 		shard,
-		held_out,
 		store,
-		report,
 		progress,
 		last_trained: None,
 		pending: None,
 		first_block: None,
 		build_time: Duration::from_millis(200),
+		interval: Duration::from_secs(1),
 		options,
 	};
-	if let Some(ck) =
-		checkpoint::load_latest(&miner.options.checkpoint_dir, miner.replica.checkpoint_layout())?
-	{
-		let window = ck.window;
-		miner.replica.restore(ck)?;
-		let theta_hash = hex::encode(miner.replica.theta_hash());
-		tracing::info!(window, %theta_hash, "resumed from checkpoint; replaying later aggregates");
-		miner.report.write(&Record::Restored { window, theta_hash });
-	}
 	let mut failures = 0u32;
 	loop {
 		match miner.session().await {
 			Ok(()) => return Ok(()),
-			Err(MinerError::Chain(e)) => {
+			Err(e) if e.is_connection() => {
 				failures += 1;
 				if failures >= miner.options.reconnect_attempts {
 					return Err(MinerError::Reconnect {
@@ -184,11 +170,20 @@ impl Miner {
 			let n = block.number();
 			let now_ms = chain::network::timestamp(&client, n).await?;
 			let first = *self.first_block.get_or_insert((n, now_ms));
-			self.upload_if_revealing(n, &timing).await;
-			if self.catch_up(&client, n, &timing).await? {
+			if n > first.0 {
+				self.interval =
+					Duration::from_millis(now_ms.saturating_sub(first.1) / (n - first.0));
+			}
+			self.upload_if_due(n, &timing).await;
+			self.follower.confirm(&client, n, &timing).await?;
+			self.follower.catch_up(&client, n, &timing).await?;
+			if self.options.until_window.is_some_and(|u| self.follower.is_confirmed(u)) {
 				return Ok(());
 			}
 			self.train_if_ready(&client, n, now_ms, first, &timing).await?;
+			if self.last_trained == Some(timing.window_of(n)) {
+				self.follower.probe_early(&client, n, &timing).await?;
+			}
 		}
 		Err(ChainError::Blocks("the node closed the finalized block stream".into()).into())
 	}
@@ -221,84 +216,55 @@ impl Miner {
 		Ok(())
 	}
 
-	async fn upload_if_revealing(&mut self, n: u64, timing: &Timing) {
-		let Some((window, _)) = &self.pending else { return };
-		let window = *window;
-		if n < timing.start(window + 1) {
+	/// Uploads the pending payload when its behaviour says so: in the reveal period (honest),
+	/// at once (early), about one block after the reveal period (late, from a background task so
+	/// that training cannot hold it back), never (no-upload).
+	async fn upload_if_due(&mut self, n: u64, timing: &Timing) {
+		let Some(window) = self.pending.as_ref().map(|p| p.window) else { return };
+		let reveal = timing.start(window + 1)..timing.reveal_end(window);
+		match self.options.behaviour {
+			Behaviour::NoUpload => {
+				self.pending = None;
+				return;
+			},
+			Behaviour::Late if n >= reveal.end => {
+				let Some(pending) = self.pending.take() else { return };
+				let (store, report, delay) =
+					(self.store.clone(), self.follower.report().clone(), self.interval);
+				let key = gradient_key(window, &self.account.0);
+				tokio::spawn(async move {
+					tokio::time::sleep(delay).await;
+					match store.put(&key, pending.bytes.into()).await {
+						Ok(()) => {
+							tracing::info!(window, %key, "payload uploaded after the reveal period");
+							report.write(&Record::Uploaded { window });
+						},
+						Err(e) => tracing::warn!(window, error = %e, "payload upload failed"),
+					}
+				});
+				return;
+			},
+			Behaviour::Early | Behaviour::Late => {},
+			_ if n >= reveal.end => {
+				tracing::warn!(window, "reveal period over before the upload: payload dropped");
+				self.pending = None;
+				return;
+			},
+			_ if n < reveal.start => return,
+			_ => {},
+		}
+		if self.options.behaviour == Behaviour::Late {
 			return;
 		}
-		if n >= timing.reveal_end(window) {
-			tracing::warn!(window, "reveal period over before the upload: payload dropped");
-			self.pending = None;
-			return;
-		}
-		let Some((_, update)) = self.pending.take() else { return };
+		let Some(pending) = self.pending.take() else { return };
 		let key = gradient_key(window, &self.account.0);
-		match self.store.put(&key, update.bytes.into()).await {
+		match self.store.put(&key, pending.bytes.into()).await {
 			Ok(()) => {
 				tracing::info!(window, store = %self.store.describe(), %key, "payload uploaded");
-				self.report.write(&Record::Uploaded { window });
+				self.follower.report().write(&Record::Uploaded { window });
 			},
 			Err(e) => tracing::warn!(window, error = %e, "payload upload failed"),
 		}
-	}
-
-	/// Applies the outer step of every window whose reveal period has ended. Returns whether
-	/// `until_window` has been reached.
-	async fn catch_up(
-		&mut self,
-		client: &Client,
-		n: u64,
-		timing: &Timing,
-	) -> Result<bool, MinerError> {
-		let next = self.replica.applied().map_or(0, |w| w + 1);
-		let mut window = next;
-		while timing.reveal_end(window) <= n {
-			let members = chain::network::members(client, n, window).await?;
-			let shapes = self.replica.shapes().to_vec();
-			let fetched = outer::fetch_set(
-				&self.options.resolver,
-				window,
-				&members,
-				&shapes,
-				max_payload_bytes(&shapes),
-			)
-			.await;
-			let included = self.replica.apply_outer_step(window, fetched, &self.options.outer)?;
-			let held_out_loss = self.replica.evaluate(&self.held_out, 8)?;
-			let theta_hash = hex::encode(self.replica.theta_hash());
-			tracing::info!(
-				window,
-				included = included.len(),
-				of = members.len(),
-				%theta_hash,
-				held_out_loss,
-				"outer step applied"
-			);
-			self.report.write(&Record::Applied {
-				window,
-				theta_hash,
-				included: included.iter().map(hex::encode).collect(),
-				held_out_loss,
-			});
-			if self.options.checkpoint_every > 0
-				&& window.is_multiple_of(self.options.checkpoint_every)
-				&& let Some(ck) = self.replica.checkpoint()?
-			{
-				let path = checkpoint::save(
-					&self.options.checkpoint_dir,
-					&ck,
-					self.replica.checkpoint_layout(),
-					self.options.checkpoint_keep,
-				)?;
-				tracing::debug!(window, path = %path.display(), "checkpoint written");
-			}
-			if self.options.until_window.is_some_and(|u| window >= u) {
-				return Ok(true);
-			}
-			window += 1;
-		}
-		Ok(false)
 	}
 
 	/// The wall-clock deadline for training window `window`, from chain time: block `n` was
@@ -329,7 +295,7 @@ impl Miner {
 	) -> Result<(), MinerError> {
 		let window = timing.window_of(n);
 		let ready = window >= 1
-			&& self.replica.applied() == Some(window - 1)
+			&& self.follower.replica.applied() == Some(window - 1)
 			&& self.last_trained.is_none_or(|t| t < window)
 			&& self.pending.is_none();
 		if !ready || n <= first_n {
@@ -345,49 +311,176 @@ impl Miner {
 			return Ok(());
 		};
 		self.last_trained = Some(window);
-		self.progress.set_prefix(format!("window {window}"));
-		let account = self.account.0;
-		let trained = tokio::task::block_in_place(|| {
-			self.replica.train(window, &seed, &account, &self.shard, Some(deadline), &self.progress)
-		});
-		let trained = match trained {
-			Ok(t) => {
-				self.build_time = t.build_time;
-				t
-			},
-			Err(e) => {
-				tracing::warn!(window, error = %e, "no update this window");
-				return Ok(());
-			},
+		let built = if self.options.behaviour.trains() {
+			// The early uploader finishes half-way, so its upload is plainly early.
+			let deadline = match self.options.behaviour {
+				Behaviour::Early => Instant::now() + (deadline - Instant::now()) / 2,
+				_ => deadline,
+			};
+			self.train(window, &seed, deadline)?
+		} else {
+			self.fabricate(client, n, window).await?
 		};
-		if trained.report.steps == 0 {
-			tracing::info!(window, "no inner step fitted before the deadline: nothing to commit");
-			return Ok(());
-		}
-		let len = trained.update.bytes.len() as u32;
-		let hash = H256(trained.update.hash);
-		match training::commit_gradient(client, &self.options.signer, window, hash, len).await {
+		let Some((bytes, trained)) = built else { return Ok(()) };
+		let committed_hash = match self.options.behaviour {
+			Behaviour::WrongHash => payload_hash(&[bytes.as_slice(), b"x"].concat()),
+			_ => payload_hash(&bytes),
+		};
+		let len = bytes.len() as u32;
+		match training::commit_gradient(
+			client,
+			&self.options.signer,
+			window,
+			H256(committed_hash),
+			len,
+		)
+		.await
+		{
 			Ok(_) => {
 				tracing::info!(
 					window,
-					steps = trained.report.steps,
-					loss = trained.report.mean_loss(),
-					tokens_per_second = trained.report.tokens_per_second(),
+					behaviour = self.options.behaviour.name(),
 					bytes = len,
 					"update committed"
 				);
-				self.report.write(&Record::Trained {
-					window,
-					steps: trained.report.steps,
-					loss: trained.report.mean_loss(),
-					tokens_per_second: trained.report.tokens_per_second(),
-					payload_bytes: trained.update.bytes.len(),
-					payload_hash: hex::encode(trained.update.hash),
-				});
-				self.pending = Some((window, trained.update));
+				let mut record = trained;
+				if let Record::Trained { payload_hash, payload_bytes, .. } = &mut record {
+					*payload_hash = hex::encode(committed_hash);
+					*payload_bytes = bytes.len();
+				}
+				self.follower.report().write(&record);
+				self.pending = Some(Pending { window, bytes });
+				if self.options.behaviour == Behaviour::Early {
+					self.upload_if_due(n, timing).await;
+				}
 			},
 			Err(e) => tracing::warn!(window, error = %e, "commit refused; the update is dropped"),
 		}
 		Ok(())
+	}
+
+	/// Trains window `window` until `deadline`; the payload and its report record.
+	fn train(
+		&mut self,
+		window: u64,
+		seed: &[u8; 32],
+		deadline: Instant,
+	) -> Result<Option<(Vec<u8>, Record)>, MinerError> {
+		self.progress.set_prefix(format!("window {window}"));
+		let account = self.account.0;
+		let trained = tokio::task::block_in_place(|| {
+			self.follower.replica.train(
+				window,
+				seed,
+				&account,
+				&self.shard,
+				Some(deadline),
+				&self.progress,
+			)
+		});
+		let trained = match trained {
+			Ok(t) => t,
+			Err(e) => {
+				tracing::warn!(window, error = %e, "no update this window");
+				return Ok(None);
+			},
+		};
+		self.build_time = trained.build_time;
+		if trained.report.steps == 0 {
+			tracing::info!(window, "no inner step fitted before the deadline: nothing to commit");
+			return Ok(None);
+		}
+		tracing::info!(
+			window,
+			steps = trained.report.steps,
+			loss = trained.report.mean_loss(),
+			tokens_per_second = trained.report.tokens_per_second(),
+			"window trained"
+		);
+		let record = Record::Trained {
+			window,
+			steps: trained.report.steps,
+			loss: trained.report.mean_loss(),
+			tokens_per_second: trained.report.tokens_per_second(),
+			payload_bytes: trained.update.bytes.len(),
+			payload_hash: hex::encode(trained.update.hash),
+		};
+		Ok(Some((trained.update.bytes, record)))
+	}
+
+	/// An adversary's payload for `window` (no training).
+	async fn fabricate(
+		&mut self,
+		client: &Client,
+		n: u64,
+		window: u64,
+	) -> Result<Option<(Vec<u8>, Record)>, MinerError> {
+		let shapes = self.follower.replica.shapes().to_vec();
+		let header = Header {
+			window,
+			miner: self.account.0,
+			theta_hash: self.follower.replica.theta_hash(),
+			data_digest: [0; 32],
+		};
+		let k = self.options.top_k;
+		let bytes = match self.options.behaviour {
+			Behaviour::Nan => behaviour::nan_payload(&shapes, &header, k),
+			Behaviour::Noise | Behaviour::NoUpload | Behaviour::WrongHash => {
+				behaviour::noise_payload(&shapes, &header, k, 0.02)
+			},
+			Behaviour::CopyExact { victim } | Behaviour::CopyPerturbed { victim } => {
+				let Some(original) = self.victim_payload(client, n, window, &victim).await? else {
+					tracing::info!(window, victim = %hex::encode(victim), "nothing to copy this window");
+					return Ok(None);
+				};
+				if matches!(self.options.behaviour, Behaviour::CopyExact { .. }) {
+					Ok(original)
+				} else {
+					behaviour::perturbed_copy(
+						&original,
+						&victim,
+						&shapes,
+						&header,
+						max_payload_bytes(&shapes),
+					)
+				}
+			},
+			Behaviour::Honest | Behaviour::Late | Behaviour::Early => return Ok(None),
+		};
+		let bytes = match bytes {
+			Ok(b) => b,
+			Err(e) => {
+				tracing::warn!(window, error = %e, "cannot build the payload");
+				return Ok(None);
+			},
+		};
+		let record = Record::Trained {
+			window,
+			steps: 0,
+			loss: None,
+			tokens_per_second: 0.0,
+			payload_bytes: bytes.len(),
+			payload_hash: hex::encode(payload_hash(&bytes)),
+		};
+		Ok(Some((bytes, record)))
+	}
+
+	/// `victim`'s payload of the window before `window`, from its store.
+	async fn victim_payload(
+		&self,
+		client: &Client,
+		n: u64,
+		window: u64,
+		victim: &[u8; 32],
+	) -> Result<Option<Vec<u8>>, MinerError> {
+		let Some(location) =
+			chain::network::peer_location(client, n, &AccountId::from(*victim)).await?
+		else {
+			return Ok(None);
+		};
+		let store = self.options.follow.resolver.open(&location)?;
+		let shapes = self.follower.replica.shapes();
+		let key = gradient_key(window.saturating_sub(1), victim);
+		Ok(store.get(&key, max_payload_bytes(shapes)).await.ok().map(|b| b.to_vec()))
 	}
 }

@@ -7,7 +7,6 @@ use crate::{
 	checkpoint::{Checkpoint, CheckpointError, ModelLayout, OptimizerState},
 	data::{DataError, SliceSpec, TokenShard, assigned_slice},
 	model::{Llama, ModelConfig, ModelError},
-	outer::{self, Fetched},
 	train::{
 		AdamW, AdamWConfig, InnerConfig, InnerReport, UpdateBuilder, UpdateError, train_window,
 		update::BuiltUpdate,
@@ -16,7 +15,7 @@ use crate::{
 use candle_core::{Device, Tensor};
 use indicatif::ProgressBar;
 use std::time::Instant;
-use tessera_codec::{CodecError, CompressConfig, Header, IndexCoding, OuterStep};
+use tessera_codec::{CodecError, CompressConfig, Header, IndexCoding, OuterStep, Payload};
 
 /// Errors of the replica.
 #[derive(Debug, thiserror::Error)]
@@ -159,17 +158,53 @@ impl Replica {
 		Ok(Trained { update, report, build_time: built_at.elapsed() })
 	}
 
-	/// Applies window `window`'s outer step with the fetched set; returns the inclusion list.
+	/// Applies window `window`'s outer step with `payloads` (the included updates, in
+	/// aggregation-set order).
 	pub fn apply_outer_step(
 		&mut self,
 		window: u64,
-		fetched: Vec<Fetched>,
+		payloads: &[&Payload],
 		step: &OuterStep,
-	) -> Result<Vec<[u8; 32]>, ReplicaError> {
-		let included = outer::apply(&mut self.theta, fetched, step)?;
+	) -> Result<(), ReplicaError> {
+		let peers: Vec<&[tessera_codec::CompressedTensor]> =
+			payloads.iter().map(|p| p.tensors.as_slice()).collect();
+		tessera_codec::apply_outer_step(&mut self.theta, &peers, step)?;
 		self.applied = Some(window);
 		self.model.params().set_from_vecs(&self.theta)?;
-		Ok(included)
+		Ok(())
+	}
+
+	/// Replaces θ with `theta`, the parameters after window `window` (`None`: θ_0) — a
+	/// recomputed outer step or a re-sync. The miner's private state is kept.
+	pub fn set_theta(
+		&mut self,
+		window: Option<u64>,
+		theta: Vec<Vec<f32>>,
+	) -> Result<(), ReplicaError> {
+		if theta.len() != self.shapes.len()
+			|| theta.iter().zip(&self.shapes).any(|(t, s)| t.len() != s.iter().product::<usize>())
+		{
+			return Err(ReplicaError::Codec(CodecError::LengthMismatch {
+				tensor: 0,
+				what: "parameters",
+				got: theta.len(),
+				expected: self.shapes.len(),
+			}));
+		}
+		self.model.params().set_from_vecs(&theta)?;
+		self.theta = theta;
+		self.applied = window;
+		Ok(())
+	}
+
+	/// Puts θ back into the model (after something else used its parameters).
+	pub fn sync_model(&self) -> Result<(), ReplicaError> {
+		Ok(self.model.params().set_from_vecs(&self.theta)?)
+	}
+
+	/// θ_0, the network's initial parameters.
+	pub fn initial_theta(&self) -> Result<Vec<Vec<f32>>, ReplicaError> {
+		Ok(Llama::new(self.model.config(), self.model.device())?.params().to_vecs()?)
 	}
 
 	/// Mean loss of θ on `rows`, in batches of `batch` (no gradients).

@@ -1,5 +1,7 @@
-//! The miner's machine-readable record: one JSON object per line (`{"applied": {…}}`) for each window it trained and
-//! each outer step it applied, appended to a file (`--report`). Tests and the devnet read it.
+//! A peer's machine-readable record: one JSON object per line (`{"applied": {…}}`) for each
+//! window it trained, each outer step it applied or re-synced, each checkpoint it restored and
+//! (validators) each window it scored, appended to a file (`--report`). Tests and the devnet
+//! read it.
 
 use serde::{Deserialize, Serialize};
 use std::{io::Write, path::PathBuf};
@@ -42,6 +44,31 @@ pub enum Record {
 		/// Loss of θ on the held-out split.
 		held_out_loss: f32,
 	},
+	/// The outer step of a window was recomputed to match the validators' verdict (replaces the
+	/// window's `Applied` record).
+	Resynced {
+		/// The window.
+		window: u64,
+		/// θ hash after it (hex).
+		theta_hash: String,
+		/// Accounts whose updates were included (hex).
+		included: Vec<String>,
+		/// Loss of θ on the held-out split.
+		held_out_loss: f32,
+	},
+	/// A validator scored a window.
+	Scored {
+		/// The window.
+		window: u64,
+		/// Whether the chain accepted the submission.
+		submitted: bool,
+		/// The aggregation set members it applied, in set order (hex).
+		inclusion: Vec<String>,
+		/// θ hash after the window's outer step (hex).
+		theta_hash: String,
+		/// Each scored peer.
+		peers: Vec<PeerScore>,
+	},
 	/// The miner restored a checkpoint.
 	Restored {
 		/// The window whose outer step the checkpoint's θ includes.
@@ -51,7 +78,31 @@ pub enum Record {
 	},
 }
 
+/// One peer's result in a [`Record::Scored`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeerScore {
+	/// The miner (hex).
+	pub peer: String,
+	/// Final score in `[0, 1]`.
+	pub final_score: f64,
+	/// Relative improvement on random data.
+	pub gradient_score: f64,
+	/// Loss improvement on the assigned data.
+	pub assigned_gain: Option<f64>,
+	/// Loss improvement on random data.
+	pub random_gain: Option<f64>,
+	/// Rating mean after the window.
+	pub mu: f64,
+	/// Rating deviation after the window.
+	pub sigma: f64,
+	/// Honest-indicator EMA.
+	pub indicator: f64,
+	/// Why the update was set aside (flag names).
+	pub flags: Vec<String>,
+}
+
 /// Appends records to a file, if one was given.
+#[derive(Clone, Debug)]
 pub struct Report {
 	path: Option<PathBuf>,
 }
@@ -114,7 +165,30 @@ mod tests {
 				payload_hash: "cd".into(),
 			},
 			Record::Uploaded { window: 1 },
+			Record::Scored {
+				window: 2,
+				submitted: true,
+				inclusion: vec!["aa".into()],
+				theta_hash: "bb".into(),
+				peers: vec![PeerScore {
+					peer: "aa".into(),
+					final_score: 0.5,
+					gradient_score: 0.01,
+					assigned_gain: Some(0.2),
+					random_gain: Some(0.05),
+					mu: 27.5,
+					sigma: 8.1,
+					indicator: 0.3,
+					flags: vec!["early".into()],
+				}],
+			},
 			Record::Restored { window: 3, theta_hash: "ef".into() },
+			Record::Resynced {
+				window: 4,
+				theta_hash: "01".into(),
+				included: vec!["aa".into()],
+				held_out_loss: 6.5,
+			},
 		];
 		for r in &records {
 			report.write(r);

@@ -70,6 +70,15 @@ impl ObjectStore for LocalStore {
 		Ok(Bytes::from(bytes))
 	}
 
+	async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+		let path = self.path(key)?;
+		match tokio::fs::metadata(&path).await {
+			Ok(meta) => Ok(meta.is_file()),
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+			Err(e) => Err(io(&path, e)),
+		}
+	}
+
 	fn describe(&self) -> String {
 		format!("dir {}", self.root.display())
 	}
@@ -87,6 +96,8 @@ mod tests {
 		assert_eq!(&store.get("gradients/1/aa.tsr", 100).await.unwrap()[..], b"payload");
 		store.put("gradients/1/aa.tsr", Bytes::from_static(b"second")).await.unwrap();
 		assert_eq!(&store.get("gradients/1/aa.tsr", 100).await.unwrap()[..], b"second");
+		assert!(store.exists("gradients/1/aa.tsr").await.unwrap());
+		assert!(!store.exists("gradients/1/bb.tsr").await.unwrap());
 		assert!(matches!(
 			store.get("gradients/1/bb.tsr", 100).await,
 			Err(StoreError::NotFound { .. })

@@ -80,6 +80,8 @@ pub trait ObjectStore: Send + Sync {
 		key: &str,
 		max_bytes: usize,
 	) -> impl Future<Output = Result<Bytes, StoreError>> + Send;
+	/// Whether an object exists under `key` (a metadata request; nothing is downloaded).
+	fn exists(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 	/// A short description for logs.
 	fn describe(&self) -> String;
 }
@@ -116,6 +118,13 @@ impl ObjectStore for Store {
 		match self {
 			Store::Local(s) => s.get(key, max_bytes).await,
 			Store::S3(s) => s.get(key, max_bytes).await,
+		}
+	}
+
+	async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+		match self {
+			Store::Local(s) => s.exists(key).await,
+			Store::S3(s) => s.exists(key).await,
 		}
 	}
 

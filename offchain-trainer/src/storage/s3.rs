@@ -222,6 +222,18 @@ impl ObjectStore for S3Store {
 		Ok(buf.freeze())
 	}
 
+	async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+		let full = self.full_key(key);
+		match self.client.head_object().bucket(&self.bucket).key(&full).send().await {
+			Ok(_) => Ok(true),
+			Err(e) => {
+				let missing = e.as_service_error().is_some_and(|s| s.is_not_found())
+					|| e.raw_response().is_some_and(|r| r.status().as_u16() == 404);
+				if missing { Ok(false) } else { Err(self.classify(&full, e)) }
+			},
+		}
+	}
+
 	fn describe(&self) -> String {
 		format!("s3 {}/{}", self.endpoint, self.bucket)
 	}

@@ -27,7 +27,8 @@ use sp_runtime::Perbill;
 pub struct Flags(pub u8);
 
 impl Flags {
-	/// Committed but nothing readable in the reveal period.
+	/// No readable payload when the reveal period ended: nothing at the key, or (for an
+	/// aggregation-set member) no commitment at all.
 	pub const MISSING: u8 = 1 << 0;
 	/// Uploaded after the reveal period.
 	pub const LATE: u8 = 1 << 1;

@@ -532,6 +532,10 @@ pub mod pallet {
 				T::RevealBlocks::get() < T::WindowLength::get(),
 				"the reveal period must be shorter than a window"
 			);
+			assert!(
+				T::ScoreDeadlineBlocks::get() <= T::WindowLength::get(),
+				"a window's verdict must be published before the next window's reveal period"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]

@@ -1,0 +1,341 @@
+//! Keeping a replica on the network's θ (DESIGN.md §2 steps 6–7), the part miners and validators
+//! share:
+//!
+//! - while a window runs, [`Follower::probe_early`] notes committed payloads that are already
+//!   readable (early uploads);
+//! - when a window's reveal period ends, [`Follower::catch_up`] fetches its payloads, screens
+//!   them ([`crate::round::screen`]) and applies the outer step *provisionally*; a window whose
+//!   verdict is already published (a restarted or late peer) is replayed with the verdict's
+//!   inclusion list instead, and must reproduce its θ hash;
+//! - when the window's scoring period closes, [`Follower::confirm`] compares the provisional
+//!   inclusion list and θ hash with the verdict. On a difference it recomputes the step from
+//!   θ_w with the verdict's list (fetching what it had left out); if even that does not give the
+//!   verdict's θ, it reloads its newest checkpoint and replays the recorded verdicts. Every
+//!   re-sync is logged and reported. Checkpoints are written only of confirmed θ.
+
+mod early;
+mod resync;
+
+pub use early::EarlyUploads;
+
+use crate::{
+	chain::{self, ChainError, Client, network::Timing},
+	checkpoint::{self, CheckpointError},
+	data::TokenShard,
+	miner::{Record, Replica, ReplicaError, Report},
+	round::{self, Screened, WindowRecord, screen::Previous},
+	storage::Resolver,
+};
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+use tessera_codec::{OuterStep, Payload};
+
+/// Largest payload accepted from a peer, in bytes, for a model with `shapes`: generous for
+/// quantised and raw values alike, far below what a hostile peer could make us allocate.
+pub fn max_payload_bytes(shapes: &[Vec<usize>]) -> usize {
+	let values: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
+	4096 + shapes.len() * 512 + values * 6
+}
+
+/// Errors that stop following the network.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+	/// The chain could not be read.
+	#[error(transparent)]
+	Chain(#[from] ChainError),
+	/// The replica failed.
+	#[error(transparent)]
+	Replica(#[from] ReplicaError),
+	/// A checkpoint could not be written or read.
+	#[error(transparent)]
+	Checkpoint(#[from] CheckpointError),
+	/// The held-out rows could not be read.
+	#[error(transparent)]
+	Data(#[from] crate::data::DataError),
+}
+
+/// How a follower works.
+#[derive(Clone, Debug)]
+pub struct FollowOptions {
+	/// How on-chain locations map to stores.
+	pub resolver: Resolver,
+	/// The outer step.
+	pub outer: OuterStep,
+	/// Local checkpoint directory.
+	pub checkpoint_dir: PathBuf,
+	/// Checkpoint every this many confirmed windows (0: never).
+	pub checkpoint_every: u64,
+	/// Checkpoints kept.
+	pub checkpoint_keep: usize,
+	/// Deadline of one payload fetch or probe.
+	pub fetch_timeout: Duration,
+	/// Held-out rows evaluated after each outer step.
+	pub eval_rows: usize,
+}
+
+/// A window applied from the peer's own screening, awaiting its verdict.
+struct Provisional {
+	window: u64,
+	record: WindowRecord,
+	inclusion: Vec<[u8; 32]>,
+	theta_hash: [u8; 32],
+	theta_before: Vec<Vec<f32>>,
+	payloads: BTreeMap<[u8; 32], Payload>,
+}
+
+/// What one outer step did.
+#[derive(Debug)]
+pub struct Stepped {
+	/// The window.
+	pub window: u64,
+	/// The chain's record of it.
+	pub record: WindowRecord,
+	/// Its seed (`None` once pruned).
+	pub seed: Option<[u8; 32]>,
+	/// The screened updates (empty when a binding verdict was replayed).
+	pub screened: Vec<Screened>,
+	/// The updates applied, in set order.
+	pub inclusion: Vec<[u8; 32]>,
+	/// θ hash before the step (θ_w).
+	pub theta_before_hash: [u8; 32],
+	/// θ hash after it.
+	pub theta_hash: [u8; 32],
+	/// Applied from the peer's own screening (a verdict is still to come).
+	pub provisional: bool,
+}
+
+/// A replica that follows the network's θ.
+pub struct Follower {
+	/// The replica.
+	pub replica: Replica,
+	options: FollowOptions,
+	held_out: Vec<Vec<u16>>,
+	report: Report,
+	early: EarlyUploads,
+	previous: Option<Previous>,
+	provisional: Option<Provisional>,
+	/// Re-syncs from a checkpoint in a row that did not reproduce a verdict.
+	failed_resyncs: u32,
+}
+
+impl Follower {
+	/// A follower on `replica`, resumed from the newest checkpoint when there is one.
+	pub fn new(
+		mut replica: Replica,
+		shard: &TokenShard,
+		options: FollowOptions,
+		report: Report,
+	) -> Result<Self, FollowError> {
+		let held_out =
+			shard.held_out_rows(replica.model().config().seq_len + 1, options.eval_rows.max(1))?;
+		if let Some(ck) =
+			checkpoint::load_latest(&options.checkpoint_dir, replica.checkpoint_layout())?
+		{
+			let window = ck.window;
+			replica.restore(ck)?;
+			let theta_hash = hex::encode(replica.theta_hash());
+			tracing::info!(window, %theta_hash, "resumed from checkpoint; replaying later aggregates");
+			report.write(&Record::Restored { window, theta_hash });
+		}
+		Ok(Self {
+			replica,
+			options,
+			held_out,
+			report,
+			early: EarlyUploads::default(),
+			previous: None,
+			provisional: None,
+			failed_resyncs: 0,
+		})
+	}
+
+	/// The report records are written to.
+	pub fn report(&self) -> &Report {
+		&self.report
+	}
+
+	/// θ_w of the window applied provisionally, while its verdict is awaited.
+	pub fn theta_before(&self, window: u64) -> Option<&[Vec<f32>]> {
+		self.provisional.as_ref().filter(|p| p.window == window).map(|p| p.theta_before.as_slice())
+	}
+
+	/// Whether `window` has been applied and confirmed by its verdict (or needs none).
+	pub fn is_confirmed(&self, window: u64) -> bool {
+		self.replica.applied().is_some_and(|a| a >= window)
+			&& self.provisional.as_ref().is_none_or(|p| p.window > window)
+	}
+
+	/// Notes which of the running window's commitments are already readable.
+	pub async fn probe_early(
+		&mut self,
+		client: &Client,
+		n: u64,
+		timing: &Timing,
+	) -> Result<(), ChainError> {
+		let window = timing.window_of(n);
+		if window == 0 {
+			return Ok(());
+		}
+		let commitments = chain::network::commitments(client, n, window).await?;
+		let deadline = self.options.fetch_timeout.min(Duration::from_secs(2));
+		self.early.probe(&self.options.resolver, window, &commitments, deadline).await;
+		Ok(())
+	}
+
+	/// Applies the outer step of every window whose reveal period has ended by block `n`, in
+	/// order. Returns what each step did.
+	pub async fn catch_up(
+		&mut self,
+		client: &Client,
+		n: u64,
+		timing: &Timing,
+	) -> Result<Vec<Stepped>, FollowError> {
+		let mut done = Vec::new();
+		loop {
+			let window = self.replica.applied().map_or(0, |w| w + 1);
+			if timing.reveal_end(window) > n {
+				return Ok(done);
+			}
+			// A provisional step must be confirmed before the next one builds on it.
+			if self.provisional.is_some() {
+				self.confirm(client, n, timing).await?;
+				if self.provisional.is_some() {
+					return Ok(done);
+				}
+				continue;
+			}
+			let stepped = self.step(client, n, timing, window).await?;
+			done.extend(stepped);
+		}
+	}
+
+	/// Applies window `window`'s outer step at block `n`.
+	async fn step(
+		&mut self,
+		client: &Client,
+		n: u64,
+		timing: &Timing,
+		window: u64,
+	) -> Result<Option<Stepped>, FollowError> {
+		let record = chain::network::window_record(client, n, window).await?;
+		let theta_before_hash = self.replica.theta_hash();
+		let verdict = if n >= timing.score_deadline(window) {
+			chain::network::verdict(client, n, window).await?.filter(|v| v.is_binding())
+		} else {
+			None
+		};
+		if let Some(verdict) = verdict {
+			return self.replay(record, verdict, theta_before_hash).await;
+		}
+
+		// The chain's θ_w: the previous window's binding verdict, else our own.
+		let chain_theta = match window.checked_sub(1) {
+			Some(prev) if prev >= 1 => chain::network::verdict(client, n, prev)
+				.await?
+				.filter(|v| v.is_binding())
+				.map(|v| v.theta_hash),
+			_ => None,
+		};
+		let theta_hash_w = chain_theta.unwrap_or(theta_before_hash);
+		if self.previous.as_ref().is_none_or(|p| p.window + 1 != window) && window >= 2 {
+			// After a restart: hashes of the previous window's commitments (positions unknown).
+			let prev = chain::network::commitments(client, n, window - 1).await?;
+			self.previous = Some(Previous {
+				window: window - 1,
+				hashes: prev.iter().map(|c| (c.account, c.payload_hash)).collect(),
+				indices: BTreeMap::new(),
+			});
+		}
+		let shapes = self.replica.shapes().to_vec();
+		let fetched = round::fetch_all(
+			&self.options.resolver,
+			window,
+			&record.commitments,
+			&shapes,
+			max_payload_bytes(&shapes),
+			self.options.fetch_timeout,
+		)
+		.await;
+		let early = self.early.take(window);
+		let screened =
+			round::screen(&record, fetched, &early, &theta_hash_w, self.previous.as_ref());
+		for s in screened.iter().filter(|s| s.flags != 0) {
+			tracing::info!(
+				window,
+				peer = %hex::encode(s.account),
+				flags = ?round::flags::names(s.flags),
+				reasons = ?s.reasons,
+				"update set aside"
+			);
+		}
+		let inclusion = round::inclusion(&record, &screened);
+		let payloads: BTreeMap<[u8; 32], Payload> = screened
+			.iter()
+			.filter(|s| inclusion.contains(&s.account))
+			.filter_map(|s| s.payload.clone().map(|p| (s.account, p)))
+			.collect();
+		let theta_before = self.replica.theta().to_vec();
+		self.apply(window, &inclusion, &payloads, false)?;
+		let theta_hash = self.replica.theta_hash();
+		self.previous = Some(round::screen::previous_of(&record, &screened));
+		self.provisional = Some(Provisional {
+			window,
+			record: record.clone(),
+			inclusion: inclusion.clone(),
+			theta_hash,
+			theta_before,
+			payloads,
+		});
+		let seed = chain::network::window_seed(client, n, window).await?;
+		Ok(Some(Stepped {
+			window,
+			record,
+			seed,
+			screened,
+			inclusion,
+			theta_before_hash,
+			theta_hash,
+			provisional: true,
+		}))
+	}
+
+	/// Applies `inclusion` (in order) from `payloads` to θ and reports it.
+	fn apply(
+		&mut self,
+		window: u64,
+		inclusion: &[[u8; 32]],
+		payloads: &BTreeMap<[u8; 32], Payload>,
+		resynced: bool,
+	) -> Result<(), FollowError> {
+		let list: Vec<&Payload> = inclusion.iter().filter_map(|a| payloads.get(a)).collect();
+		self.replica.apply_outer_step(window, &list, &self.options.outer)?;
+		let held_out_loss = self.replica.evaluate(&self.held_out, 8)?;
+		let theta_hash = hex::encode(self.replica.theta_hash());
+		let included: Vec<String> = inclusion.iter().map(hex::encode).collect();
+		if resynced {
+			tracing::warn!(window, %theta_hash, included = included.len(), "θ re-synced to the verdict");
+			self.report.write(&Record::Resynced { window, theta_hash, included, held_out_loss });
+		} else {
+			tracing::info!(window, included = included.len(), %theta_hash, held_out_loss, "outer step applied");
+			self.report.write(&Record::Applied { window, theta_hash, included, held_out_loss });
+		}
+		Ok(())
+	}
+
+	/// Writes a checkpoint of the confirmed θ after `window`, when one is due.
+	fn checkpoint_if_due(&self, window: u64) -> Result<(), FollowError> {
+		let every = self.options.checkpoint_every;
+		if every == 0 || !window.is_multiple_of(every) || self.replica.applied() != Some(window) {
+			return Ok(());
+		}
+		if let Some(ck) = self.replica.checkpoint()? {
+			let path = checkpoint::save(
+				&self.options.checkpoint_dir,
+				&ck,
+				self.replica.checkpoint_layout(),
+				self.options.checkpoint_keep,
+			)?;
+			tracing::debug!(window, path = %path.display(), "checkpoint written");
+		}
+		Ok(())
+	}
+}

@@ -1,0 +1,71 @@
+//! One window's exchange of updates (DESIGN.md §2 steps 3–6), as every peer — miner or
+//! validator — sees it: what the chain recorded ([`WindowRecord`]: the aggregation set and every
+//! commitment), what could be read from the committers' stores ([`fetch`]: early probes while
+//! the window runs, the fetch when the reveal period ends), and the objective rules that decide
+//! which updates enter the aggregate ([`screen`]: missing, invalid, early, copied, diverged).
+//! Miners and validators apply the same rules to the same inputs, so they include the same
+//! updates and reach the same θ; the validators' on-chain verdict settles any difference.
+
+pub mod fetch;
+pub mod flags;
+pub mod screen;
+
+pub use fetch::{Exclusion, fetch_all, fetch_one, probe};
+pub use screen::{Previous, Screened, inclusion, screen};
+
+use crate::storage::Location;
+
+/// One commitment of a window, with what a peer needs to fetch its payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Committed {
+	/// The miner.
+	pub account: [u8; 32],
+	/// BLAKE2b-256 of the payload it will reveal.
+	pub payload_hash: [u8; 32],
+	/// Its announced length in bytes.
+	pub payload_len: u32,
+	/// The block that included the commitment.
+	pub committed_at: u64,
+	/// The miner's storage location (`None` once it deregistered and was removed).
+	pub location: Option<Location>,
+}
+
+/// What the chain records about a window.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WindowRecord {
+	/// The window.
+	pub window: u64,
+	/// Its aggregation set, in on-chain order.
+	pub set: Vec<[u8; 32]>,
+	/// Every commitment, in commit order (block, then account).
+	pub commitments: Vec<Committed>,
+}
+
+impl WindowRecord {
+	/// The commitment of `account`, if it committed.
+	pub fn commitment(&self, account: &[u8; 32]) -> Option<&Committed> {
+		self.commitments.iter().find(|c| &c.account == account)
+	}
+}
+
+/// A window's published verdict (DESIGN.md §3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+	/// The window.
+	pub window: u64,
+	/// Stake-weighted median score of each evaluated peer (parts per billion).
+	pub scores: Vec<([u8; 32], u32)>,
+	/// The aggregation set members whose updates form the window's outer step, in set order.
+	pub inclusion: Vec<[u8; 32]>,
+	/// Hash of θ after the window's outer step.
+	pub theta_hash: [u8; 32],
+	/// Validators whose results counted (0: no validator scored the window).
+	pub validators: u32,
+}
+
+impl Verdict {
+	/// Whether validators scored the window, so its inclusion list and θ hash are binding.
+	pub fn is_binding(&self) -> bool {
+		self.validators > 0
+	}
+}

@@ -1,0 +1,342 @@
+//! The validator's chain loop (DESIGN.md §2 step 5, §5): it follows the network's θ like a miner
+//! ([`crate::follow`]) without training. While a window runs it probes the committed payloads
+//! for early uploads; when the reveal period ends it screens and applies the window's updates,
+//! evaluates every one that decodes on the miner's assigned data and on random data, and then
+//! watches for late uploads until, two blocks before the scoring deadline, it scores the window
+//! (Plackett–Luce ratings, honest indicator, sync) and submits the results, the inclusion list
+//! and the hash of θ_{w+1} through `submit_gauntlet_results`. A bad payload costs at most one
+//! fetch deadline and one evaluation of `eval_sequences` rows; nothing a peer uploads can stop
+//! the loop.
+
+pub mod scoring;
+
+pub use scoring::{ScorePolicy, Scoring};
+
+use crate::{
+	chain::{self, AccountId, ChainError, Client, network::Timing, training},
+	data::TokenShard,
+	follow::{FollowError, FollowOptions, Follower, Stepped},
+	gauntlet::{
+		GauntletState, ScoreConfig, evaluate::EvalInput, evaluate_window, state::StateError,
+	},
+	miner::{Record, Replica, Report},
+	round,
+	storage::Location,
+};
+use std::{path::PathBuf, time::Duration};
+use subxt::utils::H256;
+use subxt_signer::sr25519::Keypair;
+
+/// Errors that stop the validator.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidatorError {
+	/// Following the network failed.
+	#[error(transparent)]
+	Follow(#[from] FollowError),
+	/// The chain could not be used.
+	#[error(transparent)]
+	Chain(#[from] ChainError),
+	/// Registering or bonding failed.
+	#[error("registration failed: {0}")]
+	Register(#[from] chain::tx::TxError),
+	/// The Gauntlet state file could not be used.
+	#[error(transparent)]
+	State(#[from] StateError),
+	/// The connection kept failing.
+	#[error("gave up reconnecting to {url} after {attempts} attempts: {last}")]
+	Reconnect {
+		/// The node.
+		url: String,
+		/// Attempts made.
+		attempts: u32,
+		/// The last error.
+		last: String,
+	},
+}
+
+impl ValidatorError {
+	fn is_connection(&self) -> bool {
+		matches!(self, ValidatorError::Chain(_) | ValidatorError::Follow(FollowError::Chain(_)))
+	}
+}
+
+/// Everything the validator needs.
+pub struct ValidatorOptions {
+	/// WebSocket URL of the node.
+	pub url: String,
+	/// The validator's key.
+	pub signer: Keypair,
+	/// Its storage location (registered on chain; validators publish no payloads).
+	pub location: Location,
+	/// How it follows the network's θ.
+	pub follow: FollowOptions,
+	/// Rows of assigned and of random data evaluated per update.
+	pub eval_sequences: usize,
+	/// Rows per forward pass.
+	pub eval_batch: usize,
+	/// Scoring settings.
+	pub score: ScoreConfig,
+	/// Honest, or random scores (a dishonest validator for tests).
+	pub policy: ScorePolicy,
+	/// Where the Gauntlet state (ratings, indicators) is kept.
+	pub state_path: PathBuf,
+	/// Stake to bond when registering.
+	pub bond: Option<u128>,
+	/// Stop once this window is scored (or its deadline passed) and confirmed.
+	pub until_window: Option<u64>,
+	/// Reconnection attempts before giving up.
+	pub reconnect_attempts: u32,
+}
+
+struct Validator {
+	options: ValidatorOptions,
+	account: AccountId,
+	follower: Follower,
+	shard: TokenShard,
+	state: GauntletState,
+	scoring: Option<Scoring>,
+	/// The last window whose scoring ended (submitted or given up).
+	last_scored: Option<u64>,
+}
+
+/// Runs the validator until `until_window` (forever without it).
+pub async fn run(
+	options: ValidatorOptions,
+	replica: Replica,
+	shard: TokenShard,
+	report: Report,
+) -> Result<(), ValidatorError> {
+	let account = AccountId::from(options.signer.public_key().0);
+	let follower = Follower::new(replica, &shard, options.follow.clone(), report)?;
+	let state = GauntletState::load(&options.state_path)?;
+	let mut v = Validator {
+		account,
+		follower,
+		shard,
+		last_scored: state.window,
+		state,
+		scoring: None,
+		options,
+	};
+	let mut failures = 0u32;
+	loop {
+		match v.session().await {
+			Ok(()) => return Ok(()),
+			Err(e) if e.is_connection() => {
+				failures += 1;
+				if failures >= v.options.reconnect_attempts {
+					return Err(ValidatorError::Reconnect {
+						url: v.options.url.clone(),
+						attempts: failures,
+						last: e.to_string(),
+					});
+				}
+				let wait = Duration::from_millis(500u64 << failures.min(5));
+				tracing::warn!(error = %e, attempt = failures, ?wait, "chain connection lost; reconnecting");
+				tokio::time::sleep(wait).await;
+			},
+			Err(e) => return Err(e),
+		}
+	}
+}
+
+impl Validator {
+	async fn session(&mut self) -> Result<(), ValidatorError> {
+		let client = chain::connect(&self.options.url).await?;
+		let timing = chain::network::timing(&client).await?;
+		self.ensure_registered(&client).await?;
+		let mut blocks =
+			client.stream_blocks().await.map_err(|e| ChainError::Blocks(e.to_string()))?;
+		while let Some(block) = blocks.next().await {
+			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
+			let n = block.number();
+			self.follower.confirm(&client, n, &timing).await?;
+			for stepped in self.follower.catch_up(&client, n, &timing).await? {
+				self.begin_scoring(stepped, n, &timing)?;
+			}
+			self.follower.probe_early(&client, n, &timing).await?;
+			self.advance_scoring(&client, n, &timing).await?;
+			if let Some(u) = self.options.until_window
+				&& self.last_scored.is_some_and(|s| s >= u)
+				&& self.follower.is_confirmed(u)
+			{
+				return Ok(());
+			}
+		}
+		Err(ChainError::Blocks("the node closed the finalized block stream".into()).into())
+	}
+
+	async fn ensure_registered(&mut self, client: &Client) -> Result<(), ValidatorError> {
+		let at = client.at_current_block().await.map_err(ChainError::query)?;
+		if chain::network::peer_location(client, at.block_number(), &self.account).await?.is_some()
+		{
+			return Ok(());
+		}
+		tracing::info!(account = %self.account, "registering as a validator");
+		training::register(
+			client,
+			&self.options.signer,
+			training::Role::Validator,
+			&self.options.location,
+		)
+		.await?;
+		if let Some(amount) = self.options.bond {
+			tracing::info!(amount, "bonding stake");
+			training::bond(client, &self.options.signer, amount).await?;
+		}
+		Ok(())
+	}
+
+	/// Evaluates a window just applied provisionally, if there is time to submit its results.
+	fn begin_scoring(
+		&mut self,
+		stepped: Stepped,
+		n: u64,
+		timing: &Timing,
+	) -> Result<(), ValidatorError> {
+		let window = stepped.window;
+		if !stepped.provisional
+			|| window == 0
+			|| n + 2 > timing.score_deadline(window)
+			|| self.last_scored.is_some_and(|s| s >= window)
+		{
+			return Ok(());
+		}
+		let Some(theta) = self.follower.theta_before(window).map(<[Vec<f32>]>::to_vec) else {
+			return Ok(());
+		};
+		let losses = self.evaluate(&stepped, &theta)?;
+		self.scoring = Some(Scoring { window, stepped, losses });
+		Ok(())
+	}
+
+	/// The losses of every update of `stepped` that decoded.
+	fn evaluate(
+		&mut self,
+		stepped: &Stepped,
+		theta: &[Vec<f32>],
+	) -> Result<Vec<Option<crate::gauntlet::Losses>>, ValidatorError> {
+		let window = stepped.window;
+		let Some(seed) = stepped.seed else {
+			return Ok(vec![None; stepped.screened.len()]);
+		};
+		// Set-aside updates score 0 whatever their losses: only clean ones are evaluated.
+		let updates: Vec<([u8; 32], &tessera_codec::Payload)> = stepped
+			.screened
+			.iter()
+			.filter(|s| s.is_clean())
+			.filter_map(|s| s.payload.as_ref().map(|p| (s.account, p)))
+			.collect();
+		if updates.is_empty() {
+			return Ok(vec![None; stepped.screened.len()]);
+		}
+		let started = std::time::Instant::now();
+		let input = EvalInput {
+			model: self.follower.replica.model(),
+			theta,
+			shard: &self.shard,
+			seed: &seed,
+			sequences: self.options.eval_sequences,
+			batch: self.options.eval_batch,
+			lr: self.options.follow.outer.lr,
+		};
+		let evaluated = tokio::task::block_in_place(|| evaluate_window(&input, &updates));
+		self.follower.replica.sync_model().map_err(FollowError::from)?;
+		let evaluated = match evaluated {
+			Ok(e) => e,
+			Err(e) => {
+				tracing::warn!(window, error = %e, "evaluation failed: every update scores as unevaluated");
+				return Ok(vec![None; stepped.screened.len()]);
+			},
+		};
+		tracing::info!(
+			window,
+			updates = updates.len(),
+			seconds = started.elapsed().as_secs_f64(),
+			"updates evaluated"
+		);
+		let mut by_account = updates.iter().map(|(a, _)| *a).zip(evaluated);
+		let mut out = Vec::with_capacity(stepped.screened.len());
+		for s in &stepped.screened {
+			out.push(if s.is_clean() { by_account.next().map(|(_, l)| l) } else { None });
+		}
+		Ok(out)
+	}
+
+	/// Watches for late uploads and submits when the deadline nears.
+	async fn advance_scoring(
+		&mut self,
+		client: &Client,
+		n: u64,
+		timing: &Timing,
+	) -> Result<(), ValidatorError> {
+		let Some(scoring) = self.scoring.as_mut() else { return Ok(()) };
+		let window = scoring.window;
+		let missing: Vec<round::Committed> = scoring.missing().into_iter().cloned().collect();
+		if !missing.is_empty() {
+			let refs: Vec<&round::Committed> = missing.iter().collect();
+			let deadline = self.options.follow.fetch_timeout.min(Duration::from_secs(2));
+			let late = round::probe(&self.options.follow.resolver, window, &refs, deadline).await;
+			for a in &late {
+				tracing::warn!(window, peer = %hex::encode(a), "payload uploaded after the reveal period: late");
+			}
+			scoring.mark_late(&late);
+		}
+		let deadline = timing.score_deadline(window);
+		if n + 2 < deadline {
+			return Ok(());
+		}
+		let Some(scoring) = self.scoring.take() else { return Ok(()) };
+		self.last_scored = Some(window);
+		if n + 1 >= deadline {
+			tracing::warn!(
+				window,
+				"scoring deadline reached before the results were ready: not submitted"
+			);
+			return Ok(());
+		}
+		let scored = scoring.score(&mut self.state, &self.options.score, self.options.policy);
+		self.state.window = Some(window);
+		if let Err(e) = self.state.save(&self.options.state_path) {
+			tracing::warn!(error = %e, "cannot save the Gauntlet state");
+		}
+		let results = scoring.chain_results(&scored);
+		let inclusion: Vec<AccountId> =
+			scoring.stepped.inclusion.iter().map(|a| AccountId::from(*a)).collect();
+		let theta_hash = scoring.stepped.theta_hash;
+		let submitted = match training::submit_gauntlet_results(
+			client,
+			&self.options.signer,
+			window,
+			results,
+			inclusion,
+			H256(theta_hash),
+		)
+		.await
+		{
+			Ok(_) => true,
+			Err(e) => {
+				tracing::warn!(window, error = %e, "results refused");
+				false
+			},
+		};
+		for s in &scored {
+			tracing::info!(
+				window,
+				peer = %hex::encode(s.account),
+				score = s.final_score,
+				gradient = s.gradient_score,
+				flags = ?round::flags::names(s.flags),
+				"scored"
+			);
+		}
+		self.follower.report().write(&Record::Scored {
+			window,
+			submitted,
+			inclusion: scoring.stepped.inclusion.iter().map(hex::encode).collect(),
+			theta_hash: hex::encode(theta_hash),
+			peers: scored.iter().map(scoring::to_report).collect(),
+		});
+		Ok(())
+	}
+}

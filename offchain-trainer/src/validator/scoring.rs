@@ -1,0 +1,122 @@
+//! One window a validator is scoring: its screened updates and their losses (evaluated when
+//! the reveal period ends), late uploads noticed until the submission, then the window's
+//! results — as report records and as the chain's `PeerResult`s.
+
+use crate::{
+	chain::training::PeerResult,
+	follow::Stepped,
+	gauntlet::{GauntletState, Losses, ScoreConfig, Scored, score_window},
+	miner::PeerScore,
+	round::{Screened, flags},
+};
+use rand::Rng;
+
+/// How the validator fills in final scores.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ScorePolicy {
+	/// As the Gauntlet computes them.
+	#[default]
+	Honest,
+	/// Uniformly random (a dishonest validator, for tests of the stake-weighted verdict).
+	Random,
+}
+
+/// A window awaiting its submission.
+pub struct Scoring {
+	/// The window.
+	pub window: u64,
+	/// Its outer step.
+	pub stepped: Stepped,
+	/// Losses of `stepped.screened[i]`, when evaluated.
+	pub losses: Vec<Option<Losses>>,
+}
+
+impl Scoring {
+	/// The screened updates still flagged missing that have a commitment (candidates for
+	/// "late").
+	pub fn missing(&self) -> Vec<&crate::round::Committed> {
+		self.stepped
+			.screened
+			.iter()
+			.filter(|s| s.flags & flags::MISSING != 0)
+			.filter_map(|s| s.committed.as_ref())
+			.collect()
+	}
+
+	/// Marks `accounts` (seen after the reveal period) late instead of missing.
+	pub fn mark_late(&mut self, accounts: &[[u8; 32]]) {
+		for s in self.stepped.screened.iter_mut().filter(|s| accounts.contains(&s.account)) {
+			s.flags = (s.flags & !flags::MISSING) | flags::LATE;
+			s.reasons.push("uploaded after the reveal period".into());
+		}
+	}
+
+	/// Scores the window (moving `state`) and applies `policy`.
+	pub fn score(
+		&self,
+		state: &mut GauntletState,
+		config: &ScoreConfig,
+		policy: ScorePolicy,
+	) -> Vec<Scored> {
+		let mut scored = score_window(&self.stepped.screened, &self.losses, state, config);
+		if policy == ScorePolicy::Random {
+			let mut rng = rand::rng();
+			for s in &mut scored {
+				s.final_score = rng.random::<f64>();
+			}
+		}
+		scored
+	}
+
+	/// The results the chain accepts: peers that are still registered.
+	pub fn chain_results(&self, scored: &[Scored]) -> Vec<PeerResult> {
+		scored
+			.iter()
+			.zip(&self.stepped.screened)
+			.filter(|(_, s)| registered(s))
+			.map(|(r, _)| to_chain(r))
+			.collect()
+	}
+}
+
+/// A screened peer the chain still knows (set members always are; a committer once its
+/// location is gone is not).
+fn registered(s: &Screened) -> bool {
+	s.committed.as_ref().is_none_or(|c| c.location.is_some())
+}
+
+/// The chain's form of a result.
+pub fn to_chain(r: &Scored) -> PeerResult {
+	use crate::chain::runtime::runtime_types::{
+		pallet_training::gauntlet::Flags, sp_arithmetic::per_things::Perbill,
+	};
+	let fp = r.fixed_point();
+	PeerResult {
+		peer: r.account.into(),
+		loss_before_assigned: fp.loss_before_assigned,
+		loss_after_assigned: fp.loss_after_assigned,
+		loss_before_random: fp.loss_before_random,
+		loss_after_random: fp.loss_after_random,
+		gradient_score: fp.gradient_score,
+		synced: r.synced,
+		rating_mu: fp.rating_mu,
+		rating_sigma: fp.rating_sigma,
+		final_score: Perbill(fp.final_score),
+		flags: Flags(r.flags),
+	}
+}
+
+/// The report's form of a result.
+pub fn to_report(r: &Scored) -> PeerScore {
+	PeerScore {
+		peer: hex::encode(r.account),
+		final_score: r.final_score,
+		gradient_score: r.gradient_score,
+		assigned_gain: r.losses.map(|l| l.assigned_gain()),
+		random_gain: r.losses.map(|l| l.random_gain()),
+		mu: r.rating.mu,
+		sigma: r.rating.sigma,
+		indicator: r.indicator,
+		flags: flags::names(r.flags).into_iter().map(String::from).collect(),
+	}
+}

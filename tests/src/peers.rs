@@ -1,0 +1,158 @@
+//! Real `offchain-trainer miner` and `validator` processes for end-to-end tests: the tiny model
+//! on CPU, a shared S3 server, one log and one JSON report per peer in the test's directory.
+//! Processes are killed when their handle drops.
+
+use crate::{S3Server, TestNode, binary, s3};
+use anyhow::Context;
+use std::{
+	collections::BTreeMap,
+	path::{Path, PathBuf},
+	process::Stdio,
+	time::Duration,
+};
+use tessera_trainer::miner::{Record, Report};
+use tokio::process::{Child, Command};
+
+/// The hex account of a dev key URI (`//Alice`, `//Alice//stash`).
+pub fn account_of(suri: &str) -> anyhow::Result<String> {
+	use std::str::FromStr;
+	let uri = subxt_signer::SecretUri::from_str(suri)?;
+	let pair = subxt_signer::sr25519::Keypair::from_uri(&uri)?;
+	Ok(hex::encode(pair.public_key().0))
+}
+
+/// What every trainer process of a test shares.
+pub struct Network<'a> {
+	/// The node.
+	pub node: &'a TestNode,
+	/// The object store.
+	pub s3: &'a S3Server,
+	/// The corpus directory.
+	pub corpus: &'a Path,
+	/// Where logs, reports, checkpoints go.
+	pub dir: &'a Path,
+}
+
+/// A running trainer process.
+pub struct Peer {
+	/// Its name (file names).
+	pub name: String,
+	/// Its account (hex).
+	pub account: String,
+	child: Child,
+	dir: PathBuf,
+}
+
+impl Network<'_> {
+	fn command(&self, kind: &str, name: &str, suri: &str, until: u64) -> anyhow::Result<Command> {
+		let mut c = Command::new(binary("offchain-trainer")?);
+		c.arg(kind)
+			.args(["--url", self.node.rpc_url(), "--suri", suri, "--model", "tiny"])
+			.args(["--endpoint", self.s3.endpoint(), "--bucket", "tessera", "--prefix", name])
+			.arg("--create-bucket")
+			.args(["--s3-access-key", s3::ACCESS_KEY, "--s3-secret-key", s3::SECRET_KEY])
+			.args(["--eval-rows", "16", "--outer-lr", "0.7", "--fetch-timeout", "3"])
+			.arg("--corpus")
+			.arg(self.corpus)
+			.arg("--checkpoint-dir")
+			.arg(self.dir.join(format!("{name}-checkpoints")))
+			.arg("--report")
+			.arg(self.dir.join(format!("{name}.jsonl")))
+			.args(["--until-window", &until.to_string()]);
+		Ok(c)
+	}
+
+	fn spawn(&self, name: &str, suri: &str, mut c: Command) -> anyhow::Result<Peer> {
+		let log = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(self.dir.join(format!("{name}.log")))?;
+		let child = c
+			.env("RUST_LOG", "info")
+			.stdin(Stdio::null())
+			.stdout(log.try_clone()?)
+			.stderr(log)
+			.kill_on_drop(true)
+			.spawn()
+			.with_context(|| format!("starting {name}"))?;
+		Ok(Peer { name: name.into(), account: account_of(suri)?, child, dir: self.dir.into() })
+	}
+
+	/// Starts a miner with `behaviour` (`honest` or an adversary) until window `until`.
+	pub fn miner(
+		&self,
+		name: &str,
+		suri: &str,
+		behaviour: &str,
+		until: u64,
+	) -> anyhow::Result<Peer> {
+		let mut c = self.command("miner", name, suri, until)?;
+		c.args(["--inner-steps", "8", "--batch-size", "4", "--lr", "3e-3", "--warmup-steps", "4"])
+			.args(["--top-k", "256", "--behaviour", behaviour]);
+		self.spawn(name, suri, c)
+	}
+
+	/// Starts a validator until window `until`; `extra` arguments are appended.
+	pub fn validator(
+		&self,
+		name: &str,
+		suri: &str,
+		until: u64,
+		extra: &[&str],
+	) -> anyhow::Result<Peer> {
+		let mut c = self.command("validator", name, suri, until)?;
+		c.args(["--eval-sequences", "8"]).args(extra);
+		self.spawn(name, suri, c)
+	}
+}
+
+impl Peer {
+	/// Waits for the process to exit successfully within `timeout`.
+	pub async fn finish(mut self, timeout: Duration) -> anyhow::Result<()> {
+		let status =
+			tokio::time::timeout(timeout, self.child.wait()).await.with_context(|| {
+				format!("{} still running after {timeout:?}\n{}", self.name, self.tail())
+			})??;
+		anyhow::ensure!(status.success(), "{} exited with {status}:\n{}", self.name, self.tail());
+		Ok(())
+	}
+
+	/// Kills the process at once (SIGKILL), as a crash would.
+	pub async fn kill(mut self) -> anyhow::Result<()> {
+		self.child.kill().await?;
+		Ok(())
+	}
+
+	/// The last lines of the log.
+	pub fn tail(&self) -> String {
+		log_tail(&self.dir, &self.name)
+	}
+}
+
+/// The last 60 lines of `name`'s log in `dir`.
+pub fn log_tail(dir: &Path, name: &str) -> String {
+	let log = std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default();
+	let lines: Vec<&str> = log.lines().collect();
+	lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
+/// Every record of `name`'s report in `dir`.
+pub fn records(dir: &Path, name: &str) -> anyhow::Result<Vec<Record>> {
+	Ok(Report::read(&dir.join(format!("{name}.jsonl")))?)
+}
+
+/// θ hash after each window (the last `Applied` or `Resynced` record for it), with the
+/// inclusion list and held-out loss.
+pub fn theta_by_window(records: &[Record]) -> BTreeMap<u64, (String, Vec<String>, f32)> {
+	let mut out = BTreeMap::new();
+	for r in records {
+		match r {
+			Record::Applied { window, theta_hash, included, held_out_loss }
+			| Record::Resynced { window, theta_hash, included, held_out_loss } => {
+				out.insert(*window, (theta_hash.clone(), included.clone(), *held_out_loss));
+			},
+			_ => {},
+		}
+	}
+	out
+}

@@ -1,0 +1,291 @@
+//! End to end, the whole protocol with real processes: a real node, a real S3-compatible
+//! server, real miners (`offchain-trainer miner`, tiny model, CPU) and real validators
+//! (`offchain-trainer validator`). Each test reads the on-chain verdicts afterwards.
+//!
+//! 1. an honest network learns and every peer's θ hash equals the verdict's, every window;
+//! 2. adversaries among honest miners are flagged, score below every honest miner, never enter
+//!    an aggregate, and leave the honest θ untouched;
+//! 3. a miner killed mid-run restarts from its checkpoint and is back in sync within two windows;
+//! 4. with a dishonest validator (random scores) holding less stake, the verdict still ranks the
+//!    honest miners first.
+
+use std::{collections::BTreeMap, time::Duration};
+use tessera_e2e::{
+	Network, NodeOptions, Peer, S3Server, TestNode, corpus,
+	peers::{account_of, log_tail, records, theta_by_window},
+};
+use tessera_trainer::{
+	chain::{self, network},
+	miner::Record,
+	round::Verdict,
+};
+
+const RUN: Duration = Duration::from_secs(420);
+
+/// Every verdict from window 1 to `last`, read at the newest finalized block.
+async fn verdicts(node: &TestNode, last: u64) -> anyhow::Result<BTreeMap<u64, Verdict>> {
+	let client = chain::connect(node.rpc_url()).await?;
+	let at = client.at_current_block().await?.block_number();
+	let mut out = BTreeMap::new();
+	for w in 1..=last {
+		if let Some(v) = network::verdict(&client, at, w).await? {
+			out.insert(w, v);
+		}
+	}
+	Ok(out)
+}
+
+async fn finish_all(peers: Vec<Peer>) -> anyhow::Result<()> {
+	for p in peers {
+		p.finish(RUN).await?;
+	}
+	Ok(())
+}
+
+/// The verdict's score of `account` (hex) in `v`, in parts per billion.
+fn score(v: &Verdict, account: &str) -> Option<u32> {
+	v.scores.iter().find(|(a, _)| hex::encode(a) == account).map(|(_, s)| *s)
+}
+
+fn context(dir: &std::path::Path, names: &[&str]) -> String {
+	names
+		.iter()
+		.map(|n| format!("--- {n} ---\n{}", log_tail(dir, n)))
+		.collect::<Vec<_>>()
+		.join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<()> {
+	const LAST: u64 = 5;
+	let corpus = corpus()?;
+	let node = TestNode::start(NodeOptions { block_time_ms: 1000, ..Default::default() })?;
+	let dir = tempfile::tempdir()?;
+	let s3 = S3Server::start(&dir.path().join("s3")).await?;
+	let d = dir.path();
+	let net = Network { node: &node, s3: &s3, corpus: &corpus, dir: d };
+	let names = ["Dave", "Alice", "Bob", "Charlie"];
+	let peers = vec![
+		net.validator("Dave", "//Dave", LAST, &[])?,
+		net.miner("Alice", "//Alice", "honest", LAST)?,
+		net.miner("Bob", "//Bob", "honest", LAST)?,
+		net.miner("Charlie", "//Charlie", "honest", LAST)?,
+	];
+	finish_all(peers).await?;
+	let verdicts = verdicts(&node, LAST).await?;
+	let why = || context(d, &names);
+
+	let mut aggregated = 0;
+	for w in 1..=LAST {
+		let v = verdicts.get(&w).ok_or_else(|| anyhow::anyhow!("no verdict for {w}\n{}", why()))?;
+		anyhow::ensure!(
+			v.validators == 1,
+			"window {w} scored by {} validators\n{}",
+			v.validators,
+			why()
+		);
+		for name in names {
+			let theta = theta_by_window(&records(d, name)?);
+			let (hash, _, _) = theta
+				.get(&w)
+				.ok_or_else(|| anyhow::anyhow!("{name} never applied {w}\n{}", why()))?;
+			assert_eq!(hash, &hex::encode(v.theta_hash), "{name}'s θ after window {w}");
+		}
+		aggregated += v.inclusion.len();
+	}
+	assert!(aggregated >= 6, "updates were aggregated: {aggregated}\n{}", why());
+	let alice = theta_by_window(&records(d, "Alice")?);
+	let (first, last) = (alice[&0].2, alice[&LAST].2);
+	assert!(last < first - 0.2, "held-out loss {first} → {last} must fall");
+	Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> anyhow::Result<()> {
+	const LAST: u64 = 6;
+	let corpus = corpus()?;
+	let node = TestNode::start(NodeOptions { block_time_ms: 1500, ..Default::default() })?;
+	let dir = tempfile::tempdir()?;
+	let s3 = S3Server::start(&dir.path().join("s3")).await?;
+	let d = dir.path();
+	let net = Network { node: &node, s3: &s3, corpus: &corpus, dir: d };
+	let alice = account_of("//Alice")?;
+	// (name, key, behaviour, the flag its updates must carry)
+	let adversaries = [
+		("Nan", "//Eve", "nan".to_string(), "invalid"),
+		("Noise", "//Ferdie", "noise".to_string(), ""),
+		("CopyExact", "//Alice//stash", format!("copy-exact:{alice}"), "copied"),
+		("CopyPerturbed", "//Bob//stash", format!("copy-perturbed:{alice}"), "copied"),
+		("Late", "//Charlie//stash", "late".to_string(), "late"),
+		("Early", "//Dave//stash", "early".to_string(), "early"),
+		("NoUpload", "//Eve//stash", "no-upload".to_string(), "missing"),
+		("WrongHash", "//Ferdie//stash", "wrong-hash".to_string(), "invalid"),
+	];
+	let honest = [("Alice", "//Alice"), ("Bob", "//Bob"), ("Charlie", "//Charlie")];
+	let mut peers = vec![net.validator("Dave", "//Dave", LAST, &[])?];
+	for (name, suri) in honest {
+		peers.push(net.miner(name, suri, "honest", LAST)?);
+	}
+	for (name, suri, behaviour, _) in &adversaries {
+		peers.push(net.miner(name, suri, behaviour, LAST)?);
+	}
+	let mut names: Vec<&str> = vec!["Dave"];
+	names.extend(honest.iter().map(|h| h.0));
+	names.extend(adversaries.iter().map(|a| a.0));
+	finish_all(peers).await?;
+	let why = || context(d, &names);
+	let verdicts = verdicts(&node, LAST).await?;
+	let honest_accounts: Vec<String> =
+		honest.iter().map(|(_, s)| account_of(s)).collect::<Result<_, _>>()?;
+
+	// What the validator reported, per window and peer.
+	let mut flags: BTreeMap<String, Vec<String>> = BTreeMap::new();
+	for r in records(d, "Dave")? {
+		if let Record::Scored { peers, submitted: true, .. } = r {
+			for p in peers {
+				flags.entry(p.peer).or_default().extend(p.flags);
+			}
+		}
+	}
+	for (name, suri, _, flag) in &adversaries {
+		let account = account_of(suri)?;
+		if !flag.is_empty() {
+			let seen = flags.get(&account).cloned().unwrap_or_default();
+			assert!(seen.iter().any(|f| f == flag), "{name} flagged {flag}: {seen:?}\n{}", why());
+		}
+		let mut compared = 0;
+		for (w, v) in &verdicts {
+			assert!(
+				!v.inclusion.iter().any(|a| hex::encode(a) == account),
+				"{name} aggregated in window {w}"
+			);
+			let Some(theirs) = score(v, &account) else { continue };
+			let honest_scores: Vec<u32> =
+				honest_accounts.iter().filter_map(|h| score(v, h)).collect();
+			if honest_scores.len() == honest_accounts.len() && v.validators > 0 {
+				compared += 1;
+				let lowest = honest_scores.iter().min().copied().unwrap_or(0);
+				assert!(
+					theirs < lowest,
+					"{name} scored {theirs} in window {w}, an honest miner {lowest}\n{}",
+					why()
+				);
+			}
+		}
+		assert!(
+			compared >= 2,
+			"{name} was scored beside every honest miner in {compared} windows\n{}",
+			why()
+		);
+	}
+	// The honest miners' θ is the network's, and only honest updates were aggregated.
+	for (w, v) in &verdicts {
+		if !v.is_binding() {
+			continue;
+		}
+		for (name, _) in honest {
+			let theta = theta_by_window(&records(d, name)?);
+			if let Some((hash, _, _)) = theta.get(w) {
+				assert_eq!(hash, &hex::encode(v.theta_hash), "{name}'s θ after window {w}");
+			}
+		}
+		assert!(v.inclusion.iter().all(|a| honest_accounts.contains(&hex::encode(a))));
+	}
+	Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_miner_restarts_and_is_back_in_sync_within_two_windows() -> anyhow::Result<()> {
+	const LAST: u64 = 7;
+	let corpus = corpus()?;
+	let node = TestNode::start(NodeOptions { block_time_ms: 1000, ..Default::default() })?;
+	let dir = tempfile::tempdir()?;
+	let s3 = S3Server::start(&dir.path().join("s3")).await?;
+	let d = dir.path();
+	let net = Network { node: &node, s3: &s3, corpus: &corpus, dir: d };
+	let names = ["Dave", "Alice", "Bob"];
+	let others = vec![
+		net.validator("Dave", "//Dave", LAST, &[])?,
+		net.miner("Alice", "//Alice", "honest", LAST)?,
+	];
+	let bob = net.miner("Bob", "//Bob", "honest", LAST)?;
+	// Kill Bob in the middle of a window once his θ includes window 2's step.
+	let deadline = tokio::time::Instant::now() + RUN;
+	let killed_in = loop {
+		anyhow::ensure!(tokio::time::Instant::now() < deadline, "Bob never applied window 2");
+		if theta_by_window(&records(d, "Bob").unwrap_or_default()).contains_key(&2) {
+			let client = chain::connect(node.rpc_url()).await?;
+			let n = client.at_current_block().await?.block_number();
+			break n / 10;
+		}
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	};
+	bob.kill().await?;
+	let bob = net.miner("Bob", "//Bob", "honest", LAST)?;
+	finish_all(others).await?;
+	bob.finish(RUN).await?;
+	let why = || context(d, &names);
+	let verdicts = verdicts(&node, LAST).await?;
+	let records_bob = records(d, "Bob")?;
+	assert!(
+		records_bob.iter().any(|r| matches!(r, Record::Restored { .. })),
+		"Bob resumed from a checkpoint\n{}",
+		why()
+	);
+	let theta = theta_by_window(&records_bob);
+	for w in killed_in + 2..=LAST {
+		let v = &verdicts[&w];
+		let (hash, _, _) =
+			theta.get(&w).ok_or_else(|| anyhow::anyhow!("Bob never applied {w}\n{}", why()))?;
+		assert_eq!(hash, &hex::encode(v.theta_hash), "Bob's θ after window {w}\n{}", why());
+	}
+	let bob_account = account_of("//Bob")?;
+	assert!(
+		verdicts
+			.range(killed_in + 2..)
+			.any(|(_, v)| v.inclusion.iter().any(|a| hex::encode(a) == bob_account)),
+		"Bob's updates are aggregated again after the restart\n{}",
+		why()
+	);
+	Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dishonest_validator_does_not_change_the_ranking() -> anyhow::Result<()> {
+	const LAST: u64 = 6;
+	const UNIT: u128 = 1_000_000_000_000;
+	let corpus = corpus()?;
+	let node = TestNode::start(NodeOptions { block_time_ms: 1000, ..Default::default() })?;
+	let dir = tempfile::tempdir()?;
+	let s3 = S3Server::start(&dir.path().join("s3")).await?;
+	let d = dir.path();
+	let net = Network { node: &node, s3: &s3, corpus: &corpus, dir: d };
+	let names = ["Dave", "Eve", "Alice", "Bob", "Noise"];
+	let bond = (3_000 * UNIT).to_string();
+	let peers = vec![
+		net.validator("Dave", "//Dave", LAST, &[])?,
+		net.validator("Eve", "//Eve", LAST, &["--bond", &bond, "--random-scores"])?,
+		net.miner("Alice", "//Alice", "honest", LAST)?,
+		net.miner("Bob", "//Bob", "honest", LAST)?,
+		net.miner("Noise", "//Ferdie", "noise", LAST)?,
+	];
+	finish_all(peers).await?;
+	let why = || context(d, &names);
+	let verdicts = verdicts(&node, LAST).await?;
+	let (alice, bob, noise) =
+		(account_of("//Alice")?, account_of("//Bob")?, account_of("//Ferdie")?);
+	let mut both = 0;
+	for (w, v) in &verdicts {
+		if v.validators < 2 {
+			continue;
+		}
+		let (Some(a), Some(b), Some(n)) = (score(v, &alice), score(v, &bob), score(v, &noise))
+		else {
+			continue;
+		};
+		both += 1;
+		assert!(a > n && b > n, "window {w}: honest {a}, {b} vs noise {n}\n{}", why());
+	}
+	assert!(both >= 2, "windows scored by both validators: {both}\n{}", why());
+	Ok(())
+}
