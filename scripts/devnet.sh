@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The README's main command: installs what is missing, builds the node and starts the dev
-# chain (a block every second, finalized at once). Extra arguments go to the node, e.g.
-# `scripts/devnet.sh --block-time-ms 500` or `--rpc-port 9955`.
+# The README's main command: installs what is missing, builds everything (the same build as the
+# test command, so the two share every artifact), fetches the corpus source, and runs the whole
+# network locally — a dev node, an object store, 3 miners and 1 validator on the `small` model
+# on CPU — until it has trained `--windows` windows (default 8, about 10 minutes on 2 cores).
+# Extra arguments go to `offchain-trainer devnet`, e.g.
+#   scripts/devnet.sh --windows 4 --model tiny --block-time-ms 1000
+#   scripts/devnet.sh --s3 --adversary noise --adversary late
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-# The same build as the test command, so the two share every artifact.
 cargo build --locked --workspace --all-targets
-echo "==> starting the dev chain; follow windows with:"
-echo "    $CARGO_TARGET_DIR/debug/offchain-trainer windows --url ws://127.0.0.1:9944"
-exec "$CARGO_TARGET_DIR/debug/tessera-node" --dev "$@"
+archive=$(bash scripts/fetch-corpus.sh)
+exec "$CARGO_TARGET_DIR/debug/offchain-trainer" devnet --source "$archive" "$@"

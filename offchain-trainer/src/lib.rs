@@ -8,11 +8,12 @@
 //! compressed payload); object storage ([`storage`]: local directory or S3); one window's
 //! exchange of updates ([`round`]: fetching, screening) and keeping θ on the network's
 //! ([`follow`]); the miner ([`miner`]) and the validator ([`validator`], scoring with the
-//! [`gauntlet`]).
+//! [`gauntlet`]); and the whole network on one machine ([`devnet`]).
 
 pub mod chain;
 pub mod checkpoint;
 pub mod data;
+pub mod devnet;
 pub mod follow;
 pub mod gauntlet;
 pub mod miner;

@@ -2,12 +2,10 @@
 //! chosen at run time), and against stores that are down or stall.
 
 use bytes::Bytes;
-use std::{
-	path::Path,
-	time::{Duration, Instant},
-};
-use tessera_trainer::storage::{
-	Location, ObjectStore, Resolver, S3Credentials, S3Limits, S3Store, StoreError,
+use std::time::{Duration, Instant};
+use tessera_trainer::{
+	devnet::s3::S3Server,
+	storage::{Location, ObjectStore, Resolver, S3Credentials, S3Limits, S3Store, StoreError},
 };
 use tokio::net::TcpListener;
 
@@ -27,33 +25,11 @@ fn quick() -> S3Limits {
 	}
 }
 
-/// Serves an s3s-fs file system at `root` until the returned task is aborted.
-async fn start_s3(root: &Path) -> (String, tokio::task::JoinHandle<()>) {
-	let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs serves the directory");
-	let mut builder = s3s::service::S3ServiceBuilder::new(fs);
-	builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS, SECRET));
-	let service = builder.build();
-	let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
-	let addr = listener.local_addr().expect("the bound address");
-	let task = tokio::spawn(async move {
-		while let Ok((stream, _)) = listener.accept().await {
-			let service = service.clone();
-			tokio::spawn(async move {
-				let _ = hyper_util::server::conn::auto::Builder::new(
-					hyper_util::rt::TokioExecutor::new(),
-				)
-				.serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-				.await;
-			});
-		}
-	});
-	(format!("http://{addr}"), task)
-}
-
 #[tokio::test]
 async fn round_trip_through_a_real_s3_server() {
 	let dir = tempfile::tempdir().unwrap();
-	let (endpoint, server) = start_s3(dir.path()).await;
+	let server = S3Server::start(dir.path(), ACCESS, SECRET).await.unwrap();
+	let endpoint = server.endpoint().to_string();
 	let location = Location { endpoint, bucket: "tessera".into(), prefix: "alice".into() };
 	let resolver = Resolver::S3 { credentials: credentials(), limits: quick() };
 	let store = match resolver.open(&location).unwrap() {
@@ -87,7 +63,7 @@ async fn round_trip_through_a_real_s3_server() {
 	.unwrap();
 	let err = wrong.get("gradients/3/aa.tsr", 1 << 20).await.unwrap_err();
 	assert!(matches!(err, StoreError::Refused { .. }), "{err}");
-	server.abort();
+	drop(server);
 }
 
 #[tokio::test]

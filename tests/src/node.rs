@@ -1,15 +1,10 @@
-//! A real `tessera-node --dev` process for tests.
-//!
-//! The node listens on port 0 for RPC and p2p; the harness reads the RPC address the node
-//! actually bound from its log, so parallel tests never collide on ports and nothing sleeps.
+//! A real `tessera-node --dev` process for tests (the devnet's [`NodeProcess`]), with a fresh
+//! database in a temporary directory. RPC and p2p listen on ports the node picks; the RPC
+//! address is read from its log, so parallel tests never collide and nothing sleeps. A node can
+//! be stopped and restarted on the same database and RPC port (a node restart mid-window).
 
-use anyhow::{Context, bail};
-use std::{
-	io::{BufRead, BufReader, Write},
-	process::{Child, Command, Stdio},
-	sync::mpsc,
-	time::{Duration, Instant},
-};
+use std::time::Duration;
+use tessera_trainer::devnet::node::{NodeConfig, NodeProcess};
 
 /// How to start a node.
 #[derive(Clone, Debug)]
@@ -26,11 +21,11 @@ impl Default for NodeOptions {
 	}
 }
 
-/// A running dev node; killed, and its database removed, on drop.
+/// A running dev node; stopped, and its database removed, on drop.
 pub struct TestNode {
-	child: Child,
+	process: NodeProcess,
+	config: NodeConfig,
 	rpc_url: String,
-	log_path: std::path::PathBuf,
 	_dir: tempfile::TempDir,
 }
 
@@ -38,106 +33,47 @@ impl TestNode {
 	/// Starts `tessera-node --dev` with a fresh database and waits until its RPC server runs.
 	pub fn start(options: NodeOptions) -> anyhow::Result<Self> {
 		let dir = tempfile::Builder::new().prefix("tessera-node-").tempdir()?;
-		let log_path = dir.path().join("node.log");
-		let bin = crate::binary("tessera-node")?;
-		let mut child = Command::new(&bin)
-			.args(["--dev", "--base-path"])
-			.arg(dir.path().join("db"))
-			.args([
-				"--rpc-port",
-				"0",
-				"--listen-addr",
-				"/ip4/127.0.0.1/tcp/0",
-				"--no-prometheus",
-				"--no-telemetry",
-				"--no-mdns",
-				"--block-time-ms",
-			])
-			.arg(options.block_time_ms.to_string())
-			.stdin(Stdio::null())
-			.stdout(Stdio::null())
-			.stderr(Stdio::piped())
-			.spawn()
-			.with_context(|| format!("starting {}", bin.display()))?;
-
-		let stderr = child.stderr.take().context("node stderr is piped")?;
-		let (tx, rx) = mpsc::channel::<String>();
-		let mut log = std::fs::File::create(&log_path)?;
-		std::thread::spawn(move || {
-			for line in BufReader::new(stderr).lines() {
-				let Ok(line) = line else { break };
-				let _ = writeln!(log, "{line}");
-				if let Some(addr) = rpc_address(&line) {
-					let _ = tx.send(addr);
-				}
-			}
-		});
-
-		let deadline = Instant::now() + options.startup_timeout;
-		let addr = loop {
-			if let Some(status) = child.try_wait()? {
-				bail!(
-					"node exited with {status} before its RPC server started; log: {}",
-					log_path.display()
-				);
-			}
-			let left = deadline.saturating_duration_since(Instant::now());
-			if left.is_zero() {
-				let _ = child.kill();
-				bail!(
-					"node RPC server not up within {:?}; log: {}",
-					options.startup_timeout,
-					log_path.display()
-				);
-			}
-			match rx.recv_timeout(left.min(Duration::from_millis(500))) {
-				Ok(addr) => break addr,
-				Err(mpsc::RecvTimeoutError::Timeout) => continue,
-				Err(mpsc::RecvTimeoutError::Disconnected) => {
-					let _ = child.kill();
-					bail!(
-						"node closed its log before its RPC server started; log: {}",
-						log_path.display()
-					);
-				},
-			}
+		let mut config = NodeConfig {
+			bin: crate::binary("tessera-node")?,
+			base_path: dir.path().join("db"),
+			block_time_ms: options.block_time_ms,
+			rpc_port: 0,
+			log_path: dir.path().join("node.log"),
+			startup_timeout: options.startup_timeout,
 		};
-		Ok(Self { child, rpc_url: format!("ws://{addr}"), log_path, _dir: dir })
+		let process = NodeProcess::start(&config)?;
+		config.rpc_port = process.rpc_port();
+		let rpc_url = process.rpc_url().to_string();
+		Ok(Self { process, config, rpc_url, _dir: dir })
 	}
 
-	/// The node's WebSocket RPC URL.
+	/// The node's WebSocket RPC URL (the same across restarts).
 	pub fn rpc_url(&self) -> &str {
 		&self.rpc_url
 	}
 
 	/// The node's log file (kept until the node is dropped).
 	pub fn log_path(&self) -> &std::path::Path {
-		&self.log_path
+		self.process.log_path()
 	}
-}
 
-impl Drop for TestNode {
-	fn drop(&mut self) {
-		let _ = self.child.kill();
-		let _ = self.child.wait();
-	}
-}
-
-/// The address in sc-service's "Running JSON-RPC server: addr=127.0.0.1:PORT,…" log line.
-fn rpc_address(line: &str) -> Option<String> {
-	let rest = line.split("Running JSON-RPC server: addr=").nth(1)?;
-	let addr: String = rest.chars().take_while(|c| !c.is_whitespace() && *c != ',').collect();
-	(!addr.is_empty()).then_some(addr)
-}
-
-#[cfg(test)]
-mod tests {
-	use super::rpc_address;
-
-	#[test]
-	fn parses_rpc_address_from_log_line() {
-		let line = "2026-11-21 23:40:01 Running JSON-RPC server: addr=127.0.0.1:40123,[::1]:40123";
-		assert_eq!(rpc_address(line).as_deref(), Some("127.0.0.1:40123"));
-		assert_eq!(rpc_address("Idle (0 peers)"), None);
+	/// Stops the node (SIGTERM) and starts it again on the same database and RPC port.
+	pub fn restart(&mut self) -> anyhow::Result<()> {
+		self.process.stop(Duration::from_secs(20));
+		// The old process is gone; its port may take a moment to be free again.
+		let deadline = std::time::Instant::now() + self.config.startup_timeout;
+		loop {
+			match NodeProcess::start(&self.config) {
+				Ok(p) => {
+					self.process = p;
+					return Ok(());
+				},
+				Err(e) if std::time::Instant::now() < deadline => {
+					eprintln!("node restart failed, retrying: {e}");
+					std::thread::sleep(Duration::from_millis(500));
+				},
+				Err(e) => return Err(e.into()),
+			}
+		}
 	}
 }

@@ -2,7 +2,7 @@
 //! on CPU, a shared S3 server, one log and one JSON report per peer in the test's directory.
 //! Processes are killed when their handle drops.
 
-use crate::{S3Server, TestNode, binary, s3};
+use crate::{S3Server, binary, s3};
 use anyhow::Context;
 use std::{
 	collections::BTreeMap,
@@ -23,8 +23,8 @@ pub fn account_of(suri: &str) -> anyhow::Result<String> {
 
 /// What every trainer process of a test shares.
 pub struct Network<'a> {
-	/// The node.
-	pub node: &'a TestNode,
+	/// The node's RPC URL (directly, or through a [`crate::Proxy`]).
+	pub url: &'a str,
 	/// The object store.
 	pub s3: &'a S3Server,
 	/// The corpus directory.
@@ -47,7 +47,7 @@ impl Network<'_> {
 	fn command(&self, kind: &str, name: &str, suri: &str, until: u64) -> anyhow::Result<Command> {
 		let mut c = Command::new(binary("offchain-trainer")?);
 		c.arg(kind)
-			.args(["--url", self.node.rpc_url(), "--suri", suri, "--model", "tiny"])
+			.args(["--url", self.url, "--suri", suri, "--model", "tiny"])
 			.args(["--endpoint", self.s3.endpoint(), "--bucket", "tessera", "--prefix", name])
 			.arg("--create-bucket")
 			.args(["--s3-access-key", s3::ACCESS_KEY, "--s3-secret-key", s3::SECRET_KEY])

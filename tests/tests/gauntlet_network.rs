@@ -63,7 +63,7 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 	let dir = tempfile::tempdir()?;
 	let s3 = S3Server::start(&dir.path().join("s3")).await?;
 	let d = dir.path();
-	let net = Network { node: &node, s3: &s3, corpus: &corpus, dir: d };
+	let net = Network { url: node.rpc_url(), s3: &s3, corpus: &corpus, dir: d };
 	let names = ["Dave", "Alice", "Bob", "Charlie"];
 	let peers = vec![
 		net.validator("Dave", "//Dave", LAST, &[])?,
@@ -108,7 +108,7 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 	let dir = tempfile::tempdir()?;
 	let s3 = S3Server::start(&dir.path().join("s3")).await?;
 	let d = dir.path();
-	let net = Network { node: &node, s3: &s3, corpus: &corpus, dir: d };
+	let net = Network { url: node.rpc_url(), s3: &s3, corpus: &corpus, dir: d };
 	let alice = account_of("//Alice")?;
 	// (name, key, behaviour, the flag its updates must carry)
 	let adversaries = [
@@ -202,7 +202,7 @@ async fn a_killed_miner_restarts_and_is_back_in_sync_within_two_windows() -> any
 	let dir = tempfile::tempdir()?;
 	let s3 = S3Server::start(&dir.path().join("s3")).await?;
 	let d = dir.path();
-	let net = Network { node: &node, s3: &s3, corpus: &corpus, dir: d };
+	let net = Network { url: node.rpc_url(), s3: &s3, corpus: &corpus, dir: d };
 	let names = ["Dave", "Alice", "Bob"];
 	let others = vec![
 		net.validator("Dave", "//Dave", LAST, &[])?,
@@ -259,7 +259,7 @@ async fn a_dishonest_validator_does_not_change_the_ranking() -> anyhow::Result<(
 	let dir = tempfile::tempdir()?;
 	let s3 = S3Server::start(&dir.path().join("s3")).await?;
 	let d = dir.path();
-	let net = Network { node: &node, s3: &s3, corpus: &corpus, dir: d };
+	let net = Network { url: node.rpc_url(), s3: &s3, corpus: &corpus, dir: d };
 	let names = ["Dave", "Eve", "Alice", "Bob", "Noise"];
 	let bond = (3_000 * UNIT).to_string();
 	let peers = vec![

@@ -20,7 +20,7 @@ async fn two_miners_train_in_lockstep_and_a_restarted_miner_catches_up() -> anyh
 	let dir = tempfile::tempdir()?;
 	let s3 = S3Server::start(&dir.path().join("s3")).await?;
 	let d = dir.path();
-	let net = Network { node: &node, s3: &s3, corpus: &corpus, dir: d };
+	let net = Network { url: node.rpc_url(), s3: &s3, corpus: &corpus, dir: d };
 
 	let alice = net.miner("Alice", "//Alice", "honest", 6)?;
 	let bob = net.miner("Bob", "//Bob", "honest", 3)?;

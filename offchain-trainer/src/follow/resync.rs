@@ -86,8 +86,11 @@ impl Follower {
 			verdict.inclusion.iter().filter_map(|a| record.commitment(a).cloned()).collect();
 		let payloads = self.fetch_listed(window, &listed).await;
 		if verdict.inclusion.iter().any(|a| !payloads.contains_key(a)) {
-			self.resync_from_checkpoint(window, "a payload in the verdict cannot be fetched")?;
-			return Ok(None);
+			if self.failed_resyncs < MAX_FAILED_RESYNCS {
+				self.resync_from_checkpoint(window, "a payload in the verdict cannot be fetched")?;
+				return Ok(None);
+			}
+			tracing::error!(window, "payloads in the verdict cannot be fetched: applying the rest");
 		}
 		self.apply(window, &verdict.inclusion, &payloads, false)?;
 		let theta_hash = self.replica.theta_hash();

@@ -186,7 +186,7 @@ mod tests {
 			screened(3, 0),              // noise: worse on both
 			screened(4, flags::INVALID), // set aside
 		];
-		let evals = [losses(0.8, 0.3), losses(0.6, 0.2), losses(-0.4, -0.5), None];
+		let evals = [losses(0.8, 0.3), losses(0.6, 0.2), losses(-0.5, -0.4), None];
 		let mut last = Vec::new();
 		for _ in 0..5 {
 			last = score_window(&peers, &evals, &mut state, &ScoreConfig::default());

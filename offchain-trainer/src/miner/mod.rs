@@ -109,6 +109,8 @@ struct Miner {
 	build_time: Duration,
 	/// The block interval measured from chain timestamps.
 	interval: Duration,
+	/// Blocks processed (all sessions).
+	blocks: u64,
 }
 
 /// Runs the miner until `until_window` (forever without it).
@@ -133,14 +135,17 @@ pub async fn run(
 		first_block: None,
 		build_time: Duration::from_millis(200),
 		interval: Duration::from_secs(1),
+		blocks: 0,
 		options,
 	};
 	let mut failures = 0u32;
 	loop {
+		let seen = miner.blocks;
 		match miner.session().await {
 			Ok(()) => return Ok(()),
 			Err(e) if e.is_connection() => {
-				failures += 1;
+				// A session that made progress starts the count afresh.
+				failures = if miner.blocks > seen { 1 } else { failures + 1 };
 				if failures >= miner.options.reconnect_attempts {
 					return Err(MinerError::Reconnect {
 						url: miner.options.url.clone(),
@@ -168,6 +173,7 @@ impl Miner {
 		while let Some(block) = blocks.next().await {
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();
+			self.blocks += 1;
 			let now_ms = chain::network::timestamp(&client, n).await?;
 			let first = *self.first_block.get_or_insert((n, now_ms));
 			if n > first.0 {

@@ -97,6 +97,8 @@ struct Validator {
 	scoring: Option<Scoring>,
 	/// The last window whose scoring ended (submitted or given up).
 	last_scored: Option<u64>,
+	/// Blocks processed (all sessions).
+	blocks: u64,
 }
 
 /// Runs the validator until `until_window` (forever without it).
@@ -116,14 +118,17 @@ pub async fn run(
 		last_scored: state.window,
 		state,
 		scoring: None,
+		blocks: 0,
 		options,
 	};
 	let mut failures = 0u32;
 	loop {
+		let seen = v.blocks;
 		match v.session().await {
 			Ok(()) => return Ok(()),
 			Err(e) if e.is_connection() => {
-				failures += 1;
+				// A session that made progress starts the count afresh.
+				failures = if v.blocks > seen { 1 } else { failures + 1 };
 				if failures >= v.options.reconnect_attempts {
 					return Err(ValidatorError::Reconnect {
 						url: v.options.url.clone(),
@@ -150,6 +155,7 @@ impl Validator {
 		while let Some(block) = blocks.next().await {
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();
+			self.blocks += 1;
 			self.follower.confirm(&client, n, &timing).await?;
 			for stepped in self.follower.catch_up(&client, n, &timing).await? {
 				self.begin_scoring(stepped, n, &timing)?;

@@ -1,0 +1,87 @@
+//! What the devnet shows while it runs (one refreshed status block: window, held-out loss,
+//! each miner's training loss and score, θ agreement) and when it ends (a summary table, one
+//! row per window).
+
+use super::history::{PeerInfo, WindowSummary};
+use std::fmt::Write;
+
+/// The live status lines for the latest windows.
+pub fn status(block: Option<u64>, windows: &[WindowSummary], miners: &[&PeerInfo]) -> String {
+	let mut out = String::new();
+	let window = windows.iter().rev().find(|w| !w.theta.is_empty());
+	let _ = write!(out, "block {}", block.map_or("-".into(), |b| b.to_string()));
+	if let Some(w) = window {
+		let _ = write!(
+			out,
+			" · window {} applied · held-out loss {} · θ {}",
+			w.window,
+			w.held_out_loss.map_or("-".into(), |l| format!("{l:.3}")),
+			if w.agreed() { "agreed" } else { "DIFFERS" }
+		);
+	}
+	let scored = windows.iter().rev().find(|w| !w.score.is_empty());
+	for m in miners {
+		let train = windows.iter().rev().find_map(|w| w.train_loss.get(&m.name).copied());
+		let score = scored.and_then(|w| w.score.get(&m.name).copied());
+		let _ = write!(
+			out,
+			"\n  {:<8} train loss {:>6}  score {:>5}",
+			m.name,
+			train.map_or("-".into(), |l| format!("{l:.3}")),
+			score.map_or("-".into(), |s| format!("{s:.3}")),
+		);
+	}
+	out
+}
+
+/// The summary table: one row per window with the held-out loss, aggregated updates, θ
+/// agreement and each miner's score (and flags).
+pub fn summary_table(windows: &[WindowSummary], miners: &[&PeerInfo]) -> String {
+	let mut out = String::new();
+	let _ = write!(out, "{:>6}  {:>9}  {:>8}  {:>6}", "window", "held-out", "included", "θ");
+	for m in miners {
+		let _ = write!(out, "  {:>14}", m.name);
+	}
+	out.push('\n');
+	for w in windows.iter().filter(|w| w.window >= 1) {
+		let _ = write!(
+			out,
+			"{:>6}  {:>9}  {:>8}  {:>6}",
+			w.window,
+			w.held_out_loss.map_or("-".into(), |l| format!("{l:.3}")),
+			w.included.map_or("-".into(), |i| i.to_string()),
+			if w.agreed() { "agreed" } else { "DIFFER" }
+		);
+		for m in miners {
+			let cell = match (w.score.get(&m.name), w.flags.get(&m.name)) {
+				(Some(s), Some(f)) if !f.is_empty() => format!("{s:.3} {}", f.join(",")),
+				(Some(s), _) => format!("{s:.3}"),
+				_ => "-".into(),
+			};
+			let _ = write!(out, "  {cell:>14}");
+		}
+		out.push('\n');
+	}
+	out
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn the_table_has_a_row_per_window_and_a_column_per_miner() {
+		let alice = PeerInfo { name: "alice".into(), account: "aa".into(), validator: false };
+		let mut w = WindowSummary { window: 1, held_out_loss: Some(7.5), included: Some(2), ..Default::default() };
+		w.theta.insert("alice".into(), "h".into());
+		w.score.insert("alice".into(), 0.42);
+		w.flags.insert("alice".into(), vec!["late".into()]);
+		let table = summary_table(&[w.clone()], &[&alice]);
+		let lines: Vec<&str> = table.lines().collect();
+		assert_eq!(lines.len(), 2);
+		assert!(lines[0].contains("alice"));
+		assert!(lines[1].contains("7.500") && lines[1].contains("0.420 late"), "{table}");
+		let live = status(Some(12), &[w], &[&alice]);
+		assert!(live.contains("held-out loss 7.500") && live.contains("agreed"), "{live}");
+	}
+}

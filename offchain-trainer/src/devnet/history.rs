@@ -1,0 +1,171 @@
+//! What a local network did, window by window, read back from its peers' JSON reports: the
+//! held-out loss after each outer step, each miner's training loss and update, the validator's
+//! scores and flags, and whether every peer's θ hash agreed. The devnet's live display, its
+//! summary table and its plot are all drawn from this.
+
+use crate::miner::{Record, Report};
+use std::{collections::BTreeMap, path::Path};
+
+/// A peer of the network, as the devnet started it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+	/// Display name (`alice`).
+	pub name: String,
+	/// Account (hex).
+	pub account: String,
+	/// Miner or validator.
+	pub validator: bool,
+}
+
+/// One window.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WindowSummary {
+	/// The window.
+	pub window: u64,
+	/// Held-out loss after its outer step (first miner that reported it).
+	pub held_out_loss: Option<f32>,
+	/// θ hash after its outer step, per peer name.
+	pub theta: BTreeMap<String, String>,
+	/// Updates aggregated.
+	pub included: Option<usize>,
+	/// Mean inner loss per miner name.
+	pub train_loss: BTreeMap<String, f32>,
+	/// Final score per miner name (the validator's).
+	pub score: BTreeMap<String, f64>,
+	/// Flags per miner name (the validator's).
+	pub flags: BTreeMap<String, Vec<String>>,
+}
+
+impl WindowSummary {
+	/// Whether every peer that applied the window holds the same θ.
+	pub fn agreed(&self) -> bool {
+		let mut hashes = self.theta.values();
+		let first = hashes.next();
+		hashes.all(|h| Some(h) == first)
+	}
+}
+
+/// Reads every peer's report in `dir` (`{name}.jsonl`) and summarises the windows in order.
+pub fn read(dir: &Path, peers: &[PeerInfo]) -> Vec<WindowSummary> {
+	let reports: Vec<(PeerInfo, Vec<Record>)> = peers
+		.iter()
+		.map(|p| {
+			let records = Report::read(&dir.join(format!("{}.jsonl", p.name))).unwrap_or_default();
+			(p.clone(), records)
+		})
+		.collect();
+	summarize(&reports)
+}
+
+/// Summarises the windows of `reports` in order.
+pub fn summarize(reports: &[(PeerInfo, Vec<Record>)]) -> Vec<WindowSummary> {
+	let names: BTreeMap<&str, &str> =
+		reports.iter().map(|(p, _)| (p.account.as_str(), p.name.as_str())).collect();
+	let mut windows: BTreeMap<u64, WindowSummary> = BTreeMap::new();
+	for (peer, records) in reports {
+		for r in records {
+			match r {
+				Record::Applied { window, theta_hash, included, held_out_loss }
+				| Record::Resynced { window, theta_hash, included, held_out_loss } => {
+					let w = windows.entry(*window).or_insert_with(|| WindowSummary {
+						window: *window,
+						..Default::default()
+					});
+					w.theta.insert(peer.name.clone(), theta_hash.clone());
+					if !peer.validator {
+						w.held_out_loss.get_or_insert(*held_out_loss);
+					}
+					w.included = Some(included.len());
+				},
+				Record::Trained { window, loss: Some(loss), .. } => {
+					let w = windows.entry(*window).or_insert_with(|| WindowSummary {
+						window: *window,
+						..Default::default()
+					});
+					w.train_loss.insert(peer.name.clone(), *loss);
+				},
+				Record::Scored { window, peers, .. } => {
+					let w = windows.entry(*window).or_insert_with(|| WindowSummary {
+						window: *window,
+						..Default::default()
+					});
+					for p in peers {
+						let name = names.get(p.peer.as_str()).map_or(p.peer.as_str(), |n| n);
+						w.score.insert(name.to_string(), p.final_score);
+						w.flags.insert(name.to_string(), p.flags.clone());
+					}
+				},
+				_ => {},
+			}
+		}
+	}
+	windows.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::miner::PeerScore;
+
+	fn peer(name: &str, account: &str, validator: bool) -> PeerInfo {
+		PeerInfo { name: name.into(), account: account.into(), validator }
+	}
+
+	fn applied(window: u64, hash: &str, loss: f32) -> Record {
+		Record::Applied {
+			window,
+			theta_hash: hash.into(),
+			included: vec!["aa".into()],
+			held_out_loss: loss,
+		}
+	}
+
+	#[test]
+	fn windows_gather_losses_scores_and_agreement_from_every_report() {
+		let reports = vec![
+			(
+				peer("alice", "aa", false),
+				vec![
+					applied(1, "h1", 7.0),
+					Record::Trained {
+						window: 2,
+						steps: 4,
+						loss: Some(6.5),
+						tokens_per_second: 100.0,
+						payload_bytes: 10,
+						payload_hash: "p".into(),
+					},
+					applied(2, "h2", 6.0),
+				],
+			),
+			(peer("bob", "bb", false), vec![applied(1, "h1", 7.0), applied(2, "other", 6.1)]),
+			(
+				peer("dave", "dd", true),
+				vec![Record::Scored {
+					window: 2,
+					submitted: true,
+					inclusion: vec!["aa".into()],
+					theta_hash: "h2".into(),
+					peers: vec![PeerScore {
+						peer: "aa".into(),
+						final_score: 0.4,
+						gradient_score: 0.01,
+						assigned_gain: None,
+						random_gain: None,
+						mu: 25.0,
+						sigma: 8.0,
+						indicator: 0.3,
+						flags: vec![],
+					}],
+				}],
+			),
+		];
+		let windows = summarize(&reports);
+		assert_eq!(windows.len(), 2);
+		assert!(windows[0].agreed());
+		assert!(!windows[1].agreed());
+		assert_eq!(windows[1].held_out_loss, Some(6.0));
+		assert_eq!(windows[1].train_loss["alice"], 6.5);
+		assert_eq!(windows[1].score["alice"], 0.4);
+	}
+}

@@ -1,0 +1,320 @@
+//! `offchain-trainer devnet`: the whole network on one machine (DESIGN.md §6) — a dev node, an
+//! object store (a local directory, or with `--s3` a real S3 server in-process), three miners
+//! (Alice, Bob, Charlie) and one validator (Dave), each a real child process with its own log and
+//! report in the run directory; optional adversaries beside them. One status block follows the
+//! run; at the end a summary table and a PNG loss/score plot. Ctrl-C (or SIGTERM) stops every
+//! child cleanly: SIGTERM, then SIGKILL after a grace period.
+
+pub mod display;
+pub mod history;
+pub mod node;
+pub mod plot;
+pub mod s3;
+
+use history::PeerInfo;
+use node::{NodeConfig, NodeProcess};
+use std::{
+	path::{Path, PathBuf},
+	process::Stdio,
+	time::Duration,
+};
+use tokio::process::{Child, Command};
+
+/// Access key of the devnet's S3 server (a local test server; not a secret).
+pub const S3_ACCESS_KEY: &str = "tessera-devnet";
+/// Its secret.
+pub const S3_SECRET_KEY: &str = "tessera-devnet-secret";
+
+/// Errors of the devnet.
+#[derive(Debug, thiserror::Error)]
+pub enum DevnetError {
+	/// The node did not start.
+	#[error(transparent)]
+	Node(#[from] node::NodeError),
+	/// The S3 server did not start.
+	#[error(transparent)]
+	S3(#[from] s3::S3ServerError),
+	/// A file or process operation failed.
+	#[error("{what}: {source}")]
+	Io {
+		/// What was being done.
+		what: String,
+		/// Why it failed.
+		source: std::io::Error,
+	},
+	/// A peer exited with an error.
+	#[error("{peer} exited with {status}; its log: {log}")]
+	PeerFailed {
+		/// The peer.
+		peer: String,
+		/// Its exit status.
+		status: String,
+		/// Its log file.
+		log: String,
+	},
+	/// A key URI did not derive.
+	#[error("key {0}: cannot derive the account")]
+	Key(String),
+	/// Interrupted by Ctrl-C or SIGTERM.
+	#[error("interrupted: every process stopped")]
+	Interrupted,
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DevnetError {
+	let what = what.into();
+	move |source| DevnetError::Io { what, source }
+}
+
+/// How to run the devnet.
+#[derive(Clone, Debug)]
+pub struct DevnetOptions {
+	/// The `tessera-node` binary.
+	pub node_bin: PathBuf,
+	/// The `offchain-trainer` binary the peers run.
+	pub trainer_bin: PathBuf,
+	/// Run directory (node database, store, logs, reports, checkpoints, plot).
+	pub dir: PathBuf,
+	/// The corpus directory.
+	pub corpus: PathBuf,
+	/// Model preset or config file.
+	pub model: String,
+	/// Windows to run (peers stop once this window is confirmed).
+	pub windows: u64,
+	/// Milliseconds between blocks.
+	pub block_time_ms: u64,
+	/// Serve the store over S3 instead of a shared directory.
+	pub s3: bool,
+	/// Extra arguments for every miner (inner steps, batch size, …).
+	pub miner_args: Vec<String>,
+	/// Extra arguments for the validator.
+	pub validator_args: Vec<String>,
+	/// Adversary behaviours, one extra miner each.
+	pub adversaries: Vec<String>,
+	/// Show the live status block.
+	pub live: bool,
+}
+
+/// What a finished run produced.
+#[derive(Debug)]
+pub struct DevnetOutcome {
+	/// The summary table.
+	pub table: String,
+	/// The plot.
+	pub plot: PathBuf,
+	/// Per-window summaries.
+	pub windows: Vec<history::WindowSummary>,
+}
+
+struct Running {
+	info: PeerInfo,
+	child: Child,
+	log: PathBuf,
+}
+
+/// Keys for the adversaries, in order.
+const ADVERSARY_KEYS: [&str; 8] = [
+	"//Eve",
+	"//Ferdie",
+	"//Alice//stash",
+	"//Bob//stash",
+	"//Charlie//stash",
+	"//Dave//stash",
+	"//Eve//stash",
+	"//Ferdie//stash",
+];
+
+fn account_of(suri: &str) -> Result<String, DevnetError> {
+	use std::str::FromStr;
+	let uri = subxt_signer::SecretUri::from_str(suri).map_err(|_| DevnetError::Key(suri.into()))?;
+	let pair = subxt_signer::sr25519::Keypair::from_uri(&uri)
+		.map_err(|_| DevnetError::Key(suri.into()))?;
+	Ok(hex::encode(pair.public_key().0))
+}
+
+/// Runs the devnet to completion (or until interrupted).
+pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome, DevnetError> {
+	let dir = &options.dir;
+	std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+	let store_dir = dir.join("store");
+	let s3 = if options.s3 {
+		Some(s3::S3Server::start(&dir.join("s3"), S3_ACCESS_KEY, S3_SECRET_KEY).await?)
+	} else {
+		None
+	};
+	let node_config = NodeConfig {
+		bin: options.node_bin.clone(),
+		base_path: dir.join("node"),
+		block_time_ms: options.block_time_ms,
+		rpc_port: 0,
+		log_path: dir.join("node.log"),
+		startup_timeout: Duration::from_secs(120),
+	};
+	let mut node = tokio::task::block_in_place(|| NodeProcess::start(&node_config))?;
+	println!("node running at {} (log {})", node.rpc_url(), node.log_path().display());
+
+	let mut specs: Vec<(String, String, Option<String>)> = vec![
+		("dave".into(), "//Dave".into(), None),
+		("alice".into(), "//Alice".into(), Some("honest".into())),
+		("bob".into(), "//Bob".into(), Some("honest".into())),
+		("charlie".into(), "//Charlie".into(), Some("honest".into())),
+	];
+	for (behaviour, key) in options.adversaries.iter().zip(ADVERSARY_KEYS) {
+		let name = behaviour.split(':').next().unwrap_or("adversary").replace('-', "_");
+		specs.push((name, key.into(), Some(behaviour.clone())));
+	}
+	let mut running = Vec::new();
+	for (name, suri, behaviour) in &specs {
+		let peer = spawn_peer(&options, node.rpc_url(), s3.as_ref(), &store_dir, name, suri, behaviour.as_deref())?;
+		running.push(peer);
+	}
+	let pids: Vec<serde_json::Value> = std::iter::once(serde_json::json!({"name": "node", "pid": node.pid()}))
+		.chain(running.iter().filter_map(|r| r.child.id().map(|pid| serde_json::json!({"name": r.info.name, "pid": pid}))))
+		.collect();
+	std::fs::write(dir.join("processes.json"), serde_json::Value::Array(pids).to_string())
+		.map_err(io("writing processes.json"))?;
+
+	let result = watch(&options, &mut running, node.rpc_url()).await;
+	for r in &mut running {
+		stop_child(&mut r.child).await;
+	}
+	tokio::task::block_in_place(|| node.stop(Duration::from_secs(10)));
+	result?;
+
+	let infos: Vec<PeerInfo> = running.iter().map(|r| r.info.clone()).collect();
+	let windows = history::read(dir, &infos);
+	let miners: Vec<&PeerInfo> = infos.iter().filter(|p| !p.validator).collect();
+	let table = display::summary_table(&windows, &miners);
+	let plot = dir.join("devnet.png");
+	if let Err(e) = plot::draw(&plot, &windows) {
+		tracing::warn!(error = %e, "no plot");
+	}
+	Ok(DevnetOutcome { table, plot, windows })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_peer(
+	options: &DevnetOptions,
+	url: &str,
+	s3: Option<&s3::S3Server>,
+	store_dir: &Path,
+	name: &str,
+	suri: &str,
+	behaviour: Option<&str>,
+) -> Result<Running, DevnetError> {
+	let dir = &options.dir;
+	let log = dir.join(format!("{name}.log"));
+	let file = std::fs::File::create(&log).map_err(io(format!("creating {}", log.display())))?;
+	let err = file.try_clone().map_err(io("duplicating a log handle"))?;
+	let mut c = Command::new(&options.trainer_bin);
+	c.arg(if behaviour.is_some() { "miner" } else { "validator" })
+		.args(["--url", url, "--suri", suri, "--model", &options.model, "--prefix", name])
+		.arg("--corpus")
+		.arg(&options.corpus)
+		.arg("--checkpoint-dir")
+		.arg(dir.join(format!("{name}-checkpoints")))
+		.arg("--report")
+		.arg(dir.join(format!("{name}.jsonl")))
+		.args(["--until-window", &options.windows.to_string()]);
+	match s3 {
+		Some(s3) => {
+			c.args(["--endpoint", s3.endpoint(), "--create-bucket"])
+				.args(["--s3-access-key", S3_ACCESS_KEY, "--s3-secret-key", S3_SECRET_KEY]);
+		},
+		None => {
+			c.arg("--store-dir").arg(store_dir);
+		},
+	}
+	match behaviour {
+		Some(b) => {
+			c.args(["--behaviour", b]).args(&options.miner_args);
+		},
+		None => {
+			c.args(&options.validator_args);
+		},
+	}
+	let child = c
+		.env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+		.stdin(Stdio::null())
+		.stdout(file)
+		.stderr(err)
+		.kill_on_drop(true)
+		.spawn()
+		.map_err(io(format!("starting {name}")))?;
+	Ok(Running {
+		info: PeerInfo { name: name.into(), account: account_of(suri)?, validator: behaviour.is_none() },
+		child,
+		log,
+	})
+}
+
+/// Follows the run until every peer has exited, showing the status block; stops on Ctrl-C.
+async fn watch(options: &DevnetOptions, running: &mut [Running], url: &str) -> Result<(), DevnetError> {
+	let infos: Vec<PeerInfo> = running.iter().map(|r| r.info.clone()).collect();
+	let miners: Vec<&PeerInfo> = infos.iter().filter(|p| !p.validator).collect();
+	let bar = if options.live {
+		indicatif::ProgressBar::new_spinner()
+	} else {
+		indicatif::ProgressBar::hidden()
+	};
+	bar.set_style(
+		indicatif::ProgressStyle::with_template("{spinner} {msg}")
+			.unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+	);
+	let client = crate::chain::connect(url).await.ok();
+	let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+		.map_err(io("installing the SIGTERM handler"))?;
+	let mut done = vec![false; running.len()];
+	loop {
+		tokio::select! {
+			_ = tokio::signal::ctrl_c() => {
+				bar.finish_and_clear();
+				return Err(DevnetError::Interrupted);
+			},
+			_ = terminate.recv() => {
+				bar.finish_and_clear();
+				return Err(DevnetError::Interrupted);
+			},
+			_ = tokio::time::sleep(Duration::from_secs(1)) => {},
+		}
+		for (r, d) in running.iter_mut().zip(done.iter_mut()) {
+			if *d {
+				continue;
+			}
+			if let Ok(Some(status)) = r.child.try_wait() {
+				if !status.success() {
+					bar.finish_and_clear();
+					return Err(DevnetError::PeerFailed {
+						peer: r.info.name.clone(),
+						status: status.to_string(),
+						log: r.log.display().to_string(),
+					});
+				}
+				*d = true;
+			}
+		}
+		if done.iter().all(|d| *d) {
+			bar.finish_and_clear();
+			return Ok(());
+		}
+		let block = match &client {
+			Some(c) => c.at_current_block().await.ok().map(|at| at.block_number()),
+			None => None,
+		};
+		let windows = history::read(&options.dir, &infos);
+		bar.set_message(display::status(block, &windows, &miners));
+		bar.tick();
+	}
+}
+
+/// SIGTERM `child`, then SIGKILL after 10 s.
+async fn stop_child(child: &mut Child) {
+	if let Ok(Some(_)) = child.try_wait() {
+		return;
+	}
+	if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+		let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGTERM);
+	}
+	if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err() {
+		let _ = child.kill().await;
+	}
+}

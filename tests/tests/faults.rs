@@ -1,0 +1,99 @@
+//! Faults of DESIGN.md §9 with real processes: the node restarting in the middle of a window,
+//! and every peer's RPC connection dropping (through a proxy that cuts connections). Miners and
+//! the validator reconnect, nobody crashes, and afterwards every peer's θ again equals the
+//! verdict's.
+
+use std::time::Duration;
+use tessera_e2e::{
+	Network, NodeOptions, Proxy, S3Server, TestNode, corpus,
+	peers::{log_tail, records, theta_by_window},
+};
+use tessera_trainer::chain::{self, network};
+
+const RUN: Duration = Duration::from_secs(420);
+const LAST: u64 = 6;
+const NAMES: [&str; 3] = ["Dave", "Alice", "Bob"];
+
+/// Waits until `name`'s report shows window `w` applied.
+async fn until_applied(dir: &std::path::Path, name: &str, w: u64) -> anyhow::Result<()> {
+	let deadline = tokio::time::Instant::now() + RUN;
+	while !theta_by_window(&records(dir, name).unwrap_or_default()).contains_key(&w) {
+		anyhow::ensure!(tokio::time::Instant::now() < deadline, "{name} never applied {w}");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	Ok(())
+}
+
+/// Every peer's θ equals the verdict's for every window from `from` on.
+async fn in_sync_from(node: &TestNode, dir: &std::path::Path, from: u64) -> anyhow::Result<()> {
+	let client = chain::connect(node.rpc_url()).await?;
+	let at = client.at_current_block().await?.block_number();
+	let why = || NAMES.map(|n| format!("--- {n} ---\n{}", log_tail(dir, n))).join("\n");
+	for w in from..=LAST {
+		let v = network::verdict(&client, at, w)
+			.await?
+			.ok_or_else(|| anyhow::anyhow!("no verdict for {w}"))?;
+		anyhow::ensure!(v.is_binding(), "window {w} was not scored\n{}", why());
+		for name in NAMES {
+			let theta = theta_by_window(&records(dir, name)?);
+			let (hash, _, _) =
+				theta.get(&w).ok_or_else(|| anyhow::anyhow!("{name} never applied {w}\n{}", why()))?;
+			anyhow::ensure!(*hash == hex::encode(v.theta_hash), "{name}'s θ after {w}\n{}", why());
+		}
+	}
+	Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn node_restart_mid_window_is_survived_by_every_peer() -> anyhow::Result<()> {
+	let corpus = corpus()?;
+	let mut node = TestNode::start(NodeOptions { block_time_ms: 1000, ..Default::default() })?;
+	let dir = tempfile::tempdir()?;
+	let s3 = S3Server::start(&dir.path().join("s3")).await?;
+	let d = dir.path();
+	let url = node.rpc_url().to_string();
+	let net = Network { url: &url, s3: &s3, corpus: &corpus, dir: d };
+	let peers = vec![
+		net.validator("Dave", "//Dave", LAST, &[])?,
+		net.miner("Alice", "//Alice", "honest", LAST)?,
+		net.miner("Bob", "//Bob", "honest", LAST)?,
+	];
+	until_applied(d, "Alice", 2).await?;
+	// Mid-window 3: the node goes down and comes back on the same database and port.
+	tokio::task::block_in_place(|| node.restart())?;
+	for p in peers {
+		p.finish(RUN).await?;
+	}
+	let reconnected = NAMES
+		.iter()
+		.filter(|n| std::fs::read_to_string(d.join(format!("{n}.log"))).is_ok_and(|l| l.contains("reconnecting")))
+		.count();
+	assert_eq!(reconnected, NAMES.len(), "every peer reconnected");
+	in_sync_from(&node, d, 5).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chain_rpc_drop_is_survived_by_every_peer() -> anyhow::Result<()> {
+	let corpus = corpus()?;
+	let node = TestNode::start(NodeOptions { block_time_ms: 1000, ..Default::default() })?;
+	let proxy = Proxy::start(node.rpc_url().trim_start_matches("ws://").to_string()).await?;
+	let dir = tempfile::tempdir()?;
+	let s3 = S3Server::start(&dir.path().join("s3")).await?;
+	let d = dir.path();
+	let url = proxy.ws_url();
+	let net = Network { url: &url, s3: &s3, corpus: &corpus, dir: d };
+	let peers = vec![
+		net.validator("Dave", "//Dave", LAST, &[])?,
+		net.miner("Alice", "//Alice", "honest", LAST)?,
+		net.miner("Bob", "//Bob", "honest", LAST)?,
+	];
+	until_applied(d, "Alice", 2).await?;
+	let cut = proxy.drop_connections();
+	assert!(cut >= NAMES.len(), "every peer was connected: {cut}");
+	until_applied(d, "Alice", 3).await?;
+	proxy.drop_connections();
+	for p in peers {
+		p.finish(RUN).await?;
+	}
+	in_sync_from(&node, d, 5).await
+}
