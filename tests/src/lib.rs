@@ -14,7 +14,7 @@ pub mod s3;
 
 pub use corpus::corpus;
 pub use node::{NodeOptions, TestNode};
-pub use paths::{binary, workspace_root};
+pub use paths::{TestDir, binary, workspace_root};
 pub use peers::{Network, Peer};
 pub use proxy::Proxy;
 pub use s3::S3Server;

@@ -35,3 +35,28 @@ pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
 	}
 	Ok(path)
 }
+
+/// A test's working directory: removed afterwards, unless `TESSERA_KEEP_TEST_DIRS` is set (then
+/// its path is printed and it stays, for reading the peers' logs and reports).
+pub struct TestDir {
+	path: PathBuf,
+	_tmp: Option<tempfile::TempDir>,
+}
+
+impl TestDir {
+	/// A fresh directory.
+	pub fn new() -> anyhow::Result<Self> {
+		let tmp = tempfile::Builder::new().prefix("tessera-test-").tempdir()?;
+		if std::env::var_os("TESSERA_KEEP_TEST_DIRS").is_some() {
+			let path = tmp.into_path();
+			eprintln!("test directory kept: {}", path.display());
+			return Ok(Self { path, _tmp: None });
+		}
+		Ok(Self { path: tmp.path().to_path_buf(), _tmp: Some(tmp) })
+	}
+
+	/// Its path.
+	pub fn path(&self) -> &std::path::Path {
+		&self.path
+	}
+}

@@ -4,7 +4,7 @@
 //! plot. Ctrl-C (SIGINT) stops it and every child process.
 
 use std::{path::Path, process::Stdio, time::Duration};
-use tessera_e2e::{binary, corpus};
+use tessera_e2e::{TestDir, binary, corpus};
 use tokio::process::Command;
 
 fn devnet(dir: &Path, corpus: &Path, windows: u64) -> anyhow::Result<Command> {
@@ -26,7 +26,7 @@ fn devnet(dir: &Path, corpus: &Path, windows: u64) -> anyhow::Result<Command> {
 #[tokio::test(flavor = "multi_thread")]
 async fn devnet_runs_the_whole_network_and_shows_it_learning() -> anyhow::Result<()> {
 	let corpus = corpus()?;
-	let dir = tempfile::tempdir()?;
+	let dir = TestDir::new()?;
 	let out = devnet(dir.path(), &corpus, 4)?.arg("--s3").output();
 	let out = tokio::time::timeout(Duration::from_secs(420), out).await??;
 	let stdout = String::from_utf8_lossy(&out.stdout);
@@ -56,7 +56,7 @@ async fn devnet_runs_the_whole_network_and_shows_it_learning() -> anyhow::Result
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_stops_the_devnet_and_every_child_process() -> anyhow::Result<()> {
 	let corpus = corpus()?;
-	let dir = tempfile::tempdir()?;
+	let dir = TestDir::new()?;
 	let mut child = devnet(dir.path(), &corpus, 50)?.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
 	// Wait until the network runs: the node and all peers started, a window applied.
 	let deadline = tokio::time::Instant::now() + Duration::from_secs(300);

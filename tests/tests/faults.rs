@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 use tessera_e2e::{
-	Network, NodeOptions, Proxy, S3Server, TestNode, corpus,
+	Network, NodeOptions, Proxy, S3Server, TestDir, TestNode, corpus,
 	peers::{log_tail, records, theta_by_window},
 };
 use tessera_trainer::chain::{self, network};
@@ -48,7 +48,7 @@ async fn in_sync_from(node: &TestNode, dir: &std::path::Path, from: u64) -> anyh
 async fn node_restart_mid_window_is_survived_by_every_peer() -> anyhow::Result<()> {
 	let corpus = corpus()?;
 	let mut node = TestNode::start(NodeOptions { block_time_ms: 1000, ..Default::default() })?;
-	let dir = tempfile::tempdir()?;
+	let dir = TestDir::new()?;
 	let s3 = S3Server::start(&dir.path().join("s3")).await?;
 	let d = dir.path();
 	let url = node.rpc_url().to_string();
@@ -77,7 +77,7 @@ async fn chain_rpc_drop_is_survived_by_every_peer() -> anyhow::Result<()> {
 	let corpus = corpus()?;
 	let node = TestNode::start(NodeOptions { block_time_ms: 1000, ..Default::default() })?;
 	let proxy = Proxy::start(node.rpc_url().trim_start_matches("ws://").to_string()).await?;
-	let dir = tempfile::tempdir()?;
+	let dir = TestDir::new()?;
 	let s3 = S3Server::start(&dir.path().join("s3")).await?;
 	let d = dir.path();
 	let url = proxy.ws_url();

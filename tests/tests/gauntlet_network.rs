@@ -11,7 +11,7 @@
 
 use std::{collections::BTreeMap, time::Duration};
 use tessera_e2e::{
-	Network, NodeOptions, Peer, S3Server, TestNode, corpus,
+	Network, NodeOptions, Peer, S3Server, TestDir, TestNode, corpus,
 	peers::{account_of, log_tail, records, theta_by_window},
 };
 use tessera_trainer::{
@@ -60,7 +60,7 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 	const LAST: u64 = 5;
 	let corpus = corpus()?;
 	let node = TestNode::start(NodeOptions { block_time_ms: 1000, ..Default::default() })?;
-	let dir = tempfile::tempdir()?;
+	let dir = TestDir::new()?;
 	let s3 = S3Server::start(&dir.path().join("s3")).await?;
 	let d = dir.path();
 	let net = Network { url: node.rpc_url(), s3: &s3, corpus: &corpus, dir: d };
@@ -105,7 +105,7 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 	const LAST: u64 = 6;
 	let corpus = corpus()?;
 	let node = TestNode::start(NodeOptions { block_time_ms: 1500, ..Default::default() })?;
-	let dir = tempfile::tempdir()?;
+	let dir = TestDir::new()?;
 	let s3 = S3Server::start(&dir.path().join("s3")).await?;
 	let d = dir.path();
 	let net = Network { url: node.rpc_url(), s3: &s3, corpus: &corpus, dir: d };
@@ -199,7 +199,7 @@ async fn a_killed_miner_restarts_and_is_back_in_sync_within_two_windows() -> any
 	const LAST: u64 = 7;
 	let corpus = corpus()?;
 	let node = TestNode::start(NodeOptions { block_time_ms: 1000, ..Default::default() })?;
-	let dir = tempfile::tempdir()?;
+	let dir = TestDir::new()?;
 	let s3 = S3Server::start(&dir.path().join("s3")).await?;
 	let d = dir.path();
 	let net = Network { url: node.rpc_url(), s3: &s3, corpus: &corpus, dir: d };
@@ -256,7 +256,7 @@ async fn a_dishonest_validator_does_not_change_the_ranking() -> anyhow::Result<(
 	const UNIT: u128 = 1_000_000_000_000;
 	let corpus = corpus()?;
 	let node = TestNode::start(NodeOptions { block_time_ms: 1000, ..Default::default() })?;
-	let dir = tempfile::tempdir()?;
+	let dir = TestDir::new()?;
 	let s3 = S3Server::start(&dir.path().join("s3")).await?;
 	let d = dir.path();
 	let net = Network { url: node.rpc_url(), s3: &s3, corpus: &corpus, dir: d };

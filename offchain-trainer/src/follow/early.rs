@@ -18,18 +18,24 @@ pub struct EarlyUploads {
 }
 
 impl EarlyUploads {
-	/// Probes the commitments of `window` not yet seen early.
+	/// Which commitments of `window` not yet seen early are readable now. Only evidence once
+	/// the caller has checked that the window was still open before and after the probe.
 	pub async fn probe(
-		&mut self,
+		&self,
 		resolver: &Resolver,
 		window: u64,
 		commitments: &[Committed],
 		deadline: Duration,
-	) {
-		let seen = self.seen.entry(window).or_default();
+	) -> Vec<[u8; 32]> {
 		let unseen: Vec<&Committed> =
-			commitments.iter().filter(|c| !seen.contains(&c.account)).collect();
-		for account in round::probe(resolver, window, &unseen, deadline).await {
+			commitments.iter().filter(|c| !self.contains(window, &c.account)).collect();
+		round::probe(resolver, window, &unseen, deadline).await
+	}
+
+	/// Records `accounts` as seen early in `window`.
+	pub fn record(&mut self, window: u64, accounts: Vec<[u8; 32]>) {
+		let seen = self.seen.entry(window).or_default();
+		for account in accounts {
 			tracing::warn!(window, peer = %hex::encode(account), "payload readable before the window closed: early upload");
 			seen.insert(account);
 		}

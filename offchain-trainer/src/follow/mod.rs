@@ -164,7 +164,9 @@ impl Follower {
 			&& self.provisional.as_ref().is_none_or(|p| p.window > window)
 	}
 
-	/// Notes which of the running window's commitments are already readable.
+	/// Notes which of the running window's commitments are already readable. Block `n` may be
+	/// processed late (a peer busy training); a probe only counts when the chain's newest block
+	/// is still inside the window both before and after it.
 	pub async fn probe_early(
 		&mut self,
 		client: &Client,
@@ -172,12 +174,21 @@ impl Follower {
 		timing: &Timing,
 	) -> Result<(), ChainError> {
 		let window = timing.window_of(n);
-		if window == 0 {
+		let closes = timing.start(window + 1);
+		let newest = || async {
+			Ok::<u64, ChainError>(
+				client.at_current_block().await.map_err(ChainError::query)?.block_number(),
+			)
+		};
+		if window == 0 || newest().await? >= closes {
 			return Ok(());
 		}
 		let commitments = chain::network::commitments(client, n, window).await?;
 		let deadline = self.options.fetch_timeout.min(Duration::from_secs(2));
-		self.early.probe(&self.options.resolver, window, &commitments, deadline).await;
+		let readable = self.early.probe(&self.options.resolver, window, &commitments, deadline).await;
+		if !readable.is_empty() && newest().await? < closes {
+			self.early.record(window, readable);
+		}
 		Ok(())
 	}
 
