@@ -120,10 +120,10 @@ parameter_types! {
 	pub const MaxValidators: u32 = 64;
 	/// Least stake for a validator permit.
 	pub const MinValidatorStake: Balance = 1_000 * UNIT;
-	/// Results for a window are accepted until 8 blocks into the next window: the reveal
-	/// period (3 blocks), then time to notice late uploads, evaluate and submit. The verdict is
-	/// published before the next window's payloads are revealed.
-	pub const ScoreDeadlineBlocks: BlockNumber = 8;
+	/// Results for a window are accepted during the whole next window: the reveal period
+	/// (3 blocks), then time to evaluate, notice late uploads and submit. The verdict is
+	/// published as the window after next opens, before that window's payloads are revealed.
+	pub const ScoreDeadlineBlocks: BlockNumber = 10;
 	/// Blocks after a window during which its payloads are uploaded (then aggregated).
 	pub const RevealBlocks: BlockNumber = 3;
 	/// Miners whose updates form a window's aggregate.

@@ -57,7 +57,8 @@ async fn devnet_runs_the_whole_network_and_shows_it_learning() -> anyhow::Result
 async fn ctrl_c_stops_the_devnet_and_every_child_process() -> anyhow::Result<()> {
 	let corpus = corpus()?;
 	let dir = TestDir::new()?;
-	let mut child = devnet(dir.path(), &corpus, 50)?.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+	let mut child =
+		devnet(dir.path(), &corpus, 50)?.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
 	// Wait until the network runs: the node and all peers started, a window applied.
 	let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
 	let report = dir.path().join("alice.jsonl");

@@ -36,8 +36,9 @@ async fn in_sync_from(node: &TestNode, dir: &std::path::Path, from: u64) -> anyh
 		anyhow::ensure!(v.is_binding(), "window {w} was not scored\n{}", why());
 		for name in NAMES {
 			let theta = theta_by_window(&records(dir, name)?);
-			let (hash, _, _) =
-				theta.get(&w).ok_or_else(|| anyhow::anyhow!("{name} never applied {w}\n{}", why()))?;
+			let (hash, _, _) = theta
+				.get(&w)
+				.ok_or_else(|| anyhow::anyhow!("{name} never applied {w}\n{}", why()))?;
 			anyhow::ensure!(*hash == hex::encode(v.theta_hash), "{name}'s θ after {w}\n{}", why());
 		}
 	}
@@ -66,7 +67,10 @@ async fn node_restart_mid_window_is_survived_by_every_peer() -> anyhow::Result<(
 	}
 	let reconnected = NAMES
 		.iter()
-		.filter(|n| std::fs::read_to_string(d.join(format!("{n}.log"))).is_ok_and(|l| l.contains("reconnecting")))
+		.filter(|n| {
+			std::fs::read_to_string(d.join(format!("{n}.log")))
+				.is_ok_and(|l| l.contains("reconnecting"))
+		})
 		.count();
 	assert_eq!(reconnected, NAMES.len(), "every peer reconnected");
 	in_sync_from(&node, d, 5).await

@@ -72,8 +72,11 @@ fn honest_updates_separate_from_noise_at_the_networks_evaluation_sizes() -> anyh
 					batch: 8,
 					lr: 0.7,
 				};
-				let losses: Vec<Losses> =
-					evaluate_window(&input, &[(miner, &honest), (noise_miner, &noise)])?;
+				let losses: Vec<Losses> = evaluate_window(
+					&input,
+					&[(miner, &honest), (noise_miner, &noise)],
+					&Default::default(),
+				)?;
 				let (h, n) = (losses[0], losses[1]);
 				assert!(h.gradient_score() > 0.0, "honest update helps random data: {h:?}");
 				assert!(n.gradient_score() < h.gradient_score(), "noise {n:?} vs honest {h:?}");

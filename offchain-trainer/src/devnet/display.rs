@@ -72,7 +72,12 @@ mod tests {
 	#[test]
 	fn the_table_has_a_row_per_window_and_a_column_per_miner() {
 		let alice = PeerInfo { name: "alice".into(), account: "aa".into(), validator: false };
-		let mut w = WindowSummary { window: 1, held_out_loss: Some(7.5), included: Some(2), ..Default::default() };
+		let mut w = WindowSummary {
+			window: 1,
+			held_out_loss: Some(7.5),
+			included: Some(2),
+			..Default::default()
+		};
 		w.theta.insert("alice".into(), "h".into());
 		w.score.insert("alice".into(), 0.42);
 		w.flags.insert("alice".into(), vec!["late".into()]);

@@ -67,10 +67,9 @@ pub fn summarize(reports: &[(PeerInfo, Vec<Record>)]) -> Vec<WindowSummary> {
 			match r {
 				Record::Applied { window, theta_hash, included, held_out_loss }
 				| Record::Resynced { window, theta_hash, included, held_out_loss } => {
-					let w = windows.entry(*window).or_insert_with(|| WindowSummary {
-						window: *window,
-						..Default::default()
-					});
+					let w = windows
+						.entry(*window)
+						.or_insert_with(|| WindowSummary { window: *window, ..Default::default() });
 					w.theta.insert(peer.name.clone(), theta_hash.clone());
 					if !peer.validator {
 						w.held_out_loss.get_or_insert(*held_out_loss);
@@ -78,17 +77,15 @@ pub fn summarize(reports: &[(PeerInfo, Vec<Record>)]) -> Vec<WindowSummary> {
 					w.included = Some(included.len());
 				},
 				Record::Trained { window, loss: Some(loss), .. } => {
-					let w = windows.entry(*window).or_insert_with(|| WindowSummary {
-						window: *window,
-						..Default::default()
-					});
+					let w = windows
+						.entry(*window)
+						.or_insert_with(|| WindowSummary { window: *window, ..Default::default() });
 					w.train_loss.insert(peer.name.clone(), *loss);
 				},
 				Record::Scored { window, peers, .. } => {
-					let w = windows.entry(*window).or_insert_with(|| WindowSummary {
-						window: *window,
-						..Default::default()
-					});
+					let w = windows
+						.entry(*window)
+						.or_insert_with(|| WindowSummary { window: *window, ..Default::default() });
 					for p in peers {
 						let name = names.get(p.peer.as_str()).map_or(p.peer.as_str(), |n| n);
 						w.score.insert(name.to_string(), p.final_score);

@@ -164,12 +164,23 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome, DevnetError> {
 	}
 	let mut running = Vec::new();
 	for (name, suri, behaviour) in &specs {
-		let peer = spawn_peer(&options, node.rpc_url(), s3.as_ref(), &store_dir, name, suri, behaviour.as_deref())?;
+		let peer = spawn_peer(
+			&options,
+			node.rpc_url(),
+			s3.as_ref(),
+			&store_dir,
+			name,
+			suri,
+			behaviour.as_deref(),
+		)?;
 		running.push(peer);
 	}
-	let pids: Vec<serde_json::Value> = std::iter::once(serde_json::json!({"name": "node", "pid": node.pid()}))
-		.chain(running.iter().filter_map(|r| r.child.id().map(|pid| serde_json::json!({"name": r.info.name, "pid": pid}))))
-		.collect();
+	let pids: Vec<serde_json::Value> =
+		std::iter::once(serde_json::json!({"name": "node", "pid": node.pid()}))
+			.chain(running.iter().filter_map(|r| {
+				r.child.id().map(|pid| serde_json::json!({"name": r.info.name, "pid": pid}))
+			}))
+			.collect();
 	std::fs::write(dir.join("processes.json"), serde_json::Value::Array(pids).to_string())
 		.map_err(io("writing processes.json"))?;
 
@@ -217,8 +228,12 @@ fn spawn_peer(
 		.args(["--until-window", &options.windows.to_string()]);
 	match s3 {
 		Some(s3) => {
-			c.args(["--endpoint", s3.endpoint(), "--create-bucket"])
-				.args(["--s3-access-key", S3_ACCESS_KEY, "--s3-secret-key", S3_SECRET_KEY]);
+			c.args(["--endpoint", s3.endpoint(), "--create-bucket"]).args([
+				"--s3-access-key",
+				S3_ACCESS_KEY,
+				"--s3-secret-key",
+				S3_SECRET_KEY,
+			]);
 		},
 		None => {
 			c.arg("--store-dir").arg(store_dir);
@@ -241,14 +256,22 @@ fn spawn_peer(
 		.spawn()
 		.map_err(io(format!("starting {name}")))?;
 	Ok(Running {
-		info: PeerInfo { name: name.into(), account: account_of(suri)?, validator: behaviour.is_none() },
+		info: PeerInfo {
+			name: name.into(),
+			account: account_of(suri)?,
+			validator: behaviour.is_none(),
+		},
 		child,
 		log,
 	})
 }
 
 /// Follows the run until every peer has exited, showing the status block; stops on Ctrl-C.
-async fn watch(options: &DevnetOptions, running: &mut [Running], url: &str) -> Result<(), DevnetError> {
+async fn watch(
+	options: &DevnetOptions,
+	running: &mut [Running],
+	url: &str,
+) -> Result<(), DevnetError> {
 	let infos: Vec<PeerInfo> = running.iter().map(|r| r.info.clone()).collect();
 	let miners: Vec<&PeerInfo> = infos.iter().filter(|p| !p.validator).collect();
 	let bar = if options.live {

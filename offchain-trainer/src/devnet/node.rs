@@ -76,7 +76,8 @@ pub struct NodeProcess {
 impl NodeProcess {
 	/// Starts the node and waits until its RPC server runs.
 	pub fn start(config: &NodeConfig) -> Result<Self, NodeError> {
-		let log_err = |source| NodeError::Io { path: config.log_path.display().to_string(), source };
+		let log_err =
+			|source| NodeError::Io { path: config.log_path.display().to_string(), source };
 		let mut log = std::fs::OpenOptions::new()
 			.create(true)
 			.append(true)
@@ -111,7 +112,10 @@ impl NodeProcess {
 		let deadline = Instant::now() + config.startup_timeout;
 		let addr = loop {
 			if let Ok(Some(status)) = child.try_wait() {
-				return Err(NodeError::Exited { status: status.to_string(), log: log_name(config) });
+				return Err(NodeError::Exited {
+					status: status.to_string(),
+					log: log_name(config),
+				});
 			}
 			let left = deadline.saturating_duration_since(Instant::now());
 			if left.is_zero() {

@@ -50,7 +50,8 @@ pub fn draw(path: &Path, windows: &[WindowSummary]) -> Result<(), PlotError> {
 
 	let losses: Vec<(u64, f32)> =
 		windows.iter().filter_map(|w| w.held_out_loss.map(|l| (w.window, l))).collect();
-	let (lo, hi) = losses.iter().fold((f32::MAX, f32::MIN), |(lo, hi), (_, l)| (lo.min(*l), hi.max(*l)));
+	let (lo, hi) =
+		losses.iter().fold((f32::MAX, f32::MIN), |(lo, hi), (_, l)| (lo.min(*l), hi.max(*l)));
 	let (lo, hi) = if losses.is_empty() { (0.0, 1.0) } else { (lo - 0.1, hi + 0.1) };
 	let mut chart = ChartBuilder::on(&top)
 		.caption("held-out loss after each outer step", ("sans-serif", 22))
@@ -59,12 +60,7 @@ pub fn draw(path: &Path, windows: &[WindowSummary]) -> Result<(), PlotError> {
 		.y_label_area_size(55)
 		.build_cartesian_2d(0u64..last, lo..hi)
 		.map_err(|e| err(&e))?;
-	chart
-		.configure_mesh()
-		.x_desc("window")
-		.y_desc("nats / token")
-		.draw()
-		.map_err(|e| err(&e))?;
+	chart.configure_mesh().x_desc("window").y_desc("nats / token").draw().map_err(|e| err(&e))?;
 	chart
 		.draw_series(LineSeries::new(losses.iter().copied(), COLOURS[0].stroke_width(2)))
 		.map_err(|e| err(&e))?;
@@ -80,12 +76,7 @@ pub fn draw(path: &Path, windows: &[WindowSummary]) -> Result<(), PlotError> {
 		.y_label_area_size(55)
 		.build_cartesian_2d(0u64..last, 0f64..1f64)
 		.map_err(|e| err(&e))?;
-	chart
-		.configure_mesh()
-		.x_desc("window")
-		.y_desc("score")
-		.draw()
-		.map_err(|e| err(&e))?;
+	chart.configure_mesh().x_desc("window").y_desc("score").draw().map_err(|e| err(&e))?;
 	for (i, miner) in miners.into_iter().enumerate() {
 		let colour = COLOURS[i % COLOURS.len()];
 		let points: Vec<(u64, f64)> =
@@ -94,7 +85,9 @@ pub fn draw(path: &Path, windows: &[WindowSummary]) -> Result<(), PlotError> {
 			.draw_series(LineSeries::new(points, colour.stroke_width(2)))
 			.map_err(|e| err(&e))?
 			.label(miner.as_str())
-			.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+			.legend(move |(x, y)| {
+				PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+			});
 	}
 	chart
 		.configure_series_labels()
@@ -116,7 +109,11 @@ mod tests {
 		let path = dir.path().join("plot.png");
 		let mut windows = Vec::new();
 		for w in 0..5u64 {
-			let mut s = WindowSummary { window: w, held_out_loss: Some(8.0 - w as f32 * 0.3), ..Default::default() };
+			let mut s = WindowSummary {
+				window: w,
+				held_out_loss: Some(8.0 - w as f32 * 0.3),
+				..Default::default()
+			};
 			s.score.insert("alice".into(), 0.1 * w as f64);
 			s.score.insert("bob".into(), 0.05 * w as f64);
 			windows.push(s);

@@ -29,7 +29,11 @@ pub struct S3Server {
 
 impl S3Server {
 	/// Serves `root` to clients signing with `access_key` / `secret_key`.
-	pub async fn start(root: &Path, access_key: &str, secret_key: &str) -> Result<Self, S3ServerError> {
+	pub async fn start(
+		root: &Path,
+		access_key: &str,
+		secret_key: &str,
+	) -> Result<Self, S3ServerError> {
 		std::fs::create_dir_all(root)?;
 		let fs = s3s_fs::FileSystem::new(root).map_err(|e| S3ServerError::Root {
 			path: root.display().to_string(),

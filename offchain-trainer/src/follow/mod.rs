@@ -185,7 +185,8 @@ impl Follower {
 		}
 		let commitments = chain::network::commitments(client, n, window).await?;
 		let deadline = self.options.fetch_timeout.min(Duration::from_secs(2));
-		let readable = self.early.probe(&self.options.resolver, window, &commitments, deadline).await;
+		let readable =
+			self.early.probe(&self.options.resolver, window, &commitments, deadline).await;
 		if !readable.is_empty() && newest().await? < closes {
 			self.early.record(window, readable);
 		}

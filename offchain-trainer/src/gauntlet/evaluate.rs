@@ -10,6 +10,7 @@ use crate::{
 	data::{DataError, SliceSpec, TokenShard, assigned_slice, random_slice},
 	model::{Llama, ModelError},
 };
+use std::collections::BTreeMap;
 use tessera_codec::{Payload, aggregate::median, aggregate::norm};
 
 /// The four losses of one update, in nats per token.
@@ -100,39 +101,56 @@ fn apply_alone(theta: &[Vec<f32>], payload: &Payload, clip: &[f64], lr: f32) -> 
 	out
 }
 
-/// Evaluates each `(miner, payload)` of the window; the model is left at θ_w. Payloads are
-/// expected to have decoded for this model.
-pub fn evaluate_window(
-	input: &EvalInput<'_>,
-	updates: &[([u8; 32], &Payload)],
-) -> Result<Vec<Losses>, EvaluateError> {
+/// Rows of tokens, `seq_len + 1` each.
+type Rows = Vec<Vec<u16>>;
+
+/// The assigned and random rows of `miner` in the window.
+fn rows_of(input: &EvalInput<'_>, miner: &[u8; 32]) -> Result<(Rows, Rows), EvaluateError> {
 	let dataset = input.shard.manifest().dataset_digest_bytes()?;
 	let spec = SliceSpec { sequences: input.sequences, seq_len: input.model.config().seq_len };
 	let train = input.shard.train_tokens();
+	Ok((
+		assigned_slice(input.seed, miner, &dataset, train, spec)?.rows(input.shard)?,
+		random_slice(input.seed, miner, &dataset, train, spec)?.rows(input.shard)?,
+	))
+}
+
+/// The losses of θ_w on `miner`'s assigned and random rows: `(assigned, random)`. Needs only
+/// θ_w and the window's seed, so a validator computes it during the reveal period, before the
+/// updates are in.
+pub fn before_losses(input: &EvalInput<'_>, miner: &[u8; 32]) -> Result<(f64, f64), EvaluateError> {
+	let (assigned, random) = rows_of(input, miner)?;
+	input.model.params().set_from_vecs(input.theta)?;
+	Ok((
+		mean_loss(input.model, &assigned, input.batch)?,
+		mean_loss(input.model, &random, input.batch)?,
+	))
+}
+
+/// Evaluates each `(miner, payload)` of the window; the model is left at θ_w. `known` holds
+/// before-losses computed earlier ([`before_losses`]); the others are computed here. Payloads
+/// are expected to have decoded for this model.
+pub fn evaluate_window(
+	input: &EvalInput<'_>,
+	updates: &[([u8; 32], &Payload)],
+	known: &BTreeMap<[u8; 32], (f64, f64)>,
+) -> Result<Vec<Losses>, EvaluateError> {
 	let payloads: Vec<&Payload> = updates.iter().map(|(_, p)| *p).collect();
 	let clip = median_norms(&payloads);
 	let params = input.model.params();
-	let mut rows = Vec::with_capacity(updates.len());
-	let mut before = Vec::with_capacity(updates.len());
-	params.set_from_vecs(input.theta)?;
-	for (miner, _) in updates {
-		let assigned =
-			assigned_slice(input.seed, miner, &dataset, train, spec)?.rows(input.shard)?;
-		let random = random_slice(input.seed, miner, &dataset, train, spec)?.rows(input.shard)?;
-		before.push((
-			mean_loss(input.model, &assigned, input.batch)?,
-			mean_loss(input.model, &random, input.batch)?,
-		));
-		rows.push((assigned, random));
-	}
 	let mut out = Vec::with_capacity(updates.len());
-	for (((_, payload), (assigned, random)), (ba, br)) in updates.iter().zip(&rows).zip(before) {
+	for (miner, payload) in updates {
+		let (ba, br) = match known.get(miner) {
+			Some(b) => *b,
+			None => before_losses(input, miner)?,
+		};
+		let (assigned, random) = rows_of(input, miner)?;
 		params.set_from_vecs(&apply_alone(input.theta, payload, &clip, input.lr))?;
 		out.push(Losses {
 			before_assigned: ba,
-			after_assigned: mean_loss(input.model, assigned, input.batch)?,
+			after_assigned: mean_loss(input.model, &assigned, input.batch)?,
 			before_random: br,
-			after_random: mean_loss(input.model, random, input.batch)?,
+			after_random: mean_loss(input.model, &random, input.batch)?,
 		});
 	}
 	params.set_from_vecs(input.theta)?;

@@ -1,8 +1,8 @@
 //! The validator's chain loop (DESIGN.md §2 step 5, §5): it follows the network's θ like a miner
 //! ([`crate::follow`]) without training. While a window runs it probes the committed payloads
 //! for early uploads; when the reveal period ends it screens and applies the window's updates,
-//! evaluates every one that decodes on the miner's assigned data and on random data, and then
-//! watches for late uploads until, two blocks before the scoring deadline, it scores the window
+//! evaluates every clean one on the miner's assigned data and on random data, and then
+//! watches for late uploads until, three blocks before the scoring deadline, it scores the window
 //! (Plackett–Luce ratings, honest indicator, sync) and submits the results, the inclusion list
 //! and the hash of θ_{w+1} through `submit_gauntlet_results`. A bad payload costs at most one
 //! fetch deadline and one evaluation of `eval_sequences` rows; nothing a peer uploads can stop
@@ -17,13 +17,16 @@ use crate::{
 	data::TokenShard,
 	follow::{FollowError, FollowOptions, Follower, Stepped},
 	gauntlet::{
-		GauntletState, ScoreConfig, evaluate::EvalInput, evaluate_window, state::StateError,
+		GauntletState, ScoreConfig,
+		evaluate::{EvalInput, before_losses},
+		evaluate_window,
+		state::StateError,
 	},
 	miner::{Record, Replica, Report},
 	round,
 	storage::Location,
 };
-use std::{path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 use subxt::utils::H256;
 use subxt_signer::sr25519::Keypair;
 
@@ -99,6 +102,8 @@ struct Validator {
 	last_scored: Option<u64>,
 	/// Blocks processed (all sessions).
 	blocks: u64,
+	/// θ_w's losses on each committed miner's rows, computed in window w's reveal period.
+	before: (u64, BTreeMap<[u8; 32], (f64, f64)>),
 }
 
 /// Runs the validator until `until_window` (forever without it).
@@ -119,6 +124,7 @@ pub async fn run(
 		state,
 		scoring: None,
 		blocks: 0,
+		before: (0, BTreeMap::new()),
 		options,
 	};
 	let mut failures = 0u32;
@@ -162,6 +168,7 @@ impl Validator {
 			}
 			self.follower.probe_early(&client, n, &timing).await?;
 			self.advance_scoring(&client, n, &timing).await?;
+			self.prepare_before(&client, n, &timing).await?;
 			if let Some(u) = self.options.until_window
 				&& self.last_scored.is_some_and(|s| s >= u)
 				&& self.follower.is_confirmed(u)
@@ -190,6 +197,56 @@ impl Validator {
 			tracing::info!(amount, "bonding stake");
 			training::bond(client, &self.options.signer, amount).await?;
 		}
+		Ok(())
+	}
+
+	/// In window w's reveal period θ is still θ_w and the window's committers are known: the
+	/// losses of θ_w on their rows are computed now, while miners wait for the reveal to end,
+	/// rather than after it, when they train again.
+	async fn prepare_before(
+		&mut self,
+		client: &Client,
+		n: u64,
+		timing: &Timing,
+	) -> Result<(), ValidatorError> {
+		let Some(window) = timing.window_of(n).checked_sub(1) else { return Ok(()) };
+		let theta_w_ready = match window.checked_sub(1) {
+			Some(prev) => self.follower.replica.applied() == Some(prev),
+			None => self.follower.replica.applied().is_none(),
+		};
+		if window == 0 || n >= timing.reveal_end(window) || !theta_w_ready {
+			return Ok(());
+		}
+		if self.before.0 != window {
+			self.before = (window, BTreeMap::new());
+		}
+		let Some(seed) = chain::network::window_seed(client, n, window).await? else {
+			return Ok(());
+		};
+		let commitments = chain::network::commitments(client, n, window).await?;
+		let input = EvalInput {
+			model: self.follower.replica.model(),
+			theta: self.follower.replica.theta(),
+			shard: &self.shard,
+			seed: &seed,
+			sequences: self.options.eval_sequences,
+			batch: self.options.eval_batch,
+			lr: self.options.follow.outer.lr,
+		};
+		let before = &mut self.before.1;
+		tokio::task::block_in_place(|| {
+			for c in &commitments {
+				if before.contains_key(&c.account) {
+					continue;
+				}
+				match before_losses(&input, &c.account) {
+					Ok(l) => {
+						before.insert(c.account, l);
+					},
+					Err(e) => tracing::warn!(window, error = %e, "cannot evaluate θ_w"),
+				}
+			}
+		});
 		Ok(())
 	}
 
@@ -246,7 +303,9 @@ impl Validator {
 			batch: self.options.eval_batch,
 			lr: self.options.follow.outer.lr,
 		};
-		let evaluated = tokio::task::block_in_place(|| evaluate_window(&input, &updates));
+		let empty = BTreeMap::new();
+		let known = if self.before.0 == window { &self.before.1 } else { &empty };
+		let evaluated = tokio::task::block_in_place(|| evaluate_window(&input, &updates, known));
 		self.follower.replica.sync_model().map_err(FollowError::from)?;
 		let evaluated = match evaluated {
 			Ok(e) => e,
@@ -288,15 +347,21 @@ impl Validator {
 			}
 			scoring.mark_late(&late);
 		}
+		// Decide on the chain's newest block, not on `n`: evaluation may have kept this loop
+		// a few blocks behind. Submit three blocks before the deadline (late uploads have had
+		// two blocks to show up); give up when the deadline can no longer be met.
+		let newest = client.at_current_block().await.map_err(ChainError::query)?.block_number();
 		let deadline = timing.score_deadline(window);
-		if n + 2 < deadline {
+		if newest.max(n) + 3 < deadline {
 			return Ok(());
 		}
 		let Some(scoring) = self.scoring.take() else { return Ok(()) };
 		self.last_scored = Some(window);
-		if n + 1 >= deadline {
+		if newest + 1 >= deadline {
 			tracing::warn!(
 				window,
+				newest,
+				deadline,
 				"scoring deadline reached before the results were ready: not submitted"
 			);
 			return Ok(());
