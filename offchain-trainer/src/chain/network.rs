@@ -7,6 +7,7 @@ use crate::{
 	round::{Committed, Verdict, WindowRecord},
 	storage::Location,
 };
+use std::collections::BTreeMap;
 
 /// The protocol's timing, from the runtime's constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,12 +133,23 @@ pub async fn aggregation_set(
 	})
 }
 
-/// Every commitment of `window` at block `number`, in commit order (block, then account), with
-/// each committer's storage location.
+/// Every commitment of `window` at block `number`, in commit order (block, then account),
+/// with each committer's storage location.
 pub async fn commitments(
 	client: &Client,
 	number: u64,
 	window: u64,
+) -> Result<Vec<Committed>, ChainError> {
+	commitments_located(client, number, window, &mut BTreeMap::new()).await
+}
+
+/// [`commitments`], looking locations up in `known` first (and adding what it reads there), for
+/// callers that ask every block.
+pub async fn commitments_located(
+	client: &Client,
+	number: u64,
+	window: u64,
+	known: &mut BTreeMap<[u8; 32], Option<Location>>,
 ) -> Result<Vec<Committed>, ChainError> {
 	let at = client.at_block(number).await.map_err(ChainError::query)?;
 	let mut entries = at
@@ -155,7 +167,14 @@ pub async fn commitments(
 	}
 	let mut out = Vec::with_capacity(found.len());
 	for (account, c) in found {
-		let location = peer_location(client, number, &account).await?;
+		let location = match known.get(&account.0) {
+			Some(l) => l.clone(),
+			None => {
+				let l = peer_location(client, number, &account).await?;
+				known.insert(account.0, l.clone());
+				l
+			},
+		};
 		out.push(Committed {
 			account: account.0,
 			payload_hash: c.payload_hash.0,

@@ -1,10 +1,9 @@
 //! Keeping a replica on the network's θ (DESIGN.md §2 steps 6–7), the part miners and validators
 //! share:
 //!
-//! - while a window runs, [`Follower::probe_early`] notes committed payloads that are already
-//!   readable (early uploads);
-//! - when a window's reveal period ends, [`Follower::catch_up`] fetches its payloads, screens
-//!   them ([`crate::round::screen`]) and applies the outer step *provisionally*; a window whose
+//! - when a window's reveal period ends, [`Follower::catch_up`] takes the payloads the watcher
+//!   ([`crate::round::watch`]) read during the reveal period and the early uploads it saw,
+//!   screens them ([`crate::round::screen`]) and applies the outer step *provisionally*; a window whose
 //!   verdict is already published (a restarted or late peer) is replayed with the verdict's
 //!   inclusion list instead, and must reproduce its θ hash;
 //! - when the window's scoring period closes, [`Follower::confirm`] compares the provisional
@@ -13,17 +12,14 @@
 //!   verdict's θ, it reloads its newest checkpoint and replays the recorded verdicts. Every
 //!   re-sync is logged and reported. Checkpoints are written only of confirmed θ.
 
-mod early;
 mod resync;
-
-pub use early::EarlyUploads;
 
 use crate::{
 	chain::{self, ChainError, Client, network::Timing},
 	checkpoint::{self, CheckpointError},
 	data::TokenShard,
 	miner::{Record, Replica, ReplicaError, Report},
-	round::{self, Screened, WindowRecord, screen::Previous},
+	round::{self, Exclusion, Revealed, Screened, Watch, WindowRecord, screen::Previous},
 	storage::Resolver,
 };
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
@@ -110,7 +106,7 @@ pub struct Follower {
 	options: FollowOptions,
 	held_out: Vec<Vec<u16>>,
 	report: Report,
-	early: EarlyUploads,
+	watch: Watch,
 	previous: Option<Previous>,
 	provisional: Option<Provisional>,
 	/// Re-syncs from a checkpoint in a row that did not reproduce a verdict.
@@ -118,12 +114,14 @@ pub struct Follower {
 }
 
 impl Follower {
-	/// A follower on `replica`, resumed from the newest checkpoint when there is one.
+	/// A follower on `replica`, resumed from the newest checkpoint when there is one; `watch`
+	/// is the watcher's view of the stores ([`round::watch`]).
 	pub fn new(
 		mut replica: Replica,
 		shard: &TokenShard,
 		options: FollowOptions,
 		report: Report,
+		watch: Watch,
 	) -> Result<Self, FollowError> {
 		let held_out =
 			shard.held_out_rows(replica.model().config().seq_len + 1, options.eval_rows.max(1))?;
@@ -141,7 +139,7 @@ impl Follower {
 			options,
 			held_out,
 			report,
-			early: EarlyUploads::default(),
+			watch,
 			previous: None,
 			provisional: None,
 			failed_resyncs: 0,
@@ -164,33 +162,9 @@ impl Follower {
 			&& self.provisional.as_ref().is_none_or(|p| p.window > window)
 	}
 
-	/// Notes which of the running window's commitments are already readable. Block `n` may be
-	/// processed late (a peer busy training); a probe only counts when the chain's newest block
-	/// is still inside the window both before and after it.
-	pub async fn probe_early(
-		&mut self,
-		client: &Client,
-		n: u64,
-		timing: &Timing,
-	) -> Result<(), ChainError> {
-		let window = timing.window_of(n);
-		let closes = timing.start(window + 1);
-		let newest = || async {
-			Ok::<u64, ChainError>(
-				client.at_current_block().await.map_err(ChainError::query)?.block_number(),
-			)
-		};
-		if window == 0 || newest().await? >= closes {
-			return Ok(());
-		}
-		let commitments = chain::network::commitments(client, n, window).await?;
-		let deadline = self.options.fetch_timeout.min(Duration::from_secs(2));
-		let readable =
-			self.early.probe(&self.options.resolver, window, &commitments, deadline).await;
-		if !readable.is_empty() && newest().await? < closes {
-			self.early.record(window, readable);
-		}
-		Ok(())
+	/// The watcher's observations.
+	pub fn watch(&self) -> &Watch {
+		&self.watch
 	}
 
 	/// Applies the outer step of every window whose reveal period has ended by block `n`, in
@@ -258,16 +232,37 @@ impl Follower {
 			});
 		}
 		let shapes = self.replica.shapes().to_vec();
-		let fetched = round::fetch_all(
-			&self.options.resolver,
-			window,
-			&record.commitments,
-			&shapes,
-			max_payload_bytes(&shapes),
-			self.options.fetch_timeout,
-		)
-		.await;
-		let early = self.early.take(window);
+		let max = max_payload_bytes(&shapes);
+		let fetched = match self.watch.revealed(window) {
+			// What the watcher read during the reveal period, and nothing else.
+			Some(revealed) => record
+				.commitments
+				.iter()
+				.map(|c| {
+					let outcome = match revealed.get(&c.account) {
+						Some(Revealed::Bytes(b)) => {
+							round::fetch::decode_payload(window, c, b, &shapes, max)
+						},
+						Some(Revealed::Unusable(why)) => Err(Exclusion::Unusable(why.clone())),
+						None => Err(Exclusion::NotRevealed),
+					};
+					(c.account, outcome)
+				})
+				.collect(),
+			// The reveal period was not watched (a restart): what is there now.
+			None => {
+				round::fetch_all(
+					&self.options.resolver,
+					window,
+					&record.commitments,
+					&shapes,
+					max,
+					self.options.fetch_timeout,
+				)
+				.await
+			},
+		};
+		let early = self.watch.early(window);
 		let screened =
 			round::screen(&record, fetched, &early, &theta_hash_w, self.previous.as_ref());
 		for s in screened.iter().filter(|s| s.flags != 0) {

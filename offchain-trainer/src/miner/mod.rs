@@ -2,8 +2,9 @@
 //! step when its reveal period ends and settle it against the verdict ([`crate::follow`]); once
 //! θ_w is ready, train window w until shortly before it closes, commit the payload hash on chain,
 //! and upload the payload when the reveal period opens. A commit that would be late is never
-//! sent. After committing, the miner probes the window's other payloads for early uploads. A
-//! failing RPC connection is re-opened with backoff; the replica's state survives it.
+//! sent. The miner's watcher ([`crate::round::watch`]) observes the other payloads' timing
+//! meanwhile. A failing RPC connection is re-opened with backoff; the replica's state survives
+//! it.
 
 pub mod behaviour;
 pub mod replica;
@@ -17,6 +18,7 @@ use crate::{
 	chain::{self, AccountId, ChainError, Client, network::Timing, training},
 	data::TokenShard,
 	follow::{FollowError, FollowOptions, Follower, max_payload_bytes},
+	round,
 	storage::{Location, ObjectStore, Store, StoreError, gradient_key},
 };
 use indicatif::ProgressBar;
@@ -123,7 +125,13 @@ pub async fn run(
 ) -> Result<(), MinerError> {
 	let account = AccountId::from(options.signer.public_key().0);
 	let store = options.follow.resolver.open(&options.location)?;
-	let follower = Follower::new(replica, &shard, options.follow.clone(), report)?;
+	let watch = round::watch::spawn(round::WatchConfig {
+		url: options.url.clone(),
+		resolver: options.follow.resolver.clone(),
+		max_bytes: max_payload_bytes(replica.shapes()),
+		fetch_timeout: options.follow.fetch_timeout,
+	});
+	let follower = Follower::new(replica, &shard, options.follow.clone(), report, watch)?;
 	let mut miner = Miner {
 		account,
 		follower,
@@ -187,9 +195,6 @@ impl Miner {
 				return Ok(());
 			}
 			self.train_if_ready(&client, n, now_ms, first, &timing).await?;
-			if self.last_trained == Some(timing.window_of(n)) {
-				self.follower.probe_early(&client, n, &timing).await?;
-			}
 		}
 		Err(ChainError::Blocks("the node closed the finalized block stream".into()).into())
 	}

@@ -6,6 +6,7 @@
 
 use super::Committed;
 use crate::storage::{ObjectStore, Resolver, StoreError, gradient_key};
+use bytes::Bytes;
 use std::{collections::BTreeMap, time::Duration};
 use tessera_codec::{CodecError, Expected, Payload, decode, hash::payload_hash};
 
@@ -18,6 +19,12 @@ pub enum Exclusion {
 	/// The payload could not be fetched.
 	#[error("payload not fetched: {0}")]
 	Fetch(#[from] StoreError),
+	/// What was read in the reveal period was not the committed payload.
+	#[error("{0}")]
+	Unusable(String),
+	/// Not readable at any moment of the reveal period this peer watched.
+	#[error("not readable during the reveal period")]
+	NotRevealed,
 	/// The store did not answer within the deadline.
 	#[error("payload not fetched within {0:?}")]
 	Deadline(Duration),
@@ -37,22 +44,30 @@ pub enum Exclusion {
 impl Exclusion {
 	/// Whether nothing could be read (as opposed to something wrong being read).
 	pub fn is_missing(&self) -> bool {
-		matches!(self, Exclusion::NoLocation | Exclusion::Fetch(_) | Exclusion::Deadline(_))
+		match self {
+			Exclusion::Fetch(StoreError::TooLarge { .. }) => false,
+			Exclusion::NoLocation
+			| Exclusion::Fetch(_)
+			| Exclusion::Deadline(_)
+			| Exclusion::NotRevealed => true,
+			Exclusion::HashMismatch { .. } | Exclusion::Invalid(_) | Exclusion::Unusable(_) => {
+				false
+			},
+		}
 	}
 }
 
 /// A fetched payload: its hash (the committed one) and its decoded content.
 pub type Fetched = Result<Payload, Exclusion>;
 
-/// Fetches, verifies and decodes `c`'s payload for `window`.
-pub async fn fetch_one(
+/// Fetches `c`'s payload for `window` and checks it against the commitment.
+pub async fn fetch_bytes(
 	resolver: &Resolver,
 	window: u64,
 	c: &Committed,
-	shapes: &[Vec<usize>],
 	max_bytes: usize,
 	deadline: Duration,
-) -> Fetched {
+) -> Result<Bytes, Exclusion> {
 	let location = c.location.as_ref().ok_or(Exclusion::NoLocation)?;
 	let store = resolver.open(location)?;
 	let cap = max_bytes.min(c.payload_len as usize);
@@ -66,7 +81,31 @@ pub async fn fetch_one(
 			committed: hex::encode(c.payload_hash),
 		});
 	}
-	Ok(decode(&bytes, &Expected { window, miner: &c.account, shapes, max_bytes })?)
+	Ok(bytes)
+}
+
+/// Decodes `c`'s payload bytes for `window` and the model's `shapes`.
+pub fn decode_payload(
+	window: u64,
+	c: &Committed,
+	bytes: &[u8],
+	shapes: &[Vec<usize>],
+	max_bytes: usize,
+) -> Fetched {
+	Ok(decode(bytes, &Expected { window, miner: &c.account, shapes, max_bytes })?)
+}
+
+/// Fetches, verifies and decodes `c`'s payload for `window`.
+pub async fn fetch_one(
+	resolver: &Resolver,
+	window: u64,
+	c: &Committed,
+	shapes: &[Vec<usize>],
+	max_bytes: usize,
+	deadline: Duration,
+) -> Fetched {
+	let bytes = fetch_bytes(resolver, window, c, max_bytes, deadline).await?;
+	decode_payload(window, c, &bytes, shapes, max_bytes)
 }
 
 /// Fetches every commitment's payload concurrently; one log line per exclusion.

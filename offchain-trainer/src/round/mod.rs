@@ -1,7 +1,8 @@
 //! One window's exchange of updates (DESIGN.md §2 steps 3–6), as every peer — miner or
 //! validator — sees it: what the chain recorded ([`WindowRecord`]: the aggregation set and every
-//! commitment), what could be read from the committers' stores ([`fetch`]: early probes while
-//! the window runs, the fetch when the reveal period ends), and the objective rules that decide
+//! commitment), what could be read from the committers' stores ([`watch`]: early probes while
+//! the window runs, fetches during the reveal period, late probes after it, in a task of its
+//! own; [`fetch`]: the requests themselves), and the objective rules that decide
 //! which updates enter the aggregate ([`screen`]: missing, invalid, early, copied, diverged).
 //! Miners and validators apply the same rules to the same inputs, so they include the same
 //! updates and reach the same θ; the validators' on-chain verdict settles any difference.
@@ -9,9 +10,11 @@
 pub mod fetch;
 pub mod flags;
 pub mod screen;
+pub mod watch;
 
 pub use fetch::{Exclusion, fetch_all, fetch_one, probe};
 pub use screen::{Previous, Screened, inclusion, screen};
+pub use watch::{Revealed, Watch, WatchConfig};
 
 use crate::storage::Location;
 

@@ -1,6 +1,6 @@
 //! The validator's chain loop (DESIGN.md §2 step 5, §5): it follows the network's θ like a miner
-//! ([`crate::follow`]) without training. While a window runs it probes the committed payloads
-//! for early uploads; when the reveal period ends it screens and applies the window's updates,
+//! ([`crate::follow`]) without training; its watcher ([`crate::round::watch`]) notes early,
+//! revealed and late payloads. When the reveal period ends it screens and applies the window's updates,
 //! evaluates every clean one on the miner's assigned data and on random data, and then
 //! watches for late uploads until, three blocks before the scoring deadline, it scores the window
 //! (Plackett–Luce ratings, honest indicator, sync) and submits the results, the inclusion list
@@ -114,7 +114,13 @@ pub async fn run(
 	report: Report,
 ) -> Result<(), ValidatorError> {
 	let account = AccountId::from(options.signer.public_key().0);
-	let follower = Follower::new(replica, &shard, options.follow.clone(), report)?;
+	let watch = round::watch::spawn(round::WatchConfig {
+		url: options.url.clone(),
+		resolver: options.follow.resolver.clone(),
+		max_bytes: crate::follow::max_payload_bytes(replica.shapes()),
+		fetch_timeout: options.follow.fetch_timeout,
+	});
+	let follower = Follower::new(replica, &shard, options.follow.clone(), report, watch)?;
 	let state = GauntletState::load(&options.state_path)?;
 	let mut v = Validator {
 		account,
@@ -166,7 +172,6 @@ impl Validator {
 			for stepped in self.follower.catch_up(&client, n, &timing).await? {
 				self.begin_scoring(stepped, n, &timing)?;
 			}
-			self.follower.probe_early(&client, n, &timing).await?;
 			self.advance_scoring(&client, n, &timing).await?;
 			self.prepare_before(&client, n, &timing).await?;
 			if let Some(u) = self.options.until_window
@@ -337,16 +342,8 @@ impl Validator {
 	) -> Result<(), ValidatorError> {
 		let Some(scoring) = self.scoring.as_mut() else { return Ok(()) };
 		let window = scoring.window;
-		let missing: Vec<round::Committed> = scoring.missing().into_iter().cloned().collect();
-		if !missing.is_empty() {
-			let refs: Vec<&round::Committed> = missing.iter().collect();
-			let deadline = self.options.follow.fetch_timeout.min(Duration::from_secs(2));
-			let late = round::probe(&self.options.follow.resolver, window, &refs, deadline).await;
-			for a in &late {
-				tracing::warn!(window, peer = %hex::encode(a), "payload uploaded after the reveal period: late");
-			}
-			scoring.mark_late(&late);
-		}
+		let late: Vec<[u8; 32]> = self.follower.watch().late(window).into_iter().collect();
+		scoring.mark_late(&late);
 		// Decide on the chain's newest block, not on `n`: evaluation may have kept this loop
 		// a few blocks behind. Submit three blocks before the deadline (late uploads have had
 		// two blocks to show up); give up when the deadline can no longer be met.

@@ -32,20 +32,14 @@ pub struct Scoring {
 }
 
 impl Scoring {
-	/// The screened updates still flagged missing that have a commitment (candidates for
-	/// "late").
-	pub fn missing(&self) -> Vec<&crate::round::Committed> {
-		self.stepped
-			.screened
-			.iter()
-			.filter(|s| s.flags & flags::MISSING != 0)
-			.filter_map(|s| s.committed.as_ref())
-			.collect()
-	}
-
 	/// Marks `accounts` (seen after the reveal period) late instead of missing.
 	pub fn mark_late(&mut self, accounts: &[[u8; 32]]) {
-		for s in self.stepped.screened.iter_mut().filter(|s| accounts.contains(&s.account)) {
+		for s in self
+			.stepped
+			.screened
+			.iter_mut()
+			.filter(|s| accounts.contains(&s.account) && s.flags & flags::MISSING != 0)
+		{
 			s.flags = (s.flags & !flags::MISSING) | flags::LATE;
 			s.reasons.push("uploaded after the reveal period".into());
 		}
