@@ -102,9 +102,10 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> anyhow::Result<()> {
-	const LAST: u64 = 6;
+	const LAST: u64 = 5;
 	let corpus = corpus()?;
-	let node = TestNode::start(NodeOptions { block_time_ms: 1500, ..Default::default() })?;
+	// Eleven miners, a validator and the node share the machine: 2 s blocks.
+	let node = TestNode::start(NodeOptions { block_time_ms: 2000, ..Default::default() })?;
 	let dir = TestDir::new()?;
 	let s3 = S3Server::start(&dir.path().join("s3")).await?;
 	let d = dir.path();
@@ -121,7 +122,7 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 		("NoUpload", "//Eve//stash", "no-upload".to_string(), "missing"),
 		("WrongHash", "//Ferdie//stash", "wrong-hash".to_string(), "invalid"),
 	];
-	let honest = [("Alice", "//Alice"), ("Bob", "//Bob"), ("Charlie", "//Charlie")];
+	let honest = [("Alice", "//Alice"), ("Bob", "//Bob")];
 	let mut peers = vec![net.validator("Dave", "//Dave", LAST, &[])?];
 	for (name, suri) in honest {
 		peers.push(net.miner(name, suri, "honest", LAST)?);
@@ -155,10 +156,15 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 		}
 		let mut compared = 0;
 		for (w, v) in &verdicts {
-			assert!(
-				!v.inclusion.iter().any(|a| hex::encode(a) == account),
-				"{name} aggregated in window {w}"
-			);
+			// A flagged update never enters an aggregate. (Noise is objectively well formed: it
+			// may enter the bootstrap aggregates, clipped to the median norm, until its first
+			// verdict takes it out of the aggregation set — checked below.)
+			if !flag.is_empty() {
+				assert!(
+					!v.inclusion.iter().any(|a| hex::encode(a) == account),
+					"{name} aggregated in window {w}"
+				);
+			}
 			let Some(theirs) = score(v, &account) else { continue };
 			let honest_scores: Vec<u32> =
 				honest_accounts.iter().filter_map(|h| score(v, h)).collect();
@@ -178,7 +184,21 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 			why()
 		);
 	}
-	// The honest miners' θ is the network's, and only honest updates were aggregated.
+	// Once verdicts exist (window 1's is published as window 3 opens), no adversary is in an
+	// aggregation set any more.
+	let client = chain::connect(node.rpc_url()).await?;
+	let at = client.at_current_block().await?.block_number();
+	for w in 3..=LAST {
+		let set: Vec<String> =
+			network::aggregation_set(&client, at, w).await?.iter().map(hex::encode).collect();
+		assert!(!set.is_empty(), "window {w} has an aggregation set");
+		assert!(
+			set.iter().all(|a| honest_accounts.contains(a)),
+			"window {w}'s aggregation set holds only honest miners: {set:?}\n{}",
+			why()
+		);
+	}
+	// The honest miners' θ is the network's, and from then on only honest updates are aggregated.
 	for (w, v) in &verdicts {
 		if !v.is_binding() {
 			continue;
@@ -189,7 +209,9 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 				assert_eq!(hash, &hex::encode(v.theta_hash), "{name}'s θ after window {w}");
 			}
 		}
-		assert!(v.inclusion.iter().all(|a| honest_accounts.contains(&hex::encode(a))));
+		if *w >= 3 {
+			assert!(v.inclusion.iter().all(|a| honest_accounts.contains(&hex::encode(a))));
+		}
 	}
 	Ok(())
 }

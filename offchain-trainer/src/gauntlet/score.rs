@@ -5,10 +5,13 @@
 //!   data (it trained on what it was given), else −1; its EMA is kept per peer;
 //! - Plackett–Luce rating: every screened peer takes part in the window's game, clean updates
 //!   ranked by `g`, set-aside ones (any flag) ranked last together;
-//! - final score = `σ(ordinal / σ₀) × (1 + EMA) / 2 × sync`, in `[0, 1]`, and 0 for any
-//!   flagged update. `σ` is the logistic function: it maps the rating's conservative estimate
-//!   `μ − 3σ` (0 for a newcomer, unbounded) monotonically into `(0, 1)`, so ratings order final
-//!   scores as the design's "ordinal × indicator × sync" intends, without negative scores.
+//! - final score = `σ(ordinal / σ₀) × (1 + EMA) / 2 × sync`, in `[0, 1]`; 0 for any flagged
+//!   update and for one that does not lower the loss on random data (`g ≤ 0`: it does the model
+//!   no good, so it earns nothing, and with no incentive weight its miner leaves the
+//!   aggregation set). `σ` is the logistic function: it maps the rating's conservative
+//!   estimate `μ − 3σ` (0 for a newcomer, unbounded) monotonically into `(0, 1)`, so ratings
+//!   order final scores as the design's "ordinal × indicator × sync" intends, without negative
+//!   scores.
 //!
 //! [`Scored::fixed_point`] gives the on-chain integers: losses in µnats, `g` in ppm, μ and σ in
 //! millionths, the final score in parts per billion.
@@ -133,7 +136,8 @@ pub fn score_window(
 			peer.indicator += config.indicator_alpha * (sample - peer.indicator);
 			peer.rating = rating;
 			let synced = s.flags & crate::round::flags::DIVERGED == 0;
-			let final_score = if s.flags == 0 {
+			let improves = l.is_some_and(|l| l.gradient_score() > 0.0);
+			let final_score = if s.flags == 0 && improves {
 				logistic(rating.ordinal() / rating::SIGMA0) * (1.0 + peer.indicator) / 2.0
 			} else {
 				0.0
@@ -193,8 +197,9 @@ mod tests {
 		}
 		let by = |a: u8| last.iter().find(|s| s.account == [a; 32]).unwrap();
 		assert!(by(1).final_score > by(2).final_score);
-		assert!(by(2).final_score > by(3).final_score);
-		assert!(by(3).final_score > 0.0, "noise is scored, just low");
+		assert!(by(2).final_score > 0.0);
+		assert_eq!(by(3).final_score, 0.0, "an update that makes things worse earns nothing");
+		assert!(by(3).rating.mu < by(2).rating.mu);
 		assert_eq!(by(4).final_score, 0.0);
 		assert!(by(1).indicator > 0.8 && by(3).indicator < -0.8);
 		assert!(by(4).rating.mu < by(3).rating.mu, "set-aside updates rank last");

@@ -323,11 +323,6 @@ impl Miner {
 		};
 		self.last_trained = Some(window);
 		let built = if self.options.behaviour.trains() {
-			// The early uploader finishes half-way, so its upload is plainly early.
-			let deadline = match self.options.behaviour {
-				Behaviour::Early => Instant::now() + (deadline - Instant::now()) / 2,
-				_ => deadline,
-			};
 			self.train(window, &seed, deadline)?
 		} else {
 			self.fabricate(client, n, window).await?
@@ -436,9 +431,11 @@ impl Miner {
 		let k = self.options.top_k;
 		let bytes = match self.options.behaviour {
 			Behaviour::Nan => behaviour::nan_payload(&shapes, &header, k),
-			Behaviour::Noise | Behaviour::NoUpload | Behaviour::WrongHash => {
-				behaviour::noise_payload(&shapes, &header, k, 0.02)
-			},
+			Behaviour::Noise
+			| Behaviour::NoUpload
+			| Behaviour::WrongHash
+			| Behaviour::Late
+			| Behaviour::Early => behaviour::noise_payload(&shapes, &header, k, 0.02),
 			Behaviour::CopyExact { victim } | Behaviour::CopyPerturbed { victim } => {
 				let Some(original) = self.victim_payload(client, n, window, &victim).await? else {
 					tracing::info!(window, victim = %hex::encode(victim), "nothing to copy this window");
@@ -456,7 +453,7 @@ impl Miner {
 					)
 				}
 			},
-			Behaviour::Honest | Behaviour::Late | Behaviour::Early => return Ok(None),
+			Behaviour::Honest => return Ok(None),
 		};
 		let bytes = match bytes {
 			Ok(b) => b,

@@ -76,6 +76,22 @@ impl Watch {
 		})
 	}
 
+	/// The committers of `window` whose committed payload has been read so far in its reveal
+	/// period.
+	pub fn revealed_so_far(&self, window: u64) -> Vec<[u8; 32]> {
+		self.with(|o| {
+			o.revealed
+				.get(&window)
+				.map(|m| {
+					m.iter()
+						.filter(|(_, r)| matches!(r, Revealed::Bytes(_)))
+						.map(|(a, _)| *a)
+						.collect()
+				})
+				.unwrap_or_default()
+		})
+	}
+
 	/// The committers of `window` whose payload appeared after its reveal period.
 	pub fn late(&self, window: u64) -> BTreeSet<[u8; 32]> {
 		self.with(|o| o.late.get(&window).cloned().unwrap_or_default())

@@ -205,9 +205,9 @@ impl Validator {
 		Ok(())
 	}
 
-	/// In window w's reveal period θ is still θ_w and the window's committers are known: the
-	/// losses of θ_w on their rows are computed now, while miners wait for the reveal to end,
-	/// rather than after it, when they train again.
+	/// In window w's reveal period θ is still θ_w: the losses of θ_w on the rows of each miner
+	/// whose payload the watcher has read are computed now, while miners wait for the reveal to
+	/// end, rather than after it, when they train again.
 	async fn prepare_before(
 		&mut self,
 		client: &Client,
@@ -222,13 +222,22 @@ impl Validator {
 		if window == 0 || n >= timing.reveal_end(window) || !theta_w_ready {
 			return Ok(());
 		}
+		let readable: Vec<[u8; 32]> = self
+			.follower
+			.watch()
+			.revealed_so_far(window)
+			.into_iter()
+			.filter(|a| self.before.0 != window || !self.before.1.contains_key(a))
+			.collect();
+		if readable.is_empty() {
+			return Ok(());
+		}
 		if self.before.0 != window {
 			self.before = (window, BTreeMap::new());
 		}
 		let Some(seed) = chain::network::window_seed(client, n, window).await? else {
 			return Ok(());
 		};
-		let commitments = chain::network::commitments(client, n, window).await?;
 		let input = EvalInput {
 			model: self.follower.replica.model(),
 			theta: self.follower.replica.theta(),
@@ -240,13 +249,10 @@ impl Validator {
 		};
 		let before = &mut self.before.1;
 		tokio::task::block_in_place(|| {
-			for c in &commitments {
-				if before.contains_key(&c.account) {
-					continue;
-				}
-				match before_losses(&input, &c.account) {
+			for account in readable {
+				match before_losses(&input, &account) {
 					Ok(l) => {
-						before.insert(c.account, l);
+						before.insert(account, l);
 					},
 					Err(e) => tracing::warn!(window, error = %e, "cannot evaluate θ_w"),
 				}

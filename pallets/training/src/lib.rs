@@ -499,6 +499,9 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(n: BlockNumberFor<T>) -> Weight {
+			// A scoring period that closes in the block a window opens feeds that window's
+			// aggregation set: close first.
+			let closed = Self::close_scoring(n);
 			match window::window_opened_at(n, T::WindowLength::get()) {
 				Some(w) => {
 					let pruned = Self::open_window(w, n);
@@ -506,7 +509,7 @@ pub mod pallet {
 				},
 				None => T::WeightInfo::on_initialize_idle(),
 			}
-			.saturating_add(Self::close_scoring(n))
+			.saturating_add(closed)
 		}
 
 		fn integrity_test() {
@@ -943,7 +946,9 @@ pub mod pallet {
 		/// - the validators permitted to score it: the top `MaxValidators` non-leaving validators
 		///   by stake above `MinValidatorStake`;
 		/// - its aggregation set: the top `AggregationSize` non-leaving miners by incentive
-		///   weight, earlier registration first among equals.
+		///   weight, earlier registration first among equals — only miners that have earned
+		///   weight, once any has (before that, bootstrap: registration order). A miner whose
+		///   updates score nothing leaves the set; a newcomer joins once a verdict scores it.
 		fn select_window_participants(w: WindowIndex) {
 			let mut validators = Vec::new();
 			let mut miners: Vec<(Perbill, u32, T::AccountId)> = Vec::new();
@@ -967,6 +972,9 @@ pub mod pallet {
 			WindowValidators::<T>::insert(w, &validators);
 			Self::deposit_event(Event::ValidatorsPermitted { window: w, validators });
 
+			if miners.iter().any(|(weight, _, _)| !weight.is_zero()) {
+				miners.retain(|(weight, _, _)| !weight.is_zero());
+			}
 			miners.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
 			miners.truncate(T::AggregationSize::get() as usize);
 			let members =

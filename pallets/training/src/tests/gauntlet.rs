@@ -220,6 +220,28 @@ fn incentive_weights_order_the_next_aggregation_set() {
 }
 
 #[test]
+fn miners_without_weight_leave_the_set_once_anyone_has_weight() {
+	run_test(|| {
+		run_to_window(2);
+		// Alice's updates score nothing, Bob's score: only Bob stays in the set.
+		assert_ok!(submit(
+			CHARLIE,
+			1,
+			vec![peer_result(ALICE, 0), peer_result(BOB, 60)],
+			vec![BOB]
+		));
+		run_to_block(20 + DEADLINE);
+		assert!(IncentiveWeights::<Test>::get(ALICE).is_zero());
+		run_to_window(3);
+		assert_eq!(AggregationSets::<Test>::get(3).into_inner(), vec![BOB]);
+		// Without any weight (every verdict empty), the set falls back to registration order.
+		IncentiveWeights::<Test>::remove(BOB);
+		run_to_window(4);
+		assert_eq!(AggregationSets::<Test>::get(4).into_inner(), vec![ALICE, BOB]);
+	});
+}
+
+#[test]
 fn unscored_miners_decay_and_no_submissions_mean_an_empty_verdict() {
 	run_test(|| {
 		IncentiveWeights::<Test>::insert(ALICE, Perbill::from_percent(80));
