@@ -3,8 +3,9 @@
 //! (`offchain-trainer validator`). Each test reads the on-chain verdicts afterwards.
 //!
 //! 1. an honest network learns and every peer's θ hash equals the verdict's, every window;
-//! 2. adversaries among honest miners are flagged, score below every honest miner, never enter
-//!    an aggregate, and leave the honest θ untouched;
+//! 2. adversaries among honest miners are flagged, score below every honest miner (over the run
+//!    and in the incentive weight they end with), never enter an aggregate once flagged, leave
+//!    the aggregation set once scored, and leave the honest θ untouched;
 //! 3. a miner killed mid-run restarts from its checkpoint and is back in sync within two windows;
 //! 4. with a dishonest validator (random scores) holding less stake, the verdict still ranks the
 //!    honest miners first.
@@ -102,9 +103,9 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> anyhow::Result<()> {
-	const LAST: u64 = 5;
+	const LAST: u64 = 6;
 	let corpus = corpus()?;
-	// Eleven miners, a validator and the node share the machine: 2 s blocks.
+	// Ten miners, a validator and the node share the machine: 2 s blocks.
 	let node = TestNode::start(NodeOptions { block_time_ms: 2000, ..Default::default() })?;
 	let dir = TestDir::new()?;
 	let s3 = S3Server::start(&dir.path().join("s3")).await?;
@@ -138,6 +139,14 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 	let verdicts = verdicts(&node, LAST).await?;
 	let honest_accounts: Vec<String> =
 		honest.iter().map(|(_, s)| account_of(s)).collect::<Result<_, _>>()?;
+	let client = chain::connect(node.rpc_url()).await?;
+	let at = client.at_current_block().await?.block_number();
+	let mut weights: BTreeMap<[u8; 32], u32> = BTreeMap::new();
+	for suri in honest.iter().map(|h| h.1).chain(adversaries.iter().map(|a| a.1)) {
+		let bytes: [u8; 32] =
+			hex::decode(account_of(suri)?)?.try_into().map_err(|_| anyhow::anyhow!("account"))?;
+		weights.insert(bytes, network::incentive_weight(&client, at, &bytes).await?);
+	}
 
 	// What the validator reported, per window and peer.
 	let mut flags: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -154,41 +163,45 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 			let seen = flags.get(&account).cloned().unwrap_or_default();
 			assert!(seen.iter().any(|f| f == flag), "{name} flagged {flag}: {seen:?}\n{}", why());
 		}
-		let mut compared = 0;
 		for (w, v) in &verdicts {
-			// A flagged update never enters an aggregate. (Noise is objectively well formed: it
-			// may enter the bootstrap aggregates, clipped to the median norm, until its first
-			// verdict takes it out of the aggregation set — checked below.)
+			// A flagged update never enters an aggregate. (Noise is well formed: it may enter
+			// the bootstrap aggregates, clipped to the median norm, until verdicts take it out
+			// of the aggregation set — checked below.)
 			if !flag.is_empty() {
 				assert!(
 					!v.inclusion.iter().any(|a| hex::encode(a) == account),
 					"{name} aggregated in window {w}"
 				);
 			}
-			let Some(theirs) = score(v, &account) else { continue };
-			let honest_scores: Vec<u32> =
-				honest_accounts.iter().filter_map(|h| score(v, h)).collect();
-			if honest_scores.len() == honest_accounts.len() && v.validators > 0 {
-				compared += 1;
-				let lowest = honest_scores.iter().min().copied().unwrap_or(0);
-				assert!(
-					theirs < lowest,
-					"{name} scored {theirs} in window {w}, an honest miner {lowest}\n{}",
-					why()
-				);
-			}
 		}
-		assert!(
-			compared >= 2,
-			"{name} was scored beside every honest miner in {compared} windows\n{}",
-			why()
-		);
+		// Over the run, below every honest miner: in the sum of its verdict scores and in the
+		// incentive weight the chain ends with.
+		let total =
+			|a: &str| verdicts.values().filter_map(|v| score(v, a)).map(u64::from).sum::<u64>();
+		let weight = |a: &str| -> anyhow::Result<u32> {
+			let bytes: [u8; 32] =
+				hex::decode(a)?.try_into().map_err(|_| anyhow::anyhow!("account"))?;
+			Ok(weights.get(&bytes).copied().unwrap_or(0))
+		};
+		for h in &honest_accounts {
+			assert!(
+				total(&account) < total(h),
+				"{name} scored {} in all, an honest miner {}\n{}",
+				total(&account),
+				total(h),
+				why()
+			);
+			assert!(
+				weight(&account)? < weight(h)?,
+				"{name}'s incentive weight {} vs {}",
+				weight(&account)?,
+				weight(h)?
+			);
+		}
 	}
-	// Once verdicts exist (window 1's is published as window 3 opens), no adversary is in an
-	// aggregation set any more.
-	let client = chain::connect(node.rpc_url()).await?;
-	let at = client.at_current_block().await?.block_number();
-	for w in 3..=LAST {
+	// Once verdicts exist (window 1's is published as window 3 opens), adversaries leave the
+	// aggregation set: from window 4 on it holds honest miners only.
+	for w in 4..=LAST {
 		let set: Vec<String> =
 			network::aggregation_set(&client, at, w).await?.iter().map(hex::encode).collect();
 		assert!(!set.is_empty(), "window {w} has an aggregation set");
@@ -209,7 +222,7 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 				assert_eq!(hash, &hex::encode(v.theta_hash), "{name}'s θ after window {w}");
 			}
 		}
-		if *w >= 3 {
+		if *w >= 4 {
 			assert!(v.inclusion.iter().all(|a| honest_accounts.contains(&hex::encode(a))));
 		}
 	}

@@ -187,6 +187,24 @@ pub async fn commitments_located(
 	Ok(out)
 }
 
+/// `who`'s incentive weight at block `number`, in parts per billion.
+pub async fn incentive_weight(
+	client: &Client,
+	number: u64,
+	who: &[u8; 32],
+) -> Result<u32, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	let weight = at
+		.storage()
+		.try_fetch(runtime::storage().training().incentive_weights(), (AccountId::from(*who),))
+		.await
+		.map_err(ChainError::query)?;
+	Ok(match weight {
+		Some(w) => w.decode().map_err(ChainError::query)?.0,
+		None => 0,
+	})
+}
+
 /// What the chain records about `window` at block `number`: its aggregation set and its
 /// commitments.
 pub async fn window_record(

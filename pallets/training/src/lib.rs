@@ -155,6 +155,12 @@ pub mod pallet {
 		#[pallet::constant]
 		type IncentiveAlpha: Get<Perbill>;
 
+		/// A miner stays in the aggregation set while its incentive weight is at least this
+		/// fraction of the best miner's: updates that keep scoring (next to) nothing leave the
+		/// aggregate even when there are free places.
+		#[pallet::constant]
+		type AggregationWeightFloor: Get<Perbill>;
+
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 	}
@@ -946,9 +952,10 @@ pub mod pallet {
 		/// - the validators permitted to score it: the top `MaxValidators` non-leaving validators
 		///   by stake above `MinValidatorStake`;
 		/// - its aggregation set: the top `AggregationSize` non-leaving miners by incentive
-		///   weight, earlier registration first among equals — only miners that have earned
-		///   weight, once any has (before that, bootstrap: registration order). A miner whose
-		///   updates score nothing leaves the set; a newcomer joins once a verdict scores it.
+		///   weight, earlier registration first among equals — once any miner has weight, only
+		///   those with at least `AggregationWeightFloor` of the best weight (before that,
+		///   bootstrap: registration order). A miner whose updates score (next to) nothing leaves
+		///   the set; a newcomer joins once verdicts score it well.
 		fn select_window_participants(w: WindowIndex) {
 			let mut validators = Vec::new();
 			let mut miners: Vec<(Perbill, u32, T::AccountId)> = Vec::new();
@@ -972,8 +979,10 @@ pub mod pallet {
 			WindowValidators::<T>::insert(w, &validators);
 			Self::deposit_event(Event::ValidatorsPermitted { window: w, validators });
 
-			if miners.iter().any(|(weight, _, _)| !weight.is_zero()) {
-				miners.retain(|(weight, _, _)| !weight.is_zero());
+			let best = miners.iter().map(|(weight, _, _)| *weight).max().unwrap_or_default();
+			if !best.is_zero() {
+				let floor = T::AggregationWeightFloor::get() * best.deconstruct();
+				miners.retain(|(weight, _, _)| !weight.is_zero() && weight.deconstruct() >= floor);
 			}
 			miners.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
 			miners.truncate(T::AggregationSize::get() as usize);

@@ -62,6 +62,7 @@ parameter_types! {
 	pub const RevealBlocks: u64 = 3;
 	pub const AggregationSize: u32 = 3;
 	pub const IncentiveAlpha: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(50);
+	pub const AggregationWeightFloor: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(25);
 }
 
 /// Blocks after a window ends during which its results are accepted.
@@ -94,6 +95,7 @@ impl pallet_training::Config for Test {
 	type RevealBlocks = RevealBlocks;
 	type AggregationSize = AggregationSize;
 	type IncentiveAlpha = IncentiveAlpha;
+	type AggregationWeightFloor = AggregationWeightFloor;
 	type WeightInfo = ();
 }
 

@@ -76,6 +76,7 @@ parameter_types! {
 	pub const RevealBlocks: u64 = 3;
 	pub const AggregationSize: u32 = 4;
 	pub const IncentiveAlpha: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(10);
+	pub const AggregationWeightFloor: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(25);
 }
 
 impl pallet_training::Config for FakeStakeRuntime {
@@ -95,6 +96,7 @@ impl pallet_training::Config for FakeStakeRuntime {
 	type RevealBlocks = RevealBlocks;
 	type AggregationSize = AggregationSize;
 	type IncentiveAlpha = IncentiveAlpha;
+	type AggregationWeightFloor = AggregationWeightFloor;
 	type WeightInfo = ();
 }
 

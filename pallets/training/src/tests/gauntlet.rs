@@ -209,13 +209,29 @@ fn incentive_weights_order_the_next_aggregation_set() {
 		assert_ok!(submit(
 			CHARLIE,
 			1,
-			vec![peer_result(ALICE, 10), peer_result(BOB, 90)],
+			vec![peer_result(ALICE, 40), peer_result(BOB, 90)],
 			vec![ALICE, BOB]
 		));
 		run_to_block(20 + DEADLINE);
 		assert!(IncentiveWeights::<Test>::get(BOB) > IncentiveWeights::<Test>::get(ALICE));
 		run_to_window(3);
 		assert_eq!(AggregationSets::<Test>::get(3).into_inner(), vec![BOB, ALICE]);
+	});
+}
+
+#[test]
+fn miners_far_below_the_best_weight_leave_the_set() {
+	run_test(|| {
+		run_to_window(2);
+		// Alice scores 10 %, Bob 90 %: weights 5 % and 45 %, and 5 % is under a quarter of 45 %.
+		assert_ok!(submit(
+			CHARLIE,
+			1,
+			vec![peer_result(ALICE, 10), peer_result(BOB, 90)],
+			vec![ALICE, BOB]
+		));
+		run_to_window(3);
+		assert_eq!(AggregationSets::<Test>::get(3).into_inner(), vec![BOB]);
 	});
 }
 
