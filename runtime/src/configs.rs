@@ -130,8 +130,8 @@ parameter_types! {
 	pub const AggregationSize: u32 = 32;
 	/// Weight of a new verdict in the incentive EMA.
 	pub const IncentiveAlpha: Perbill = Perbill::from_percent(10);
-	/// A miner stays in the aggregation set while its weight is at least a quarter of the best.
-	pub const AggregationWeightFloor: Perbill = Perbill::from_percent(25);
+	/// A miner stays in the aggregation set while its weight is at least a tenth of the best.
+	pub const AggregationWeightFloor: Perbill = Perbill::from_percent(10);
 }
 
 impl pallet_training::Config for Runtime {

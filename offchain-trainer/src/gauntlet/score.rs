@@ -3,21 +3,25 @@
 //! - gradient score `g` = relative improvement on random data;
 //! - honest indicator: +1 when the update improves the miner's assigned data more than random
 //!   data (it trained on what it was given), else −1; its EMA is kept per peer;
-//! - Plackett–Luce rating: every screened peer takes part in the window's game, clean updates
-//!   ranked by `g`, set-aside ones (any flag) ranked last together;
-//! - final score = `σ(ordinal / σ₀) × (1 + EMA) / 2 × sync`, in `[0, 1]`; 0 for any flagged
-//!   update and for one that does not lower the loss on random data (`g ≤ 0`: it does the model
-//!   no good, so it earns nothing, and with no incentive weight its miner leaves the
-//!   aggregation set). `σ` is the logistic function: it maps the rating's conservative
-//!   estimate `μ − 3σ` (0 for a newcomer, unbounded) monotonically into `(0, 1)`, so ratings
-//!   order final scores as the design's "ordinal × indicator × sync" intends, without negative
-//!   scores.
+//! - Plackett–Luce rating: the window's evaluated (clean) updates play one game, ranked by
+//!   `g`; set-aside updates do not play (an adversary must not gain rating by finishing above
+//!   the invalid ones);
+//! - final score = `σ(ordinal / σ₀) × (1 + EMA) / 2 × sync × q`, in `[0, 1]`, and 0 for any
+//!   flagged update. `σ` is the logistic function: it maps the rating's conservative estimate
+//!   `μ − 3σ` (0 for a newcomer, unbounded) monotonically into `(0, 1)`, so ratings order final
+//!   scores as the design's "ordinal × indicator × sync" intends, without negative scores.
+//!   `q = clamp(g / g_best, 0, 1)` is the update's gradient score relative to the window's best:
+//!   ranks alone cannot tell an update that barely helps (random noise, ~1 % of an honest
+//!   update's `g`) from a good one, and `q` makes it earn accordingly — an update that does not
+//!   lower the random-data loss earns nothing, and a miner whose weight stays far below the
+//!   best leaves the aggregation set.
 //!
 //! [`Scored::fixed_point`] gives the on-chain integers: losses in µnats, `g` in ppm, μ and σ in
 //! millionths, the final score in parts per billion.
 
 use super::{Losses, rating, state::GauntletState};
 use crate::round::Screened;
+use std::collections::BTreeMap;
 
 /// Scoring settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -112,40 +116,44 @@ pub fn score_window(
 	state: &mut GauntletState,
 	config: &ScoreConfig,
 ) -> Vec<Scored> {
-	let scores: Vec<f64> = screened
-		.iter()
-		.zip(losses)
-		.map(|(s, l)| match l {
-			Some(l) if s.flags == 0 && l.gradient_score().is_finite() => l.gradient_score(),
-			_ => f64::NEG_INFINITY,
+	// The window's game: the evaluated (clean) updates, ranked by gradient score.
+	let evaluated: Vec<usize> = (0..screened.len())
+		.filter(|&i| {
+			screened[i].flags == 0 && losses[i].is_some_and(|l| l.gradient_score().is_finite())
 		})
 		.collect();
-	let ranks = rating::ranks_of(&scores);
+	let gradient = |i: usize| losses[i].map_or(0.0, |l| l.gradient_score());
+	let ranks = rating::ranks_of(&evaluated.iter().map(|&i| gradient(i)).collect::<Vec<_>>());
 	let before: Vec<rating::Rating> =
-		screened.iter().map(|s| state.peer(&s.account).rating).collect();
-	let after = rating::rate(&before, &ranks);
+		evaluated.iter().map(|&i| state.peer(&screened[i].account).rating).collect();
+	let mut ratings: BTreeMap<usize, rating::Rating> =
+		evaluated.iter().copied().zip(rating::rate(&before, &ranks)).collect();
+	let best = evaluated.iter().map(|&i| gradient(i)).fold(0.0f64, f64::max);
 
 	screened
 		.iter()
 		.zip(losses)
-		.zip(after)
-		.map(|((s, l), rating)| {
+		.enumerate()
+		.map(|(i, (s, l))| {
 			let honest = s.flags == 0 && l.is_some_and(|l| l.assigned_gain() > l.random_gain());
 			let peer = state.peer_mut(&s.account);
 			let sample = if honest { 1.0 } else { -1.0 };
 			peer.indicator += config.indicator_alpha * (sample - peer.indicator);
-			peer.rating = rating;
+			if let Some(r) = ratings.remove(&i) {
+				peer.rating = r;
+			}
+			let rating = peer.rating;
 			let synced = s.flags & crate::round::flags::DIVERGED == 0;
-			let improves = l.is_some_and(|l| l.gradient_score() > 0.0);
-			let final_score = if s.flags == 0 && improves {
-				logistic(rating.ordinal() / rating::SIGMA0) * (1.0 + peer.indicator) / 2.0
+			let quality = if best > 0.0 { (gradient(i) / best).clamp(0.0, 1.0) } else { 0.0 };
+			let final_score = if s.flags == 0 && l.is_some() {
+				logistic(rating.ordinal() / rating::SIGMA0) * (1.0 + peer.indicator) / 2.0 * quality
 			} else {
 				0.0
 			};
 			Scored {
 				account: s.account,
 				losses: *l,
-				gradient_score: l.map_or(0.0, |l| l.gradient_score()),
+				gradient_score: gradient(i),
 				synced,
 				rating,
 				indicator: peer.indicator,
@@ -189,8 +197,10 @@ mod tests {
 			screened(2, 0),              // honest
 			screened(3, 0),              // noise: worse on both
 			screened(4, flags::INVALID), // set aside
+			screened(5, 0),              // barely helps
 		];
-		let evals = [losses(0.8, 0.3), losses(0.6, 0.2), losses(-0.5, -0.4), None];
+		let evals =
+			[losses(0.8, 0.3), losses(0.6, 0.2), losses(-0.5, -0.4), None, losses(0.002, 0.003)];
 		let mut last = Vec::new();
 		for _ in 0..5 {
 			last = score_window(&peers, &evals, &mut state, &ScoreConfig::default());
@@ -201,8 +211,12 @@ mod tests {
 		assert_eq!(by(3).final_score, 0.0, "an update that makes things worse earns nothing");
 		assert!(by(3).rating.mu < by(2).rating.mu);
 		assert_eq!(by(4).final_score, 0.0);
+		assert!(
+			by(5).final_score < 0.05 * by(2).final_score,
+			"barely helping earns barely anything"
+		);
 		assert!(by(1).indicator > 0.8 && by(3).indicator < -0.8);
-		assert!(by(4).rating.mu < by(3).rating.mu, "set-aside updates rank last");
+		assert_eq!(by(4).rating, rating::Rating::default(), "set-aside updates do not play");
 		let fp = by(1).fixed_point();
 		assert_eq!(fp.loss_before_assigned, 5_000_000);
 		assert_eq!(fp.loss_after_random, 4_700_000);
