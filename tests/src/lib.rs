@@ -6,6 +6,7 @@
 //! drops.
 
 pub mod corpus;
+pub mod harness;
 pub mod node;
 pub mod paths;
 pub mod peers;
@@ -13,6 +14,7 @@ pub mod proxy;
 pub mod s3;
 
 pub use corpus::corpus;
+pub use harness::Harness;
 pub use node::{NodeOptions, TestNode};
 pub use paths::{TestDir, binary, workspace_root};
 pub use peers::{Network, Peer};

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 use tessera_e2e::{
-	Network, NodeOptions, Proxy, S3Server, TestDir, TestNode, corpus,
+	Harness, Peer, Proxy, TestNode,
 	peers::{log_tail, records, theta_by_window},
 };
 use tessera_trainer::chain::{self, network};
@@ -47,21 +47,13 @@ async fn in_sync_from(node: &TestNode, dir: &std::path::Path, from: u64) -> anyh
 
 #[tokio::test(flavor = "multi_thread")]
 async fn node_restart_mid_window_is_survived_by_every_peer() -> anyhow::Result<()> {
-	let corpus = corpus()?;
-	let mut node = TestNode::start(NodeOptions { block_time_ms: 1000, ..Default::default() })?;
-	let dir = TestDir::new()?;
-	let s3 = S3Server::start(&dir.path().join("s3")).await?;
-	let d = dir.path();
-	let url = node.rpc_url().to_string();
-	let net = Network { url: &url, s3: &s3, corpus: &corpus, dir: d };
-	let peers = vec![
-		net.validator("Dave", "//Dave", LAST, &[])?,
-		net.miner("Alice", "//Alice", "honest", LAST)?,
-		net.miner("Bob", "//Bob", "honest", LAST)?,
-	];
-	until_applied(d, "Alice", 2).await?;
+	let mut h = Harness::start(1000).await?;
+	let url = h.node.rpc_url().to_string();
+	let peers = start_peers(&h, &url)?;
+	let d = h.dir().to_path_buf();
+	until_applied(&d, "Alice", 2).await?;
 	// Mid-window 3: the node goes down and comes back on the same database and port.
-	tokio::task::block_in_place(|| node.restart())?;
+	tokio::task::block_in_place(|| h.node.restart())?;
 	for p in peers {
 		p.finish(RUN).await?;
 	}
@@ -73,24 +65,26 @@ async fn node_restart_mid_window_is_survived_by_every_peer() -> anyhow::Result<(
 		})
 		.count();
 	assert_eq!(reconnected, NAMES.len(), "every peer reconnected");
-	in_sync_from(&node, d, 5).await
+	in_sync_from(&h.node, &d, 5).await
+}
+
+/// The validator and two miners, reaching the node at `url`.
+fn start_peers(h: &Harness, url: &str) -> anyhow::Result<Vec<Peer>> {
+	let net = h.network(url);
+	Ok(vec![
+		net.validator("Dave", "//Dave", LAST, &[])?,
+		net.miner("Alice", "//Alice", "honest", LAST)?,
+		net.miner("Bob", "//Bob", "honest", LAST)?,
+	])
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn chain_rpc_drop_is_survived_by_every_peer() -> anyhow::Result<()> {
-	let corpus = corpus()?;
-	let node = TestNode::start(NodeOptions { block_time_ms: 1000, ..Default::default() })?;
-	let proxy = Proxy::start(node.rpc_url().trim_start_matches("ws://").to_string()).await?;
-	let dir = TestDir::new()?;
-	let s3 = S3Server::start(&dir.path().join("s3")).await?;
-	let d = dir.path();
+	let h = Harness::start(1000).await?;
+	let proxy = Proxy::start(h.node.rpc_url().trim_start_matches("ws://").to_string()).await?;
 	let url = proxy.ws_url();
-	let net = Network { url: &url, s3: &s3, corpus: &corpus, dir: d };
-	let peers = vec![
-		net.validator("Dave", "//Dave", LAST, &[])?,
-		net.miner("Alice", "//Alice", "honest", LAST)?,
-		net.miner("Bob", "//Bob", "honest", LAST)?,
-	];
+	let peers = start_peers(&h, &url)?;
+	let d = h.dir();
 	until_applied(d, "Alice", 2).await?;
 	let cut = proxy.drop_connections();
 	assert!(cut >= NAMES.len(), "every peer was connected: {cut}");
@@ -99,5 +93,5 @@ async fn chain_rpc_drop_is_survived_by_every_peer() -> anyhow::Result<()> {
 	for p in peers {
 		p.finish(RUN).await?;
 	}
-	in_sync_from(&node, d, 5).await
+	in_sync_from(&h.node, d, 5).await
 }

@@ -12,7 +12,7 @@
 
 use std::{collections::BTreeMap, time::Duration};
 use tessera_e2e::{
-	Network, NodeOptions, Peer, S3Server, TestDir, TestNode, corpus,
+	Harness, Peer, TestNode,
 	peers::{account_of, log_tail, records, theta_by_window},
 };
 use tessera_trainer::{
@@ -59,12 +59,9 @@ fn context(dir: &std::path::Path, names: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<()> {
 	const LAST: u64 = 5;
-	let corpus = corpus()?;
-	let node = TestNode::start(NodeOptions { block_time_ms: 1000, ..Default::default() })?;
-	let dir = TestDir::new()?;
-	let s3 = S3Server::start(&dir.path().join("s3")).await?;
-	let d = dir.path();
-	let net = Network { url: node.rpc_url(), s3: &s3, corpus: &corpus, dir: d };
+	let h = Harness::start(1000).await?;
+	let (node, d) = (&h.node, h.dir());
+	let net = h.network(node.rpc_url());
 	let names = ["Dave", "Alice", "Bob", "Charlie"];
 	let peers = vec![
 		net.validator("Dave", "//Dave", LAST, &[])?,
@@ -73,7 +70,7 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 		net.miner("Charlie", "//Charlie", "honest", LAST)?,
 	];
 	finish_all(peers).await?;
-	let verdicts = verdicts(&node, LAST).await?;
+	let verdicts = verdicts(node, LAST).await?;
 	let why = || context(d, &names);
 
 	let mut aggregated = 0;
@@ -104,13 +101,10 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 #[tokio::test(flavor = "multi_thread")]
 async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> anyhow::Result<()> {
 	const LAST: u64 = 6;
-	let corpus = corpus()?;
 	// Ten miners, a validator and the node share the machine: 2 s blocks.
-	let node = TestNode::start(NodeOptions { block_time_ms: 2000, ..Default::default() })?;
-	let dir = TestDir::new()?;
-	let s3 = S3Server::start(&dir.path().join("s3")).await?;
-	let d = dir.path();
-	let net = Network { url: node.rpc_url(), s3: &s3, corpus: &corpus, dir: d };
+	let h = Harness::start(2000).await?;
+	let (node, d) = (&h.node, h.dir());
+	let net = h.network(node.rpc_url());
 	let alice = account_of("//Alice")?;
 	// (name, key, behaviour, the flag its updates must carry)
 	let adversaries = [
@@ -136,7 +130,7 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 	names.extend(adversaries.iter().map(|a| a.0));
 	finish_all(peers).await?;
 	let why = || context(d, &names);
-	let verdicts = verdicts(&node, LAST).await?;
+	let verdicts = verdicts(node, LAST).await?;
 	let honest_accounts: Vec<String> =
 		honest.iter().map(|(_, s)| account_of(s)).collect::<Result<_, _>>()?;
 	let client = chain::connect(node.rpc_url()).await?;
@@ -232,12 +226,9 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_miner_restarts_and_is_back_in_sync_within_two_windows() -> anyhow::Result<()> {
 	const LAST: u64 = 7;
-	let corpus = corpus()?;
-	let node = TestNode::start(NodeOptions { block_time_ms: 1000, ..Default::default() })?;
-	let dir = TestDir::new()?;
-	let s3 = S3Server::start(&dir.path().join("s3")).await?;
-	let d = dir.path();
-	let net = Network { url: node.rpc_url(), s3: &s3, corpus: &corpus, dir: d };
+	let h = Harness::start(1000).await?;
+	let (node, d) = (&h.node, h.dir());
+	let net = h.network(node.rpc_url());
 	let names = ["Dave", "Alice", "Bob"];
 	let others = vec![
 		net.validator("Dave", "//Dave", LAST, &[])?,
@@ -260,7 +251,7 @@ async fn a_killed_miner_restarts_and_is_back_in_sync_within_two_windows() -> any
 	finish_all(others).await?;
 	bob.finish(RUN).await?;
 	let why = || context(d, &names);
-	let verdicts = verdicts(&node, LAST).await?;
+	let verdicts = verdicts(node, LAST).await?;
 	let records_bob = records(d, "Bob")?;
 	assert!(
 		records_bob.iter().any(|r| matches!(r, Record::Restored { .. })),
@@ -289,12 +280,9 @@ async fn a_killed_miner_restarts_and_is_back_in_sync_within_two_windows() -> any
 async fn a_dishonest_validator_does_not_change_the_ranking() -> anyhow::Result<()> {
 	const LAST: u64 = 6;
 	const UNIT: u128 = 1_000_000_000_000;
-	let corpus = corpus()?;
-	let node = TestNode::start(NodeOptions { block_time_ms: 1000, ..Default::default() })?;
-	let dir = TestDir::new()?;
-	let s3 = S3Server::start(&dir.path().join("s3")).await?;
-	let d = dir.path();
-	let net = Network { url: node.rpc_url(), s3: &s3, corpus: &corpus, dir: d };
+	let h = Harness::start(1000).await?;
+	let (node, d) = (&h.node, h.dir());
+	let net = h.network(node.rpc_url());
 	let names = ["Dave", "Eve", "Alice", "Bob", "Noise"];
 	let bond = (3_000 * UNIT).to_string();
 	let peers = vec![
@@ -306,7 +294,7 @@ async fn a_dishonest_validator_does_not_change_the_ranking() -> anyhow::Result<(
 	];
 	finish_all(peers).await?;
 	let why = || context(d, &names);
-	let verdicts = verdicts(&node, LAST).await?;
+	let verdicts = verdicts(node, LAST).await?;
 	let (alice, bob, noise) =
 		(account_of("//Alice")?, account_of("//Bob")?, account_of("//Ferdie")?);
 	let mut both = 0;

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 use tessera_e2e::{
-	Network, NodeOptions, S3Server, TestDir, TestNode, corpus,
+	Harness,
 	peers::{log_tail, records, theta_by_window},
 };
 use tessera_trainer::miner::Record;
@@ -15,12 +15,9 @@ const RUN: Duration = Duration::from_secs(300);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_miners_train_in_lockstep_and_a_restarted_miner_catches_up() -> anyhow::Result<()> {
-	let corpus = corpus()?;
-	let node = TestNode::start(NodeOptions { block_time_ms: 500, ..Default::default() })?;
-	let dir = TestDir::new()?;
-	let s3 = S3Server::start(&dir.path().join("s3")).await?;
-	let d = dir.path();
-	let net = Network { url: node.rpc_url(), s3: &s3, corpus: &corpus, dir: d };
+	let h = Harness::start(500).await?;
+	let d = h.dir();
+	let net = h.network(h.node.rpc_url());
 
 	let alice = net.miner("Alice", "//Alice", "honest", 6)?;
 	let bob = net.miner("Bob", "//Bob", "honest", 3)?;

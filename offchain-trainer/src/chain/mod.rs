@@ -9,6 +9,7 @@
 
 mod error;
 pub mod network;
+pub mod reconnect;
 pub mod training;
 pub mod tx;
 

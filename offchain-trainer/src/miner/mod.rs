@@ -15,7 +15,12 @@ pub use replica::{Replica, ReplicaError};
 pub use report::{PeerScore, Record, Report};
 
 use crate::{
-	chain::{self, AccountId, ChainError, Client, network::Timing, training},
+	chain::{
+		self, AccountId, ChainError, Client,
+		network::Timing,
+		reconnect::{Ended, Session},
+		training,
+	},
 	data::TokenShard,
 	follow::{FollowError, FollowOptions, Follower, max_payload_bytes},
 	round,
@@ -146,31 +151,29 @@ pub async fn run(
 		blocks: 0,
 		options,
 	};
-	let mut failures = 0u32;
-	loop {
-		let seen = miner.blocks;
-		match miner.session().await {
-			Ok(()) => return Ok(()),
-			Err(e) if e.is_connection() => {
-				// A session that made progress starts the count afresh.
-				failures = if miner.blocks > seen { 1 } else { failures + 1 };
-				if failures >= miner.options.reconnect_attempts {
-					return Err(MinerError::Reconnect {
-						url: miner.options.url.clone(),
-						attempts: failures,
-						last: e.to_string(),
-					});
-				}
-				let wait = Duration::from_millis(500u64 << failures.min(5));
-				tracing::warn!(error = %e, attempt = failures, ?wait, "chain connection lost; reconnecting");
-				tokio::time::sleep(wait).await;
-			},
-			Err(e) => return Err(e),
-		}
+	let attempts = miner.options.reconnect_attempts;
+	match chain::reconnect::run(&mut miner, attempts, chain::reconnect::BACKOFF).await {
+		Ended::Done => Ok(()),
+		Ended::Failed(e) => Err(e),
+		Ended::GaveUp { attempts, last } => Err(MinerError::Reconnect {
+			url: miner.options.url.clone(),
+			attempts,
+			last: last.to_string(),
+		}),
 	}
 }
 
-impl Miner {
+impl Session for Miner {
+	type Error = MinerError;
+
+	fn blocks(&self) -> u64 {
+		self.blocks
+	}
+
+	fn is_connection(error: &MinerError) -> bool {
+		error.is_connection()
+	}
+
 	/// One connection's worth of work; `Ok` when `until_window` is reached.
 	async fn session(&mut self) -> Result<(), MinerError> {
 		let client = chain::connect(&self.options.url).await?;
@@ -198,7 +201,9 @@ impl Miner {
 		}
 		Err(ChainError::Blocks("the node closed the finalized block stream".into()).into())
 	}
+}
 
+impl Miner {
 	async fn ensure_registered(&mut self, client: &Client) -> Result<(), MinerError> {
 		let at = client.at_current_block().await.map_err(ChainError::query)?;
 		let number = at.block_number();

@@ -13,7 +13,12 @@ pub mod scoring;
 pub use scoring::{ScorePolicy, Scoring};
 
 use crate::{
-	chain::{self, AccountId, ChainError, Client, network::Timing, training},
+	chain::{
+		self, AccountId, ChainError, Client,
+		network::Timing,
+		reconnect::{Ended, Session},
+		training,
+	},
 	data::TokenShard,
 	follow::{FollowError, FollowOptions, Follower, Stepped},
 	gauntlet::{
@@ -26,7 +31,7 @@ use crate::{
 	round,
 	storage::Location,
 };
-use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, path::PathBuf};
 use subxt::utils::H256;
 use subxt_signer::sr25519::Keypair;
 
@@ -133,31 +138,30 @@ pub async fn run(
 		before: (0, BTreeMap::new()),
 		options,
 	};
-	let mut failures = 0u32;
-	loop {
-		let seen = v.blocks;
-		match v.session().await {
-			Ok(()) => return Ok(()),
-			Err(e) if e.is_connection() => {
-				// A session that made progress starts the count afresh.
-				failures = if v.blocks > seen { 1 } else { failures + 1 };
-				if failures >= v.options.reconnect_attempts {
-					return Err(ValidatorError::Reconnect {
-						url: v.options.url.clone(),
-						attempts: failures,
-						last: e.to_string(),
-					});
-				}
-				let wait = Duration::from_millis(500u64 << failures.min(5));
-				tracing::warn!(error = %e, attempt = failures, ?wait, "chain connection lost; reconnecting");
-				tokio::time::sleep(wait).await;
-			},
-			Err(e) => return Err(e),
-		}
+	let attempts = v.options.reconnect_attempts;
+	match chain::reconnect::run(&mut v, attempts, chain::reconnect::BACKOFF).await {
+		Ended::Done => Ok(()),
+		Ended::Failed(e) => Err(e),
+		Ended::GaveUp { attempts, last } => Err(ValidatorError::Reconnect {
+			url: v.options.url.clone(),
+			attempts,
+			last: last.to_string(),
+		}),
 	}
 }
 
-impl Validator {
+impl Session for Validator {
+	type Error = ValidatorError;
+
+	fn blocks(&self) -> u64 {
+		self.blocks
+	}
+
+	fn is_connection(error: &ValidatorError) -> bool {
+		error.is_connection()
+	}
+
+	/// One connection's worth of work; `Ok` when `until_window` is scored and confirmed.
 	async fn session(&mut self) -> Result<(), ValidatorError> {
 		let client = chain::connect(&self.options.url).await?;
 		let timing = chain::network::timing(&client).await?;
@@ -183,7 +187,9 @@ impl Validator {
 		}
 		Err(ChainError::Blocks("the node closed the finalized block stream".into()).into())
 	}
+}
 
+impl Validator {
 	async fn ensure_registered(&mut self, client: &Client) -> Result<(), ValidatorError> {
 		let at = client.at_current_block().await.map_err(ChainError::query)?;
 		if chain::network::peer_location(client, at.block_number(), &self.account).await?.is_some()

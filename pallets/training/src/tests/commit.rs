@@ -70,7 +70,7 @@ fn commit_for_future_window_fails() {
 }
 
 #[test]
-fn commit_for_past_window_fails() {
+fn commit_for_closed_window_fails() {
 	run_test(|| {
 		run_to_window(2);
 		assert_noop!(

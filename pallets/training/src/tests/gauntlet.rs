@@ -58,7 +58,7 @@ fn permit_holder_submits_during_the_scoring_period() {
 }
 
 #[test]
-fn submitters_must_be_registered_validators_with_a_permit() {
+fn results_from_a_non_validator_are_rejected() {
 	run_test(|| {
 		assert_ok!(Training::register(RuntimeOrigin::signed(DAVE), Role::Validator, location("d")));
 		run_to_window(2);

@@ -1,0 +1,37 @@
+//! What every network test starts with: the corpus, a node with the given block time, a test
+//! directory, and an S3 server serving part of it.
+
+use crate::{Network, NodeOptions, S3Server, TestDir, TestNode};
+use std::path::{Path, PathBuf};
+
+/// A node, a store and a directory for one test.
+pub struct Harness {
+	/// The corpus directory.
+	pub corpus: PathBuf,
+	/// The node.
+	pub node: TestNode,
+	/// The S3 server.
+	pub s3: S3Server,
+	dir: TestDir,
+}
+
+impl Harness {
+	/// Starts a node sealing every `block_time_ms` and an S3 server.
+	pub async fn start(block_time_ms: u64) -> anyhow::Result<Self> {
+		let corpus = crate::corpus()?;
+		let node = TestNode::start(NodeOptions { block_time_ms, ..Default::default() })?;
+		let dir = TestDir::new()?;
+		let s3 = S3Server::start(&dir.path().join("s3")).await?;
+		Ok(Self { corpus, node, s3, dir })
+	}
+
+	/// The test's directory (logs, reports, checkpoints).
+	pub fn dir(&self) -> &Path {
+		self.dir.path()
+	}
+
+	/// Peers reaching the node at `url` (its own, or a proxy's).
+	pub fn network<'a>(&'a self, url: &'a str) -> Network<'a> {
+		Network { url, s3: &self.s3, corpus: &self.corpus, dir: self.dir.path() }
+	}
+}
