@@ -114,3 +114,65 @@ pub fn to_report(r: &Scored) -> PeerScore {
 		flags: flags::names(r.flags).into_iter().map(String::from).collect(),
 	}
 }
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::round::{Committed, Screened, WindowRecord};
+
+	fn screened(account: u8, flags: u8, committed: bool) -> Screened {
+		Screened {
+			account: [account; 32],
+			committed: committed.then(|| Committed {
+				account: [account; 32],
+				payload_hash: [0; 32],
+				payload_len: 1,
+				committed_at: 1,
+				location: None,
+			}),
+			payload: None,
+			indices: None,
+			flags,
+			reasons: vec![],
+		}
+	}
+
+	#[test]
+	fn payload_uploaded_late_turns_missing_into_late_and_scores_zero() {
+		let mut scoring = Scoring {
+			window: 3,
+			stepped: Stepped {
+				window: 3,
+				record: WindowRecord::default(),
+				seed: None,
+				screened: vec![
+					screened(1, flags::MISSING, true),
+					screened(2, flags::INVALID, true),
+				],
+				inclusion: vec![],
+				theta_before_hash: [0; 32],
+				theta_hash: [0; 32],
+				provisional: true,
+			},
+			losses: vec![None, None],
+		};
+		// Only a missing update can be late; an invalid one stays invalid.
+		scoring.mark_late(&[[1; 32], [2; 32]]);
+		assert_eq!(scoring.stepped.screened[0].flags, flags::LATE);
+		assert_eq!(scoring.stepped.screened[1].flags, flags::INVALID);
+		let scored = scoring.score(
+			&mut GauntletState::default(),
+			&ScoreConfig::default(),
+			ScorePolicy::Honest,
+		);
+		assert!(scored.iter().all(|s| s.final_score == 0.0));
+		// A committer that deregistered (no location any more) is left out of the chain's list.
+		assert!(scoring.chain_results(&scored).is_empty());
+		let random = scoring.score(
+			&mut GauntletState::default(),
+			&ScoreConfig::default(),
+			ScorePolicy::Random,
+		);
+		assert_eq!(random.len(), 2);
+	}
+}
