@@ -173,13 +173,14 @@ struct ValidatorArgs {
 #[derive(Debug, clap::Args)]
 struct DevnetArgs {
 	/// Windows to run; the peers stop once this window's verdict is in.
-	#[arg(long, default_value_t = 8)]
+	#[arg(long, default_value_t = 4)]
 	windows: u64,
 	/// Model preset (`tiny`, `small`, `medium`) or a TOML config file.
 	#[arg(long, default_value = "small")]
 	model: String,
-	/// Milliseconds between blocks (a window is 10 blocks).
-	#[arg(long, default_value_t = 6000)]
+	/// Milliseconds between blocks (a window is 10 blocks; the `small` model on 2 CPU cores
+	/// needs about this long to train, build and exchange its updates).
+	#[arg(long, default_value_t = 10_000)]
 	block_time_ms: u64,
 	/// Run directory (default: a new directory under `~/.cache/tessera/devnet/`).
 	#[arg(long)]
@@ -266,12 +267,16 @@ async fn run_devnet(args: DevnetArgs) -> anyhow::Result<()> {
 		args.inner_steps.to_string(),
 		"--threads".into(),
 		threads.clone(),
+		"--eval-rows".into(),
+		"8".into(),
 	];
 	let validator_args = vec![
 		"--eval-sequences".into(),
 		args.eval_sequences.to_string(),
 		"--threads".into(),
 		threads,
+		"--eval-rows".into(),
+		"8".into(),
 	];
 	let options = DevnetOptions {
 		node_bin,

@@ -192,7 +192,9 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome, DevnetError> {
 	result?;
 
 	let infos: Vec<PeerInfo> = running.iter().map(|r| r.info.clone()).collect();
-	let windows = history::read(dir, &infos);
+	// Peers may apply a window past the last one before they stop: show the requested ones.
+	let windows: Vec<history::WindowSummary> =
+		history::read(dir, &infos).into_iter().filter(|w| w.window <= options.windows).collect();
 	let miners: Vec<&PeerInfo> = infos.iter().filter(|p| !p.validator).collect();
 	let table = display::summary_table(&windows, &miners);
 	let plot = dir.join("devnet.png");

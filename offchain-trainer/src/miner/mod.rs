@@ -110,7 +110,8 @@ struct Miner {
 	last_trained: Option<u64>,
 	/// A committed payload waiting for its upload.
 	pending: Option<Pending>,
-	/// The first block seen in this session and its chain timestamp (ms), for the block time.
+	/// The first timestamped block seen (genesis has none) and its chain timestamp (ms), for
+	/// the block time.
 	first_block: Option<(u64, u64)>,
 	/// How long the last payload took to build after training, kept free before the deadline.
 	build_time: Duration,
@@ -186,6 +187,10 @@ impl Session for Miner {
 			let n = block.number();
 			self.blocks += 1;
 			let now_ms = chain::network::timestamp(&client, n).await?;
+			// Genesis carries no timestamp (0): measure from block 1 on.
+			if now_ms == 0 {
+				continue;
+			}
 			let first = *self.first_block.get_or_insert((n, now_ms));
 			if n > first.0 {
 				self.interval =
@@ -326,6 +331,13 @@ impl Miner {
 		let Some(seed) = chain::network::window_seed(client, n, window).await? else {
 			return Ok(());
 		};
+		tracing::info!(
+			window,
+			block = n,
+			interval_ms = interval.as_millis() as u64,
+			seconds_left = deadline.saturating_duration_since(Instant::now()).as_secs_f64(),
+			"training"
+		);
 		self.last_trained = Some(window);
 		let built = if self.options.behaviour.trains() {
 			self.train(window, &seed, deadline)?
