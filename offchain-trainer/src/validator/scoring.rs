@@ -123,7 +123,7 @@ mod tests {
 	fn screened(account: u8, flags: u8, committed: bool) -> Screened {
 		Screened {
 			account: [account; 32],
-			committed: committed.then(|| Committed {
+			committed: committed.then_some(Committed {
 				account: [account; 32],
 				payload_hash: [0; 32],
 				payload_len: 1,
