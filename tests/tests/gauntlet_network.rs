@@ -8,7 +8,7 @@
 //!    the aggregation set once scored, and leave the honest θ untouched;
 //! 3. a miner killed mid-run restarts from its checkpoint and is back in sync within two windows;
 //! 4. with a dishonest validator (random scores) holding less stake, the verdict still ranks the
-//!    honest miners first.
+//!    honest miners first (over the run and in the incentive weights they end with).
 
 use std::{collections::BTreeMap, time::Duration};
 use tessera_e2e::{
@@ -297,18 +297,25 @@ async fn a_dishonest_validator_does_not_change_the_ranking() -> anyhow::Result<(
 	let verdicts = verdicts(node, LAST).await?;
 	let (alice, bob, noise) =
 		(account_of("//Alice")?, account_of("//Bob")?, account_of("//Ferdie")?);
-	let mut both = 0;
-	for (w, v) in &verdicts {
-		if v.validators < 2 {
-			continue;
-		}
-		let (Some(a), Some(b), Some(n)) = (score(v, &alice), score(v, &bob), score(v, &noise))
-		else {
-			continue;
-		};
-		both += 1;
-		assert!(a > n && b > n, "window {w}: honest {a}, {b} vs noise {n}\n{}", why());
-	}
-	assert!(both >= 2, "windows scored by both validators: {both}\n{}", why());
+	// Windows both validators scored: the verdict is the stake-weighted median, Dave's view.
+	// In one window an honest update may happen not to help (tiny model, small evaluation):
+	// the ranking is judged over the run, as incentives are.
+	let both: Vec<&Verdict> =
+		verdicts.values().filter(|v| v.validators >= 2 && score(v, &noise).is_some()).collect();
+	assert!(both.len() >= 2, "windows scored by both validators: {}\n{}", both.len(), why());
+	let total = |a: &str| both.iter().filter_map(|v| score(v, a)).map(u64::from).sum::<u64>();
+	let (a, b, n) = (total(&alice), total(&bob), total(&noise));
+	assert!(a > n && b > n, "honest {a}, {b} vs noise {n} over {} windows\n{}", both.len(), why());
+	let client = chain::connect(node.rpc_url()).await?;
+	let at = client.at_current_block().await?.block_number();
+	let bytes = |a: &str| -> anyhow::Result<[u8; 32]> {
+		hex::decode(a)?.try_into().map_err(|_| anyhow::anyhow!("account"))
+	};
+	let (wa, wb, wn) = (
+		network::incentive_weight(&client, at, &bytes(&alice)?).await?,
+		network::incentive_weight(&client, at, &bytes(&bob)?).await?,
+		network::incentive_weight(&client, at, &bytes(&noise)?).await?,
+	);
+	assert!(wa > wn && wb > wn, "incentive weights: honest {wa}, {wb} vs noise {wn}");
 	Ok(())
 }
