@@ -8,8 +8,10 @@
 //! compressed payload); object storage ([`storage`]: local directory or S3); one window's
 //! exchange of updates ([`round`]: fetching, screening) and keeping θ on the network's
 //! ([`follow`]); the miner ([`miner`]) and the validator ([`validator`], scoring with the
-//! [`gauntlet`]); and the whole network on one machine ([`devnet`]).
+//! [`gauntlet`]); the whole network on one machine ([`devnet`]); and the auditor's view of the
+//! chain ([`audit`]).
 
+pub mod audit;
 pub mod chain;
 pub mod checkpoint;
 pub mod data;

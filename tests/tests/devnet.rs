@@ -1,7 +1,8 @@
 //! End to end: `offchain-trainer devnet` (the README's main command) starts a node, an S3
 //! object store, three miners and a validator as real processes, runs to the requested window
 //! with every θ agreeing and the held-out loss falling, and leaves a summary table and a PNG
-//! plot. Ctrl-C (SIGINT) stops it and every child process.
+//! plot; `offchain-trainer audit` then reads the same story from the chain — from the running
+//! node, and from the stopped node's database. Ctrl-C (SIGINT) stops it and every child process.
 
 use std::{path::Path, process::Stdio, time::Duration};
 use tessera_e2e::{TestDir, binary, corpus};
@@ -50,6 +51,58 @@ async fn devnet_runs_the_whole_network_and_shows_it_learning() -> anyhow::Result
 	for name in ["alice", "bob", "charlie", "dave"] {
 		assert!(dir.path().join(format!("{name}.jsonl")).is_file(), "{name}'s report");
 	}
+
+	// The audit, from the stopped devnet's database, agrees with what the peers reported.
+	let audit = |args: &[&str]| -> anyhow::Result<String> {
+		let out = std::process::Command::new(binary("offchain-trainer")?)
+			.arg("audit")
+			.arg("--db")
+			.arg(dir.path().join("node"))
+			.arg("--node-bin")
+			.arg(binary("tessera-node")?)
+			.args(args)
+			.output()?;
+		anyhow::ensure!(
+			out.status.success(),
+			"audit {args:?}: {}",
+			String::from_utf8_lossy(&out.stderr)
+		);
+		Ok(String::from_utf8(out.stdout)?)
+	};
+	let window: serde_json::Value = serde_json::from_str(&audit(&["--json", "window", "3"])?)?;
+	let scored = tessera_trainer::miner::Report::read(&dir.path().join("dave.jsonl"))?
+		.into_iter()
+		.find_map(|r| match r {
+			tessera_trainer::miner::Record::Scored { window: 3, peers, theta_hash, .. } => {
+				Some((peers, theta_hash))
+			},
+			_ => None,
+		})
+		.ok_or_else(|| anyhow::anyhow!("Dave scored window 3"))?;
+	assert_eq!(window["theta_hash"].as_str(), Some(scored.1.as_str()), "θ hash of window 3");
+	for p in &scored.0 {
+		let on_chain = window["peers"]
+			.as_array()
+			.and_then(|a| a.iter().find(|x| x["account"].as_str() == Some(p.peer.as_str())))
+			.and_then(|x| x["score"].as_f64())
+			.ok_or_else(|| anyhow::anyhow!("{} in the audit: {window}", p.peer))?;
+		assert!(
+			(on_chain - p.final_score).abs() < 1e-6,
+			"{}: {on_chain} vs {}",
+			p.peer,
+			p.final_score
+		);
+	}
+	let plot = dir.path().join("alice.png");
+	let plot_arg = plot.to_string_lossy().to_string();
+	let csv =
+		audit(&["--csv", "peer", "//Alice", "--from", "1", "--to", "4", "--plot", &plot_arg])?;
+	assert_eq!(csv.lines().count(), 5, "a header and windows 1–4: {csv}");
+	assert_eq!(&std::fs::read(&plot)?[1..4], b"PNG");
+	let top = audit(&["top"])?;
+	for name in ["Alice", "Bob", "Charlie"] {
+		assert!(top.contains(name), "{name} in the standings:\n{top}");
+	}
 	Ok(())
 }
 
@@ -74,6 +127,20 @@ async fn ctrl_c_stops_the_devnet_and_every_child_process() -> anyhow::Result<()>
 		.map(|a| a.iter().filter_map(|p| p["pid"].as_i64()).map(|p| p as i32).collect())
 		.unwrap_or_default();
 	assert_eq!(pids.len(), 5, "node, validator and three miners: {processes}");
+	// The audit reads the running network.
+	let log = std::fs::read_to_string(dir.path().join("node.log"))?;
+	let addr = log
+		.split("Running JSON-RPC server: addr=")
+		.nth(1)
+		.and_then(|r| r.split([',', ' ', '\n']).next())
+		.ok_or_else(|| anyhow::anyhow!("the node's RPC address in its log"))?;
+	let top = Command::new(binary("offchain-trainer")?)
+		.args(["audit", "--url", &format!("ws://{addr}"), "--json", "top"])
+		.output()
+		.await?;
+	assert!(top.status.success(), "{}", String::from_utf8_lossy(&top.stderr));
+	let rows: serde_json::Value = serde_json::from_slice(&top.stdout)?;
+	assert_eq!(rows.as_array().map(Vec::len), Some(3), "three miners: {rows}");
 	let pid = child.id().map(|p| p as i32).ok_or_else(|| anyhow::anyhow!("no pid"))?;
 	nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGINT)?;
 	let status = tokio::time::timeout(Duration::from_secs(60), child.wait()).await??;

@@ -187,6 +187,17 @@ pub async fn commitments_located(
 	Ok(out)
 }
 
+/// The newest window at block `number`.
+pub async fn current_window(client: &Client, number: u64) -> Result<u64, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	at.storage()
+		.fetch(runtime::storage().training().current_window(), ())
+		.await
+		.map_err(ChainError::query)?
+		.decode()
+		.map_err(ChainError::query)
+}
+
 /// `who`'s incentive weight at block `number`, in parts per billion.
 pub async fn incentive_weight(
 	client: &Client,

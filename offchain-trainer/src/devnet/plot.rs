@@ -1,6 +1,7 @@
-//! The devnet's picture: a PNG with the held-out loss after each window's outer step (top) and
-//! each miner's Gauntlet score per window (bottom), drawn with plotters on its bitmap backend.
-//! Text uses DejaVu Sans, embedded in the binary, so no system font is needed.
+//! PNG charts, drawn with plotters on its bitmap backend: the devnet's picture (held-out loss
+//! after each window's outer step above, each miner's Gauntlet score per window below) and the
+//! audit's score chart. Text uses DejaVu Sans, embedded in the binary, so no system font is
+//! needed.
 
 use super::history::WindowSummary;
 use plotters::prelude::*;
@@ -36,67 +37,104 @@ fn register_font() {
 	});
 }
 
-/// Draws `windows` into the PNG file `path` (1000 × 800 pixels).
-pub fn draw(path: &Path, windows: &[WindowSummary]) -> Result<(), PlotError> {
-	register_font();
-	let err = |e: &dyn std::fmt::Display| PlotError {
-		path: path.display().to_string(),
-		message: e.to_string(),
-	};
-	let root = BitMapBackend::new(path, (1000, 800)).into_drawing_area();
-	root.fill(&WHITE).map_err(|e| err(&e))?;
-	let (top, bottom) = root.split_vertically(400);
-	let last = windows.iter().map(|w| w.window).max().unwrap_or(1).max(1);
+/// A series: its label and its `(window, value)` points.
+pub type Series = (String, Vec<(u64, f64)>);
 
-	let losses: Vec<(u64, f32)> =
-		windows.iter().filter_map(|w| w.held_out_loss.map(|l| (w.window, l))).collect();
-	let (lo, hi) =
-		losses.iter().fold((f32::MAX, f32::MIN), |(lo, hi), (_, l)| (lo.min(*l), hi.max(*l)));
-	let (lo, hi) = if losses.is_empty() { (0.0, 1.0) } else { (lo - 0.1, hi + 0.1) };
-	let mut chart = ChartBuilder::on(&top)
-		.caption("held-out loss after each outer step", ("sans-serif", 22))
+/// One line chart of `series` over windows `0..=last` on `area`.
+fn line_chart<DB: DrawingBackend>(
+	area: &DrawingArea<DB, plotters::coord::Shift>,
+	caption: &str,
+	y_desc: &str,
+	(lo, hi): (f64, f64),
+	last: u64,
+	series: &[Series],
+) -> Result<(), String> {
+	let err = |e: &dyn std::fmt::Display| e.to_string();
+	let mut chart = ChartBuilder::on(area)
+		.caption(caption, ("sans-serif", 22))
 		.margin(15)
 		.x_label_area_size(35)
 		.y_label_area_size(55)
-		.build_cartesian_2d(0u64..last, lo..hi)
+		.build_cartesian_2d(0u64..last.max(1), lo..hi)
 		.map_err(|e| err(&e))?;
-	chart.configure_mesh().x_desc("window").y_desc("nats / token").draw().map_err(|e| err(&e))?;
-	chart
-		.draw_series(LineSeries::new(losses.iter().copied(), COLOURS[0].stroke_width(2)))
-		.map_err(|e| err(&e))?;
-	chart
-		.draw_series(losses.iter().map(|&(w, l)| Circle::new((w, l), 3, COLOURS[0].filled())))
-		.map_err(|e| err(&e))?;
-
-	let miners: BTreeSet<&String> = windows.iter().flat_map(|w| w.score.keys()).collect();
-	let mut chart = ChartBuilder::on(&bottom)
-		.caption("Gauntlet final score per miner", ("sans-serif", 22))
-		.margin(15)
-		.x_label_area_size(35)
-		.y_label_area_size(55)
-		.build_cartesian_2d(0u64..last, 0f64..1f64)
-		.map_err(|e| err(&e))?;
-	chart.configure_mesh().x_desc("window").y_desc("score").draw().map_err(|e| err(&e))?;
-	for (i, miner) in miners.into_iter().enumerate() {
+	chart.configure_mesh().x_desc("window").y_desc(y_desc).draw().map_err(|e| err(&e))?;
+	for (i, (label, points)) in series.iter().enumerate() {
 		let colour = COLOURS[i % COLOURS.len()];
-		let points: Vec<(u64, f64)> =
-			windows.iter().filter_map(|w| w.score.get(miner).map(|s| (w.window, *s))).collect();
 		chart
-			.draw_series(LineSeries::new(points, colour.stroke_width(2)))
+			.draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))
 			.map_err(|e| err(&e))?
-			.label(miner.as_str())
+			.label(label.as_str())
 			.legend(move |(x, y)| {
 				PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
 			});
+		chart
+			.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+			.map_err(|e| err(&e))?;
 	}
-	chart
-		.configure_series_labels()
-		.background_style(WHITE.mix(0.8))
-		.border_style(BLACK)
-		.draw()
-		.map_err(|e| err(&e))?;
-	root.present().map_err(|e| err(&e))?;
+	if series.len() > 1 {
+		chart
+			.configure_series_labels()
+			.background_style(WHITE.mix(0.8))
+			.border_style(BLACK)
+			.draw()
+			.map_err(|e| err(&e))?;
+	}
 	Ok(())
+}
+
+/// The value range of `series`, padded (or `fallback` when empty).
+fn range(series: &[Series], fallback: (f64, f64)) -> (f64, f64) {
+	let values = series.iter().flat_map(|(_, p)| p.iter().map(|(_, v)| *v));
+	let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+	if lo > hi { fallback } else { (lo - 0.1, hi + 0.1) }
+}
+
+/// Draws `windows` into the PNG file `path` (1000 × 800 pixels): held-out loss above, each
+/// miner's score below.
+pub fn draw(path: &Path, windows: &[WindowSummary]) -> Result<(), PlotError> {
+	register_font();
+	let fail = |message: String| PlotError { path: path.display().to_string(), message };
+	let root = BitMapBackend::new(path, (1000, 800)).into_drawing_area();
+	root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+	let (top, bottom) = root.split_vertically(400);
+	let last = windows.iter().map(|w| w.window).max().unwrap_or(1);
+	let loss: Vec<Series> = vec![(
+		"held-out".into(),
+		windows.iter().filter_map(|w| w.held_out_loss.map(|l| (w.window, f64::from(l)))).collect(),
+	)];
+	line_chart(
+		&top,
+		"held-out loss after each outer step",
+		"nats / token",
+		range(&loss, (0.0, 1.0)),
+		last,
+		&loss,
+	)
+	.map_err(fail)?;
+	let miners: BTreeSet<&String> = windows.iter().flat_map(|w| w.score.keys()).collect();
+	let scores: Vec<Series> = miners
+		.into_iter()
+		.map(|m| {
+			(
+				m.clone(),
+				windows.iter().filter_map(|w| w.score.get(m).map(|s| (w.window, *s))).collect(),
+			)
+		})
+		.collect();
+	line_chart(&bottom, "Gauntlet final score per miner", "score", (0.0, 1.0), last, &scores)
+		.map_err(fail)?;
+	root.present().map_err(|e| fail(e.to_string()))
+}
+
+/// Draws one chart of `series` (scores over windows) into the PNG file `path` (1000 × 500).
+pub fn scores(path: &Path, title: &str, series: &[Series]) -> Result<(), PlotError> {
+	register_font();
+	let fail = |message: String| PlotError { path: path.display().to_string(), message };
+	let root = BitMapBackend::new(path, (1000, 500)).into_drawing_area();
+	root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+	let last = series.iter().flat_map(|(_, p)| p.iter().map(|(w, _)| *w)).max().unwrap_or(1);
+	line_chart(&root, title, "score", (0.0, 1.0), last, series).map_err(fail)?;
+	root.present().map_err(|e| fail(e.to_string()))
 }
 
 #[cfg(test)]
@@ -122,5 +160,8 @@ mod tests {
 		let bytes = std::fs::read(&path).unwrap();
 		assert_eq!(&bytes[1..4], b"PNG");
 		assert!(bytes.len() > 10_000, "a real picture: {} bytes", bytes.len());
+		let single = dir.path().join("scores.png");
+		scores(&single, "scores", &[("alice".into(), vec![(1, 0.2), (2, 0.4)])]).unwrap();
+		assert_eq!(&std::fs::read(&single).unwrap()[1..4], b"PNG");
 	}
 }

@@ -1,0 +1,110 @@
+//! `offchain-trainer audit`: answers an auditor's questions from the chain alone — what happened
+//! in a window ([`query::window`]), how peers did over a range of windows ([`query::peer`]), who
+//! holds the most incentive ([`query::standings`]) — as a table, JSON or CSV ([`render`]), and a
+//! score chart. It reads a running node (`--url`), or a stopped node's database (`--db`): then it
+//! starts a fresh node on that database for as long as it asks, on a loopback port, sealing no
+//! block in that time.
+
+pub mod query;
+pub mod render;
+
+use crate::{
+	chain::{self, ChainError, Client},
+	devnet::node::{NodeConfig, NodeError, NodeProcess},
+};
+use std::{path::PathBuf, str::FromStr, time::Duration};
+
+/// Why an audit could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+	/// The chain could not be read.
+	#[error(transparent)]
+	Chain(#[from] ChainError),
+	/// The node on the database did not start.
+	#[error(transparent)]
+	Node(#[from] NodeError),
+	/// An account could not be understood.
+	#[error(
+		"{0:?} is not an account: give a dev key (//Alice), 32 bytes of hex or an SS58 address"
+	)]
+	Account(String),
+}
+
+/// Where the chain is read.
+#[derive(Clone, Debug)]
+pub enum Source {
+	/// A running node.
+	Url(String),
+	/// A stopped node's `--base-path`, served by a node started for the audit.
+	Database {
+		/// The database directory.
+		base_path: PathBuf,
+		/// The `tessera-node` binary.
+		node_bin: PathBuf,
+	},
+}
+
+/// A connection for the audit, with the node it started, if any (stopped on drop).
+pub struct Connection {
+	/// The client.
+	pub client: Client,
+	/// The block the answers are read at (the newest finalized one).
+	pub at: u64,
+	_node: Option<NodeProcess>,
+}
+
+/// Connects to `source`.
+pub async fn connect(source: &Source) -> Result<Connection, AuditError> {
+	let (url, node) = match source {
+		Source::Url(url) => (url.clone(), None),
+		Source::Database { base_path, node_bin } => {
+			let config = NodeConfig {
+				bin: node_bin.clone(),
+				base_path: base_path.clone(),
+				// Read-only in effect: no block is sealed for an hour (the longest the node allows).
+				block_time_ms: 3_600_000,
+				rpc_port: 0,
+				log_path: std::env::temp_dir()
+					.join(format!("tessera-audit-node-{}.log", std::process::id())),
+				startup_timeout: Duration::from_secs(120),
+			};
+			let node = tokio::task::block_in_place(|| NodeProcess::start(&config))?;
+			(node.rpc_url().to_string(), Some(node))
+		},
+	};
+	let client = chain::connect(&url).await?;
+	let at = client.at_current_block().await.map_err(ChainError::query)?.block_number();
+	Ok(Connection { client, at, _node: node })
+}
+
+/// An account from a dev key URI (`//Alice`), 32 bytes of hex (with or without `0x`) or an
+/// SS58 address.
+pub fn parse_account(text: &str) -> Result<[u8; 32], AuditError> {
+	let bad = || AuditError::Account(text.into());
+	if text.starts_with("//") {
+		let uri = subxt_signer::SecretUri::from_str(text).map_err(|_| bad())?;
+		let pair = subxt_signer::sr25519::Keypair::from_uri(&uri).map_err(|_| bad())?;
+		return Ok(pair.public_key().0);
+	}
+	let hex_part = text.strip_prefix("0x").unwrap_or(text);
+	if hex_part.len() == 64 {
+		return hex::decode(hex_part).map_err(|_| bad())?.try_into().map_err(|_| bad());
+	}
+	chain::AccountId::from_str(text).map(|a| a.0).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn accounts_parse_from_dev_keys_hex_and_ss58() {
+		let alice = parse_account("//Alice").unwrap();
+		assert_eq!(hex::encode(alice).len(), 64);
+		assert_eq!(parse_account(&hex::encode(alice)).unwrap(), alice);
+		assert_eq!(parse_account(&format!("0x{}", hex::encode(alice))).unwrap(), alice);
+		let ss58 = chain::AccountId::from(alice).to_string();
+		assert_eq!(parse_account(&ss58).unwrap(), alice);
+		assert!(matches!(parse_account("not-an-account"), Err(AuditError::Account(_))));
+	}
+}

@@ -1,0 +1,286 @@
+//! The audit's three output forms: an aligned table for people, JSON and CSV for scripts.
+//! Accounts show as their dev-key name when they are one (`Alice`), else as hex.
+
+use super::query::{PeerAudit, Standing, WindowAudit};
+use std::fmt::Write;
+
+/// Output form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+	/// Aligned columns.
+	Table,
+	/// One JSON document.
+	Json,
+	/// Comma-separated values with a header row.
+	Csv,
+}
+
+fn who(name: &Option<String>, account: &str) -> String {
+	name.clone().unwrap_or_else(|| format!("0x{}…", &account[..account.len().min(12)]))
+}
+
+fn opt(v: Option<f64>) -> String {
+	v.map_or("-".into(), |v| format!("{v:.4}"))
+}
+
+fn csv_field(s: &str) -> String {
+	if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.into() }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+	serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// A window's audit.
+pub fn window(w: &WindowAudit, format: Format) -> String {
+	match format {
+		Format::Json => json(w),
+		Format::Csv => {
+			let mut out = String::from(
+				"window,account,name,committed_hash,payload_len,committed_at,in_set,included,score,flags\n",
+			);
+			for p in &w.peers {
+				let flags: Vec<String> = p.reported.iter().flat_map(|r| r.flags.clone()).collect();
+				let (hash, len, at) = p
+					.commitment
+					.clone()
+					.map_or((String::new(), String::new(), String::new()), |(h, l, b)| {
+						(h, l.to_string(), b.to_string())
+					});
+				let _ = writeln!(
+					out,
+					"{},{},{},{},{},{},{},{},{},{}",
+					w.window,
+					p.account,
+					csv_field(p.name.as_deref().unwrap_or("")),
+					hash,
+					len,
+					at,
+					p.in_set,
+					p.included,
+					p.score.map_or(String::new(), |s| s.to_string()),
+					csv_field(&flags.join(" "))
+				);
+			}
+			out
+		},
+		Format::Table => {
+			let mut out = format!(
+				"window {} · seed {} · verdict: {} · θ after: {}\n",
+				w.window,
+				w.seed.as_deref().map_or("pruned".into(), |s| format!("0x{}…", &s[..12])),
+				match w.validators {
+					None => "not yet published".into(),
+					Some(0) => "no validator scored it".into(),
+					Some(n) => format!("{n} validator(s)"),
+				},
+				w.theta_hash.as_deref().map_or("-".into(), |h| format!("0x{h}")),
+			);
+			let _ = writeln!(
+				out,
+				"{:<16} {:>10} {:>8} {:>6} {:>8} {:>8}  flags (by validator)",
+				"miner", "committed", "bytes", "in set", "applied", "score"
+			);
+			for p in &w.peers {
+				let flags: Vec<String> = p
+					.reported
+					.iter()
+					.filter(|r| !r.flags.is_empty())
+					.map(|r| format!("{}: {}", &r.validator[..8], r.flags.join(",")))
+					.collect();
+				let _ = writeln!(
+					out,
+					"{:<16} {:>10} {:>8} {:>6} {:>8} {:>8}  {}",
+					who(&p.name, &p.account),
+					p.commitment.as_ref().map_or("-".into(), |c| format!("#{}", c.2)),
+					p.commitment.as_ref().map_or("-".into(), |c| c.1.to_string()),
+					if p.in_set { "yes" } else { "no" },
+					if p.included { "yes" } else { "no" },
+					opt(p.score),
+					flags.join("; ")
+				);
+			}
+			out
+		},
+	}
+}
+
+/// Peers' histories.
+pub fn peers(audits: &[PeerAudit], format: Format) -> String {
+	match format {
+		Format::Json => json(&audits),
+		Format::Csv => {
+			let mut out =
+				String::from("account,name,window,committed,in_set,included,score,flags\n");
+			for a in audits {
+				for w in &a.windows {
+					let _ = writeln!(
+						out,
+						"{},{},{},{},{},{},{},{}",
+						a.account,
+						csv_field(a.name.as_deref().unwrap_or("")),
+						w.window,
+						w.committed,
+						w.in_set,
+						w.included,
+						w.score.map_or(String::new(), |s| s.to_string()),
+						csv_field(&w.flags.join(" "))
+					);
+				}
+			}
+			out
+		},
+		Format::Table => {
+			let mut out = String::new();
+			for a in audits {
+				let scored: Vec<f64> = a.windows.iter().filter_map(|w| w.score).collect();
+				let mean = if scored.is_empty() {
+					None
+				} else {
+					Some(scored.iter().sum::<f64>() / scored.len() as f64)
+				};
+				let _ = writeln!(
+					out,
+					"{} (0x{}) · incentive weight {:.4} · mean score {} over {} scored window(s)",
+					who(&a.name, &a.account),
+					a.account,
+					a.incentive,
+					opt(mean),
+					scored.len()
+				);
+				let _ = writeln!(
+					out,
+					"{:>6} {:>9} {:>6} {:>8} {:>8}  flags",
+					"window", "committed", "in set", "applied", "score"
+				);
+				for w in &a.windows {
+					let _ = writeln!(
+						out,
+						"{:>6} {:>9} {:>6} {:>8} {:>8}  {}",
+						w.window,
+						if w.committed { "yes" } else { "no" },
+						if w.in_set { "yes" } else { "no" },
+						if w.included { "yes" } else { "no" },
+						opt(w.score),
+						w.flags.join(",")
+					);
+				}
+				out.push('\n');
+			}
+			out
+		},
+	}
+}
+
+/// Standings by incentive weight.
+pub fn standings(rows: &[Standing], format: Format) -> String {
+	match format {
+		Format::Json => json(&rows),
+		Format::Csv => {
+			let mut out = String::from("rank,account,name,incentive,active\n");
+			for (i, r) in rows.iter().enumerate() {
+				let _ = writeln!(
+					out,
+					"{},{},{},{},{}",
+					i + 1,
+					r.account,
+					csv_field(r.name.as_deref().unwrap_or("")),
+					r.incentive,
+					r.active
+				);
+			}
+			out
+		},
+		Format::Table => {
+			let mut out =
+				format!("{:>4}  {:<16} {:>10}  {}\n", "rank", "miner", "incentive", "status");
+			for (i, r) in rows.iter().enumerate() {
+				let _ = writeln!(
+					out,
+					"{:>4}  {:<16} {:>10.4}  {}",
+					i + 1,
+					who(&r.name, &r.account),
+					r.incentive,
+					if r.active { "active" } else { "leaving" }
+				);
+			}
+			out
+		},
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::audit::query::{PeerWindow, Reported, WindowPeer};
+
+	fn window_audit() -> WindowAudit {
+		WindowAudit {
+			window: 3,
+			seed: Some("ab".repeat(32)),
+			validators: Some(1),
+			theta_hash: Some("cd".repeat(32)),
+			peers: vec![
+				WindowPeer {
+					account: "11".repeat(32),
+					name: Some("Alice".into()),
+					commitment: Some(("ee".repeat(32), 60_000, 38)),
+					in_set: true,
+					included: true,
+					score: Some(0.5),
+					reported: vec![],
+				},
+				WindowPeer {
+					account: "22".repeat(32),
+					name: None,
+					commitment: None,
+					in_set: true,
+					included: false,
+					score: Some(0.0),
+					reported: vec![Reported {
+						validator: "33".repeat(32),
+						score: 0.0,
+						gradient_score: 0.0,
+						flags: vec!["missing".into()],
+					}],
+				},
+			],
+		}
+	}
+
+	#[test]
+	fn every_form_carries_the_same_facts() {
+		let w = window_audit();
+		let table = window(&w, Format::Table);
+		assert!(table.contains("window 3") && table.contains("1 validator(s)"), "{table}");
+		assert!(table.lines().any(|l| l.starts_with("Alice") && l.contains("0.5000")), "{table}");
+		assert!(table.contains("33333333: missing"), "{table}");
+		let csv = window(&w, Format::Csv);
+		assert_eq!(csv.lines().count(), 3);
+		assert!(csv.lines().nth(2).is_some_and(|l| l.ends_with(",missing")), "{csv}");
+		let parsed: serde_json::Value = serde_json::from_str(&window(&w, Format::Json)).unwrap();
+		assert_eq!(parsed["peers"][0]["score"], 0.5);
+
+		let p = PeerAudit {
+			account: "11".repeat(32),
+			name: Some("Alice".into()),
+			incentive: 0.25,
+			windows: vec![PeerWindow {
+				window: 2,
+				committed: true,
+				in_set: true,
+				included: true,
+				score: Some(0.4),
+				flags: vec![],
+			}],
+		};
+		let table = peers(std::slice::from_ref(&p), Format::Table);
+		assert!(table.contains("incentive weight 0.2500") && table.contains("mean score 0.4000"));
+		assert_eq!(peers(&[p], Format::Csv).lines().count(), 2);
+		let s = standings(
+			&[Standing { account: "11".repeat(32), name: None, incentive: 0.3, active: true }],
+			Format::Table,
+		);
+		assert!(s.contains("0x111111111111…") && s.contains("0.3000"), "{s}");
+	}
+}
