@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates chain-spec/*.json from the runtime's genesis presets, and the subxt metadata
-# offchain-trainer/metadata/tessera.scale from the runtime. Run after changing the runtime;
-# tests fail while either is stale.
+# Regenerates chain-spec/*.json from the runtime's genesis presets, the subxt metadata
+# offchain-trainer/metadata/tessera.scale from the runtime, and docs/pallet.md from that
+# metadata. Run after changing the runtime; tests fail while any of them is stale.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 # The subxt client is generated from the metadata this script writes, so it may not compile
@@ -19,4 +19,6 @@ node="$CARGO_TARGET_DIR/debug/tessera-node"
 "$node" export-chain-spec --chain dev >chain-spec/dev.json
 "$node" export-chain-spec --chain local >chain-spec/local_testnet.json
 "$node" export-metadata --output offchain-trainer/metadata/tessera.scale
-echo "wrote chain-spec/dev.json chain-spec/local_testnet.json offchain-trainer/metadata/tessera.scale"
+"$CARGO_TARGET_DIR/debug/offchain-trainer" pallet-docs \
+	--metadata offchain-trainer/metadata/tessera.scale >docs/pallet.md
+echo "wrote chain-spec/dev.json chain-spec/local_testnet.json offchain-trainer/metadata/tessera.scale docs/pallet.md"

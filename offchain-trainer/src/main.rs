@@ -35,6 +35,13 @@ enum Command {
 	Devnet(Box<DevnetArgs>),
 	/// Ask the chain what happened: a window, peers' histories, the incentive standings.
 	Audit(Box<AuditArgs>),
+	/// Print `docs/pallet.md`: pallet-training's reference, generated from the runtime metadata.
+	#[command(hide = true)]
+	PalletDocs {
+		/// Metadata file (default: the one this binary's client was generated from).
+		#[arg(long)]
+		metadata: Option<PathBuf>,
+	},
 	/// Build the training corpus (tokenizer + token shard) from the pinned source archive that
 	/// `scripts/fetch-corpus.sh` downloads.
 	Corpus {
@@ -628,6 +635,15 @@ async fn main() -> anyhow::Result<()> {
 		Command::Validator(args) => run_validator(*args).await?,
 		Command::Devnet(args) => run_devnet(*args).await?,
 		Command::Audit(args) => run_audit(*args).await?,
+		Command::PalletDocs { metadata } => {
+			let bytes = match metadata {
+				Some(path) => {
+					std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?
+				},
+				None => chain::docs::METADATA.to_vec(),
+			};
+			print!("{}", chain::docs::pallet_markdown(&bytes, "Training")?);
+		},
 		Command::Corpus { source, out, vocab } => {
 			let started = Instant::now();
 			let manifest =

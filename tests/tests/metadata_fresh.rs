@@ -1,6 +1,6 @@
-//! The subxt client is generated from `offchain-trainer/metadata/tessera.scale`; this fails when
-//! that file no longer matches the runtime. Regenerate with:
-//! `cargo run -p tessera-node -- export-metadata -o offchain-trainer/metadata/tessera.scale`
+//! The subxt client is generated from `offchain-trainer/metadata/tessera.scale`, and
+//! `docs/pallet.md` from that file; these fail when either no longer matches the runtime.
+//! Regenerate both with `scripts/export-chain-specs.sh`.
 
 use tessera_e2e::workspace_root;
 
@@ -17,4 +17,15 @@ fn checked_in_metadata_matches_the_runtime() {
 		 offchain-trainer/metadata/tessera.scale`",
 		path.display()
 	);
+}
+
+#[test]
+fn docs_pallet_md_matches_the_metadata() {
+	let root = workspace_root();
+	let metadata = std::fs::read(root.join("offchain-trainer/metadata/tessera.scale"))
+		.expect("the checked-in metadata");
+	let page = tessera_trainer::chain::docs::pallet_markdown(&metadata, "Training")
+		.expect("the metadata describes pallet-training");
+	let checked_in = std::fs::read_to_string(root.join("docs/pallet.md")).unwrap_or_default();
+	assert!(checked_in == page, "docs/pallet.md is stale: run `scripts/export-chain-specs.sh`");
 }

@@ -7,6 +7,7 @@
 //! cargo run -p tessera-node -- export-metadata -o offchain-trainer/metadata/tessera.scale
 //! ```
 
+pub mod docs;
 mod error;
 pub mod network;
 pub mod reconnect;
