@@ -14,10 +14,12 @@
 pub mod audit;
 pub mod chain;
 pub mod checkpoint;
+pub mod config;
 pub mod data;
 pub mod devnet;
 pub mod follow;
 pub mod gauntlet;
+pub mod metrics;
 pub mod miner;
 pub mod model;
 pub mod round;

@@ -9,8 +9,17 @@ use tessera_trainer::{chain, data, windows};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
+	/// Log format: `text` for people, `json` (one object per line) for log pipelines.
+	#[arg(long, global = true, env = "TESSERA_LOG_FORMAT", default_value = "text")]
+	log_format: LogFormat,
 	#[command(subcommand)]
 	command: Command,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LogFormat {
+	Text,
+	Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +69,13 @@ enum Command {
 /// Options every peer (miner or validator) takes.
 #[derive(Debug, clap::Args)]
 struct PeerArgs {
+	/// A TOML file of options (keys are the long option names, e.g. `inner-steps = 30`);
+	/// command-line flags and environment variables win over it.
+	#[arg(long)]
+	config: Option<PathBuf>,
+	/// Serve Prometheus metrics on this port of 127.0.0.1 (0: any free port, logged).
+	#[arg(long, env = "TESSERA_METRICS_PORT")]
+	metrics_port: Option<u16>,
 	/// WebSocket URL of a tessera node.
 	#[arg(long, env = "TESSERA_NODE_URL", default_value = "ws://127.0.0.1:9944")]
 	url: String,
@@ -125,6 +141,7 @@ struct PeerArgs {
 
 /// Options of `offchain-trainer miner`.
 #[derive(Debug, clap::Args)]
+#[command(args_override_self = true)]
 struct MinerArgs {
 	#[command(flatten)]
 	peer: PeerArgs,
@@ -154,6 +171,7 @@ struct MinerArgs {
 
 /// Options of `offchain-trainer validator`.
 #[derive(Debug, clap::Args)]
+#[command(args_override_self = true)]
 struct ValidatorArgs {
 	#[command(flatten)]
 	peer: PeerArgs,
@@ -444,6 +462,7 @@ struct Peer {
 	location: tessera_trainer::storage::Location,
 	follow: tessera_trainer::follow::FollowOptions,
 	report: tessera_trainer::miner::Report,
+	metrics: Option<std::net::SocketAddr>,
 }
 
 async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
@@ -470,6 +489,33 @@ async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		args.fetch_timeout.is_finite() && args.fetch_timeout > 0.0,
 		"--fetch-timeout must be a positive number of seconds"
 	);
+	anyhow::ensure!(
+		args.url.starts_with("ws://") || args.url.starts_with("wss://"),
+		"--url must be a ws:// or wss:// address, not {:?}",
+		args.url
+	);
+	anyhow::ensure!(
+		args.outer_lr.is_finite() && args.outer_lr > 0.0,
+		"--outer-lr must be a positive number"
+	);
+	anyhow::ensure!(args.threads >= 1, "--threads must be at least 1");
+	std::fs::create_dir_all(&args.checkpoint_dir).with_context(|| {
+		format!("--checkpoint-dir {} cannot be created", args.checkpoint_dir.display())
+	})?;
+	if let Some(dir) = &args.store_dir {
+		std::fs::create_dir_all(dir)
+			.with_context(|| format!("--store-dir {} cannot be created", dir.display()))?;
+	}
+	let metrics = match args.metrics_port {
+		Some(port) => {
+			let addr = tessera_trainer::metrics::serve(port)
+				.await
+				.with_context(|| format!("serving metrics on port {port}"))?;
+			tracing::info!(%addr, "metrics at http://{addr}/metrics");
+			Some(addr)
+		},
+		None => None,
+	};
 	let resolver = match &args.store_dir {
 		Some(root) => Resolver::Local { root: root.clone() },
 		None => Resolver::S3 {
@@ -503,7 +549,54 @@ async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		eval_rows: args.eval_rows,
 	};
 	let report = tessera_trainer::miner::Report::new(args.report.clone());
-	Ok(Peer { signer, account, model, shard, location, follow, report })
+	Ok(Peer { signer, account, model, shard, location, follow, report, metrics })
+}
+
+/// The start-up summary every peer prints: who it is, where it connects and stores, what it
+/// runs.
+fn summary(role: &str, args: &PeerArgs, p: &Peer) -> String {
+	use subxt::utils::AccountId32;
+	let store = match &args.store_dir {
+		Some(dir) => {
+			format!("directory {}/{}/{}", dir.display(), p.location.bucket, p.location.prefix)
+		},
+		None => format!(
+			"S3 {} bucket {} prefix {}{}",
+			p.location.endpoint,
+			p.location.bucket,
+			p.location.prefix,
+			if args.s3_access_key.is_some() { " (signed)" } else { " (anonymous)" }
+		),
+	};
+	let mut account = [0u8; 32];
+	if let Ok(bytes) = hex::decode(&p.account) {
+		account.copy_from_slice(&bytes[..32.min(bytes.len())]);
+	}
+	[
+		format!("tessera {role}"),
+		format!("  account   {} (0x{})", AccountId32::from(account), p.account),
+		format!("  node      {}", args.url),
+		format!("  storage   {store}"),
+		format!(
+			"  model     {} ({} parameters, vocabulary {}), device cpu",
+			p.model.name,
+			p.model.parameter_count(),
+			p.model.vocab_size
+		),
+		format!("  corpus    {}", args.corpus.display()),
+		format!("  state     {}", args.checkpoint_dir.display()),
+		format!(
+			"  metrics   {}",
+			p.metrics.map_or("off (--metrics-port)".into(), |a| format!("http://{a}/metrics"))
+		),
+		format!(
+			"  config    {}",
+			args.config
+				.as_ref()
+				.map_or("none (flags and environment)".into(), |c| c.display().to_string())
+		),
+	]
+	.join("\n")
 }
 
 async fn run_miner(args: MinerArgs) -> anyhow::Result<()> {
@@ -531,6 +624,7 @@ async fn run_miner(args: MinerArgs) -> anyhow::Result<()> {
 		compress,
 		args.peer.threads,
 	)?;
+	eprintln!("{}", summary("miner", &args.peer, &p));
 	tracing::info!(
 		account = %p.account,
 		model = %p.model.name,
@@ -576,6 +670,7 @@ async fn run_validator(args: ValidatorArgs) -> anyhow::Result<()> {
 		tessera_codec::CompressConfig::default(),
 		args.peer.threads,
 	)?;
+	eprintln!("{}", summary("validator", &args.peer, &p));
 	tracing::info!(
 		account = %p.account,
 		model = %p.model.name,
@@ -606,15 +701,18 @@ async fn run_validator(args: ValidatorArgs) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-	tracing_subscriber::fmt()
-		.with_env_filter(
-			tracing_subscriber::EnvFilter::try_from_default_env()
-				.unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-		)
-		.with_writer(std::io::stderr)
-		.init();
+	use clap::CommandFactory;
+	let args = tessera_trainer::config::expand(std::env::args_os().collect(), &Cli::command())?;
+	let cli = Cli::parse_from(args);
+	let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+		.unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+	let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+	match cli.log_format {
+		LogFormat::Text => logs.init(),
+		LogFormat::Json => logs.json().init(),
+	}
 
-	match Cli::parse().command {
+	match cli.command {
 		Command::Windows { url, count } => {
 			let client = chain::connect(&url).await?;
 			tracing::info!(%url, "following finalized blocks");

@@ -316,6 +316,9 @@ impl Follower {
 		let list: Vec<&Payload> = inclusion.iter().filter_map(|a| payloads.get(a)).collect();
 		self.replica.apply_outer_step(window, &list, &self.options.outer)?;
 		let held_out_loss = self.replica.evaluate(&self.held_out, 8)?;
+		let m = crate::metrics::get();
+		m.window.set(i64::try_from(window).unwrap_or(i64::MAX));
+		m.held_out_loss.set(f64::from(held_out_loss));
 		let theta_hash = hex::encode(self.replica.theta_hash());
 		let included: Vec<String> = inclusion.iter().map(hex::encode).collect();
 		if resynced {

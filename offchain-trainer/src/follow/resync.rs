@@ -41,10 +41,13 @@ impl Follower {
 		};
 		if verdict.inclusion == p.inclusion && verdict.theta_hash == p.theta_hash {
 			tracing::debug!(window, "outer step confirmed by the verdict");
+			crate::metrics::get().theta_agreed.set(1);
 			self.failed_resyncs = 0;
 			self.checkpoint_if_due(window)?;
 			return Ok(());
 		}
+		crate::metrics::get().theta_agreed.set(0);
+		crate::metrics::get().resyncs.inc();
 		tracing::warn!(
 			window,
 			ours = %hex::encode(p.theta_hash),

@@ -92,6 +92,16 @@ pub struct MinerOptions {
 	pub top_k: usize,
 }
 
+/// Uploads `bytes` under `key`, counting them in the metrics.
+async fn upload(store: &Store, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+	let (len, started) = (bytes.len() as u64, Instant::now());
+	store.put(key, bytes.into()).await?;
+	let m = crate::metrics::get();
+	m.upload_bytes.inc_by(len);
+	m.upload_seconds.inc_by(started.elapsed().as_secs_f64());
+	Ok(())
+}
+
 /// A committed payload waiting for its upload.
 struct Pending {
 	window: u64,
@@ -255,7 +265,7 @@ impl Miner {
 				let key = gradient_key(window, &self.account.0);
 				tokio::spawn(async move {
 					tokio::time::sleep(delay).await;
-					match store.put(&key, pending.bytes.into()).await {
+					match upload(&store, &key, pending.bytes).await {
 						Ok(()) => {
 							tracing::info!(window, %key, "payload uploaded after the reveal period");
 							report.write(&Record::Uploaded { window });
@@ -279,7 +289,7 @@ impl Miner {
 		}
 		let Some(pending) = self.pending.take() else { return };
 		let key = gradient_key(window, &self.account.0);
-		match self.store.put(&key, pending.bytes.into()).await {
+		match upload(&self.store, &key, pending.bytes).await {
 			Ok(()) => {
 				tracing::info!(window, store = %self.store.describe(), %key, "payload uploaded");
 				self.follower.report().write(&Record::Uploaded { window });
@@ -420,6 +430,11 @@ impl Miner {
 			tokens_per_second = trained.report.tokens_per_second(),
 			"window trained"
 		);
+		let m = crate::metrics::get();
+		if let Some(loss) = trained.report.mean_loss() {
+			m.train_loss.set(f64::from(loss));
+		}
+		m.tokens_per_second.set(trained.report.tokens_per_second());
 		let record = Record::Trained {
 			window,
 			steps: trained.report.steps,

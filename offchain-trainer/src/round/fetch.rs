@@ -71,9 +71,13 @@ pub async fn fetch_bytes(
 	let location = c.location.as_ref().ok_or(Exclusion::NoLocation)?;
 	let store = resolver.open(location)?;
 	let cap = max_bytes.min(c.payload_len as usize);
+	let started = std::time::Instant::now();
 	let bytes = tokio::time::timeout(deadline, store.get(&gradient_key(window, &c.account), cap))
 		.await
 		.map_err(|_| Exclusion::Deadline(deadline))??;
+	let m = crate::metrics::get();
+	m.download_bytes.inc_by(bytes.len() as u64);
+	m.download_seconds.inc_by(started.elapsed().as_secs_f64());
 	let got = payload_hash(&bytes);
 	if got != c.payload_hash {
 		return Err(Exclusion::HashMismatch {

@@ -401,6 +401,10 @@ impl Validator {
 			},
 		};
 		for s in &scored {
+			crate::metrics::get()
+				.scores
+				.with_label_values(&[hex::encode(s.account).as_str()])
+				.set(s.final_score);
 			tracing::info!(
 				window,
 				peer = %hex::encode(s.account),

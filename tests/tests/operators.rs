@@ -1,0 +1,82 @@
+//! End to end, what an operator touches: a miner configured by a TOML file (with a flag that
+//! overrides it), writing JSON logs and serving Prometheus metrics, against a real node; and a
+//! bad configuration refused up front with the key named.
+
+use std::{process::Stdio, time::Duration};
+use tessera_e2e::{NodeOptions, TestDir, TestNode, binary, corpus};
+use tokio::{
+	io::{AsyncReadExt, AsyncWriteExt},
+	process::Command,
+};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_config_is_refused_up_front_with_the_key_named() -> anyhow::Result<()> {
+	let dir = TestDir::new()?;
+	let file = dir.path().join("miner.toml");
+	std::fs::write(&file, "suri = \"//Alice\"\ninner_steps = 30\n")?;
+	let out = Command::new(binary("offchain-trainer")?)
+		.args(["miner", "--config"])
+		.arg(&file)
+		.output()
+		.await?;
+	assert!(!out.status.success());
+	let err = String::from_utf8_lossy(&out.stderr);
+	assert!(err.contains("unknown key `inner_steps`") && err.contains("inner-steps"), "{err}");
+	Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_configured_miner_logs_json_and_serves_metrics() -> anyhow::Result<()> {
+	let corpus = corpus()?;
+	let node = TestNode::start(NodeOptions { block_time_ms: 500, ..Default::default() })?;
+	let dir = TestDir::new()?;
+	let file = dir.path().join("miner.toml");
+	std::fs::write(
+		&file,
+		format!(
+			"url = \"{}\"\nsuri = \"//Alice\"\ncorpus = \"{}\"\nstore-dir = \"{}\"\n\
+			 checkpoint-dir = \"{}\"\ninner-steps = 4\nbatch-size = 2\nuntil-window = 100\n",
+			node.rpc_url(),
+			corpus.display(),
+			dir.path().join("store").display(),
+			dir.path().join("ck").display(),
+		),
+	)?;
+	let log = dir.path().join("miner.log");
+	let mut child = Command::new(binary("offchain-trainer")?)
+		.args(["--log-format", "json", "miner", "--config"])
+		.arg(&file)
+		.args(["--metrics-port", "0", "--until-window", "2"])
+		.stdin(Stdio::null())
+		.stdout(Stdio::null())
+		.stderr(std::fs::File::create(&log)?)
+		.kill_on_drop(true)
+		.spawn()?;
+	// Wait for the first outer step in the JSON log; find the metrics address there too.
+	let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+	let (addr, summary) = loop {
+		anyhow::ensure!(tokio::time::Instant::now() < deadline, "no outer step logged");
+		anyhow::ensure!(child.try_wait()?.is_none(), "the miner exited early");
+		let text = std::fs::read_to_string(&log).unwrap_or_default();
+		let events: Vec<serde_json::Value> =
+			text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+		let addr = events.iter().find_map(|e| e["fields"]["addr"].as_str().map(String::from));
+		let applied =
+			events.iter().any(|e| e["fields"]["message"].as_str() == Some("outer step applied"));
+		if let (Some(addr), true) = (addr, applied) {
+			break (addr, text);
+		}
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	};
+	assert!(summary.contains("tessera miner") && summary.contains(file.to_str().unwrap_or("")));
+	let mut stream = tokio::net::TcpStream::connect(&addr).await?;
+	stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: localhost\r\n\r\n").await?;
+	let mut body = String::new();
+	stream.read_to_string(&mut body).await?;
+	assert!(body.contains("tessera_window "), "{body}");
+	assert!(body.contains("tessera_held_out_loss "), "{body}");
+	// The flag (`--until-window 2`) won over the file (100): the miner finishes.
+	let status = tokio::time::timeout(Duration::from_secs(120), child.wait()).await??;
+	assert!(status.success(), "{}", std::fs::read_to_string(&log).unwrap_or_default());
+	Ok(())
+}
