@@ -359,10 +359,10 @@ struct AuditArgs {
 	#[arg(long)]
 	node_bin: Option<PathBuf>,
 	/// JSON instead of a table.
-	#[arg(long, conflicts_with = "csv")]
+	#[arg(long, global = true, conflicts_with = "csv")]
 	json: bool,
 	/// CSV instead of a table.
-	#[arg(long)]
+	#[arg(long, global = true)]
 	csv: bool,
 	#[command(subcommand)]
 	question: AuditQuestion,
@@ -760,4 +760,98 @@ async fn main() -> anyhow::Result<()> {
 		},
 	}
 	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// Every `offchain-trainer …` command in the README and docs/, as the shell would pass it
+	/// (continuation lines joined, comments dropped, `$store` left out, other shell values
+	/// standing in as plain values).
+	fn documented_commands() -> Vec<(String, Vec<String>)> {
+		let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+		let mut files = vec![root.join("README.md")];
+		if let Ok(entries) = std::fs::read_dir(root.join("docs")) {
+			files.extend(entries.filter_map(Result::ok).map(|e| e.path()));
+		}
+		let mut out = Vec::new();
+		for file in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "md")) {
+			let text = std::fs::read_to_string(&file).unwrap();
+			let mut in_sh = false;
+			let mut joined = String::new();
+			for line in text.lines() {
+				if line.starts_with("```") {
+					in_sh = line.trim_start_matches('`') == "sh" && !in_sh;
+					continue;
+				}
+				if !in_sh {
+					continue;
+				}
+				joined.push_str(line.trim_end().trim_end_matches('\\'));
+				if line.trim_end().ends_with('\\') {
+					joined.push(' ');
+					continue;
+				}
+				let command = joined.split(" # ").next().unwrap_or("").to_string();
+				joined.clear();
+				let Some(rest) = command.split("offchain-trainer ").nth(1) else { continue };
+				if command.trim_start().starts_with("cargo ") {
+					continue; // `cargo run -p offchain-trainer …`
+				}
+				let tokens: Vec<String> = rest
+					.split_whitespace()
+					.filter(|t| *t != "$store")
+					.map(|t| {
+						if t.contains('$') {
+							"X".to_string()
+						} else {
+							t.trim_matches('"').to_string()
+						}
+					})
+					.collect();
+				out.push((format!("{}: offchain-trainer {rest}", file.display()), tokens));
+			}
+		}
+		out
+	}
+
+	#[test]
+	fn every_documented_command_parses() {
+		let commands = documented_commands();
+		assert!(commands.len() >= 10, "found {} commands", commands.len());
+		for (origin, tokens) in commands {
+			// Options a `--config` file supplies are not on the documented line.
+			let with_config = tokens.iter().any(|t| t == "--config");
+			let argv = std::iter::once("offchain-trainer".to_string()).chain(tokens);
+			match Cli::try_parse_from(argv) {
+				Ok(_) => {},
+				Err(e)
+					if with_config
+						&& e.kind() == clap::error::ErrorKind::MissingRequiredArgument => {},
+				Err(e) => panic!("{origin}\n{e}"),
+			}
+		}
+	}
+
+	#[test]
+	fn every_documented_script_exists() {
+		let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+		let mut files = vec![root.join("README.md")];
+		if let Ok(entries) = std::fs::read_dir(root.join("docs")) {
+			files.extend(entries.filter_map(Result::ok).map(|e| e.path()));
+		}
+		for file in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "md")) {
+			let text = std::fs::read_to_string(&file).unwrap();
+			for word in text.split(|c: char| c.is_whitespace() || "`()\"'".contains(c)) {
+				if let Some(script) = word.strip_prefix("scripts/").filter(|w| w.ends_with(".sh")) {
+					assert!(
+						root.join("scripts").join(script).is_file(),
+						"{}: scripts/{script} does not exist",
+						file.display()
+					);
+				}
+			}
+		}
+	}
 }

@@ -95,6 +95,24 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 	let alice = theta_by_window(&records(d, "Alice")?);
 	let (first, last) = (alice[&0].2, alice[&LAST].2);
 	assert!(last < first - 0.2, "held-out loss {first} → {last} must fall");
+
+	// The history example of docs/runtime-api.md reads the same verdict.
+	let out = tokio::process::Command::new(tessera_e2e::binary("examples/history")?)
+		.args([node.rpc_url(), "3"])
+		.output()
+		.await?;
+	let text = String::from_utf8_lossy(&out.stdout);
+	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+	let v = &verdicts[&3];
+	assert!(
+		text.contains(&format!(
+			"window 3: 1 validator(s), {} scored, {} applied",
+			v.scores.len(),
+			v.inclusion.len()
+		)),
+		"{text}"
+	);
+	assert!(text.contains("alice window 3: score"), "{text}");
 	Ok(())
 }
 
