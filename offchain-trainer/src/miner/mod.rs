@@ -221,6 +221,8 @@ impl Session for Miner {
 impl Miner {
 	async fn ensure_registered(&mut self, client: &Client) -> Result<(), MinerError> {
 		let at = client.at_current_block().await.map_err(ChainError::query)?;
+		let window = chain::network::current_window(client, at.block_number()).await?;
+		tracing::info!(url = %self.options.url, block = at.block_number(), window, role = "miner", "connected");
 		let number = at.block_number();
 		match chain::network::peer_location(client, number, &self.account).await? {
 			Some(location) if location == self.options.location => return Ok(()),

@@ -192,6 +192,8 @@ impl Session for Validator {
 impl Validator {
 	async fn ensure_registered(&mut self, client: &Client) -> Result<(), ValidatorError> {
 		let at = client.at_current_block().await.map_err(ChainError::query)?;
+		let window = chain::network::current_window(client, at.block_number()).await?;
+		tracing::info!(url = %self.options.url, block = at.block_number(), window, role = "validator", "connected");
 		if chain::network::peer_location(client, at.block_number(), &self.account).await?.is_some()
 		{
 			return Ok(());
