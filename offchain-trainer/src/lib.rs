@@ -12,6 +12,7 @@
 //! chain ([`audit`]).
 
 pub mod audit;
+pub mod bench;
 pub mod chain;
 pub mod checkpoint;
 pub mod config;

@@ -1,0 +1,3 @@
+//! Performance tooling (issue 8): the communication simulator ([`simulate`]).
+
+pub mod simulate;
