@@ -1,3 +1,9 @@
-//! Performance tooling (issue 8): the communication simulator ([`simulate`]).
+//! Performance (issue 8, DESIGN.md §8): `offchain-trainer bench` measures the codec, the outer
+//! step, the inner step and the Gauntlet on a model configuration beside a PyTorch
+//! implementation of Templar's algorithm; `offchain-trainer simulate` replays a window's
+//! payload exchange over given links.
 
+pub mod measure;
+pub mod reference;
+pub mod report;
 pub mod simulate;

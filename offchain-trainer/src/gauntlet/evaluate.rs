@@ -101,6 +101,31 @@ fn apply_alone(theta: &[Vec<f32>], payload: &Payload, clip: &[f64], lr: f32) -> 
 	out
 }
 
+/// The model's mean loss at θ + one update alone (each tensor clipped to `clip[t]`, scaled by
+/// `lr`) on each of `row_sets`; the model is left at θ + update. The Gauntlet's work per payload
+/// once θ's own losses are known.
+pub fn losses_after<const N: usize>(
+	model: &Llama,
+	theta: &[Vec<f32>],
+	payload: &Payload,
+	clip: &[f64],
+	lr: f32,
+	row_sets: [&[Vec<u16>]; N],
+	batch: usize,
+) -> Result<[f64; N], ModelError> {
+	model.params().set_from_vecs(&apply_alone(theta, payload, clip, lr))?;
+	let mut out = [0.0; N];
+	for (o, rows) in out.iter_mut().zip(row_sets) {
+		*o = mean_loss(model, rows, batch)?;
+	}
+	Ok(out)
+}
+
+/// Median norm of each tensor over `payloads` (the clip limits of a window's updates).
+pub fn clip_limits(payloads: &[&Payload]) -> Vec<f64> {
+	median_norms(payloads)
+}
+
 /// Rows of tokens, `seq_len + 1` each.
 type Rows = Vec<Vec<u16>>;
 
@@ -145,12 +170,20 @@ pub fn evaluate_window(
 			None => before_losses(input, miner)?,
 		};
 		let (assigned, random) = rows_of(input, miner)?;
-		params.set_from_vecs(&apply_alone(input.theta, payload, &clip, input.lr))?;
+		let after = losses_after(
+			input.model,
+			input.theta,
+			payload,
+			&clip,
+			input.lr,
+			[&assigned, &random],
+			input.batch,
+		)?;
 		out.push(Losses {
 			before_assigned: ba,
-			after_assigned: mean_loss(input.model, &assigned, input.batch)?,
+			after_assigned: after[0],
 			before_random: br,
-			after_random: mean_loss(input.model, &random, input.batch)?,
+			after_random: after[1],
 		});
 	}
 	params.set_from_vecs(input.theta)?;

@@ -1,11 +1,11 @@
 //! Model sizes: a TOML file per configuration (`configs/*.toml`), validated when loaded. The
 //! built-in presets (`tiny`, `small`, `medium`) are those files, compiled in.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The shape and initialisation of a model.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
 	/// A short name, shown in logs and checkpoints.

@@ -1,0 +1,292 @@
+//! Our side of `offchain-trainer bench`: each figure measured on the real code paths for one
+//! model configuration — compress + error feedback over the model's tensors (the miner's
+//! compressor, one thread and all of them), payload bytes per chunk (format v1, Rice-coded
+//! indices), decode + aggregate + apply of `peers` payloads (the outer step every peer runs),
+//! inner-step tokens/s (forward, backward, AdamW) and the Gauntlet's work per payload (decode,
+//! apply alone, loss on the assigned and the random rows). Each time is the median of `runs`
+//! timed calls after one warm-up call.
+
+use crate::{
+	gauntlet::evaluate::{clip_limits, losses_after},
+	model::{Llama, ModelConfig, ModelError},
+	train::{AdamW, AdamWConfig},
+};
+use candle_core::Device;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+use tessera_codec::{
+	ChunkGeometry, CodecError, CompressConfig, CompressedTensor, Expected, Header, IndexCoding,
+	OuterStep, Payload, Scratch, apply_outer_step, compress_tensor_threaded, decode, encode,
+	format::HEADER_LEN,
+};
+
+/// What is measured, shared with the reference (serialised into its spec file).
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchSpec {
+	/// The model.
+	pub model: ModelConfig,
+	/// `"cpu"` or `"cuda"`.
+	pub device: String,
+	/// Threads for the "all threads" figures.
+	pub threads: usize,
+	/// Timed runs per figure (the median is reported).
+	pub runs: usize,
+	/// Peers whose payloads are aggregated.
+	pub peers: usize,
+	/// Sequences per inner step.
+	pub batch: usize,
+	/// Rows per data kind the Gauntlet evaluates.
+	pub eval_sequences: usize,
+	/// Rows per forward pass in the Gauntlet.
+	pub eval_batch: usize,
+	/// Outer learning rate.
+	pub lr: f32,
+	/// Values kept per chunk.
+	pub k: usize,
+	/// Error-feedback decay.
+	pub beta: f32,
+	/// The model's tensor shapes, in model order.
+	pub shapes: Vec<Vec<usize>>,
+}
+
+/// The figures of one implementation; `None` where it was not measured.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+	/// Compress + error feedback, one thread, GB/s of f32 input.
+	pub compress_gbps_one: Option<f64>,
+	/// Compress + error feedback, all threads, GB/s of f32 input.
+	pub compress_gbps_all: Option<f64>,
+	/// Payload bytes per chunk over the whole model.
+	pub bytes_per_chunk: Option<f64>,
+	/// Decode + aggregate + apply of `peers` payloads, seconds.
+	pub aggregate_s: Option<f64>,
+	/// Inner-step training throughput, tokens/s.
+	pub tokens_per_s: Option<f64>,
+	/// The Gauntlet's work per payload, seconds.
+	pub gauntlet_s: Option<f64>,
+}
+
+/// Why a measurement failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MeasureError {
+	/// The codec refused an input.
+	#[error(transparent)]
+	Codec(#[from] CodecError),
+	/// The model failed.
+	#[error(transparent)]
+	Model(#[from] ModelError),
+	/// A settings value is out of range.
+	#[error("bench settings: {0}")]
+	Settings(&'static str),
+}
+
+/// Median wall time of `runs` calls of `f` after one warm-up call.
+fn median_time<E>(runs: usize, mut f: impl FnMut() -> Result<(), E>) -> Result<Duration, E> {
+	f()?;
+	let mut times = Vec::with_capacity(runs);
+	for _ in 0..runs.max(1) {
+		let start = Instant::now();
+		f()?;
+		times.push(start.elapsed());
+	}
+	times.sort();
+	Ok(times[times.len() / 2])
+}
+
+/// Normal values of standard deviation `std`, seeded.
+fn normal(rng: &mut ChaCha8Rng, n: usize, std: f32) -> Vec<f32> {
+	(0..n).map(|_| rng.sample::<f32, _>(StandardNormal) * std).collect()
+}
+
+/// Pseudo-gradients of the model's shape, as a miner's would be (scale 1e-3).
+fn deltas(shapes: &[Vec<usize>], seed: u64) -> Vec<Vec<f32>> {
+	let mut rng = ChaCha8Rng::seed_from_u64(seed);
+	shapes.iter().map(|s| normal(&mut rng, s.iter().product(), 1e-3)).collect()
+}
+
+/// The compressor of one peer: geometries, error buffers and scratch space.
+struct Compressor {
+	geometries: Vec<ChunkGeometry>,
+	errors: Vec<Vec<f32>>,
+	scratch: Vec<Scratch>,
+	config: CompressConfig,
+}
+
+impl Compressor {
+	fn new(
+		shapes: &[Vec<usize>],
+		config: CompressConfig,
+		threads: usize,
+	) -> Result<Self, CodecError> {
+		let geometries =
+			shapes.iter().map(|s| ChunkGeometry::for_shape(s)).collect::<Result<Vec<_>, _>>()?;
+		let errors = geometries.iter().map(|g| vec![0.0; g.len()]).collect();
+		let scratch = (0..threads.max(1)).map(|_| Scratch::default()).collect();
+		Ok(Self { geometries, errors, scratch, config })
+	}
+
+	fn compress(&mut self, deltas: &[Vec<f32>]) -> Result<Vec<CompressedTensor>, CodecError> {
+		let mut out = Vec::with_capacity(deltas.len());
+		for (t, delta) in deltas.iter().enumerate() {
+			out.push(compress_tensor_threaded(
+				t,
+				&mut self.errors[t],
+				delta,
+				&self.geometries[t],
+				&self.config,
+				&mut self.scratch,
+			)?);
+		}
+		Ok(out)
+	}
+
+	fn chunks(&self) -> usize {
+		self.geometries.iter().map(ChunkGeometry::num_chunks).sum()
+	}
+}
+
+fn header(peer: u8) -> Header {
+	Header { window: 1, miner: [peer; 32], theta_hash: [0; 32], data_digest: [0; 32] }
+}
+
+/// Measures every figure of `spec` on the CPU.
+pub fn measure_cpu(spec: &BenchSpec) -> Result<Figures, MeasureError> {
+	if spec.peers == 0 || spec.batch == 0 || spec.eval_sequences == 0 || spec.eval_batch == 0 {
+		return Err(MeasureError::Settings("peers, batch and eval sizes must be positive"));
+	}
+	let config = CompressConfig { k: spec.k, beta: spec.beta, quantise: true };
+	let shapes = &spec.shapes;
+	let input_bytes =
+		shapes.iter().map(|s| s.iter().product::<usize>()).sum::<usize>() as f64 * 4.0;
+	let delta = deltas(shapes, 1);
+	let mut figures = Figures::default();
+
+	for (threads, slot) in
+		[(1, &mut figures.compress_gbps_one), (spec.threads, &mut figures.compress_gbps_all)]
+	{
+		let mut compressor = Compressor::new(shapes, config, threads)?;
+		let t = median_time(spec.runs, || compressor.compress(&delta).map(drop))?;
+		*slot = Some(input_bytes / t.as_secs_f64() / 1e9);
+	}
+
+	let mut compressor = Compressor::new(shapes, config, spec.threads)?;
+	let payload = encode(&header(0), &compressor.compress(&delta)?, IndexCoding::Rice);
+	figures.bytes_per_chunk =
+		Some((payload.len() - HEADER_LEN) as f64 / compressor.chunks() as f64);
+
+	// `peers` payloads as downloaded, then decode + aggregate + apply: the outer step.
+	let payloads = (0..spec.peers)
+		.map(|p| {
+			let mut c = Compressor::new(shapes, config, spec.threads)?;
+			let tensors = c.compress(&deltas(shapes, 100 + p as u64))?;
+			Ok(encode(&header(p as u8), &tensors, IndexCoding::Rice))
+		})
+		.collect::<Result<Vec<_>, CodecError>>()?;
+	let mut rng = ChaCha8Rng::seed_from_u64(7);
+	let mut theta: Vec<Vec<f32>> =
+		shapes.iter().map(|s| normal(&mut rng, s.iter().product(), 0.02)).collect();
+	let step = OuterStep { lr: spec.lr, threads: spec.threads };
+	let decode_one = |p: usize, bytes: &[u8]| -> Result<Payload, CodecError> {
+		let miner = [p as u8; 32];
+		decode(bytes, &Expected { window: 1, miner: &miner, shapes, max_bytes: usize::MAX })
+	};
+	let t = median_time(spec.runs, || {
+		let decoded = payloads
+			.iter()
+			.enumerate()
+			.map(|(p, bytes)| decode_one(p, bytes).map(|d| d.tensors))
+			.collect::<Result<Vec<_>, _>>()?;
+		apply_outer_step(&mut theta, &decoded, &step)
+	})?;
+	figures.aggregate_s = Some(t.as_secs_f64());
+
+	// The inner step on the model.
+	let device = Device::Cpu;
+	let model = Llama::new(&spec.model, &device)?;
+	let mut optimizer =
+		AdamW::new(model.params().vars(), AdamWConfig::default()).map_err(ModelError::from)?;
+	let vocab = spec.model.vocab_size;
+	let rows = |rng: &mut ChaCha8Rng, n: usize| -> Vec<Vec<u16>> {
+		(0..n)
+			.map(|_| (0..=spec.model.seq_len).map(|_| rng.random_range(0..vocab) as u16).collect())
+			.collect()
+	};
+	let batch = model.batch(&rows(&mut rng, spec.batch))?;
+	let t = median_time(spec.runs, || -> Result<(), ModelError> {
+		let grads = model.loss(&batch)?.backward()?;
+		optimizer.step(&grads, 1e-4)?;
+		Ok(())
+	})?;
+	figures.tokens_per_s = Some((spec.batch * spec.model.seq_len) as f64 / t.as_secs_f64());
+
+	// The Gauntlet's work per payload: decode, apply alone, loss on assigned and random rows.
+	let theta0 = model.params().to_vecs()?;
+	let model_shapes = model.params().shapes();
+	let mut c = Compressor::new(&model_shapes, config, spec.threads)?;
+	let bytes = encode(&header(0), &c.compress(&deltas(&model_shapes, 3))?, IndexCoding::Rice);
+	let (assigned, random) =
+		(rows(&mut rng, spec.eval_sequences), rows(&mut rng, spec.eval_sequences));
+	let t = median_time(spec.runs, || -> Result<(), MeasureError> {
+		let miner = [0u8; 32];
+		let expected =
+			Expected { window: 1, miner: &miner, shapes: &model_shapes, max_bytes: usize::MAX };
+		let payload = decode(&bytes, &expected)?;
+		let clip = clip_limits(&[&payload]);
+		losses_after(
+			&model,
+			&theta0,
+			&payload,
+			&clip,
+			spec.lr,
+			[&assigned, &random],
+			spec.eval_batch,
+		)?;
+		Ok(())
+	})?;
+	model.params().set_from_vecs(&theta0)?;
+	figures.gauntlet_s = Some(t.as_secs_f64());
+	Ok(figures)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn every_figure_is_measured_and_plausible_for_the_tiny_model() {
+		let model = ModelConfig::load("tiny").unwrap();
+		let shapes = Llama::new(&model, &Device::Cpu).unwrap().params().shapes();
+		let spec = BenchSpec {
+			model,
+			device: "cpu".into(),
+			threads: 2,
+			runs: 1,
+			peers: 3,
+			batch: 2,
+			eval_sequences: 2,
+			eval_batch: 2,
+			lr: 0.7,
+			k: 64,
+			beta: 0.95,
+			shapes,
+		};
+		let f = measure_cpu(&spec).unwrap();
+		for (name, v) in [
+			("compress 1", f.compress_gbps_one),
+			("compress all", f.compress_gbps_all),
+			("aggregate", f.aggregate_s),
+			("tokens/s", f.tokens_per_s),
+			("gauntlet", f.gauntlet_s),
+		] {
+			let v = v.unwrap_or_else(|| panic!("{name} not measured"));
+			assert!(v.is_finite() && v > 0.0, "{name}: {v}");
+		}
+		// 64 values of a 4096-value chunk: Rice-coded positions + 2-bit codes, well under the
+		// 112 B of packed 12-bit positions (small tensors' chunks are smaller still).
+		let bytes = f.bytes_per_chunk.unwrap();
+		assert!(bytes > 10.0 && bytes < 90.0, "{bytes} B per chunk");
+	}
+}
