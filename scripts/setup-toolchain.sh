@@ -30,10 +30,11 @@ apt_install() {
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >&2
 }
 
-# Native build dependencies (protoc for litep2p, clang for bindgen users), and curl for the
-# corpus source (scripts/fetch-corpus.sh).
+# Native build dependencies (protoc for litep2p, clang for bindgen users), curl for the corpus
+# source (scripts/fetch-corpus.sh) and curl + unzip for NVRTC (scripts/fetch-nvrtc.sh).
 command -v protoc >/dev/null && command -v clang >/dev/null && command -v curl >/dev/null \
-	|| apt_install protobuf-compiler clang curl ca-certificates
+	&& command -v unzip >/dev/null \
+	|| apt_install protobuf-compiler clang curl ca-certificates unzip
 
 WASM_RUSTFLAGS="-C link-arg=--allow-undefined"
 

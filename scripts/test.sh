@@ -18,6 +18,11 @@ SKIP_WASM_BUILD=1 cargo clippy --locked --workspace --all-targets -- -D warnings
 step "clippy -D warnings, pallet benchmarks (runtime-benchmarks feature)"
 SKIP_WASM_BUILD=1 cargo clippy --locked -p pallet-training --features runtime-benchmarks --all-targets -- -D warnings
 
+# The GPU path builds without a GPU or CUDA toolkit: lint it with the feature on (only the
+# codec and the trainer are re-checked), and compile its kernels with NVRTC (pinned PyPI wheel).
+step "clippy -D warnings, GPU codec (gpu-codec / cuda features)"
+SKIP_WASM_BUILD=1 cargo clippy --locked -p tessera-codec -p offchain-trainer --features offchain-trainer/gpu-codec --all-targets -- -D warnings
+
 step "build (every target; the end-to-end tests start the binaries)"
 cargo build --locked --workspace --all-targets --timings
 
@@ -30,6 +35,11 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
 	cargo test --locked --workspace --no-fail-fast
 fi
+
+step "GPU kernels compile with NVRTC (no GPU needed; the GPU tests themselves need one)"
+nvrtc_lib=$(bash scripts/fetch-nvrtc.sh)
+LD_LIBRARY_PATH="$nvrtc_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" TESSERA_REQUIRE_NVRTC=1 \
+	cargo test --locked -p tessera-codec --features cuda --lib cuda::
 
 # The pallet's frame-benchmarking v2 benchmarks, each run once on the mock runtime.
 step "pallet benchmark tests (runtime-benchmarks feature)"

@@ -143,6 +143,10 @@ struct PeerArgs {
 	/// Worker threads for compression and the outer step.
 	#[arg(long, default_value_t = 2)]
 	threads: usize,
+	/// Where the model trains and evaluates: `cpu`, or `cuda` / `cuda:N` (NVIDIA GPU N; a
+	/// build with `--features cuda`, docs/BUILD.md).
+	#[arg(long, env = "TESSERA_DEVICE", default_value = "cpu")]
+	device: String,
 }
 
 /// Options of `offchain-trainer miner`.
@@ -456,13 +460,7 @@ fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
 		args.device,
 		args.runs
 	);
-	let ours = match args.device.as_str() {
-		"cpu" => measure::measure_cpu(&spec)?,
-		"cuda" => anyhow::bail!(
-			"--device cuda: this build has no GPU path; build with `--features cuda` (docs/BUILD.md)"
-		),
-		other => anyhow::bail!("unknown --device {other:?} (cpu or cuda)"),
-	};
+	let ours = measure::measure(&spec)?;
 	let (theirs, column) = if args.no_reference {
 		(measure::Figures::default(), "reference".to_string())
 	} else {
@@ -730,10 +728,11 @@ fn summary(role: &str, args: &PeerArgs, p: &Peer) -> String {
 		format!("  node      {}", args.url),
 		format!("  storage   {store}"),
 		format!(
-			"  model     {} ({} parameters, vocabulary {}), device cpu",
+			"  model     {} ({} parameters, vocabulary {}), device {}",
 			p.model.name,
 			p.model.parameter_count(),
-			p.model.vocab_size
+			p.model.vocab_size,
+			args.device
 		),
 		format!("  corpus    {}", args.corpus.display()),
 		format!("  state     {}", args.checkpoint_dir.display()),
@@ -770,7 +769,7 @@ async fn run_miner(args: MinerArgs) -> anyhow::Result<()> {
 	let compress = tessera_codec::CompressConfig { k: args.top_k, ..Default::default() };
 	let replica = Replica::new(
 		&p.model,
-		&candle_core::Device::Cpu,
+		&tessera_trainer::model::model_device(&args.peer.device)?,
 		AdamWConfig::default(),
 		inner,
 		compress,
@@ -781,7 +780,7 @@ async fn run_miner(args: MinerArgs) -> anyhow::Result<()> {
 		account = %p.account,
 		model = %p.model.name,
 		parameters = p.model.parameter_count(),
-		device = "cpu",
+		device = %args.peer.device,
 		store = ?p.location,
 		behaviour = args.behaviour.name(),
 		"miner starting"
@@ -816,7 +815,7 @@ async fn run_validator(args: ValidatorArgs) -> anyhow::Result<()> {
 	);
 	let replica = Replica::new(
 		&p.model,
-		&candle_core::Device::Cpu,
+		&tessera_trainer::model::model_device(&args.peer.device)?,
 		AdamWConfig::default(),
 		InnerConfig::default(),
 		tessera_codec::CompressConfig::default(),
@@ -827,7 +826,7 @@ async fn run_validator(args: ValidatorArgs) -> anyhow::Result<()> {
 		account = %p.account,
 		model = %p.model.name,
 		parameters = p.model.parameter_count(),
-		device = "cpu",
+		device = %args.peer.device,
 		eval_sequences = args.eval_sequences,
 		"validator starting"
 	);

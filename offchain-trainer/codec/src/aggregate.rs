@@ -49,26 +49,7 @@ pub fn apply_outer_step<P: AsRef<[CompressedTensor]>>(
 	peers: &[P],
 	step: &OuterStep,
 ) -> Result<(), CodecError> {
-	for (p, peer) in peers.iter().map(AsRef::as_ref).enumerate() {
-		if peer.len() != theta.len() {
-			return Err(CodecError::LengthMismatch {
-				tensor: p,
-				what: "peer's tensor list",
-				got: peer.len(),
-				expected: theta.len(),
-			});
-		}
-		for (t, (ct, th)) in peer.iter().zip(theta.iter()).enumerate() {
-			if ct.geometry.len() != th.len() {
-				return Err(CodecError::LengthMismatch {
-					tensor: t,
-					what: "peer's tensor",
-					got: ct.geometry.len(),
-					expected: th.len(),
-				});
-			}
-		}
-	}
+	check_peers(&theta.iter().map(Vec::len).collect::<Vec<_>>(), peers)?;
 	if peers.is_empty() {
 		return Ok(());
 	}
@@ -79,8 +60,36 @@ pub fn apply_outer_step<P: AsRef<[CompressedTensor]>>(
 	Ok(())
 }
 
+/// Checks that every peer covers every tensor (of lengths `lens`) with the tensor's length.
+pub(crate) fn check_peers<P: AsRef<[CompressedTensor]>>(
+	lens: &[usize],
+	peers: &[P],
+) -> Result<(), CodecError> {
+	for (p, peer) in peers.iter().map(AsRef::as_ref).enumerate() {
+		if peer.len() != lens.len() {
+			return Err(CodecError::LengthMismatch {
+				tensor: p,
+				what: "peer's tensor list",
+				got: peer.len(),
+				expected: lens.len(),
+			});
+		}
+		for (t, (ct, &len)) in peer.iter().zip(lens).enumerate() {
+			if ct.geometry.len() != len {
+				return Err(CodecError::LengthMismatch {
+					tensor: t,
+					what: "peer's tensor",
+					got: ct.geometry.len(),
+					expected: len,
+				});
+			}
+		}
+	}
+	Ok(())
+}
+
 /// Clip factor of each peer: `median / norm` above the median, else 1.
-fn clip_factors(tensors: &[&CompressedTensor]) -> Vec<f64> {
+pub(crate) fn clip_factors(tensors: &[&CompressedTensor]) -> Vec<f64> {
 	let norms: Vec<f64> = tensors.iter().map(|t| norm(t)).collect();
 	let med = median(&norms);
 	norms.iter().map(|&n| if n > med && n > 0.0 { med / n } else { 1.0 }).collect()

@@ -27,7 +27,7 @@ impl Default for CompressConfig {
 }
 
 impl CompressConfig {
-	fn validate(&self) -> Result<(), CodecError> {
+	pub(crate) fn validate(&self) -> Result<(), CodecError> {
 		if self.k == 0 || self.k > crate::geometry::MAX_CHUNK_LEN {
 			return Err(CodecError::BadConfig("k must be in 1..=4096"));
 		}

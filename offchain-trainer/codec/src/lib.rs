@@ -10,11 +10,15 @@
 //! - [`format`]: payload format v1 (`docs/payload-format.md`), encoder and strict decoder;
 //! - [`aggregate`]: median-norm clipping, scatter-mean and the outer SGD step, bit-identical on
 //!   every peer;
-//! - [`hash`]: BLAKE2b-256 of payloads and parameters.
+//! - [`hash`]: BLAKE2b-256 of payloads and parameters;
+//! - `cuda` (feature `cuda`): compression and the outer step on an NVIDIA GPU, our own kernels
+//!   compiled with NVRTC at run time.
 
 pub mod aggregate;
 pub mod bits;
 pub mod compress;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 pub mod error;
 pub mod format;
 pub mod geometry;

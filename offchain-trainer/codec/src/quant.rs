@@ -26,29 +26,41 @@ impl Quantiser {
 		let n = values.len().max(1) as f64;
 		let shift = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
 		let var = values.iter().map(|&v| (f64::from(v) - shift).powi(2)).sum::<f64>() / n;
-		let scale = 1.5 * var.sqrt();
-		let mut q = Self { shift, scale, table: [0.0; LEVELS] };
+		let q = Self::with_moments(shift, var);
 		let mut sums = [0f64; LEVELS];
-		let mut counts = [0usize; LEVELS];
+		let mut counts = [0f64; LEVELS];
 		for &v in values {
 			let c = q.code(v) as usize;
 			sums[c] += f64::from(v);
-			counts[c] += 1;
+			counts[c] += 1.0;
 		}
+		q.with_bins(&sums, &counts)
+	}
+
+	/// The quantiser's bin edges from the kept values' mean and (population) variance; the
+	/// table is filled in by [`Self::with_bins`]. Shared by the CPU fit and the GPU path, which
+	/// reduces the same sums on the device.
+	pub fn with_moments(shift: f64, var: f64) -> Self {
+		Self { shift, scale: 1.5 * var.sqrt(), table: [0.0; LEVELS] }
+	}
+
+	/// The table from each code's sum of values and count: a bin's mean, or its centre when it
+	/// is empty; kept non-decreasing.
+	pub fn with_bins(mut self, sums: &[f64; LEVELS], counts: &[f64; LEVELS]) -> Self {
 		for c in 0..LEVELS {
-			q.table[c] = if counts[c] > 0 {
-				(sums[c] / counts[c] as f64) as f32
+			self.table[c] = if counts[c] > 0.0 {
+				(sums[c] / counts[c]) as f32
 			} else {
-				(shift + scale * CENTRES[c]) as f32
+				(self.shift + self.scale * CENTRES[c]) as f32
 			};
 		}
 		// Rounding to f32 cannot reorder distinct bins' means, but keep the invariant explicit.
 		for c in 1..LEVELS {
-			if q.table[c] < q.table[c - 1] {
-				q.table[c] = q.table[c - 1];
+			if self.table[c] < self.table[c - 1] {
+				self.table[c] = self.table[c - 1];
 			}
 		}
-		q
+		self
 	}
 
 	/// The code of value `v`.

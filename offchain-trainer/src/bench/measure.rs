@@ -8,7 +8,7 @@
 
 use crate::{
 	gauntlet::evaluate::{clip_limits, losses_after},
-	model::{Llama, ModelConfig, ModelError},
+	model::{DeviceError, Llama, ModelConfig, ModelError, model_device},
 	train::{AdamW, AdamWConfig},
 };
 use candle_core::Device;
@@ -81,6 +81,12 @@ pub enum MeasureError {
 	/// A settings value is out of range.
 	#[error("bench settings: {0}")]
 	Settings(&'static str),
+	/// The device could not be opened.
+	#[error(transparent)]
+	Device(#[from] DeviceError),
+	/// The GPU codec failed or is not built in.
+	#[error("GPU codec: {0}")]
+	Gpu(String),
 }
 
 /// Median wall time of `runs` calls of `f` after one warm-up call.
@@ -152,11 +158,43 @@ fn header(peer: u8) -> Header {
 	Header { window: 1, miner: [peer; 32], theta_hash: [0; 32], data_digest: [0; 32] }
 }
 
-/// Measures every figure of `spec` on the CPU.
-pub fn measure_cpu(spec: &BenchSpec) -> Result<Figures, MeasureError> {
+/// Measures every figure of `spec` on its device (`cpu`, or `cuda`: the GPU codec and the
+/// model on candle's CUDA backend).
+pub fn measure(spec: &BenchSpec) -> Result<Figures, MeasureError> {
 	if spec.peers == 0 || spec.batch == 0 || spec.eval_sequences == 0 || spec.eval_batch == 0 {
 		return Err(MeasureError::Settings("peers, batch and eval sizes must be positive"));
 	}
+	let device = model_device(&spec.device)?;
+	let mut figures = if device.is_cpu() { codec_cpu(spec)? } else { codec_gpu(spec)? };
+	model_figures(spec, &device, &mut figures)?;
+	Ok(figures)
+}
+
+/// `peers` payloads of the model's shape, as downloaded.
+fn peer_payloads(spec: &BenchSpec, config: CompressConfig) -> Result<Vec<Vec<u8>>, CodecError> {
+	(0..spec.peers)
+		.map(|p| {
+			let mut c = Compressor::new(&spec.shapes, config, spec.threads)?;
+			let tensors = c.compress(&deltas(&spec.shapes, 100 + p as u64))?;
+			Ok(encode(&header(p as u8), &tensors, IndexCoding::Rice))
+		})
+		.collect()
+}
+
+/// Decodes payload `p` (from peer byte `p`) for `shapes`.
+fn decode_peer(p: usize, bytes: &[u8], shapes: &[Vec<usize>]) -> Result<Payload, CodecError> {
+	let miner = [p as u8; 32];
+	decode(bytes, &Expected { window: 1, miner: &miner, shapes, max_bytes: usize::MAX })
+}
+
+/// θ of the model's shape, seeded.
+fn theta(shapes: &[Vec<usize>]) -> Vec<Vec<f32>> {
+	let mut rng = ChaCha8Rng::seed_from_u64(7);
+	shapes.iter().map(|s| normal(&mut rng, s.iter().product(), 0.02)).collect()
+}
+
+/// The codec's figures on the CPU: compression, payload size, the outer step.
+fn codec_cpu(spec: &BenchSpec) -> Result<Figures, MeasureError> {
 	let config = CompressConfig { k: spec.k, beta: spec.beta, quantise: true };
 	let shapes = &spec.shapes;
 	let input_bytes =
@@ -178,34 +216,31 @@ pub fn measure_cpu(spec: &BenchSpec) -> Result<Figures, MeasureError> {
 		Some((payload.len() - HEADER_LEN) as f64 / compressor.chunks() as f64);
 
 	// `peers` payloads as downloaded, then decode + aggregate + apply: the outer step.
-	let payloads = (0..spec.peers)
-		.map(|p| {
-			let mut c = Compressor::new(shapes, config, spec.threads)?;
-			let tensors = c.compress(&deltas(shapes, 100 + p as u64))?;
-			Ok(encode(&header(p as u8), &tensors, IndexCoding::Rice))
-		})
-		.collect::<Result<Vec<_>, CodecError>>()?;
-	let mut rng = ChaCha8Rng::seed_from_u64(7);
-	let mut theta: Vec<Vec<f32>> =
-		shapes.iter().map(|s| normal(&mut rng, s.iter().product(), 0.02)).collect();
+	let payloads = peer_payloads(spec, config)?;
+	let mut theta = theta(shapes);
 	let step = OuterStep { lr: spec.lr, threads: spec.threads };
-	let decode_one = |p: usize, bytes: &[u8]| -> Result<Payload, CodecError> {
-		let miner = [p as u8; 32];
-		decode(bytes, &Expected { window: 1, miner: &miner, shapes, max_bytes: usize::MAX })
-	};
 	let t = median_time(spec.runs, || {
 		let decoded = payloads
 			.iter()
 			.enumerate()
-			.map(|(p, bytes)| decode_one(p, bytes).map(|d| d.tensors))
+			.map(|(p, bytes)| decode_peer(p, bytes, shapes).map(|d| d.tensors))
 			.collect::<Result<Vec<_>, _>>()?;
 		apply_outer_step(&mut theta, &decoded, &step)
 	})?;
 	figures.aggregate_s = Some(t.as_secs_f64());
+	Ok(figures)
+}
 
+/// The model's figures on `device`: the inner step and the Gauntlet's work per payload.
+fn model_figures(
+	spec: &BenchSpec,
+	device: &Device,
+	figures: &mut Figures,
+) -> Result<(), MeasureError> {
+	let config = CompressConfig { k: spec.k, beta: spec.beta, quantise: true };
+	let mut rng = ChaCha8Rng::seed_from_u64(11);
 	// The inner step on the model.
-	let device = Device::Cpu;
-	let model = Llama::new(&spec.model, &device)?;
+	let model = Llama::new(&spec.model, device)?;
 	let mut optimizer =
 		AdamW::new(model.params().vars(), AdamWConfig::default()).map_err(ModelError::from)?;
 	let vocab = spec.model.vocab_size;
@@ -248,7 +283,72 @@ pub fn measure_cpu(spec: &BenchSpec) -> Result<Figures, MeasureError> {
 	})?;
 	model.params().set_from_vecs(&theta0)?;
 	figures.gauntlet_s = Some(t.as_secs_f64());
+	Ok(())
+}
+
+/// The codec's figures on GPU 0: compression of device-resident tensors (the kept positions and
+/// codes copied back, as a miner must to upload them), payload size, and the outer step on θ in
+/// device memory (payloads decoded on the CPU, positions and values copied over).
+#[cfg(feature = "gpu-codec")]
+fn codec_gpu(spec: &BenchSpec) -> Result<Figures, MeasureError> {
+	use tessera_codec::cuda::Gpu;
+	let gpu_error = |e: tessera_codec::cuda::GpuError| MeasureError::Gpu(e.to_string());
+	let gpu = Gpu::new(0).map_err(gpu_error)?;
+	let config = CompressConfig { k: spec.k, beta: spec.beta, quantise: true };
+	let shapes = &spec.shapes;
+	let geometries =
+		shapes.iter().map(|s| ChunkGeometry::for_shape(s)).collect::<Result<Vec<_>, _>>()?;
+	let input_bytes = geometries.iter().map(ChunkGeometry::len).sum::<usize>() as f64 * 4.0;
+	let delta = deltas(shapes, 1)
+		.iter()
+		.map(|d| gpu.upload(d))
+		.collect::<Result<Vec<_>, _>>()
+		.map_err(gpu_error)?;
+	let mut errors = geometries
+		.iter()
+		.map(|g| gpu.upload(&vec![0.0; g.len()]))
+		.collect::<Result<Vec<_>, _>>()
+		.map_err(gpu_error)?;
+	let mut compress = || {
+		let mut out = Vec::with_capacity(geometries.len());
+		for (t, g) in geometries.iter().enumerate() {
+			out.push(gpu.compress_tensor(t, &mut errors[t], &delta[t], g, &config)?);
+		}
+		gpu.synchronize()?;
+		Ok::<_, tessera_codec::cuda::GpuError>(out)
+	};
+	let mut figures = Figures::default();
+	let t = median_time(spec.runs, || compress().map(drop)).map_err(gpu_error)?;
+	figures.compress_gbps_all = Some(input_bytes / t.as_secs_f64() / 1e9);
+	let payload = encode(&header(0), &compress().map_err(gpu_error)?, IndexCoding::Rice);
+	let chunks: usize = geometries.iter().map(ChunkGeometry::num_chunks).sum();
+	figures.bytes_per_chunk = Some((payload.len() - HEADER_LEN) as f64 / chunks as f64);
+
+	let payloads = peer_payloads(spec, config)?;
+	let mut theta = theta(shapes)
+		.iter()
+		.map(|t| gpu.upload(t))
+		.collect::<Result<Vec<_>, _>>()
+		.map_err(gpu_error)?;
+	let t = median_time(spec.runs, || -> Result<(), MeasureError> {
+		let decoded = payloads
+			.iter()
+			.enumerate()
+			.map(|(p, bytes)| decode_peer(p, bytes, shapes).map(|d| d.tensors))
+			.collect::<Result<Vec<_>, _>>()?;
+		gpu.apply_outer_step(&mut theta, &decoded, spec.lr).map_err(gpu_error)?;
+		gpu.synchronize().map_err(gpu_error)
+	})?;
+	figures.aggregate_s = Some(t.as_secs_f64());
 	Ok(figures)
+}
+
+/// Without the GPU codec built in.
+#[cfg(not(feature = "gpu-codec"))]
+fn codec_gpu(_spec: &BenchSpec) -> Result<Figures, MeasureError> {
+	Err(MeasureError::Gpu(
+		"this build has no GPU codec: build with `--features cuda` (docs/BUILD.md)".into(),
+	))
 }
 
 #[cfg(test)]
@@ -273,7 +373,7 @@ mod tests {
 			beta: 0.95,
 			shapes,
 		};
-		let f = measure_cpu(&spec).unwrap();
+		let f = measure(&spec).unwrap();
 		for (name, v) in [
 			("compress 1", f.compress_gbps_one),
 			("compress all", f.compress_gbps_all),

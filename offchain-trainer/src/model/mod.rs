@@ -3,12 +3,14 @@
 //! order the codec, the payload and θ hashes use).
 
 pub mod config;
+pub mod device;
 pub mod init;
 pub mod llama;
 pub mod ops;
 pub mod params;
 
 pub use config::{ConfigError, ModelConfig};
+pub use device::{DeviceError, model_device};
 pub use llama::Llama;
 pub use params::ParamSet;
 
