@@ -1,5 +1,11 @@
 //! The `offchain-trainer` command line.
 
+/// candle allocates a fresh buffer for every tensor op; with glibc's allocator the large ones are
+/// mmap'd and unmapped each time, and the kernel zeroes their pages again and again. mimalloc
+/// keeps them: measured by `offchain-trainer bench` (docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::{ops::ControlFlow, path::PathBuf, time::Instant};
@@ -461,6 +467,9 @@ fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
 		args.runs
 	);
 	let ours = measure::measure(&spec)?;
+	for note in &ours.notes {
+		eprintln!("{note}");
+	}
 	let (theirs, column) = if args.no_reference {
 		(measure::Figures::default(), "reference".to_string())
 	} else {
