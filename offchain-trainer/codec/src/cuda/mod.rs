@@ -67,11 +67,37 @@ pub enum GpuError {
 	Codec(#[from] CodecError),
 }
 
+/// Whether NVRTC can be loaded (dynamic loading: checked at run time).
+#[cfg(not(feature = "cuda-linked"))]
+fn nvrtc_present() -> bool {
+	// SAFETY: only loads the shared library (if present) and looks up its symbols.
+	unsafe { cudarc::nvrtc::sys::is_culib_present() }
+}
+
+/// Whether the driver can be loaded (dynamic loading: checked at run time).
+#[cfg(not(feature = "cuda-linked"))]
+fn driver_present() -> bool {
+	// SAFETY: only loads the shared library (if present) and looks up its symbols.
+	unsafe { cudarc::driver::sys::is_culib_present() }
+}
+
+/// Linked at build time (`cuda-linked`, as candle's CUDA backend links them): a binary that
+/// started has them.
+#[cfg(feature = "cuda-linked")]
+fn nvrtc_present() -> bool {
+	true
+}
+
+/// Linked at build time (`cuda-linked`): a binary that started has it.
+#[cfg(feature = "cuda-linked")]
+fn driver_present() -> bool {
+	true
+}
+
 /// Compiles the kernels to PTX with NVRTC (no GPU needed). Fused multiply-add contraction is
 /// off and division and square root are IEEE-exact, on top of the kernels' explicit intrinsics.
 pub fn compile_kernels() -> Result<Ptx, GpuError> {
-	// SAFETY: only loads the shared library (if present) and looks up its symbols.
-	if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+	if !nvrtc_present() {
 		return Err(GpuError::NoNvrtc);
 	}
 	let options = CompileOptions {
@@ -122,8 +148,7 @@ enum Sum {
 impl Gpu {
 	/// Opens GPU `ordinal`, compiles the kernels and loads them.
 	pub fn new(ordinal: usize) -> Result<Self, GpuError> {
-		// SAFETY: only loads the shared library (if present) and looks up its symbols.
-		if !unsafe { cudarc::driver::sys::is_culib_present() } {
+		if !driver_present() {
 			return Err(GpuError::NoDriver);
 		}
 		let context = CudaContext::new(ordinal)?;
