@@ -56,6 +56,15 @@ enum Command {
 	/// Measure compression, payload size, aggregation, the inner step and the Gauntlet on a model
 	/// configuration, beside a PyTorch implementation of Templar's algorithm; print one table.
 	Bench(Box<BenchArgs>),
+	/// Write the GPU kernels' PTX (compiled here with NVRTC) to a file, for a GPU machine without
+	/// NVRTC: run there with TESSERA_CUDA_PTX=FILE (docs/gpu.md).
+	#[cfg(feature = "gpu-codec")]
+	#[command(hide = true)]
+	CudaPtx {
+		/// Where to write the PTX.
+		#[arg(long)]
+		out: PathBuf,
+	},
 	/// Print `docs/pallet.md`: pallet-training's reference, generated from the runtime metadata.
 	#[command(hide = true)]
 	PalletDocs {
@@ -911,6 +920,13 @@ async fn main() -> anyhow::Result<()> {
 				jitter: a.jitter,
 			};
 			print!("{}", table(&scenario, &simulate(&scenario, a.seed)));
+		},
+		#[cfg(feature = "gpu-codec")]
+		Command::CudaPtx { out } => {
+			let ptx = tessera_codec::cuda::compile_kernels()?;
+			std::fs::write(&out, ptx.to_src())
+				.with_context(|| format!("cannot write {}", out.display()))?;
+			eprintln!("wrote the GPU kernels' PTX to {}", out.display());
 		},
 		Command::PalletDocs { metadata } => {
 			let bytes = match metadata {

@@ -111,6 +111,29 @@ pub fn compile_kernels() -> Result<Ptx, GpuError> {
 	compile_ptx_with_opts(KERNELS, options).map_err(|e| GpuError::Compile(format!("{e:?}")))
 }
 
+/// Environment variable naming a PTX file of the kernels, compiled ahead of time (`offchain-trainer
+/// cuda-ptx`): then NVRTC is not needed where they run.
+pub const PTX_ENV: &str = "TESSERA_CUDA_PTX";
+
+/// The kernels' PTX: from the file named by [`PTX_ENV`] if set, else compiled with NVRTC.
+fn kernels_ptx() -> Result<Ptx, GpuError> {
+	ptx_from(std::env::var_os(PTX_ENV).map(std::path::PathBuf::from))
+}
+
+/// The kernels' PTX from `file` (checked to be ours), or compiled with NVRTC without one.
+fn ptx_from(file: Option<std::path::PathBuf>) -> Result<Ptx, GpuError> {
+	let Some(path) = file else { return compile_kernels() };
+	let text = std::fs::read_to_string(&path)
+		.map_err(|e| GpuError::Compile(format!("cannot read {PTX_ENV}={}: {e}", path.display())))?;
+	if !text.contains(".entry aggregate_chunks") {
+		return Err(GpuError::Compile(format!(
+			"{PTX_ENV}={} is not the codec's kernels (no aggregate_chunks entry)",
+			path.display()
+		)));
+	}
+	Ok(Ptx::from_src(text))
+}
+
 /// The kernels, loaded into a context.
 struct Kernels {
 	check_finite: CudaFunction,
@@ -152,7 +175,7 @@ impl Gpu {
 			return Err(GpuError::NoDriver);
 		}
 		let context = CudaContext::new(ordinal)?;
-		let module = context.load_module(compile_kernels()?)?;
+		let module = context.load_module(kernels_ptx()?)?;
 		let f = |name: &str| module.load_function(name);
 		let kernels = Kernels {
 			check_finite: f("check_finite")?,

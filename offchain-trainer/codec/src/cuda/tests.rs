@@ -42,6 +42,25 @@ fn kernels_compile_with_nvrtc() {
 	}
 }
 
+#[test]
+fn a_ptx_file_is_loaded_only_if_it_holds_our_kernels() {
+	let dir = std::env::temp_dir().join(format!("tessera-ptx-{}", std::process::id()));
+	std::fs::create_dir_all(&dir).unwrap();
+	let other = dir.join("other.ptx");
+	std::fs::write(&other, ".version 8.0\n.target sm_90\n").unwrap();
+	let err = ptx_from(Some(other)).unwrap_err();
+	assert!(matches!(&err, GpuError::Compile(m) if m.contains("not the codec's kernels")), "{err}");
+	let missing = ptx_from(Some(dir.join("missing.ptx"))).unwrap_err();
+	assert!(matches!(&missing, GpuError::Compile(m) if m.contains("cannot read")), "{missing}");
+	// What `offchain-trainer cuda-ptx` writes is accepted (where NVRTC is here to write it).
+	if let Ok(ptx) = compile_kernels() {
+		let ours = dir.join("ours.ptx");
+		std::fs::write(&ours, ptx.to_src()).unwrap();
+		assert!(ptx_from(Some(ours)).is_ok());
+	}
+	std::fs::remove_dir_all(&dir).unwrap();
+}
+
 fn gpu() -> Gpu {
 	Gpu::new(0).unwrap_or_else(|e| panic!("this test needs a GPU: {e}"))
 }
