@@ -9,7 +9,7 @@
 use crate::{
 	gauntlet::evaluate::{clip_limits, losses_after},
 	model::{DeviceError, Llama, ModelConfig, ModelError, model_device},
-	train::{AdamW, AdamWConfig},
+	train::{AdamW, AdamWConfig, UpdateBuilder, UpdateError},
 };
 use candle_core::Device;
 use rand::{Rng, SeedableRng};
@@ -18,9 +18,8 @@ use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 use tessera_codec::{
-	ChunkGeometry, CodecError, CompressConfig, CompressedTensor, Expected, Header, IndexCoding,
-	OuterStep, Payload, Scratch, apply_outer_step, compress_tensor_threaded, decode, encode,
-	format::HEADER_LEN,
+	CodecError, CompressConfig, CompressedTensor, Expected, Header, IndexCoding, OuterStep,
+	Payload, apply_outer_step, decode, encode, format::HEADER_LEN,
 };
 
 /// What is measured, shared with the reference (serialised into its spec file).
@@ -81,6 +80,9 @@ pub enum MeasureError {
 	/// The model failed.
 	#[error(transparent)]
 	Model(#[from] ModelError),
+	/// The update builder refused an input.
+	#[error(transparent)]
+	Update(#[from] UpdateError),
 	/// A settings value is out of range.
 	#[error("bench settings: {0}")]
 	Settings(&'static str),
@@ -116,45 +118,22 @@ fn deltas(shapes: &[Vec<usize>], seed: u64) -> Vec<Vec<f32>> {
 	shapes.iter().map(|s| normal(&mut rng, s.iter().product(), 1e-3)).collect()
 }
 
-/// The compressor of one peer: geometries, error buffers and scratch space.
-struct Compressor {
-	geometries: Vec<ChunkGeometry>,
-	errors: Vec<Vec<f32>>,
-	scratch: Vec<Scratch>,
-	config: CompressConfig,
+/// Compresses every tensor of `deltas` with `builder` (a peer's compressor: error buffers,
+/// scratch, threads).
+fn compress_all(
+	builder: &mut UpdateBuilder,
+	deltas: &[Vec<f32>],
+) -> Result<Vec<CompressedTensor>, UpdateError> {
+	deltas.iter().enumerate().map(|(t, d)| builder.compress_tensor(t, d)).collect()
 }
 
-impl Compressor {
-	fn new(
-		shapes: &[Vec<usize>],
-		config: CompressConfig,
-		threads: usize,
-	) -> Result<Self, CodecError> {
-		let geometries =
-			shapes.iter().map(|s| ChunkGeometry::for_shape(s)).collect::<Result<Vec<_>, _>>()?;
-		let errors = geometries.iter().map(|g| vec![0.0; g.len()]).collect();
-		let scratch = (0..threads.max(1)).map(|_| Scratch::default()).collect();
-		Ok(Self { geometries, errors, scratch, config })
-	}
-
-	fn compress(&mut self, deltas: &[Vec<f32>]) -> Result<Vec<CompressedTensor>, CodecError> {
-		let mut out = Vec::with_capacity(deltas.len());
-		for (t, delta) in deltas.iter().enumerate() {
-			out.push(compress_tensor_threaded(
-				t,
-				&mut self.errors[t],
-				delta,
-				&self.geometries[t],
-				&self.config,
-				&mut self.scratch,
-			)?);
-		}
-		Ok(out)
-	}
-
-	fn chunks(&self) -> usize {
-		self.geometries.iter().map(ChunkGeometry::num_chunks).sum()
-	}
+/// A peer's compressor for `shapes` on `threads` threads.
+fn builder(
+	shapes: &[Vec<usize>],
+	config: CompressConfig,
+	threads: usize,
+) -> Result<UpdateBuilder, UpdateError> {
+	UpdateBuilder::new(shapes, config, IndexCoding::Rice, threads)
 }
 
 fn header(peer: u8) -> Header {
@@ -187,11 +166,11 @@ pub fn measure(spec: &BenchSpec) -> Result<Figures, MeasureError> {
 }
 
 /// `peers` payloads of the model's shape, as downloaded.
-fn peer_payloads(spec: &BenchSpec, config: CompressConfig) -> Result<Vec<Vec<u8>>, CodecError> {
+fn peer_payloads(spec: &BenchSpec, config: CompressConfig) -> Result<Vec<Vec<u8>>, UpdateError> {
 	(0..spec.peers)
 		.map(|p| {
-			let mut c = Compressor::new(&spec.shapes, config, spec.threads)?;
-			let tensors = c.compress(&deltas(&spec.shapes, 100 + p as u64))?;
+			let mut b = builder(&spec.shapes, config, spec.threads)?;
+			let tensors = compress_all(&mut b, &deltas(&spec.shapes, 100 + p as u64))?;
 			Ok(encode(&header(p as u8), &tensors, IndexCoding::Rice))
 		})
 		.collect()
@@ -221,15 +200,14 @@ fn codec_cpu(spec: &BenchSpec) -> Result<Figures, MeasureError> {
 	for (threads, slot) in
 		[(1, &mut figures.compress_gbps_one), (spec.threads, &mut figures.compress_gbps_all)]
 	{
-		let mut compressor = Compressor::new(shapes, config, threads)?;
-		let t = median_time(spec.runs, || compressor.compress(&delta).map(drop))?;
+		let mut b = builder(shapes, config, threads)?;
+		let t = median_time(spec.runs, || compress_all(&mut b, &delta).map(drop))?;
 		*slot = Some(input_bytes / t.as_secs_f64() / 1e9);
 	}
 
-	let mut compressor = Compressor::new(shapes, config, spec.threads)?;
-	let payload = encode(&header(0), &compressor.compress(&delta)?, IndexCoding::Rice);
-	figures.bytes_per_chunk =
-		Some((payload.len() - HEADER_LEN) as f64 / compressor.chunks() as f64);
+	let mut b = builder(shapes, config, spec.threads)?;
+	let payload = encode(&header(0), &compress_all(&mut b, &delta)?, IndexCoding::Rice);
+	figures.bytes_per_chunk = Some((payload.len() - HEADER_LEN) as f64 / b.chunks() as f64);
 
 	// `peers` payloads as downloaded, then decode + aggregate + apply: the outer step.
 	let payloads = peer_payloads(spec, config)?;
@@ -276,15 +254,13 @@ fn model_figures(
 	// The Gauntlet's work per payload: decode, apply alone, loss on assigned and random rows.
 	let theta0 = model.params().to_vecs()?;
 	let model_shapes = model.params().shapes();
-	let mut c = Compressor::new(&model_shapes, config, spec.threads)?;
-	let bytes = encode(&header(0), &c.compress(&deltas(&model_shapes, 3))?, IndexCoding::Rice);
+	let mut b = builder(&model_shapes, config, spec.threads)?;
+	let bytes =
+		encode(&header(0), &compress_all(&mut b, &deltas(&model_shapes, 3))?, IndexCoding::Rice);
 	let (assigned, random) =
 		(rows(&mut rng, spec.eval_sequences), rows(&mut rng, spec.eval_sequences));
 	let t = median_time(spec.runs, || -> Result<(), MeasureError> {
-		let miner = [0u8; 32];
-		let expected =
-			Expected { window: 1, miner: &miner, shapes: &model_shapes, max_bytes: usize::MAX };
-		let payload = decode(&bytes, &expected)?;
+		let payload = decode_peer(0, &bytes, &model_shapes)?;
 		let clip = clip_limits(&[&payload]);
 		losses_after(
 			&model,
@@ -307,7 +283,7 @@ fn model_figures(
 /// device memory (payloads decoded on the CPU, positions and values copied over).
 #[cfg(feature = "gpu-codec")]
 fn codec_gpu(spec: &BenchSpec) -> Result<Figures, MeasureError> {
-	use tessera_codec::cuda::Gpu;
+	use tessera_codec::{ChunkGeometry, cuda::Gpu};
 	let gpu_error = |e: tessera_codec::cuda::GpuError| MeasureError::Gpu(e.to_string());
 	let gpu = Gpu::new(0).map_err(gpu_error)?;
 	let config = CompressConfig { k: spec.k, beta: spec.beta, quantise: true };

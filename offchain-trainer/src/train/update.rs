@@ -3,7 +3,7 @@
 //! BLAKE2b-256 hash (the on-chain commitment). Holds the error-feedback buffers between windows.
 
 use tessera_codec::{
-	ChunkGeometry, CodecError, CompressConfig, Header, IndexCoding, Scratch,
+	ChunkGeometry, CodecError, CompressConfig, CompressedTensor, Header, IndexCoding, Scratch,
 	compress_tensor_threaded, encode, hash::payload_hash,
 };
 
@@ -84,6 +84,32 @@ impl UpdateBuilder {
 		Ok(())
 	}
 
+	/// Folds tensor `t`'s pseudo-gradient `delta` into its error buffer and compresses it (the
+	/// codec's `compress_tensor_threaded` on this builder's buffers and threads).
+	pub fn compress_tensor(
+		&mut self,
+		t: usize,
+		delta: &[f32],
+	) -> Result<CompressedTensor, UpdateError> {
+		let n = self.geometries.len();
+		if t >= n {
+			return Err(UpdateError::TensorCount { expected: n, got: t + 1 });
+		}
+		Ok(compress_tensor_threaded(
+			t,
+			&mut self.errors[t],
+			delta,
+			&self.geometries[t],
+			&self.config,
+			&mut self.scratch,
+		)?)
+	}
+
+	/// Chunks of the whole model (the denominator of "bytes per chunk").
+	pub fn chunks(&self) -> usize {
+		self.geometries.iter().map(ChunkGeometry::num_chunks).sum()
+	}
+
 	/// Builds the payload for `header` from θ at the start and end of the inner loop. On a
 	/// codec error, tensors already folded into their buffers keep their new state, the failing
 	/// tensor keeps its old one (see the codec), and no payload is produced.
@@ -103,14 +129,7 @@ impl UpdateBuilder {
 		for t in 0..n {
 			let delta: Vec<f32> =
 				theta_start[t].iter().zip(&theta_end[t]).map(|(a, b)| a - b).collect();
-			tensors.push(compress_tensor_threaded(
-				t,
-				&mut self.errors[t],
-				&delta,
-				&self.geometries[t],
-				&self.config,
-				&mut self.scratch,
-			)?);
+			tensors.push(self.compress_tensor(t, &delta)?);
 		}
 		let bytes = encode(&header, &tensors, self.coding);
 		let hash = payload_hash(&bytes);
