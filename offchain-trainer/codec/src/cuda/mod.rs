@@ -155,8 +155,13 @@ pub struct Gpu {
 
 /// A grid-stride launch over `n` items.
 fn grid(n: usize) -> LaunchConfig {
-	let blocks = n.div_ceil(THREADS as usize).clamp(1, MAX_BLOCKS as usize) as u32;
-	LaunchConfig { grid_dim: (blocks, 1, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 }
+	blocks(n.div_ceil(THREADS as usize), 0)
+}
+
+/// `count` blocks (at least 1, at most [`MAX_BLOCKS`]) of [`THREADS`] threads.
+fn blocks(count: usize, shared_mem_bytes: u32) -> LaunchConfig {
+	let count = count.clamp(1, MAX_BLOCKS as usize) as u32;
+	LaunchConfig { grid_dim: (count, 1, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes }
 }
 
 /// What a reduction sums (the kernel's `mode`).
@@ -225,16 +230,12 @@ impl Gpu {
 			Sum::ValuesWithCode(c) => (2, 0.0, i32::from(c)),
 			Sum::CountOfCode(c) => (3, 0.0, i32::from(c)),
 		};
-		let blocks = (x.len().div_ceil(THREADS as usize) as u32).clamp(1, REDUCE_BLOCKS);
-		let mut partial = self.stream.alloc_zeros::<f64>(blocks as usize)?;
+		let n_blocks = (x.len().div_ceil(THREADS as usize) as u32).clamp(1, REDUCE_BLOCKS);
+		let mut partial = self.stream.alloc_zeros::<f64>(n_blocks as usize)?;
 		let mut total = self.stream.alloc_zeros::<f64>(1)?;
-		let config = LaunchConfig {
-			grid_dim: (blocks, 1, 1),
-			block_dim: (THREADS, 1, 1),
-			shared_mem_bytes: 0,
-		};
+		let config = blocks(n_blocks as usize, 0);
 		// SAFETY: partial_sums(const float* x, const u8* codes, i64 n, double shift, int mode,
-		// int code, double* out) with out of `blocks` entries, launched on `blocks` blocks.
+		// int code, double* out) with out of `n_blocks` entries, launched on `n_blocks` blocks.
 		unsafe {
 			self.stream
 				.launch_builder(&self.kernels.partial_sums)
@@ -254,7 +255,7 @@ impl Gpu {
 			self.stream
 				.launch_builder(&self.kernels.sum_partials)
 				.arg(&partial)
-				.arg(&blocks)
+				.arg(&n_blocks)
 				.arg(&mut total)
 				.launch(single)?;
 		}
@@ -325,11 +326,7 @@ impl Gpu {
 		let mut indices = s.alloc_zeros::<u16>(kept)?;
 		let mut values = s.alloc_zeros::<f32>(kept)?;
 		let (k32, chunks64, kept64) = (k as u32, chunks as i64, kept as i64);
-		let per_chunk = LaunchConfig {
-			grid_dim: (chunks.clamp(1, MAX_BLOCKS as usize) as u32, 1, 1),
-			block_dim: (THREADS, 1, 1),
-			shared_mem_bytes: 0,
-		};
+		let per_chunk = blocks(chunks, 0);
 		// SAFETY: topk_chunks(const float* chunked, u32 chunk_len, u32 k, i64 chunks, u16* idx,
 		// float* val), chunked of chunks × chunk_len values, idx and val of chunks × k; launched
 		// with THREADS threads per block, as its shared arrays assume.
@@ -452,12 +449,8 @@ impl Gpu {
 			let (d_offsets, d_ks, d_factors) =
 				(s.clone_htod(&offsets)?, s.clone_htod(&ks)?, s.clone_htod(&factors)?);
 			let chunk_len = g.chunk_len() as u32;
-			let config = LaunchConfig {
-				grid_dim: (g.num_chunks().clamp(1, MAX_BLOCKS as usize) as u32, 1, 1),
-				block_dim: (THREADS, 1, 1),
-				// chunk_len f64 sums + chunk_len u32 counts (48 KiB at 4096).
-				shared_mem_bytes: chunk_len * 12,
-			};
+			// chunk_len f64 sums + chunk_len u32 counts (48 KiB at 4096).
+			let config = blocks(g.num_chunks(), chunk_len * 12);
 			let (peers32, chunks64, cols) =
 				(tensors.len() as u32, g.num_chunks() as i64, g.cols as i64);
 			let (cr, cc) = (g.chunk_rows as u32, g.chunk_cols as u32);
