@@ -14,15 +14,5 @@ url=https://files.pythonhosted.org/packages/a4/45/699c3869c2590579d0ef89df3cbd28
 dir=${TESSERA_CACHE_DIR:-$HOME/.cache/tessera}/sources
 path=$dir/$name
 
-mkdir -p "$dir"
-if ! echo "$sha256  $path" | sha256sum -c --status 2>/dev/null; then
-	tmp=$(mktemp "$dir/.$name.XXXXXX")
-	trap 'rm -f "$tmp"' EXIT
-	curl --fail --silent --show-error --location --retry 3 --max-time 300 -o "$tmp" "$url"
-	if ! echo "$sha256  $tmp" | sha256sum -c --status; then
-		echo "fetch-corpus: $url does not have the pinned SHA-256 $sha256" >&2
-		exit 1
-	fi
-	mv "$tmp" "$path"
-fi
+bash "$(dirname "${BASH_SOURCE[0]}")/fetch-pinned.sh" "$url" "$sha256" "$path" 300
 echo "$path"

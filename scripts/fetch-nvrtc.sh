@@ -15,15 +15,9 @@ dir=${TESSERA_CACHE_DIR:-$HOME/.cache/tessera}/cuda
 lib=$dir/nvrtc-12.9.86/nvidia/cuda_nvrtc/lib
 
 if [ ! -f "$lib/libnvrtc.so.12" ]; then
-	mkdir -p "$dir"
-	tmp=$(mktemp "$dir/.$name.XXXXXX")
-	trap 'rm -f "$tmp"' EXIT
-	curl --fail --silent --show-error --location --retry 3 --max-time 600 -o "$tmp" "$url"
-	if ! echo "$sha256  $tmp" | sha256sum -c --status; then
-		echo "fetch-nvrtc: $url does not have the pinned SHA-256 $sha256" >&2
-		exit 1
-	fi
+	wheel=$dir/wheels/$name
+	bash "$(dirname "${BASH_SOURCE[0]}")/fetch-pinned.sh" "$url" "$sha256" "$wheel" 600
 	rm -rf "$dir/nvrtc-12.9.86"
-	unzip -q -o "$tmp" 'nvidia/cuda_nvrtc/lib/*' -d "$dir/nvrtc-12.9.86" >&2
+	unzip -q -o "$wheel" 'nvidia/cuda_nvrtc/lib/*' -d "$dir/nvrtc-12.9.86" >&2
 fi
 echo "$lib"

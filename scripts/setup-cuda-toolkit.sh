@@ -34,13 +34,8 @@ if [ ! -f "$root/.complete" ]; then
 		read -r path sha256 <<<"$entry"
 		name=$(basename "$path")
 		file=$dir/wheels/$name
-		if ! echo "$sha256  $file" | sha256sum -c --status 2>/dev/null; then
-			echo "setup-cuda-toolkit: fetching $name" >&2
-			curl --fail --silent --show-error --location --retry 3 --max-time 1200 -o "$file.part" "$base/$path"
-			echo "$sha256  $file.part" | sha256sum -c --status \
-				|| { echo "setup-cuda-toolkit: $name does not have the pinned SHA-256" >&2; exit 1; }
-			mv "$file.part" "$file"
-		fi
+		echo "setup-cuda-toolkit: $name" >&2
+		bash "$(dirname "${BASH_SOURCE[0]}")/fetch-pinned.sh" "$base/$path" "$sha256" "$file" 1200
 		unzip -q -o "$file" 'nvidia/*' -d "$dir/unpacked" >&2
 	done
 	# One tree: bin/ (nvcc, ptxas), nvvm/, include/ (all headers), lib/ (+ lib64 → lib).
