@@ -15,6 +15,7 @@ Written from the algorithm's description (Templar / Covenant-72B, SparseLoCo), n
   theta <- theta - lr * mean;
 - the model: a LLaMA-style decoder (tied embedding, RMSNorm, RoPE, SwiGLU) in PyTorch eager,
   trained with torch.optim.AdamW after global-norm clipping to 1, the same shapes as ours;
+- the model's largest matrix product (the output projection over one batch), GFLOP/s;
 - the Gauntlet's work per payload: decode one payload, apply it alone (clipped, outer lr) and
   compute the loss on the assigned and the random evaluation rows.
 
@@ -286,7 +287,15 @@ def main():
         opt.step()
 
     per_step = median_time(runs, device, step)
-    out["tokens_per_s"] = spec["batch"] * m["seq_len"] / per_step
+    tokens = spec["batch"] * m["seq_len"]
+    out["tokens_per_s"] = tokens / per_step
+
+    # The output projection alone, (tokens, d_model) @ (vocab, d_model)^T: the framework's
+    # matrix products apart from everything else in a step.
+    x = torch.randn(tokens, m["d_model"], device=device)
+    w = torch.randn(m["vocab_size"], m["d_model"], device=device) * 0.02
+    per_matmul = median_time(runs, device, lambda: x @ w.t())
+    out["matmul_gflops"] = 2 * tokens * m["d_model"] * m["vocab_size"] / per_matmul / 1e9
 
     # The Gauntlet per payload: decode, apply alone (clipped), loss on assigned + random rows.
     params = list(model.parameters())

@@ -38,6 +38,7 @@ fn bench_prints_every_figure_for_the_tiny_model() {
 		("payload bytes per 64×64 chunk", "B"),
 		("decode + aggregate + apply, 3 peers", "s"),
 		("inner step", "tok/s"),
+		("  its largest matrix product", "GFLOP/s"),
 		("Gauntlet, per payload", "s"),
 	] {
 		let line = stdout

@@ -3,15 +3,16 @@
 //! compressor, one thread and all of them), payload bytes per chunk (format v1, Rice-coded
 //! indices), decode + aggregate + apply of `peers` payloads (the outer step every peer runs),
 //! inner-step tokens/s (forward, backward, AdamW) and the Gauntlet's work per payload (decode,
-//! apply alone, loss on the assigned and the random rows). Each time is the median of `runs`
-//! timed calls after one warm-up call.
+//! apply alone, loss on the assigned and the random rows), and, to say where the model's time
+//! goes, the speed of its largest matrix product. Each time is the median of `runs` timed calls
+//! after one warm-up call; work on a GPU is waited for inside the timed call.
 
 use crate::{
 	gauntlet::evaluate::{clip_limits, losses_after},
 	model::{DeviceError, Llama, ModelConfig, ModelError, model_device},
 	train::{AdamW, AdamWConfig, UpdateBuilder, UpdateError},
 };
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -64,11 +65,30 @@ pub struct Figures {
 	pub aggregate_s: Option<f64>,
 	/// Inner-step training throughput, tokens/s.
 	pub tokens_per_s: Option<f64>,
+	/// The model's largest matrix product (its output projection over one inner-step batch),
+	/// GFLOP/s.
+	#[serde(default)]
+	pub matmul_gflops: Option<f64>,
 	/// The Gauntlet's work per payload, seconds.
 	pub gauntlet_s: Option<f64>,
 	/// Why a figure is missing, if one is.
 	#[serde(default)]
 	pub notes: Vec<String>,
+}
+
+impl Figures {
+	/// Every figure with its name, in table order.
+	pub fn named(&self) -> [(&'static str, Option<f64>); 7] {
+		[
+			("compress_gbps_one", self.compress_gbps_one),
+			("compress_gbps_all", self.compress_gbps_all),
+			("bytes_per_chunk", self.bytes_per_chunk),
+			("aggregate_s", self.aggregate_s),
+			("tokens_per_s", self.tokens_per_s),
+			("matmul_gflops", self.matmul_gflops),
+			("gauntlet_s", self.gauntlet_s),
+		]
+	}
 }
 
 /// Why a measurement failed.
@@ -247,9 +267,23 @@ fn model_figures(
 	let t = median_time(spec.runs, || -> Result<(), ModelError> {
 		let grads = model.loss(&batch)?.backward()?;
 		optimizer.step(&grads, 1e-4)?;
-		Ok(())
+		Ok(device.synchronize()?)
 	})?;
-	figures.tokens_per_s = Some((spec.batch * spec.model.seq_len) as f64 / t.as_secs_f64());
+	let tokens = spec.batch * spec.model.seq_len;
+	figures.tokens_per_s = Some(tokens as f64 / t.as_secs_f64());
+
+	// The output projection alone, (tokens, d_model) · (vocab, d_model)ᵀ, as the model runs it:
+	// how fast the framework's matrix products are, apart from everything else in a step.
+	let (d, v) = (spec.model.d_model, spec.model.vocab_size);
+	let x = Tensor::from_vec(normal(&mut rng, tokens * d, 1.0), (tokens, d), device)
+		.map_err(ModelError::from)?;
+	let w = Tensor::from_vec(normal(&mut rng, v * d, 0.02), (v, d), device)
+		.map_err(ModelError::from)?;
+	let t = median_time(spec.runs, || -> Result<(), ModelError> {
+		x.matmul(&w.t()?)?;
+		Ok(device.synchronize()?)
+	})?;
+	figures.matmul_gflops = Some(2.0 * (tokens * d * v) as f64 / t.as_secs_f64() / 1e9);
 
 	// The Gauntlet's work per payload: decode, apply alone, loss on assigned and random rows.
 	let theta0 = model.params().to_vecs()?;
@@ -366,13 +400,7 @@ mod tests {
 			shapes,
 		};
 		let f = measure(&spec).unwrap();
-		for (name, v) in [
-			("compress 1", f.compress_gbps_one),
-			("compress all", f.compress_gbps_all),
-			("aggregate", f.aggregate_s),
-			("tokens/s", f.tokens_per_s),
-			("gauntlet", f.gauntlet_s),
-		] {
+		for (name, v) in f.named() {
 			let v = v.unwrap_or_else(|| panic!("{name} not measured"));
 			assert!(v.is_finite() && v > 0.0, "{name}: {v}");
 		}

@@ -103,21 +103,9 @@ fn parse_output(stdout: &str) -> Result<ReferenceRun, ReferenceError> {
 	let torch = value.get("torch").and_then(|v| v.as_str()).unwrap_or("?").to_string();
 	let figures: Figures = serde_json::from_value(value)
 		.map_err(|e| ReferenceError::Output(format!("{e}: {line}")))?;
-	for v in [
-		figures.compress_gbps_one,
-		figures.compress_gbps_all,
-		figures.bytes_per_chunk,
-		figures.aggregate_s,
-		figures.tokens_per_s,
-		figures.gauntlet_s,
-	]
-	.into_iter()
-	.flatten()
-	{
-		if !(v.is_finite() && v > 0.0) {
-			return Err(ReferenceError::Output(format!(
-				"a figure is not a positive number: {line}"
-			)));
+	for (name, v) in figures.named() {
+		if v.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
+			return Err(ReferenceError::Output(format!("{name} is not a positive number: {line}")));
 		}
 	}
 	Ok(ReferenceRun { figures, torch })

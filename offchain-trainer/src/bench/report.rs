@@ -39,7 +39,8 @@ fn ratio(row: &Row) -> String {
 		(Some(o), Some(t)) if o > 0.0 && t > 0.0 => match row.better {
 			Better::Higher => format!("{:.2}×", o / t),
 			Better::Smaller => format!("{:.2}× the bytes", o / t),
-			Better::Faster => format!("{:.2}× faster", t / o),
+			Better::Faster if t >= o => format!("{:.2}× faster", t / o),
+			Better::Faster => format!("{:.2}× slower", o / t),
 		},
 		_ => "—".into(),
 	}
@@ -96,6 +97,14 @@ pub fn table(
 			target: "GPU: ≥ 0.8× eager",
 		},
 		Row {
+			label: "  its largest matrix product".into(),
+			unit: "GFLOP/s",
+			ours: ours.matmul_gflops,
+			theirs: theirs.matmul_gflops,
+			better: Better::Higher,
+			target: "— (where the step's time goes)",
+		},
+		Row {
 			label: "Gauntlet, per payload".into(),
 			unit: "s",
 			ours: ours.gauntlet_s,
@@ -131,6 +140,7 @@ mod tests {
 			compress_gbps_one: Some(1.0),
 			bytes_per_chunk: Some(76.0),
 			aggregate_s: Some(0.1),
+			gauntlet_s: Some(2.0),
 			..Figures::default()
 		};
 		let theirs = Figures {
@@ -138,12 +148,14 @@ mod tests {
 			bytes_per_chunk: Some(160.0),
 			aggregate_s: Some(0.4),
 			tokens_per_s: Some(1000.0),
+			gauntlet_s: Some(0.5),
 			..Figures::default()
 		};
 		let t = table("t", "PyTorch", &ours, &theirs, 2, 20);
 		assert!(t.contains("4.00×"), "{t}");
 		assert!(t.contains("0.47× the bytes"), "{t}");
 		assert!(t.contains("4.00× faster"), "{t}");
+		assert!(t.contains("4.00× slower"), "{t}");
 		let tokens = t.lines().find(|l| l.starts_with("inner step")).unwrap();
 		assert!(tokens.contains("—") && tokens.contains("1000 tok/s"), "{tokens}");
 	}
