@@ -6,6 +6,7 @@ use super::{
 	ops::{cross_entropy, rms_norm, rope, rope_tables, silu, softmax_last_dim},
 };
 use candle_core::{D, Device, Tensor, Var};
+use rayon::prelude::*;
 
 struct Block {
 	attn_norm: Var,
@@ -17,6 +18,49 @@ struct Block {
 	w_gate: Var,
 	w_up: Var,
 	w_down: Var,
+}
+
+/// How a parameter starts.
+enum Init {
+	/// Drawn from N(0, std²).
+	Normal(f32),
+	/// All ones (the norms' gains).
+	Ones,
+}
+
+/// One parameter: its name, shape and initialisation.
+struct Layout {
+	name: String,
+	shape: Vec<usize>,
+	init: Init,
+}
+
+/// Every parameter in model order: the embedding, each block's attention norm, wq, wk, wv, wo,
+/// feed-forward norm, gate, up and down projections, then the final norm. The one place that
+/// order is written down ([`Llama::new`] takes its variables in it).
+fn layout(config: &ModelConfig) -> Vec<Layout> {
+	let (v, d, f) = (config.vocab_size, config.d_model, config.d_ff);
+	let std = config.init_std;
+	// Projections into the residual stream start smaller, so its variance stays put.
+	let out_std = std / (2.0 * config.n_layers as f32).sqrt();
+	let param = |name: String, shape: &[usize], init| Layout { name, shape: shape.to_vec(), init };
+	let mut out = vec![param("embed".into(), &[v, d], Init::Normal(std))];
+	for l in 0..config.n_layers {
+		let p = format!("layers.{l}");
+		out.extend([
+			param(format!("{p}.attn_norm"), &[d], Init::Ones),
+			param(format!("{p}.wq"), &[d, d], Init::Normal(std)),
+			param(format!("{p}.wk"), &[d, d], Init::Normal(std)),
+			param(format!("{p}.wv"), &[d, d], Init::Normal(std)),
+			param(format!("{p}.wo"), &[d, d], Init::Normal(out_std)),
+			param(format!("{p}.mlp_norm"), &[d], Init::Ones),
+			param(format!("{p}.w_gate"), &[f, d], Init::Normal(std)),
+			param(format!("{p}.w_up"), &[f, d], Init::Normal(std)),
+			param(format!("{p}.w_down"), &[d, f], Init::Normal(out_std)),
+		]);
+	}
+	out.push(param("final_norm".into(), &[d], Init::Ones));
+	out
 }
 
 /// The model and its parameters.
@@ -33,35 +77,45 @@ pub struct Llama {
 }
 
 impl Llama {
-	/// The model at θ_0 (deterministic in the config's `init_seed`).
+	/// The model at θ_0 (deterministic in the config's `init_seed`). The tensors are drawn in
+	/// parallel; each depends only on the seed and its name, so the bits do not.
 	pub fn new(config: &ModelConfig, device: &Device) -> Result<Self, ModelError> {
 		config.validate()?;
-		let (v, d, f) = (config.vocab_size, config.d_model, config.d_ff);
-		let std = config.init_std;
-		// Projections into the residual stream start smaller, so its variance stays put.
-		let out_std = std / (2.0 * config.n_layers as f32).sqrt();
-		let seed = config.init_seed;
+		let layout = layout(config);
+		let values: Vec<Vec<f32>> = layout
+			.par_iter()
+			.map(|p| {
+				let n = p.shape.iter().product();
+				match p.init {
+					Init::Normal(std) => init::normal(config.init_seed, &p.name, n, std),
+					Init::Ones => vec![1.0; n],
+				}
+			})
+			.collect();
 		let mut params = ParamSet::default();
-		let normal = |params: &mut ParamSet, name: String, shape: &[usize], std: f32| {
-			let n = shape.iter().product();
-			params.add(name.clone(), init::normal(seed, &name, n, std), shape, device)
-		};
-		let embed = normal(&mut params, "embed".into(), &[v, d], std)?;
-		let mut blocks = Vec::with_capacity(config.n_layers);
-		for l in 0..config.n_layers {
-			let p = format!("layers.{l}");
-			let attn_norm = params.add(format!("{p}.attn_norm"), vec![1.0; d], &[d], device)?;
-			let wq = normal(&mut params, format!("{p}.wq"), &[d, d], std)?;
-			let wk = normal(&mut params, format!("{p}.wk"), &[d, d], std)?;
-			let wv = normal(&mut params, format!("{p}.wv"), &[d, d], std)?;
-			let wo = normal(&mut params, format!("{p}.wo"), &[d, d], out_std)?;
-			let mlp_norm = params.add(format!("{p}.mlp_norm"), vec![1.0; d], &[d], device)?;
-			let w_gate = normal(&mut params, format!("{p}.w_gate"), &[f, d], std)?;
-			let w_up = normal(&mut params, format!("{p}.w_up"), &[f, d], std)?;
-			let w_down = normal(&mut params, format!("{p}.w_down"), &[d, f], out_std)?;
-			blocks.push(Block { attn_norm, wq, wk, wv, wo, mlp_norm, w_gate, w_up, w_down });
+		let mut vars = Vec::with_capacity(layout.len());
+		for (p, v) in layout.into_iter().zip(values) {
+			vars.push(params.add(p.name, v, &p.shape, device)?);
 		}
-		let final_norm = params.add("final_norm", vec![1.0; d], &[d], device)?;
+		let expected = vars.len();
+		let mut vars = vars.into_iter();
+		let mut next = || vars.next().ok_or(ModelError::ParamCount { expected, got: expected });
+		let embed = next()?;
+		let mut blocks = Vec::with_capacity(config.n_layers);
+		for _ in 0..config.n_layers {
+			blocks.push(Block {
+				attn_norm: next()?,
+				wq: next()?,
+				wk: next()?,
+				wv: next()?,
+				wo: next()?,
+				mlp_norm: next()?,
+				w_gate: next()?,
+				w_up: next()?,
+				w_down: next()?,
+			});
+		}
+		let final_norm = next()?;
 		let (cos, sin) = rope_tables(config.seq_len, config.head_dim(), config.rope_theta, device)?;
 		let t = config.seq_len;
 		let mask: Vec<f32> =
@@ -78,6 +132,11 @@ impl Llama {
 			mask,
 			device: device.clone(),
 		})
+	}
+
+	/// The parameters' shapes in model order, without drawing θ_0.
+	pub fn shapes(config: &ModelConfig) -> Vec<Vec<usize>> {
+		layout(config).into_iter().map(|p| p.shape).collect()
 	}
 
 	/// The configuration.
@@ -183,6 +242,7 @@ mod tests {
 		assert_eq!(names.first().map(String::as_str), Some("embed"));
 		assert_eq!(names.last().map(String::as_str), Some("final_norm"));
 		assert_eq!(names.len(), 2 + 9 * config.n_layers);
+		assert_eq!(Llama::shapes(&config), model.params().shapes());
 	}
 
 	#[test]
@@ -191,6 +251,20 @@ mod tests {
 		let a = Llama::new(&config, &Device::Cpu).unwrap().params().theta_hash().unwrap();
 		let b = Llama::new(&config, &Device::Cpu).unwrap().params().theta_hash().unwrap();
 		assert_eq!(a, b);
+	}
+
+	#[test]
+	fn theta_zero_of_the_presets_is_pinned() {
+		// Peers of one network must draw the same θ_0 whatever version or build they run: a
+		// change to the layout, the names, the stds or the generator fails here first.
+		for (name, hash) in [
+			("tiny", "8b7069a8f7aca70ae27a8427466c71d913bf01c8e6c5309d833e1b3f84eab599"),
+			("small", "208a4fc21d565477403cd90be65ba9562e366fcb24dad42053ed02736e497a25"),
+		] {
+			let config = ModelConfig::load(name).unwrap();
+			let model = Llama::new(&config, &Device::Cpu).unwrap();
+			assert_eq!(hex::encode(model.params().theta_hash().unwrap()), hash, "θ_0 of {name}");
+		}
 	}
 
 	#[test]
@@ -237,5 +311,16 @@ mod tests {
 		let model = Llama::new(&config, &Device::Cpu).unwrap();
 		let err = model.batch(&[vec![0, u16::MAX]]).unwrap_err();
 		assert!(matches!(err, ModelError::TokenOutOfRange { token: 65535, .. }));
+	}
+}
+#[cfg(test)]
+mod hash_probe {
+	#[test]
+	fn print_theta0_hashes() {
+		for name in ["tiny", "small"] {
+			let c = super::ModelConfig::load(name).unwrap();
+			let m = super::Llama::new(&c, &candle_core::Device::Cpu).unwrap();
+			println!("THETA0 {name} {}", hex::encode(m.params().theta_hash().unwrap()));
+		}
 	}
 }
