@@ -448,7 +448,7 @@ fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
 		.threads
 		.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 		.max(1);
-	let shapes = Llama::new(&model, &candle_core::Device::Cpu)?.params().shapes();
+	let shapes = Llama::shapes(&model);
 	let spec = measure::BenchSpec {
 		model: model.clone(),
 		device: args.device.clone(),

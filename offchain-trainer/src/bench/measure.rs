@@ -16,6 +16,7 @@ use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 use tessera_codec::{
@@ -127,15 +128,35 @@ fn median_time<E>(runs: usize, mut f: impl FnMut() -> Result<(), E>) -> Result<D
 	Ok(times[times.len() / 2])
 }
 
-/// Normal values of standard deviation `std`, seeded.
-fn normal(rng: &mut ChaCha8Rng, n: usize, std: f32) -> Vec<f32> {
-	(0..n).map(|_| rng.sample::<f32, _>(StandardNormal) * std).collect()
+/// `n` normal values of standard deviation `std`, drawn in parallel blocks, each from its own
+/// ChaCha8 stream of `seed`: the same values on every run, and seconds for a billion of them.
+fn normal(seed: u64, n: usize, std: f32) -> Vec<f32> {
+	const BLOCK: usize = 1 << 16;
+	let mut out = vec![0.0f32; n];
+	out.par_chunks_mut(BLOCK).enumerate().for_each(|(block, values)| {
+		let mut rng = ChaCha8Rng::seed_from_u64(seed);
+		rng.set_stream(block as u64);
+		for v in values {
+			*v = rng.sample::<f32, _>(StandardNormal) * std;
+		}
+	});
+	out
+}
+
+/// One tensor of values per shape, of standard deviation `std`, seeded.
+fn seeded(shapes: &[Vec<usize>], seed: u64, std: f32) -> Vec<Vec<f32>> {
+	shapes
+		.iter()
+		.enumerate()
+		.map(|(t, s)| {
+			normal(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ t as u64, s.iter().product(), std)
+		})
+		.collect()
 }
 
 /// Pseudo-gradients of the model's shape, as a miner's would be (scale 1e-3).
 fn deltas(shapes: &[Vec<usize>], seed: u64) -> Vec<Vec<f32>> {
-	let mut rng = ChaCha8Rng::seed_from_u64(seed);
-	shapes.iter().map(|s| normal(&mut rng, s.iter().product(), 1e-3)).collect()
+	seeded(shapes, seed, 1e-3)
 }
 
 /// Compresses every tensor of `deltas` with `builder` (a peer's compressor: error buffers,
@@ -204,8 +225,7 @@ fn decode_peer(p: usize, bytes: &[u8], shapes: &[Vec<usize>]) -> Result<Payload,
 
 /// θ of the model's shape, seeded.
 fn theta(shapes: &[Vec<usize>]) -> Vec<Vec<f32>> {
-	let mut rng = ChaCha8Rng::seed_from_u64(7);
-	shapes.iter().map(|s| normal(&mut rng, s.iter().product(), 0.02)).collect()
+	seeded(shapes, 7, 0.02)
 }
 
 /// The codec's figures on the CPU: compression, payload size, the outer step.
@@ -275,10 +295,9 @@ fn model_figures(
 	// The output projection alone, (tokens, d_model) · (vocab, d_model)ᵀ, as the model runs it:
 	// how fast the framework's matrix products are, apart from everything else in a step.
 	let (d, v) = (spec.model.d_model, spec.model.vocab_size);
-	let x = Tensor::from_vec(normal(&mut rng, tokens * d, 1.0), (tokens, d), device)
+	let x = Tensor::from_vec(normal(12, tokens * d, 1.0), (tokens, d), device)
 		.map_err(ModelError::from)?;
-	let w = Tensor::from_vec(normal(&mut rng, v * d, 0.02), (v, d), device)
-		.map_err(ModelError::from)?;
+	let w = Tensor::from_vec(normal(13, v * d, 0.02), (v, d), device).map_err(ModelError::from)?;
 	let t = median_time(spec.runs, || -> Result<(), ModelError> {
 		x.matmul(&w.t()?)?;
 		Ok(device.synchronize()?)
@@ -384,7 +403,7 @@ mod tests {
 	#[test]
 	fn every_figure_is_measured_and_plausible_for_the_tiny_model() {
 		let model = ModelConfig::load("tiny").unwrap();
-		let shapes = Llama::new(&model, &Device::Cpu).unwrap().params().shapes();
+		let shapes = Llama::shapes(&model);
 		let spec = BenchSpec {
 			model,
 			device: "cpu".into(),
