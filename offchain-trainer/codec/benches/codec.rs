@@ -3,18 +3,14 @@
 //! decode + aggregate + apply for 20 peers. Each figure is the median of several timed runs after
 //! a warm-up. `TESSERA_BENCH_QUICK=1` shrinks the sizes for a quick look.
 
-use rand::{Rng, SeedableRng, rngs::SmallRng};
+mod common;
+
+use common::{decode_all, header, peer_payloads, random};
 use std::time::{Duration, Instant};
 use tessera_codec::{
-	ChunkGeometry, CompressConfig, CompressedTensor, Expected, Header, IndexCoding, OuterStep,
-	Scratch, apply_outer_step, compress_tensor, compress_tensor_threaded, decode, encode,
-	format::HEADER_LEN,
+	ChunkGeometry, CompressConfig, IndexCoding, OuterStep, Scratch, apply_outer_step,
+	compress_tensor, compress_tensor_threaded, encode, format::HEADER_LEN,
 };
-
-fn random(n: usize, seed: u64) -> Vec<f32> {
-	let mut rng = SmallRng::seed_from_u64(seed);
-	(0..n).map(|_| rng.r#gen::<f32>() * 2.0 - 1.0).collect()
-}
 
 /// Median wall time of `runs` calls of `f` after one warm-up call.
 fn time(runs: usize, mut f: impl FnMut()) -> Duration {
@@ -67,14 +63,13 @@ fn main() {
 		bytes / all.as_secs_f64() / 1e9
 	);
 
-	let header = Header { window: 1, miner: [0; 32], theta_hash: [0; 32], data_digest: [0; 32] };
 	let t =
 		compress_tensor(0, &mut vec![0.0; g.len()], &delta, &g, &config, &mut Scratch::default())
 			.expect("compresses");
 	for (name, coding) in
 		[("packed 12-bit", IndexCoding::Packed12), ("Rice-coded", IndexCoding::Rice)]
 	{
-		let payload = encode(&header, std::slice::from_ref(&t), coding);
+		let payload = encode(&header(0), std::slice::from_ref(&t), coding);
 		let per_chunk = (payload.len() - HEADER_LEN) as f64 / g.num_chunks() as f64;
 		println!(
 			"{:<48} {:>12.1} B",
@@ -86,37 +81,11 @@ fn main() {
 	// 20 peers' payloads for the same tensor: decode every one, then aggregate and apply.
 	let peers = 20;
 	let shapes = vec![vec![side, side]];
-	let payloads: Vec<Vec<u8>> = (0..peers)
-		.map(|p| {
-			let d = random(g.len(), 100 + p);
-			let t = compress_tensor(
-				0,
-				&mut vec![0.0; g.len()],
-				&d,
-				&g,
-				&config,
-				&mut Scratch::default(),
-			)
-			.expect("compresses");
-			encode(&Header { miner: [p as u8; 32], ..header }, &[t], IndexCoding::Rice)
-		})
-		.collect();
+	let payloads = peer_payloads(&g, peers, &config);
 	let mut theta = vec![random(g.len(), 7)];
 	let step = OuterStep { lr: 0.7, threads };
 	let agg = time(runs, || {
-		let decoded: Vec<Vec<CompressedTensor>> = payloads
-			.iter()
-			.enumerate()
-			.map(|(p, bytes)| {
-				let e = Expected {
-					window: 1,
-					miner: &[p as u8; 32],
-					shapes: &shapes,
-					max_bytes: 1 << 30,
-				};
-				decode(bytes, &e).expect("decodes").tensors
-			})
-			.collect();
+		let decoded = decode_all(&payloads, &shapes);
 		apply_outer_step(&mut theta, &decoded, &step).expect("applies");
 	});
 	println!(

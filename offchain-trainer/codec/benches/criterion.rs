@@ -7,24 +7,17 @@
 //! - `decode_aggregate_apply`: decode 20 peers' payloads and apply the outer step;
 //! - `encode`: payload v1 with Rice-coded positions.
 
+mod common;
+
+use common::{decode_all, header, peer_payloads, random};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use rand::{Rng, SeedableRng, rngs::SmallRng};
 use std::hint::black_box;
 use tessera_codec::{
-	ChunkGeometry, CompressConfig, Expected, Header, IndexCoding, OuterStep, Scratch,
-	apply_outer_step, compress_tensor, decode, encode,
+	ChunkGeometry, CompressConfig, IndexCoding, OuterStep, Scratch, apply_outer_step,
+	compress_tensor, encode,
 };
 
-fn random(n: usize, seed: u64) -> Vec<f32> {
-	let mut rng = SmallRng::seed_from_u64(seed);
-	(0..n).map(|_| rng.r#gen::<f32>() * 2.0 - 1.0).collect()
-}
-
 const SIDES: [usize; 2] = [1024, 4096];
-
-fn header(peer: u8) -> Header {
-	Header { window: 1, miner: [peer; 32], theta_hash: [0; 32], data_digest: [0; 32] }
-}
 
 fn compress_ef(c: &mut Criterion) {
 	let mut group = c.benchmark_group("compress_ef");
@@ -54,40 +47,13 @@ fn decode_aggregate_apply(c: &mut Criterion) {
 		let g = ChunkGeometry::for_shape(&[side, side]).expect("valid shape");
 		let shapes = vec![vec![side, side]];
 		let config = CompressConfig::default();
-		let payloads: Vec<Vec<u8>> = (0..peers)
-			.map(|p| {
-				let d = random(g.len(), 100 + p);
-				let t = compress_tensor(
-					0,
-					&mut vec![0.0; g.len()],
-					&d,
-					&g,
-					&config,
-					&mut Scratch::default(),
-				)
-				.expect("compresses");
-				encode(&header(p as u8), &[t], IndexCoding::Rice)
-			})
-			.collect();
+		let payloads = peer_payloads(&g, peers, &config);
 		let mut theta = vec![random(g.len(), 7)];
 		let step = OuterStep { lr: 0.7, threads: 1 };
 		group.throughput(Throughput::Elements(g.len() as u64));
 		group.bench_function(BenchmarkId::from_parameter(format!("{side}x{side}")), |b| {
 			b.iter(|| {
-				let decoded: Vec<_> = payloads
-					.iter()
-					.enumerate()
-					.map(|(p, bytes)| {
-						let miner = [p as u8; 32];
-						let e = Expected {
-							window: 1,
-							miner: &miner,
-							shapes: &shapes,
-							max_bytes: 1 << 30,
-						};
-						decode(bytes, &e).expect("decodes").tensors
-					})
-					.collect();
+				let decoded = decode_all(black_box(&payloads), &shapes);
 				apply_outer_step(&mut theta, &decoded, &step).expect("applies");
 			})
 		});
