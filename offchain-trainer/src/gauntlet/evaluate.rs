@@ -77,7 +77,7 @@ fn mean_loss(model: &Llama, rows: &[Vec<u16>], batch: usize) -> Result<f64, Mode
 	let mut total = 0.0f64;
 	for chunk in rows.chunks(batch.max(1)) {
 		let tokens = model.batch(chunk)?;
-		total += f64::from(model.loss(&tokens)?.to_scalar::<f32>()?) * chunk.len() as f64;
+		total += f64::from(model.loss_eval(&tokens)?.to_scalar::<f32>()?) * chunk.len() as f64;
 	}
 	Ok(if rows.is_empty() { f64::NAN } else { total / rows.len() as f64 })
 }

@@ -213,7 +213,8 @@ impl Replica {
 		let mut n = 0usize;
 		for chunk in rows.chunks(batch.max(1)) {
 			let tokens = self.model.batch(chunk)?;
-			total += f64::from(self.model.loss(&tokens)?.to_scalar::<f32>()?) * chunk.len() as f64;
+			total +=
+				f64::from(self.model.loss_eval(&tokens)?.to_scalar::<f32>()?) * chunk.len() as f64;
 			n += chunk.len();
 		}
 		Ok(if n == 0 { f32::NAN } else { (total / n as f64) as f32 })

@@ -154,20 +154,36 @@ impl Llama {
 		&self.device
 	}
 
-	/// Logits (B·T, V) for `tokens` (B, T) of u32 ids, T ≤ `seq_len`.
+	/// Logits (B·T, V) for `tokens` (B, T) of u32 ids, T ≤ `seq_len`, recorded for backprop.
 	pub fn forward(&self, tokens: &Tensor) -> Result<Tensor, ModelError> {
+		self.forward_on(tokens, |v| v.as_tensor().clone())
+	}
+
+	/// The logits of [`Llama::forward`] on detached weights: no op is recorded for backprop, so
+	/// each intermediate is freed as soon as the next op has read it. For evaluation.
+	pub fn forward_eval(&self, tokens: &Tensor) -> Result<Tensor, ModelError> {
+		self.forward_on(tokens, |v| v.as_tensor().detach())
+	}
+
+	/// The forward pass with each weight taken through `weight`.
+	fn forward_on(
+		&self,
+		tokens: &Tensor,
+		weight: impl Fn(&Var) -> Tensor,
+	) -> Result<Tensor, ModelError> {
 		let (b, t) = tokens.dims2()?;
 		let (d, h, hd) = (self.config.d_model, self.config.n_heads, self.config.head_dim());
 		let eps = self.config.norm_eps;
-		let mut x = self.embed.as_tensor().index_select(&tokens.flatten_all()?, 0)?; // (B·T, D)
+		let embed = weight(&self.embed);
+		let mut x = embed.index_select(&tokens.flatten_all()?, 0)?; // (B·T, D)
 		let cos = self.cos.narrow(0, 0, t)?;
 		let sin = self.sin.narrow(0, 0, t)?;
 		let mask = self.mask.narrow(0, 0, t)?.narrow(1, 0, t)?;
 		let scale = 1.0 / (hd as f64).sqrt();
 		for block in &self.blocks {
-			let n = rms_norm(&x, &block.attn_norm, eps)?;
+			let n = rms_norm(&x, &weight(&block.attn_norm), eps)?;
 			let heads = |w: &Var| -> candle_core::Result<Tensor> {
-				n.matmul(&w.t()?)?.reshape((b, t, h, hd))?.transpose(1, 2)?.contiguous()
+				n.matmul(&weight(w).t()?)?.reshape((b, t, h, hd))?.transpose(1, 2)?.contiguous()
 			};
 			let q = rope(&heads(&block.wq)?, &cos, &sin)?;
 			let k = rope(&heads(&block.wk)?, &cos, &sin)?;
@@ -175,24 +191,34 @@ impl Llama {
 			let scores = (q.matmul(&k.t()?.contiguous()?)? * scale)?.broadcast_add(&mask)?;
 			let attn = softmax_last_dim(&scores)?.matmul(&v)?; // (B, H, T, hd)
 			let attn = attn.transpose(1, 2)?.contiguous()?.reshape((b * t, d))?;
-			x = (x + attn.matmul(&block.wo.t()?)?)?;
-			let n = rms_norm(&x, &block.mlp_norm, eps)?;
-			let gate = silu(&n.matmul(&block.w_gate.t()?)?)?;
-			let up = n.matmul(&block.w_up.t()?)?;
-			x = (x + (gate * up)?.matmul(&block.w_down.t()?)?)?;
+			x = (x + attn.matmul(&weight(&block.wo).t()?)?)?;
+			let n = rms_norm(&x, &weight(&block.mlp_norm), eps)?;
+			let gate = silu(&n.matmul(&weight(&block.w_gate).t()?)?)?;
+			let up = n.matmul(&weight(&block.w_up).t()?)?;
+			x = (x + (gate * up)?.matmul(&weight(&block.w_down).t()?)?)?;
 		}
-		let x = rms_norm(&x, &self.final_norm, eps)?;
-		Ok(x.matmul(&self.embed.t()?)?)
+		let x = rms_norm(&x, &weight(&self.final_norm), eps)?;
+		Ok(x.matmul(&embed.t()?)?)
 	}
 
 	/// Mean next-token cross-entropy of `tokens` (B, T+1): inputs are the first T of each row,
 	/// targets the last T.
 	pub fn loss(&self, tokens: &Tensor) -> Result<Tensor, ModelError> {
+		let (inputs, targets) = Self::split(tokens)?;
+		Ok(cross_entropy(&self.forward(&inputs)?, &targets)?)
+	}
+
+	/// [`Llama::loss`] without recording for backprop ([`Llama::forward_eval`]): the same value,
+	/// for evaluation.
+	pub fn loss_eval(&self, tokens: &Tensor) -> Result<Tensor, ModelError> {
+		let (inputs, targets) = Self::split(tokens)?;
+		Ok(cross_entropy(&self.forward_eval(&inputs)?, &targets)?)
+	}
+
+	/// Inputs (the first T of each row) and flattened targets (the last T).
+	fn split(tokens: &Tensor) -> Result<(Tensor, Tensor), ModelError> {
 		let t = tokens.dim(D::Minus1)? - 1;
-		let inputs = tokens.narrow(1, 0, t)?.contiguous()?;
-		let targets = tokens.narrow(1, 1, t)?.flatten_all()?;
-		let logits = self.forward(&inputs)?;
-		Ok(cross_entropy(&logits, &targets)?)
+		Ok((tokens.narrow(1, 0, t)?.contiguous()?, tokens.narrow(1, 1, t)?.flatten_all()?))
 	}
 
 	/// `rows` (each `seq_len + 1` tokens) as a (B, T+1) u32 tensor, every id checked against
@@ -290,6 +316,21 @@ mod tests {
 			let norm: f32 = g.iter().map(|v| v * v).sum::<f32>().sqrt();
 			assert!(norm > 0.0, "{} has a zero gradient", p.name);
 		}
+	}
+
+	#[test]
+	fn the_evaluation_loss_equals_the_training_loss_and_records_nothing() {
+		let config = tiny();
+		let model = Llama::new(&config, &Device::Cpu).unwrap();
+		let batch = model.batch(&some_rows(&config, 2)).unwrap();
+		let tracked = model.loss(&batch).unwrap();
+		let eval = model.loss_eval(&batch).unwrap();
+		assert_eq!(
+			tracked.to_scalar::<f32>().unwrap().to_bits(),
+			eval.to_scalar::<f32>().unwrap().to_bits()
+		);
+		let grads = eval.backward().unwrap();
+		assert!(model.params().iter().all(|p| grads.get(&p.var).is_none()));
 	}
 
 	#[test]
