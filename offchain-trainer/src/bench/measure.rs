@@ -223,6 +223,30 @@ fn decode_peer(p: usize, bytes: &[u8], shapes: &[Vec<usize>]) -> Result<Payload,
 	decode(bytes, &Expected { window: 1, miner: &miner, shapes, max_bytes: usize::MAX })
 }
 
+/// Every payload decoded for `shapes` on `pool`, one payload per task, in peer order: a peer
+/// decodes each payload as its download completes, so the payloads are decoded side by side.
+fn decode_all(
+	pool: &rayon::ThreadPool,
+	payloads: &[Vec<u8>],
+	shapes: &[Vec<usize>],
+) -> Result<Vec<Vec<CompressedTensor>>, CodecError> {
+	pool.install(|| {
+		payloads
+			.par_iter()
+			.enumerate()
+			.map(|(p, bytes)| decode_peer(p, bytes, shapes).map(|d| d.tensors))
+			.collect()
+	})
+}
+
+/// A pool of `threads` threads for the decoding.
+fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, MeasureError> {
+	rayon::ThreadPoolBuilder::new()
+		.num_threads(threads.max(1))
+		.build()
+		.map_err(|_| MeasureError::Settings("cannot start the decoding threads"))
+}
+
 /// θ of the model's shape, seeded.
 fn theta(shapes: &[Vec<usize>]) -> Vec<Vec<f32>> {
 	seeded(shapes, 7, 0.02)
@@ -253,12 +277,9 @@ fn codec_cpu(spec: &BenchSpec) -> Result<Figures, MeasureError> {
 	let payloads = peer_payloads(spec, config)?;
 	let mut theta = theta(shapes);
 	let step = OuterStep { lr: spec.lr, threads: spec.threads };
+	let pool = thread_pool(spec.threads)?;
 	let t = median_time(spec.runs, || {
-		let decoded = payloads
-			.iter()
-			.enumerate()
-			.map(|(p, bytes)| decode_peer(p, bytes, shapes).map(|d| d.tensors))
-			.collect::<Result<Vec<_>, _>>()?;
+		let decoded = decode_all(&pool, &payloads, shapes)?;
 		apply_outer_step(&mut theta, &decoded, &step)
 	})?;
 	figures.aggregate_s = Some(t.as_secs_f64());
@@ -375,12 +396,9 @@ fn codec_gpu(spec: &BenchSpec) -> Result<Figures, MeasureError> {
 		.map(|t| gpu.upload(t))
 		.collect::<Result<Vec<_>, _>>()
 		.map_err(gpu_error)?;
+	let pool = thread_pool(spec.threads)?;
 	let t = median_time(spec.runs, || -> Result<(), MeasureError> {
-		let decoded = payloads
-			.iter()
-			.enumerate()
-			.map(|(p, bytes)| decode_peer(p, bytes, shapes).map(|d| d.tensors))
-			.collect::<Result<Vec<_>, _>>()?;
+		let decoded = decode_all(&pool, &payloads, shapes)?;
 		gpu.apply_outer_step(&mut theta, &decoded, spec.lr).map_err(gpu_error)?;
 		gpu.synchronize().map_err(gpu_error)
 	})?;
