@@ -8,13 +8,13 @@
 #
 #   bash scripts/gpu-check.sh         # logs under $OUT (default ./gpu-out), one file per step
 #
-# Each step has its own time limit (seconds: TESSERA_GPU_STEP_LIMIT, default 240) and a failed
-# step does not stop the next; the exit status is that of the GPU tests.
+# Each step has its own time limit (seconds; together under 9 minutes, so one device call of 10
+# holds them all) and a failed step does not stop the next; the exit status is that of the GPU
+# tests.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 out=${OUT:-gpu-out}
-limit=${TESSERA_GPU_STEP_LIMIT:-240}
 python=${TESSERA_PYTHON:-python3}
 mkdir -p "$out"
 [ -f .gpu/offchain-trainer.xz ] || { echo "gpu-check: no .gpu/ bundle: run scripts/gpu-bundle.sh and carry .gpu" >&2; exit 2; }
@@ -23,15 +23,20 @@ for name in offchain-trainer codec-tests; do
 	xz -dc ".gpu/$name.xz" >"$bin/$name" && chmod +x "$bin/$name"
 done
 
-site=$("$python" -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null)
-libs=$(find "$site/nvidia" -name 'lib*.so*' -printf '%h\n' 2>/dev/null | sort -u | paste -sd: -)
+# The CUDA libraries of the machine's PyTorch (its nvidia-* wheels), then the driver's folder.
+libs=$("$python" -c 'import site; print("\n".join(site.getsitepackages()))' 2>/dev/null \
+	| while read -r dir; do find "$dir/nvidia" -name 'lib*.so*' -printf '%h\n' 2>/dev/null; done \
+	| sort -u | paste -sd: -)
+for dir in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
+	[ -d "$dir" ] && libs=${libs:+$libs:}$dir
+done
 export LD_LIBRARY_PATH=${libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export TESSERA_CUDA_PTX=$PWD/.gpu/kernels.ptx
 export RUST_BACKTRACE=1
 
 step() {
-	local file=$1
-	shift
+	local file=$1 limit=$2
+	shift 2
 	echo "== $* (limit ${limit}s)" >"$out/$file"
 	local start=$SECONDS
 	timeout "$limit" "$@" >>"$out/$file" 2>&1
@@ -49,13 +54,13 @@ step() {
 	ldd "$bin/offchain-trainer" | grep -E 'cuda|cublas|curand|nvrtc|not found'
 } >"$out/00-machine.txt" 2>&1
 
-step 01-codec-gpu-tests.txt "$bin/codec-tests" --include-ignored cuda::
+step 01-codec-gpu-tests.txt 60 "$bin/codec-tests" --include-ignored cuda::
 tests=$?
-step 02-bench-small.txt "$bin/offchain-trainer" bench --device cuda --model small --runs 5 \
+step 02-bench-small.txt 150 "$bin/offchain-trainer" bench --device cuda --model small --runs 5 \
 	--python "$python" --reference-script bench/reference/templar_reference.py
-step 03-bench-1b.txt "$bin/offchain-trainer" bench --device cuda --model bench/models/1b.toml \
+step 03-bench-1b.txt 300 "$bin/offchain-trainer" bench --device cuda --model bench/models/1b.toml \
 	--runs 3 --python "$python" --reference-script bench/reference/templar_reference.py
-step 04-hbm-copy.txt "$python" -c '
+step 04-hbm-copy.txt 30 "$python" -c '
 import torch
 x = torch.empty(2**31, dtype=torch.uint8, device="cuda")
 y = torch.empty_like(x)
