@@ -204,7 +204,7 @@ impl Replica {
 
 	/// θ_0, the network's initial parameters.
 	pub fn initial_theta(&self) -> Result<Vec<Vec<f32>>, ReplicaError> {
-		Ok(Llama::new(self.model.config(), self.model.device())?.params().to_vecs()?)
+		Ok(Llama::theta_zero(self.model.config())?)
 	}
 
 	/// Mean loss of θ on `rows`, in batches of `batch` (no gradients).

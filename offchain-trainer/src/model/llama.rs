@@ -63,6 +63,21 @@ fn layout(config: &ModelConfig) -> Vec<Layout> {
 	out
 }
 
+/// Every parameter's initial values, drawn in parallel; each depends only on the seed and its
+/// name, so the bits do not depend on the order or the threads.
+fn draw(config: &ModelConfig, layout: &[Layout]) -> Vec<Vec<f32>> {
+	layout
+		.par_iter()
+		.map(|p| {
+			let n = p.shape.iter().product();
+			match p.init {
+				Init::Normal(std) => init::normal(config.init_seed, &p.name, n, std),
+				Init::Ones => vec![1.0; n],
+			}
+		})
+		.collect()
+}
+
 /// The model and its parameters.
 pub struct Llama {
 	config: ModelConfig,
@@ -82,16 +97,7 @@ impl Llama {
 	pub fn new(config: &ModelConfig, device: &Device) -> Result<Self, ModelError> {
 		config.validate()?;
 		let layout = layout(config);
-		let values: Vec<Vec<f32>> = layout
-			.par_iter()
-			.map(|p| {
-				let n = p.shape.iter().product();
-				match p.init {
-					Init::Normal(std) => init::normal(config.init_seed, &p.name, n, std),
-					Init::Ones => vec![1.0; n],
-				}
-			})
-			.collect();
+		let values = draw(config, &layout);
 		let mut params = ParamSet::default();
 		let mut vars = Vec::with_capacity(layout.len());
 		for (p, v) in layout.into_iter().zip(values) {
@@ -132,6 +138,13 @@ impl Llama {
 			mask,
 			device: device.clone(),
 		})
+	}
+
+	/// θ_0 as flat values in model order (what `Llama::new(config, …).params().to_vecs()` holds),
+	/// without building a model on any device.
+	pub fn theta_zero(config: &ModelConfig) -> Result<Vec<Vec<f32>>, ModelError> {
+		config.validate()?;
+		Ok(draw(config, &layout(config)))
 	}
 
 	/// The parameters' shapes in model order, without drawing θ_0.
@@ -290,6 +303,7 @@ mod tests {
 			let config = ModelConfig::load(name).unwrap();
 			let model = Llama::new(&config, &Device::Cpu).unwrap();
 			assert_eq!(hex::encode(model.params().theta_hash().unwrap()), hash, "θ_0 of {name}");
+			assert_eq!(Llama::theta_zero(&config).unwrap(), model.params().to_vecs().unwrap());
 		}
 	}
 
