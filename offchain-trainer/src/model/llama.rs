@@ -368,14 +368,3 @@ mod tests {
 		assert!(matches!(err, ModelError::TokenOutOfRange { token: 65535, .. }));
 	}
 }
-#[cfg(test)]
-mod hash_probe {
-	#[test]
-	fn print_theta0_hashes() {
-		for name in ["tiny", "small"] {
-			let c = super::ModelConfig::load(name).unwrap();
-			let m = super::Llama::new(&c, &candle_core::Device::Cpu).unwrap();
-			println!("THETA0 {name} {}", hex::encode(m.params().theta_hash().unwrap()));
-		}
-	}
-}
