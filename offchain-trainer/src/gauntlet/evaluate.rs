@@ -72,16 +72,6 @@ pub struct EvalInput<'a> {
 	pub lr: f32,
 }
 
-/// Mean loss of the model's current parameters on `rows`.
-fn mean_loss(model: &Llama, rows: &[Vec<u16>], batch: usize) -> Result<f64, ModelError> {
-	let mut total = 0.0f64;
-	for chunk in rows.chunks(batch.max(1)) {
-		let tokens = model.batch(chunk)?;
-		total += f64::from(model.loss_eval(&tokens)?.to_scalar::<f32>()?) * chunk.len() as f64;
-	}
-	Ok(if rows.is_empty() { f64::NAN } else { total / rows.len() as f64 })
-}
-
 /// Median norm of each tensor over `payloads`.
 fn median_norms(payloads: &[&Payload]) -> Vec<f64> {
 	let tensors = payloads.first().map_or(0, |p| p.tensors.len());
@@ -116,7 +106,7 @@ pub fn losses_after<const N: usize>(
 	model.params().set_from_vecs(&apply_alone(theta, payload, clip, lr))?;
 	let mut out = [0.0; N];
 	for (o, rows) in out.iter_mut().zip(row_sets) {
-		*o = mean_loss(model, rows, batch)?;
+		*o = model.mean_loss(rows, batch)?;
 	}
 	Ok(out)
 }
@@ -147,8 +137,8 @@ pub fn before_losses(input: &EvalInput<'_>, miner: &[u8; 32]) -> Result<(f64, f6
 	let (assigned, random) = rows_of(input, miner)?;
 	input.model.params().set_from_vecs(input.theta)?;
 	Ok((
-		mean_loss(input.model, &assigned, input.batch)?,
-		mean_loss(input.model, &random, input.batch)?,
+		input.model.mean_loss(&assigned, input.batch)?,
+		input.model.mean_loss(&random, input.batch)?,
 	))
 }
 

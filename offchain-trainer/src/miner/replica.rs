@@ -209,15 +209,7 @@ impl Replica {
 
 	/// Mean loss of θ on `rows`, in batches of `batch` (no gradients).
 	pub fn evaluate(&self, rows: &[Vec<u16>], batch: usize) -> Result<f32, ReplicaError> {
-		let mut total = 0.0f64;
-		let mut n = 0usize;
-		for chunk in rows.chunks(batch.max(1)) {
-			let tokens = self.model.batch(chunk)?;
-			total +=
-				f64::from(self.model.loss_eval(&tokens)?.to_scalar::<f32>()?) * chunk.len() as f64;
-			n += chunk.len();
-		}
-		Ok(if n == 0 { f32::NAN } else { (total / n as f64) as f32 })
+		Ok(self.model.mean_loss(rows, batch)? as f32)
 	}
 
 	/// The replica's state as a checkpoint.

@@ -103,9 +103,10 @@ impl Llama {
 		for (p, v) in layout.into_iter().zip(values) {
 			vars.push(params.add(p.name, v, &p.shape, device)?);
 		}
-		let expected = vars.len();
+		// The layout and the order taken here are both this file's; a mismatch is a bug here.
+		let (expected, got) = (2 + 9 * config.n_layers, vars.len());
 		let mut vars = vars.into_iter();
-		let mut next = || vars.next().ok_or(ModelError::ParamCount { expected, got: expected });
+		let mut next = || vars.next().ok_or(ModelError::ParamCount { expected, got });
 		let embed = next()?;
 		let mut blocks = Vec::with_capacity(config.n_layers);
 		for _ in 0..config.n_layers {
@@ -226,6 +227,17 @@ impl Llama {
 	pub fn loss_eval(&self, tokens: &Tensor) -> Result<Tensor, ModelError> {
 		let (inputs, targets) = Self::split(tokens)?;
 		Ok(cross_entropy(&self.forward_eval(&inputs)?, &targets)?)
+	}
+
+	/// Mean evaluation loss ([`Llama::loss_eval`]) over `rows` (each `seq_len + 1` tokens), in
+	/// forward passes of `batch` rows, each pass weighted by its rows; NaN for no rows.
+	pub fn mean_loss(&self, rows: &[Vec<u16>], batch: usize) -> Result<f64, ModelError> {
+		let mut total = 0.0f64;
+		for chunk in rows.chunks(batch.max(1)) {
+			let tokens = self.batch(chunk)?;
+			total += f64::from(self.loss_eval(&tokens)?.to_scalar::<f32>()?) * chunk.len() as f64;
+		}
+		Ok(if rows.is_empty() { f64::NAN } else { total / rows.len() as f64 })
 	}
 
 	/// Inputs (the first T of each row) and flattened targets (the last T).
