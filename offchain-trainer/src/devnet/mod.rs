@@ -286,12 +286,18 @@ async fn watch(
 			.unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
 	);
 	let client = crate::chain::connect(url).await.ok();
-	let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-		.map_err(io("installing the SIGTERM handler"))?;
+	// Both streams are created once, before the loop: a signal that arrives while the loop is
+	// busy outside `select!` (querying the chain, reading reports) waits in its stream. A
+	// `ctrl_c()` future made afresh each turn would miss a Ctrl-C delivered between turns.
+	use tokio::signal::unix::{SignalKind, signal};
+	let mut interrupt =
+		signal(SignalKind::interrupt()).map_err(io("installing the SIGINT handler"))?;
+	let mut terminate =
+		signal(SignalKind::terminate()).map_err(io("installing the SIGTERM handler"))?;
 	let mut done = vec![false; running.len()];
 	loop {
 		tokio::select! {
-			_ = tokio::signal::ctrl_c() => {
+			_ = interrupt.recv() => {
 				bar.finish_and_clear();
 				return Err(DevnetError::Interrupted);
 			},
