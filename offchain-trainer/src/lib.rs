@@ -9,7 +9,9 @@
 //! exchange of updates ([`round`]: fetching, screening) and keeping θ on the network's
 //! ([`follow`]); the miner ([`miner`]) and the validator ([`validator`], scoring with the
 //! [`gauntlet`]); the whole network on one machine ([`devnet`]); and the auditor's view of the
-//! chain ([`audit`]).
+//! chain ([`audit`]). *When* a miner or validator does what is decided by the window protocol's
+//! machines in the `tessera-protocol` crate; the loops here execute their actions, reading the
+//! [`wallclock`] for them.
 
 pub mod audit;
 pub mod bench;
@@ -23,8 +25,11 @@ pub mod gauntlet;
 pub mod metrics;
 pub mod miner;
 pub mod model;
+pub mod replica;
+pub mod report;
 pub mod round;
 pub mod storage;
 pub mod train;
 pub mod validator;
+pub mod wallclock;
 pub mod windows;

@@ -17,7 +17,7 @@ use tessera_e2e::{
 };
 use tessera_trainer::{
 	chain::{self, network},
-	miner::Record,
+	report::Record,
 	round::Verdict,
 };
 

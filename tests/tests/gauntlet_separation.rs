@@ -11,8 +11,9 @@ use tessera_trainer::{
 	data::TokenShard,
 	follow::max_payload_bytes,
 	gauntlet::{Losses, evaluate::EvalInput, evaluate_window},
-	miner::{Replica, behaviour::noise_payload},
+	miner::behaviour::noise_payload,
 	model::ModelConfig,
+	replica::Replica,
 	train::{AdamWConfig, InnerConfig, LrSchedule},
 };
 

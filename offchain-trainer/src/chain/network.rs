@@ -9,39 +9,8 @@ use crate::{
 };
 use std::collections::BTreeMap;
 
-/// The protocol's timing, from the runtime's constants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timing {
-	/// Blocks per window.
-	pub window_length: u64,
-	/// Blocks after a window ends during which its payloads are revealed.
-	pub reveal_blocks: u64,
-	/// Blocks after a window ends until which validators' results are accepted.
-	pub score_deadline_blocks: u64,
-}
-
-impl Timing {
-	/// First block of `window`.
-	pub fn start(&self, window: u64) -> u64 {
-		window * self.window_length
-	}
-
-	/// The window block `n` belongs to.
-	pub fn window_of(&self, n: u64) -> u64 {
-		n / self.window_length
-	}
-
-	/// First block after `window`'s reveal period (its outer step is applied from here).
-	pub fn reveal_end(&self, window: u64) -> u64 {
-		self.start(window + 1) + self.reveal_blocks
-	}
-
-	/// The block that closes `window`'s scoring period and publishes its verdict; results must
-	/// be included before it.
-	pub fn score_deadline(&self, window: u64) -> u64 {
-		self.start(window + 1) + self.score_deadline_blocks
-	}
-}
+/// The protocol's timing (window phases), read from the runtime's constants by [`timing`].
+pub use tessera_protocol::Timing;
 
 /// Reads the timing constants.
 pub async fn timing(client: &Client) -> Result<Timing, ChainError> {
@@ -76,6 +45,15 @@ pub async fn timestamp(client: &Client, number: u64) -> Result<u64, ChainError> 
 		.map_err(ChainError::query)?
 		.decode()
 		.map_err(ChainError::query)
+}
+
+/// The block before the newest finalized one and its timestamp, when it has one (genesis has
+/// none): a restarted peer's machines know the block interval from their first block on.
+pub async fn previous_block_time(client: &Client) -> Result<Option<(u64, u64)>, ChainError> {
+	let newest = client.at_current_block().await.map_err(ChainError::query)?.block_number();
+	let Some(previous) = newest.checked_sub(1).filter(|&p| p >= 1) else { return Ok(None) };
+	let at = timestamp(client, previous).await?;
+	Ok((at != 0).then_some((previous, at)))
 }
 
 /// `who`'s storage location at block `number`, if registered.

@@ -3,7 +3,7 @@
 //! scores and flags, and whether every peer's θ hash agreed. The devnet's live display, its
 //! summary table and its plot are all drawn from this.
 
-use crate::miner::{Record, Report};
+use crate::report::{Record, Report};
 use std::{collections::BTreeMap, path::Path};
 
 /// A peer of the network, as the devnet started it.
@@ -102,7 +102,7 @@ pub fn summarize(reports: &[(PeerInfo, Vec<Record>)]) -> Vec<WindowSummary> {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::miner::PeerScore;
+	use crate::report::PeerScore;
 
 	fn peer(name: &str, account: &str, validator: bool) -> PeerInfo {
 		PeerInfo { name: name.into(), account: account.into(), validator }

@@ -1,16 +1,17 @@
 //! Keeping a replica on the network's θ (DESIGN.md §2 steps 6–7), the part miners and validators
-//! share:
+//! share. *When* to do what is the follower machine's ([`tessera_protocol::follower`]); this
+//! module executes its actions on the replica:
 //!
-//! - when a window's reveal period ends, [`Follower::catch_up`] takes the payloads the watcher
+//! - **step**: when a window's reveal period ends, take the payloads the watcher
 //!   ([`crate::round::watch`]) read during the reveal period and the early uploads it saw,
-//!   screens them ([`crate::round::screen`]) and applies the outer step *provisionally*; a window whose
-//!   verdict is already published (a restarted or late peer) is replayed with the verdict's
-//!   inclusion list instead, and must reproduce its θ hash;
-//! - when the window's scoring period closes, [`Follower::confirm`] compares the provisional
-//!   inclusion list and θ hash with the verdict. On a difference it recomputes the step from
-//!   θ_w with the verdict's list (fetching what it had left out); if even that does not give the
-//!   verdict's θ, it reloads its newest checkpoint and replays the recorded verdicts. Every
-//!   re-sync is logged and reported. Checkpoints are written only of confirmed θ.
+//!   screen them ([`crate::round::screen`]) and apply the outer step *provisionally*;
+//! - **replay**: a window whose verdict is already published (a restarted or late peer) is
+//!   applied with the verdict's inclusion list instead, and must reproduce its θ hash;
+//! - **settle**: when the window's scoring period closes, compare the provisional inclusion
+//!   list and θ hash with the verdict; on a difference, **recompute** the step from θ_w with the
+//!   verdict's list (fetching what it had left out), and if even that does not give the
+//!   verdict's θ, **re-sync** from the newest checkpoint (then θ_0) and replay the recorded
+//!   verdicts. Every re-sync is logged and reported. Checkpoints are written only of confirmed θ.
 
 mod resync;
 
@@ -18,12 +19,14 @@ use crate::{
 	chain::{self, ChainError, Client, network::Timing},
 	checkpoint::{self, CheckpointError},
 	data::TokenShard,
-	miner::{Record, Replica, ReplicaError, Report},
+	replica::{Replica, ReplicaError},
+	report::{Record, Report},
 	round::{self, Exclusion, Revealed, Screened, Watch, WindowRecord, screen::Previous},
 	storage::Resolver,
 };
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 use tessera_codec::{OuterStep, Payload};
+use tessera_protocol::{self as protocol, FollowerAction};
 
 /// Largest payload accepted from a peer, in bytes, for a model with `shapes`: generous for
 /// quantised and raw values alike, far below what a hostile peer could make us allocate.
@@ -108,9 +111,10 @@ pub struct Follower {
 	report: Report,
 	watch: Watch,
 	previous: Option<Previous>,
+	/// The data of the window applied provisionally (the machine says which window that is).
 	provisional: Option<Provisional>,
-	/// Re-syncs from a checkpoint in a row that did not reproduce a verdict.
-	failed_resyncs: u32,
+	/// The window protocol's decisions (made at the first catch-up, when the timing is known).
+	machine: Option<protocol::Follower>,
 }
 
 impl Follower {
@@ -142,7 +146,7 @@ impl Follower {
 			watch,
 			previous: None,
 			provisional: None,
-			failed_resyncs: 0,
+			machine: None,
 		})
 	}
 
@@ -158,8 +162,24 @@ impl Follower {
 
 	/// Whether `window` has been applied and confirmed by its verdict (or needs none).
 	pub fn is_confirmed(&self, window: u64) -> bool {
-		self.replica.applied().is_some_and(|a| a >= window)
-			&& self.provisional.as_ref().is_none_or(|p| p.window > window)
+		self.machine.as_ref().is_some_and(|m| m.is_confirmed(window))
+	}
+
+	/// Whether θ is believed to be the network's: false once re-syncs kept failing to
+	/// reproduce a verdict (the follower goes on with its own θ until a verdict agrees again).
+	pub fn in_sync(&self) -> bool {
+		self.machine.as_ref().is_none_or(protocol::Follower::in_sync)
+	}
+
+	/// A new connection: whatever was in flight on the old one is over.
+	pub fn resume(&mut self) {
+		let applied = self.replica.applied();
+		if let Some(m) = self.machine.as_mut() {
+			m.on_restart(applied);
+			if m.provisional().is_none() {
+				self.provisional = None;
+			}
+		}
 	}
 
 	/// The watcher's observations.
@@ -167,51 +187,103 @@ impl Follower {
 		&self.watch
 	}
 
-	/// Applies the outer step of every window whose reveal period has ended by block `n`, in
-	/// order. Returns what each step did.
+	/// Does everything the window protocol asks for by block `n`: settles the provisional
+	/// window against its verdict once its scoring period is over, and applies the outer step
+	/// of every window whose reveal period has ended, in order. Returns what each step did.
 	pub async fn catch_up(
 		&mut self,
 		client: &Client,
 		n: u64,
 		timing: &Timing,
 	) -> Result<Vec<Stepped>, FollowError> {
-		let mut done = Vec::new();
-		loop {
-			let window = self.replica.applied().map_or(0, |w| w + 1);
-			if timing.reveal_end(window) > n {
-				return Ok(done);
-			}
-			// A provisional step must be confirmed before the next one builds on it.
-			if self.provisional.is_some() {
-				self.confirm(client, n, timing).await?;
-				if self.provisional.is_some() {
-					return Ok(done);
-				}
-				continue;
-			}
-			let stepped = self.step(client, n, timing, window).await?;
-			done.extend(stepped);
-		}
+		let applied = self.replica.applied();
+		let mut machine =
+			self.machine.take().unwrap_or_else(|| protocol::Follower::new(*timing, applied));
+		let result = self.drive(&mut machine, client, n).await;
+		self.machine = Some(machine);
+		result
 	}
 
-	/// Applies window `window`'s outer step at block `n`.
-	async fn step(
+	async fn drive(
 		&mut self,
+		machine: &mut protocol::Follower,
 		client: &Client,
 		n: u64,
-		timing: &Timing,
-		window: u64,
-	) -> Result<Option<Stepped>, FollowError> {
+	) -> Result<Vec<Stepped>, FollowError> {
+		let mut done = Vec::new();
+		while let Some(action) = machine.next(n) {
+			let follow_up = match action {
+				FollowerAction::Step { window } => {
+					let stepped = self.step(client, n, window).await?;
+					machine.on_stepped(window);
+					done.push(stepped);
+					Vec::new()
+				},
+				FollowerAction::Replay { window } => {
+					let (outcome, stepped) = self.replay(client, n, window).await?;
+					done.extend(stepped);
+					machine.on_replayed(window, outcome)
+				},
+				FollowerAction::Settle { window } => {
+					let check = self.settle(client, n, window).await?;
+					machine.on_verdict(window, check)
+				},
+				other => vec![other],
+			};
+			self.execute(machine, client, n, follow_up).await?;
+		}
+		Ok(done)
+	}
+
+	/// Executes what settling or replaying led to.
+	async fn execute(
+		&mut self,
+		machine: &mut protocol::Follower,
+		client: &Client,
+		n: u64,
+		mut actions: Vec<FollowerAction>,
+	) -> Result<(), FollowError> {
+		while let Some(action) = actions.pop() {
+			match action {
+				FollowerAction::Confirmed { window } => {
+					if machine.provisional().is_none() {
+						self.provisional = None;
+					}
+					self.checkpoint_if_due(window)?;
+				},
+				FollowerAction::Recompute { window } => {
+					let reproduced = self.recompute(client, n, window).await?;
+					actions.extend(machine.on_recomputed(window, reproduced));
+				},
+				FollowerAction::Resync { window, from_genesis } => {
+					self.provisional = None;
+					self.previous = None;
+					self.resync(window, from_genesis)?;
+					machine.on_restored(window, self.replica.applied());
+				},
+				FollowerAction::Diverged { window } => {
+					self.provisional = None;
+					tracing::error!(
+						window,
+						"cannot reproduce the network's θ; following on our own θ (no training \
+						 on it; a later verdict that agrees brings it back)"
+					);
+				},
+				FollowerAction::Step { window }
+				| FollowerAction::Replay { window }
+				| FollowerAction::Settle { window } => {
+					tracing::warn!(window, ?action, "unexpected follow-up action ignored");
+				},
+			}
+		}
+		Ok(())
+	}
+
+	/// Applies window `window`'s outer step at block `n` from the own screening of the
+	/// payloads revealed (provisional until its verdict).
+	async fn step(&mut self, client: &Client, n: u64, window: u64) -> Result<Stepped, FollowError> {
 		let record = chain::network::window_record(client, n, window).await?;
 		let theta_before_hash = self.replica.theta_hash();
-		let verdict = if n >= timing.score_deadline(window) {
-			chain::network::verdict(client, n, window).await?.filter(|v| v.is_binding())
-		} else {
-			None
-		};
-		if let Some(verdict) = verdict {
-			return self.replay(record, verdict, theta_before_hash).await;
-		}
 
 		// The chain's θ_w: the previous window's binding verdict, else our own.
 		let chain_theta = match window.checked_sub(1) {
@@ -293,7 +365,7 @@ impl Follower {
 			payloads,
 		});
 		let seed = chain::network::window_seed(client, n, window).await?;
-		Ok(Some(Stepped {
+		Ok(Stepped {
 			window,
 			record,
 			seed,
@@ -302,7 +374,7 @@ impl Follower {
 			theta_before_hash,
 			theta_hash,
 			provisional: true,
-		}))
+		})
 	}
 
 	/// Applies `inclusion` (in order) from `payloads` to θ and reports it.

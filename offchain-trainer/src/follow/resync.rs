@@ -1,53 +1,54 @@
-//! Settling a follower's θ against the chain's verdicts: confirming a provisional step,
-//! recomputing it with the verdict's inclusion list, replaying a published verdict, and — when
-//! none of that reproduces the verdict's θ — reloading the newest checkpoint (then θ_0) and
-//! replaying from there. Never keeps training on a θ the chain disagrees with without saying so.
+//! Settling a follower's θ against the chain's verdicts, as its machine
+//! ([`tessera_protocol::follower`]) asks: comparing a provisional step with its verdict,
+//! recomputing it with the verdict's inclusion list, replaying a published verdict, and
+//! reloading the newest checkpoint (or θ_0) when none of that reproduces the verdict's θ. The
+//! machine decides which; this file only does it and reports what it found.
 
 use super::{FollowError, Follower, Stepped, max_payload_bytes};
 use crate::{
-	chain::{self, Client, network::Timing},
+	chain::{self, Client},
 	checkpoint,
-	miner::Record,
-	round::{self, Committed, Verdict, WindowRecord},
+	report::Record,
+	round::{self, Committed, Verdict},
 };
 use std::collections::BTreeMap;
 use tessera_codec::Payload;
-
-/// Re-syncs in a row after which the follower stops trying and keeps its own θ.
-const MAX_FAILED_RESYNCS: u32 = 2;
+use tessera_protocol::follower::{Replayed, VerdictCheck};
 
 impl Follower {
-	/// Settles the provisional window once its verdict is published (block `n` at or after its
-	/// scoring deadline).
-	pub async fn confirm(
+	/// The binding verdict of `window` at block `n`, if one was published.
+	async fn binding_verdict(
+		&self,
+		client: &Client,
+		n: u64,
+		window: u64,
+	) -> Result<Option<Verdict>, FollowError> {
+		Ok(chain::network::verdict(client, n, window).await?.filter(Verdict::is_binding))
+	}
+
+	/// Compares the provisional step of `window` with its verdict.
+	pub(super) async fn settle(
 		&mut self,
 		client: &Client,
 		n: u64,
-		timing: &Timing,
-	) -> Result<(), FollowError> {
-		let Some(window) = self.provisional.as_ref().map(|p| p.window) else { return Ok(()) };
-		if n < timing.score_deadline(window) {
-			return Ok(());
-		}
-		let verdict = chain::network::verdict(client, n, window).await?;
-		let Some(p) = self.provisional.take() else { return Ok(()) };
-		let verdict = match verdict {
-			Some(v) if v.is_binding() => v,
-			_ => {
-				tracing::debug!(window, "no validator scored the window: own outer step stands");
-				self.checkpoint_if_due(window)?;
-				return Ok(());
-			},
+		window: u64,
+	) -> Result<VerdictCheck, FollowError> {
+		let verdict = self.binding_verdict(client, n, window).await?;
+		let Some(p) = self.provisional.as_ref().filter(|p| p.window == window) else {
+			return Ok(VerdictCheck::NoVerdict);
 		};
+		let Some(verdict) = verdict else {
+			tracing::debug!(window, "no validator scored the window: own outer step stands");
+			return Ok(VerdictCheck::NoVerdict);
+		};
+		let m = crate::metrics::get();
 		if verdict.inclusion == p.inclusion && verdict.theta_hash == p.theta_hash {
 			tracing::debug!(window, "outer step confirmed by the verdict");
-			crate::metrics::get().theta_agreed.set(1);
-			self.failed_resyncs = 0;
-			self.checkpoint_if_due(window)?;
-			return Ok(());
+			m.theta_agreed.set(1);
+			return Ok(VerdictCheck::Agrees);
 		}
-		crate::metrics::get().theta_agreed.set(0);
-		crate::metrics::get().resyncs.inc();
+		m.theta_agreed.set(0);
+		m.resyncs.inc();
 		tracing::warn!(
 			window,
 			ours = %hex::encode(p.theta_hash),
@@ -56,6 +57,22 @@ impl Follower {
 			chain_list = verdict.inclusion.len(),
 			"our outer step differs from the verdict: recomputing with the verdict's inclusion list"
 		);
+		Ok(VerdictCheck::Differs)
+	}
+
+	/// Restores θ_w and applies `window`'s step with the verdict's inclusion list (fetching the
+	/// payloads it had left out); whether that reproduced the verdict's θ.
+	pub(super) async fn recompute(
+		&mut self,
+		client: &Client,
+		n: u64,
+		window: u64,
+	) -> Result<bool, FollowError> {
+		let verdict = self.binding_verdict(client, n, window).await?;
+		let (Some(verdict), Some(p)) = (verdict, self.provisional.take_if(|p| p.window == window))
+		else {
+			return Ok(false);
+		};
 		let mut payloads = p.payloads;
 		let missing: Vec<Committed> = verdict
 			.inclusion
@@ -64,45 +81,42 @@ impl Follower {
 			.filter_map(|a| p.record.commitment(a).cloned())
 			.collect();
 		payloads.extend(self.fetch_listed(window, &missing).await);
-		let restore_to = window.checked_sub(1);
-		self.replica.set_theta(restore_to, p.theta_before)?;
-		if verdict.inclusion.iter().all(|a| payloads.contains_key(a)) {
-			self.apply(window, &verdict.inclusion, &payloads, true)?;
-			if self.replica.theta_hash() == verdict.theta_hash {
-				self.failed_resyncs = 0;
-				self.checkpoint_if_due(window)?;
-				return Ok(());
-			}
+		self.replica.set_theta(window.checked_sub(1), p.theta_before)?;
+		if !verdict.inclusion.iter().all(|a| payloads.contains_key(a)) {
+			return Ok(false);
 		}
-		self.resync_from_checkpoint(window, "the verdict's list did not reproduce its θ")
+		self.apply(window, &verdict.inclusion, &payloads, true)?;
+		Ok(self.replica.theta_hash() == verdict.theta_hash)
 	}
 
-	/// Replays window `record.window` with its binding `verdict`.
+	/// Applies window `window` with its published verdict (its scoring period is over): the
+	/// verdict's list when it is binding, else — no validator scored it — the own screening.
 	pub(super) async fn replay(
 		&mut self,
-		record: WindowRecord,
-		verdict: Verdict,
-		theta_before_hash: [u8; 32],
-	) -> Result<Option<Stepped>, FollowError> {
-		let window = record.window;
+		client: &Client,
+		n: u64,
+		window: u64,
+	) -> Result<(Replayed, Option<Stepped>), FollowError> {
+		let Some(verdict) = self.binding_verdict(client, n, window).await? else {
+			let mut stepped = self.step(client, n, window).await?;
+			self.provisional = None;
+			stepped.provisional = false;
+			return Ok((Replayed::NoVerdict, Some(stepped)));
+		};
+		let record = chain::network::window_record(client, n, window).await?;
+		let theta_before_hash = self.replica.theta_hash();
 		let listed: Vec<Committed> =
 			verdict.inclusion.iter().filter_map(|a| record.commitment(a).cloned()).collect();
 		let payloads = self.fetch_listed(window, &listed).await;
 		if verdict.inclusion.iter().any(|a| !payloads.contains_key(a)) {
-			if self.failed_resyncs < MAX_FAILED_RESYNCS {
-				self.resync_from_checkpoint(window, "a payload in the verdict cannot be fetched")?;
-				return Ok(None);
-			}
-			tracing::error!(window, "payloads in the verdict cannot be fetched: applying the rest");
+			tracing::warn!(window, "a payload in the verdict cannot be fetched: applying the rest");
 		}
 		self.apply(window, &verdict.inclusion, &payloads, false)?;
 		let theta_hash = self.replica.theta_hash();
 		if theta_hash != verdict.theta_hash {
-			self.resync_from_checkpoint(window, "replaying the verdict gave another θ")?;
-			return Ok(None);
+			tracing::warn!(window, "replaying the verdict gave another θ");
+			return Ok((Replayed::Mismatch, None));
 		}
-		self.failed_resyncs = 0;
-		self.checkpoint_if_due(window)?;
 		self.previous = Some(round::screen::Previous {
 			window,
 			hashes: record.commitments.iter().map(|c| (c.account, c.payload_hash)).collect(),
@@ -111,7 +125,7 @@ impl Follower {
 				.map(|(a, p)| (*a, crate::gauntlet::copy::IndexSet::of(&p.tensors)))
 				.collect(),
 		});
-		Ok(Some(Stepped {
+		let stepped = Stepped {
 			window,
 			record,
 			seed: None,
@@ -120,7 +134,8 @@ impl Follower {
 			theta_before_hash,
 			theta_hash,
 			provisional: false,
-		}))
+		};
+		Ok((Replayed::Reproduced, Some(stepped)))
 	}
 
 	/// Fetches the payloads of `listed` (decoded), leaving out what cannot be used.
@@ -141,42 +156,27 @@ impl Follower {
 	}
 
 	/// θ cannot be brought to the verdict of `window` from here: reload the newest checkpoint
-	/// (after a second failure, θ_0) so the recorded verdicts are replayed from there.
-	fn resync_from_checkpoint(&mut self, window: u64, why: &str) -> Result<(), FollowError> {
-		self.provisional = None;
-		self.previous = None;
-		self.failed_resyncs += 1;
-		if self.failed_resyncs > MAX_FAILED_RESYNCS {
-			tracing::error!(
-				window,
-				why,
-				"cannot reproduce the network's θ; continuing on our own θ (updates will be flagged \
-				 diverged until a checkpoint or the verdicts agree)"
-			);
-			return Ok(());
-		}
-		let checkpoint = if self.failed_resyncs == 1 {
+	/// older than it (`from_genesis`, or none kept: θ_0) so the recorded verdicts are replayed
+	/// from there.
+	pub(super) fn resync(&mut self, window: u64, from_genesis: bool) -> Result<(), FollowError> {
+		let checkpoint = if from_genesis {
+			None
+		} else {
 			checkpoint::load_latest(&self.options.checkpoint_dir, self.replica.checkpoint_layout())?
 				.filter(|ck| ck.window < window)
-		} else {
-			None
 		};
 		match checkpoint {
 			Some(ck) => {
 				let from = ck.window;
 				self.replica.restore(ck)?;
 				let theta_hash = hex::encode(self.replica.theta_hash());
-				tracing::warn!(window, why, from, %theta_hash, "re-syncing from the newest checkpoint");
+				tracing::warn!(window, from, %theta_hash, "re-syncing from the newest checkpoint");
 				self.report.write(&Record::Restored { window: from, theta_hash });
 			},
 			None => {
 				let theta = self.replica.initial_theta()?;
 				self.replica.set_theta(None, theta)?;
-				tracing::warn!(
-					window,
-					why,
-					"re-syncing from θ_0: replaying every recorded verdict"
-				);
+				tracing::warn!(window, "re-syncing from θ_0: replaying every recorded verdict");
 			},
 		}
 		Ok(())

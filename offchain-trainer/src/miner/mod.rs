@@ -1,19 +1,17 @@
-//! The miner's chain loop (DESIGN.md §2): follow finalized blocks; apply each window's outer
-//! step when its reveal period ends and settle it against the verdict ([`crate::follow`]); once
-//! θ_w is ready, train window w until shortly before it closes, commit the payload hash on chain,
-//! and upload the payload when the reveal period opens. A commit that would be late is never
-//! sent. The miner's watcher ([`crate::round::watch`]) observes the other payloads' timing
-//! meanwhile. A failing RPC connection is re-opened with backoff; the replica's state survives
-//! it.
+//! The miner's chain loop (DESIGN.md §2): follow finalized blocks, keep θ on the network's
+//! ([`crate::follow`]), and execute what the miner machine ([`tessera_protocol::miner`]) decides:
+//! train window w on θ_w until the deadline it planned from this miner's measured durations,
+//! commit the payload hash on chain, and upload the payload when the reveal period opens. A
+//! commitment that would be late is never sent. The adversarial behaviours of the tests
+//! ([`Behaviour`]) bend only the upload and the payload. The miner's watcher
+//! ([`crate::round::watch`]) observes the other payloads' timing meanwhile. A failing RPC
+//! connection is re-opened with backoff; the replica's state and the machine survive it.
 
 pub mod behaviour;
-pub mod replica;
-pub mod report;
 
 pub use behaviour::Behaviour;
-pub use replica::{Replica, ReplicaError};
-pub use report::{PeerScore, Record, Report};
 
+use crate::wallclock::{instant_of, ms, now_ms};
 use crate::{
 	chain::{
 		self, AccountId, ChainError, Client,
@@ -23,14 +21,17 @@ use crate::{
 	},
 	data::TokenShard,
 	follow::{FollowError, FollowOptions, Follower, max_payload_bytes},
+	replica::{Replica, ReplicaError},
+	report::{Record, Report},
 	round,
 	storage::{Location, ObjectStore, Store, StoreError, gradient_key},
 };
 use indicatif::ProgressBar;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use subxt::utils::H256;
 use subxt_signer::sr25519::Keypair;
 use tessera_codec::{Header, hash::payload_hash};
+use tessera_protocol::{self as protocol, Millis, MinerAction};
 
 /// Errors that stop the miner.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +109,14 @@ struct Pending {
 	bytes: Vec<u8>,
 }
 
+/// A built payload: its bytes, its report record, and the durations the machine learns from.
+struct Built {
+	bytes: Vec<u8>,
+	record: Record,
+	longest_step: Option<Duration>,
+	build_time: Option<Duration>,
+}
+
 /// The miner's state across reconnections.
 struct Miner {
 	options: MinerOptions,
@@ -116,17 +125,10 @@ struct Miner {
 	shard: TokenShard,
 	store: Store,
 	progress: ProgressBar,
-	/// Last window trained (committed or skipped).
-	last_trained: Option<u64>,
-	/// A committed payload waiting for its upload.
-	pending: Option<Pending>,
-	/// The first timestamped block seen (genesis has none) and its chain timestamp (ms), for
-	/// the block time.
-	first_block: Option<(u64, u64)>,
-	/// How long the last payload took to build after training, kept free before the deadline.
-	build_time: Duration,
-	/// The block interval measured from chain timestamps.
-	interval: Duration,
+	/// The window protocol's decisions (made once the chain's timing is known).
+	machine: Option<protocol::Miner>,
+	/// The payload committed last, until it is uploaded.
+	payload: Option<Pending>,
 	/// Blocks processed (all sessions).
 	blocks: u64,
 }
@@ -154,11 +156,8 @@ pub async fn run(
 		shard,
 		store,
 		progress,
-		last_trained: None,
-		pending: None,
-		first_block: None,
-		build_time: Duration::from_millis(200),
-		interval: Duration::from_secs(1),
+		machine: None,
+		payload: None,
 		blocks: 0,
 		options,
 	};
@@ -189,43 +188,58 @@ impl Session for Miner {
 	async fn session(&mut self) -> Result<(), MinerError> {
 		let client = chain::connect(&self.options.url).await?;
 		let timing = chain::network::timing(&client).await?;
-		self.ensure_registered(&client).await?;
+		let window = self.ensure_registered(&client).await?;
+		// What the chain holds of this miner in the open window: never committed twice.
+		let committed = training::commitment(&client, window, &self.account).await?.map(|_| window);
+		let machine = self
+			.machine
+			.get_or_insert_with(|| protocol::Miner::new(timing, protocol::Margins::default()));
+		machine.on_restart(committed);
+		if let Some((number, timestamp)) = chain::network::previous_block_time(&client).await? {
+			machine.observe_block(number, timestamp);
+		}
+		self.follower.resume();
 		let mut blocks =
 			client.stream_blocks().await.map_err(|e| ChainError::Blocks(e.to_string()))?;
 		while let Some(block) = blocks.next().await {
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();
 			self.blocks += 1;
-			let now_ms = chain::network::timestamp(&client, n).await?;
-			// Genesis carries no timestamp (0): measure from block 1 on.
-			if now_ms == 0 {
-				continue;
-			}
-			let first = *self.first_block.get_or_insert((n, now_ms));
-			if n > first.0 {
-				self.interval =
-					Duration::from_millis(now_ms.saturating_sub(first.1) / (n - first.0));
-			}
-			self.upload_if_due(n, &timing).await;
-			self.follower.confirm(&client, n, &timing).await?;
+			let timestamp = chain::network::timestamp(&client, n).await?;
+			let actions = self.machine(|m| m.on_finalized_block(n, timestamp, now_ms()));
+			self.execute(&client, n, actions).await?;
+			self.late_upload_if_due(n, &timing);
 			self.follower.catch_up(&client, n, &timing).await?;
 			if self.options.until_window.is_some_and(|u| self.follower.is_confirmed(u)) {
 				return Ok(());
 			}
-			self.train_if_ready(&client, n, now_ms, first, &timing).await?;
+			if let Some(applied) = self.follower.replica.applied() {
+				let in_sync = self.follower.in_sync();
+				let actions = self.machine(|m| m.on_theta(applied + 1, in_sync, now_ms()));
+				self.execute(&client, n, actions).await?;
+			}
 		}
 		Err(ChainError::Blocks("the node closed the finalized block stream".into()).into())
 	}
 }
 
 impl Miner {
-	async fn ensure_registered(&mut self, client: &Client) -> Result<(), MinerError> {
+	/// Feeds the machine (made at the start of the first session) one event.
+	fn machine(
+		&mut self,
+		event: impl FnOnce(&mut protocol::Miner) -> Vec<MinerAction>,
+	) -> Vec<MinerAction> {
+		self.machine.as_mut().map(event).unwrap_or_default()
+	}
+
+	/// Registers (or moves the storage location) if needed; the open window.
+	async fn ensure_registered(&mut self, client: &Client) -> Result<u64, MinerError> {
 		let at = client.at_current_block().await.map_err(ChainError::query)?;
 		let window = chain::network::current_window(client, at.block_number()).await?;
 		tracing::info!(url = %self.options.url, block = at.block_number(), window, role = "miner", "connected");
 		let number = at.block_number();
 		match chain::network::peer_location(client, number, &self.account).await? {
-			Some(location) if location == self.options.location => return Ok(()),
+			Some(location) if location == self.options.location => return Ok(window),
 			Some(location) => {
 				tracing::info!(from = ?location, to = ?self.options.location, "moving the storage location on chain");
 				training::set_storage_location(
@@ -234,7 +248,7 @@ impl Miner {
 					&self.options.location,
 				)
 				.await?;
-				return Ok(());
+				return Ok(window);
 			},
 			None => {},
 		}
@@ -246,152 +260,181 @@ impl Miner {
 			&self.options.location,
 		)
 		.await?;
-		Ok(())
+		Ok(window)
 	}
 
-	/// Uploads the pending payload when its behaviour says so: in the reveal period (honest),
-	/// at once (early), about one block after the reveal period (late, from a background task so
-	/// that training cannot hold it back), never (no-upload).
-	async fn upload_if_due(&mut self, n: u64, timing: &Timing) {
-		let Some(window) = self.pending.as_ref().map(|p| p.window) else { return };
-		let reveal = timing.start(window + 1)..timing.reveal_end(window);
-		match self.options.behaviour {
-			Behaviour::NoUpload => {
-				self.pending = None;
-				return;
-			},
-			Behaviour::Late if n >= reveal.end => {
-				let Some(pending) = self.pending.take() else { return };
-				let (store, report, delay) =
-					(self.store.clone(), self.follower.report().clone(), self.interval);
-				let key = gradient_key(window, &self.account.0);
-				tokio::spawn(async move {
-					tokio::time::sleep(delay).await;
-					match upload(&store, &key, pending.bytes).await {
-						Ok(()) => {
-							tracing::info!(window, %key, "payload uploaded after the reveal period");
-							report.write(&Record::Uploaded { window });
-						},
-						Err(e) => tracing::warn!(window, error = %e, "payload upload failed"),
-					}
-				});
-				return;
-			},
-			Behaviour::Early | Behaviour::Late => {},
-			_ if n >= reveal.end => {
-				tracing::warn!(window, "reveal period over before the upload: payload dropped");
-				self.pending = None;
-				return;
-			},
-			_ if n < reveal.start => return,
-			_ => {},
-		}
-		if self.options.behaviour == Behaviour::Late {
-			return;
-		}
-		let Some(pending) = self.pending.take() else { return };
-		let key = gradient_key(window, &self.account.0);
-		match upload(&self.store, &key, pending.bytes).await {
-			Ok(()) => {
-				tracing::info!(window, store = %self.store.describe(), %key, "payload uploaded");
-				self.follower.report().write(&Record::Uploaded { window });
-			},
-			Err(e) => tracing::warn!(window, error = %e, "payload upload failed"),
-		}
-	}
-
-	/// The wall-clock deadline for training window `window`, from chain time: block `n` was
-	/// authored at `now_ms`, blocks come every `interval`; the commit must be in the pool one
-	/// block before the window's last block is sealed, and the payload must be built by then.
-	fn deadline(
-		&self,
-		n: u64,
-		now_ms: u64,
-		interval: Duration,
-		window: u64,
-		timing: &Timing,
-	) -> Option<Instant> {
-		let blocks = timing.start(window + 1).checked_sub(n + 2)?;
-		let at_ms = now_ms + (interval.as_millis() as u64) * blocks;
-		let at = UNIX_EPOCH + Duration::from_millis(at_ms);
-		let left = at.duration_since(SystemTime::now()).ok()?.checked_sub(self.build_time)?;
-		Some(Instant::now() + left)
-	}
-
-	async fn train_if_ready(
+	/// Executes the machine's actions, feeding their outcomes back until it has none left.
+	async fn execute(
 		&mut self,
 		client: &Client,
 		n: u64,
-		now_ms: u64,
-		(first_n, first_ms): (u64, u64),
-		timing: &Timing,
+		mut actions: Vec<MinerAction>,
 	) -> Result<(), MinerError> {
-		let window = timing.window_of(n);
-		let ready = window >= 1
-			&& self.follower.replica.applied() == Some(window - 1)
-			&& self.last_trained.is_none_or(|t| t < window)
-			&& self.pending.is_none();
-		if !ready || n <= first_n {
-			return Ok(());
+		while !actions.is_empty() {
+			let mut next = Vec::new();
+			for action in actions {
+				match action {
+					MinerAction::Train { window, stop_at } => {
+						let built = self.build(client, n, window, stop_at).await?;
+						let trained = protocol::Trained {
+							built: built.is_some(),
+							longest_step_ms: built.as_ref().and_then(|b| b.longest_step).map(ms),
+							build_ms: built.as_ref().and_then(|b| b.build_time).map(ms),
+						};
+						let mut outcome =
+							self.machine(|m| m.on_training_done(window, trained, now_ms()));
+						if let (Some(built), Some(MinerAction::Commit { .. })) =
+							(built, outcome.first())
+						{
+							outcome = self.commit(client, window, built).await;
+						}
+						next.extend(outcome);
+					},
+					MinerAction::Commit { window } => {
+						tracing::warn!(window, "commit asked for without a payload: nothing sent");
+					},
+					MinerAction::Upload { window } => self.upload_revealed(window).await,
+					MinerAction::SitOut { window, reason } => {
+						if matches!(reason, protocol::SitOut::RevealOver) {
+							self.payload = None;
+							tracing::warn!(window, %reason, "payload dropped");
+						} else {
+							tracing::info!(window, block = n, %reason, "sitting the window out");
+						}
+					},
+				}
+			}
+			actions = next;
 		}
-		let interval = Duration::from_millis(now_ms.saturating_sub(first_ms) / (n - first_n));
-		let Some(deadline) = self.deadline(n, now_ms, interval, window, timing) else {
-			tracing::info!(window, "too little of the window left to train: skipped");
-			self.last_trained = Some(window);
-			return Ok(());
-		};
+		Ok(())
+	}
+
+	/// Trains (or, for an adversary, fabricates) the payload of `window`.
+	async fn build(
+		&mut self,
+		client: &Client,
+		n: u64,
+		window: u64,
+		stop_at: Millis,
+	) -> Result<Option<Built>, MinerError> {
 		let Some(seed) = chain::network::window_seed(client, n, window).await? else {
-			return Ok(());
+			return Ok(None);
 		};
+		let deadline = instant_of(stop_at);
 		tracing::info!(
 			window,
 			block = n,
-			interval_ms = interval.as_millis() as u64,
+			interval_ms = self.machine.as_ref().map_or(0, |m| m.clock().interval_ms()),
 			seconds_left = deadline.saturating_duration_since(Instant::now()).as_secs_f64(),
 			"training"
 		);
-		self.last_trained = Some(window);
-		let built = if self.options.behaviour.trains() {
-			self.train(window, &seed, deadline)?
+		if self.options.behaviour.trains() {
+			self.train(window, &seed, deadline)
 		} else {
-			self.fabricate(client, n, window).await?
-		};
-		let Some((bytes, trained)) = built else { return Ok(()) };
+			self.fabricate(client, n, window).await
+		}
+	}
+
+	/// Commits `built` for `window` and reports the outcome to the machine.
+	async fn commit(&mut self, client: &Client, window: u64, built: Built) -> Vec<MinerAction> {
+		let Built { bytes, record, .. } = built;
 		let committed_hash = match self.options.behaviour {
 			Behaviour::WrongHash => payload_hash(&[bytes.as_slice(), b"x"].concat()),
 			_ => payload_hash(&bytes),
 		};
 		let len = bytes.len() as u32;
-		match training::commit_gradient(
+		let sent = Instant::now();
+		let result = training::commit_gradient(
 			client,
 			&self.options.signer,
 			window,
 			H256(committed_hash),
 			len,
 		)
-		.await
-		{
+		.await;
+		let elapsed = ms(sent.elapsed());
+		let accepted = match result {
 			Ok(_) => {
 				tracing::info!(
 					window,
 					behaviour = self.options.behaviour.name(),
 					bytes = len,
+					seconds = elapsed as f64 / 1e3,
 					"update committed"
 				);
-				let mut record = trained;
+				let mut record = record;
 				if let Record::Trained { payload_hash, payload_bytes, .. } = &mut record {
 					*payload_hash = hex::encode(committed_hash);
 					*payload_bytes = bytes.len();
 				}
 				self.follower.report().write(&record);
-				self.pending = Some(Pending { window, bytes });
-				if self.options.behaviour == Behaviour::Early {
-					self.upload_if_due(n, timing).await;
+				match self.options.behaviour {
+					Behaviour::NoUpload => self.payload = None,
+					Behaviour::Early => {
+						self.payload = None;
+						self.upload_now(window, bytes, "payload uploaded before the reveal period")
+							.await;
+					},
+					_ => self.payload = Some(Pending { window, bytes }),
 				}
+				true
 			},
-			Err(e) => tracing::warn!(window, error = %e, "commit refused; the update is dropped"),
+			Err(e) => {
+				tracing::warn!(window, error = %e, "commit refused; the update is dropped");
+				false
+			},
+		};
+		self.machine(|m| m.on_commit_result(window, accepted, elapsed))
+	}
+
+	/// The reveal period of `window` opened: upload its payload (a late adversary holds it
+	/// back until the period is over).
+	async fn upload_revealed(&mut self, window: u64) {
+		if self.options.behaviour == Behaviour::Late {
+			return;
 		}
-		Ok(())
+		let Some(pending) = self.payload.take_if(|p| p.window == window) else { return };
+		self.upload_now(window, pending.bytes, "payload uploaded").await;
+	}
+
+	async fn upload_now(&self, window: u64, bytes: Vec<u8>, what: &'static str) {
+		let key = gradient_key(window, &self.account.0);
+		match upload(&self.store, &key, bytes).await {
+			Ok(()) => {
+				tracing::info!(window, store = %self.store.describe(), %key, "{what}");
+				self.follower.report().write(&Record::Uploaded { window });
+			},
+			Err(e) => tracing::warn!(window, error = %e, "payload upload failed"),
+		}
+	}
+
+	/// A late adversary uploads about one block after the reveal period, from a background
+	/// task so that training cannot hold it back.
+	fn late_upload_if_due(&mut self, n: u64, timing: &Timing) {
+		if self.options.behaviour != Behaviour::Late {
+			return;
+		}
+		let Some(pending) = self.payload.take_if(|p| n >= timing.reveal_end(p.window)) else {
+			return;
+		};
+		let window = pending.window;
+		let (store, report) = (self.store.clone(), self.follower.report().clone());
+		let delay = Duration::from_millis(
+			self.machine
+				.as_ref()
+				.map_or(protocol::clock::DEFAULT_INTERVAL_MS, |m| m.clock().interval_ms()),
+		);
+		let key = gradient_key(window, &self.account.0);
+		tokio::spawn(async move {
+			tokio::time::sleep(delay).await;
+			match upload(&store, &key, pending.bytes).await {
+				Ok(()) => {
+					tracing::info!(window, %key, "payload uploaded after the reveal period");
+					report.write(&Record::Uploaded { window });
+				},
+				Err(e) => tracing::warn!(window, error = %e, "payload upload failed"),
+			}
+		});
 	}
 
 	/// Trains window `window` until `deadline`; the payload and its report record.
@@ -400,7 +443,7 @@ impl Miner {
 		window: u64,
 		seed: &[u8; 32],
 		deadline: Instant,
-	) -> Result<Option<(Vec<u8>, Record)>, MinerError> {
+	) -> Result<Option<Built>, MinerError> {
 		self.progress.set_prefix(format!("window {window}"));
 		let account = self.account.0;
 		let trained = tokio::task::block_in_place(|| {
@@ -420,7 +463,6 @@ impl Miner {
 				return Ok(None);
 			},
 		};
-		self.build_time = trained.build_time;
 		if trained.report.steps == 0 {
 			tracing::info!(window, "no inner step fitted before the deadline: nothing to commit");
 			return Ok(None);
@@ -445,7 +487,12 @@ impl Miner {
 			payload_bytes: trained.update.bytes.len(),
 			payload_hash: hex::encode(trained.update.hash),
 		};
-		Ok(Some((trained.update.bytes, record)))
+		Ok(Some(Built {
+			bytes: trained.update.bytes,
+			record,
+			longest_step: Some(trained.report.longest_step),
+			build_time: Some(trained.build_time),
+		}))
 	}
 
 	/// An adversary's payload for `window` (no training).
@@ -454,7 +501,7 @@ impl Miner {
 		client: &Client,
 		n: u64,
 		window: u64,
-	) -> Result<Option<(Vec<u8>, Record)>, MinerError> {
+	) -> Result<Option<Built>, MinerError> {
 		let shapes = self.follower.replica.shapes().to_vec();
 		let header = Header {
 			window,
@@ -504,7 +551,7 @@ impl Miner {
 			payload_bytes: bytes.len(),
 			payload_hash: hex::encode(payload_hash(&bytes)),
 		};
-		Ok(Some((bytes, record)))
+		Ok(Some(Built { bytes, record, longest_step: None, build_time: None }))
 	}
 
 	/// `victim`'s payload of the window before `window`, from its store.

@@ -34,6 +34,14 @@ pub struct ModelConfig {
 	/// Seed of θ_0: every peer starts from the same parameters.
 	#[serde(default)]
 	pub init_seed: u64,
+	/// The output projection is the embedding's transpose (default); `false` gives the model
+	/// a separate `lm_head` parameter (vocab × d_model), drawn like the embedding.
+	#[serde(default = "default_tie_embeddings")]
+	pub tie_embeddings: bool,
+}
+
+fn default_tie_embeddings() -> bool {
+	true
 }
 
 fn default_rope_theta() -> f32 {
@@ -159,7 +167,8 @@ impl ModelConfig {
 	pub fn parameter_count(&self) -> usize {
 		let per_layer =
 			2 * self.d_model + 4 * self.d_model * self.d_model + 3 * self.d_model * self.d_ff;
-		self.vocab_size * self.d_model + self.n_layers * per_layer + self.d_model
+		let head = if self.tie_embeddings { 0 } else { self.vocab_size * self.d_model };
+		self.vocab_size * self.d_model + self.n_layers * per_layer + self.d_model + head
 	}
 }
 

@@ -1,24 +1,19 @@
-//! The LLaMA-style decoder: token embedding (tied to the output projection), `n_layers` blocks of
-//! pre-norm causal self-attention with RoPE and a SwiGLU feed-forward, a final RMSNorm.
+//! The LLaMA-style decoder: token embedding, `n_layers` blocks ([`Block`]) of pre-norm causal
+//! self-attention with RoPE and a SwiGLU feed-forward, a final RMSNorm and the output
+//! projection (tied to the embedding, or a separate `lm_head` when the configuration unties
+//! it). Each part runs on its own — [`Llama::embed`], [`Llama::forward_blocks`] over any range
+//! of blocks, [`Llama::head`] — so a pipeline stage can hold and run a slice of the model;
+//! [`Llama::forward`] is the three in a row.
 
 use super::{
-	ModelConfig, ModelError, ParamSet, init,
-	ops::{cross_entropy, rms_norm, rope, rope_tables, silu, softmax_last_dim},
+	ModelConfig, ModelError, ParamSet,
+	block::{Block, Mode, Positions},
+	init,
+	ops::{cross_entropy, rms_norm, rope_tables},
 };
 use candle_core::{D, Device, Tensor, Var};
 use rayon::prelude::*;
-
-struct Block {
-	attn_norm: Var,
-	wq: Var,
-	wk: Var,
-	wv: Var,
-	wo: Var,
-	mlp_norm: Var,
-	w_gate: Var,
-	w_up: Var,
-	w_down: Var,
-}
+use std::ops::Range;
 
 /// How a parameter starts.
 enum Init {
@@ -36,8 +31,9 @@ struct Layout {
 }
 
 /// Every parameter in model order: the embedding, each block's attention norm, wq, wk, wv, wo,
-/// feed-forward norm, gate, up and down projections, then the final norm. The one place that
-/// order is written down ([`Llama::new`] takes its variables in it).
+/// feed-forward norm, gate, up and down projections, the final norm, then (untied only) the
+/// output projection. The one place that order is written down ([`Llama::new`] takes its
+/// variables in it).
 fn layout(config: &ModelConfig) -> Vec<Layout> {
 	let (v, d, f) = (config.vocab_size, config.d_model, config.d_ff);
 	let std = config.init_std;
@@ -60,6 +56,9 @@ fn layout(config: &ModelConfig) -> Vec<Layout> {
 		]);
 	}
 	out.push(param("final_norm".into(), &[d], Init::Ones));
+	if !config.tie_embeddings {
+		out.push(param("lm_head".into(), &[v, d], Init::Normal(std)));
+	}
 	out
 }
 
@@ -85,6 +84,8 @@ pub struct Llama {
 	embed: Var,
 	blocks: Vec<Block>,
 	final_norm: Var,
+	/// The output projection when untied (`None`: the embedding's transpose).
+	lm_head: Option<Var>,
 	cos: Tensor,
 	sin: Tensor,
 	mask: Tensor,
@@ -104,7 +105,8 @@ impl Llama {
 			vars.push(params.add(p.name, v, &p.shape, device)?);
 		}
 		// The layout and the order taken here are both this file's; a mismatch is a bug here.
-		let (expected, got) = (2 + 9 * config.n_layers, vars.len());
+		let untied = usize::from(!config.tie_embeddings);
+		let (expected, got) = (2 + 9 * config.n_layers + untied, vars.len());
 		let mut vars = vars.into_iter();
 		let mut next = || vars.next().ok_or(ModelError::ParamCount { expected, got });
 		let embed = next()?;
@@ -123,6 +125,7 @@ impl Llama {
 			});
 		}
 		let final_norm = next()?;
+		let lm_head = if config.tie_embeddings { None } else { Some(next()?) };
 		let (cos, sin) = rope_tables(config.seq_len, config.head_dim(), config.rope_theta, device)?;
 		let t = config.seq_len;
 		let mask: Vec<f32> =
@@ -134,6 +137,7 @@ impl Llama {
 			embed,
 			blocks,
 			final_norm,
+			lm_head,
 			cos,
 			sin,
 			mask,
@@ -168,51 +172,79 @@ impl Llama {
 		&self.device
 	}
 
+	/// The decoder blocks, in order.
+	pub fn blocks(&self) -> &[Block] {
+		&self.blocks
+	}
+
+	/// The positions of a forward pass over `b` rows of `t` tokens (t ≤ `seq_len`): the RoPE
+	/// tables and the causal mask cut to `t`.
+	pub fn positions(&self, b: usize, t: usize) -> Result<Positions, ModelError> {
+		Ok(Positions {
+			b,
+			t,
+			cos: self.cos.narrow(0, 0, t)?,
+			sin: self.sin.narrow(0, 0, t)?,
+			mask: self.mask.narrow(0, 0, t)?.narrow(1, 0, t)?,
+			d_model: self.config.d_model,
+			n_heads: self.config.n_heads,
+			head_dim: self.config.head_dim(),
+			norm_eps: self.config.norm_eps,
+		})
+	}
+
+	/// The first stage: the embeddings (B·T, D) of `tokens` (B, T) of u32 ids, T ≤ `seq_len`,
+	/// and the positions the blocks need.
+	pub fn embed(&self, tokens: &Tensor, mode: Mode) -> Result<(Tensor, Positions), ModelError> {
+		let (b, t) = tokens.dims2()?;
+		let x = mode.weight(&self.embed).index_select(&tokens.flatten_all()?, 0)?;
+		Ok((x, self.positions(b, t)?))
+	}
+
+	/// The residual stream `x` (B·T, D) through blocks `range` alone.
+	pub fn forward_blocks(
+		&self,
+		x: &Tensor,
+		range: Range<usize>,
+		positions: &Positions,
+		mode: Mode,
+	) -> Result<Tensor, ModelError> {
+		let blocks = self.blocks.get(range.clone()).ok_or(ModelError::BlockRange {
+			start: range.start,
+			end: range.end,
+			blocks: self.blocks.len(),
+		})?;
+		let mut x = x.clone();
+		for block in blocks {
+			x = block.forward(&x, positions, mode)?;
+		}
+		Ok(x)
+	}
+
+	/// The last stage: the final norm and the output projection of `x` (B·T, D): logits
+	/// (B·T, V).
+	pub fn head(&self, x: &Tensor, mode: Mode) -> Result<Tensor, ModelError> {
+		let x = rms_norm(x, &mode.weight(&self.final_norm), self.config.norm_eps)?;
+		let out = mode.weight(self.lm_head.as_ref().unwrap_or(&self.embed));
+		Ok(x.matmul(&out.t()?)?)
+	}
+
 	/// Logits (B·T, V) for `tokens` (B, T) of u32 ids, T ≤ `seq_len`, recorded for backprop.
 	pub fn forward(&self, tokens: &Tensor) -> Result<Tensor, ModelError> {
-		self.forward_on(tokens, |v| v.as_tensor().clone())
+		self.forward_in(tokens, Mode::Train)
 	}
 
 	/// The logits of [`Llama::forward`] on detached weights: no op is recorded for backprop, so
 	/// each intermediate is freed as soon as the next op has read it. For evaluation.
 	pub fn forward_eval(&self, tokens: &Tensor) -> Result<Tensor, ModelError> {
-		self.forward_on(tokens, |v| v.as_tensor().detach())
+		self.forward_in(tokens, Mode::Eval)
 	}
 
-	/// The forward pass with each weight taken through `weight`.
-	fn forward_on(
-		&self,
-		tokens: &Tensor,
-		weight: impl Fn(&Var) -> Tensor,
-	) -> Result<Tensor, ModelError> {
-		let (b, t) = tokens.dims2()?;
-		let (d, h, hd) = (self.config.d_model, self.config.n_heads, self.config.head_dim());
-		let eps = self.config.norm_eps;
-		let embed = weight(&self.embed);
-		let mut x = embed.index_select(&tokens.flatten_all()?, 0)?; // (B·T, D)
-		let cos = self.cos.narrow(0, 0, t)?;
-		let sin = self.sin.narrow(0, 0, t)?;
-		let mask = self.mask.narrow(0, 0, t)?.narrow(1, 0, t)?;
-		let scale = 1.0 / (hd as f64).sqrt();
-		for block in &self.blocks {
-			let n = rms_norm(&x, &weight(&block.attn_norm), eps)?;
-			let heads = |w: &Var| -> candle_core::Result<Tensor> {
-				n.matmul(&weight(w).t()?)?.reshape((b, t, h, hd))?.transpose(1, 2)?.contiguous()
-			};
-			let q = rope(&heads(&block.wq)?, &cos, &sin)?;
-			let k = rope(&heads(&block.wk)?, &cos, &sin)?;
-			let v = heads(&block.wv)?;
-			let scores = (q.matmul(&k.t()?.contiguous()?)? * scale)?.broadcast_add(&mask)?;
-			let attn = softmax_last_dim(&scores)?.matmul(&v)?; // (B, H, T, hd)
-			let attn = attn.transpose(1, 2)?.contiguous()?.reshape((b * t, d))?;
-			x = (x + attn.matmul(&weight(&block.wo).t()?)?)?;
-			let n = rms_norm(&x, &weight(&block.mlp_norm), eps)?;
-			let gate = silu(&n.matmul(&weight(&block.w_gate).t()?)?)?;
-			let up = n.matmul(&weight(&block.w_up).t()?)?;
-			x = (x + (gate * up)?.matmul(&weight(&block.w_down).t()?)?)?;
-		}
-		let x = rms_norm(&x, &weight(&self.final_norm), eps)?;
-		Ok(x.matmul(&embed.t()?)?)
+	/// Embedding, every block, head.
+	fn forward_in(&self, tokens: &Tensor, mode: Mode) -> Result<Tensor, ModelError> {
+		let (x, positions) = self.embed(tokens, mode)?;
+		let x = self.forward_blocks(&x, 0..self.blocks.len(), &positions, mode)?;
+		self.head(&x, mode)
 	}
 
 	/// Mean next-token cross-entropy of `tokens` (B, T+1): inputs are the first T of each row,
@@ -378,5 +410,69 @@ mod tests {
 		let model = Llama::new(&config, &Device::Cpu).unwrap();
 		let err = model.batch(&[vec![0, u16::MAX]]).unwrap_err();
 		assert!(matches!(err, ModelError::TokenOutOfRange { token: 65535, .. }));
+	}
+
+	#[test]
+	fn the_parts_in_a_row_are_the_forward_pass_bit_for_bit() {
+		let config = tiny();
+		let model = Llama::new(&config, &Device::Cpu).unwrap();
+		let tokens = model.batch(&some_rows(&config, 2)).unwrap().narrow(1, 0, 16).unwrap();
+		let whole =
+			model.forward(&tokens).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+		let n = model.blocks().len();
+		assert!(n >= 2, "tiny has {n} blocks");
+		let (x, positions) = model.embed(&tokens, Mode::Train).unwrap();
+		// Two stages: blocks 0..1, then 1..n.
+		let x = model.forward_blocks(&x, 0..1, &positions, Mode::Train).unwrap();
+		let x = model.forward_blocks(&x, 1..n, &positions, Mode::Train).unwrap();
+		let staged =
+			model.head(&x, Mode::Train).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+		assert!(whole.iter().zip(&staged).all(|(a, b)| a.to_bits() == b.to_bits()));
+	}
+
+	#[test]
+	fn a_range_of_blocks_runs_forward_and_backward_alone() {
+		let config = tiny();
+		let model = Llama::new(&config, &Device::Cpu).unwrap();
+		let tokens = model.batch(&some_rows(&config, 2)).unwrap().narrow(1, 0, 16).unwrap();
+		let (x, positions) = model.embed(&tokens, Mode::Eval).unwrap();
+		// A stage holding block 1 only: its input comes from elsewhere (detached).
+		let out = model.forward_blocks(&x.detach(), 1..2, &positions, Mode::Train).unwrap();
+		let grads = out.sqr().unwrap().mean_all().unwrap().backward().unwrap();
+		for p in model.params().iter() {
+			let in_stage = p.name.starts_with("layers.1.");
+			assert_eq!(grads.get(&p.var).is_some(), in_stage, "{}", p.name);
+		}
+		let err = model.forward_blocks(&x, 1..99, &positions, Mode::Eval).unwrap_err();
+		assert!(matches!(err, ModelError::BlockRange { start: 1, end: 99, .. }), "{err}");
+	}
+
+	#[test]
+	fn an_untied_head_is_a_parameter_of_its_own() {
+		let tied = tiny();
+		let config = ModelConfig { tie_embeddings: false, ..tied.clone() };
+		let model = Llama::new(&config, &Device::Cpu).unwrap();
+		assert_eq!(model.params().numel(), config.parameter_count());
+		assert_eq!(
+			config.parameter_count(),
+			tied.parameter_count() + config.vocab_size * config.d_model
+		);
+		let names: Vec<_> = model.params().iter().map(|p| p.name.clone()).collect();
+		assert_eq!(names.last().map(String::as_str), Some("lm_head"));
+		// Every other tensor of θ_0 is the tied model's (each is drawn from its name).
+		let theta = model.params().to_vecs().unwrap();
+		let tied_theta = Llama::theta_zero(&tied).unwrap();
+		assert_eq!(theta[..theta.len() - 1], tied_theta[..]);
+		assert_eq!(Llama::theta_zero(&config).unwrap(), theta);
+		assert_eq!(Llama::shapes(&config), model.params().shapes());
+		// The head learns apart from the embedding.
+		let batch = model.batch(&some_rows(&config, 2)).unwrap();
+		let grads = model.loss(&batch).unwrap().backward().unwrap();
+		let head = model.params().iter().find(|p| p.name == "lm_head").unwrap();
+		assert!(grads.get(&head.var).is_some());
+		// A config file says so in one line.
+		let text = "name = \"u\"\nvocab_size = 64\nd_model = 16\nn_layers = 1\nn_heads = 2\n\
+		            d_ff = 32\nseq_len = 8\ntie_embeddings = false\n";
+		assert!(!ModelConfig::parse(text, "inline").unwrap().tie_embeddings);
 	}
 }

@@ -1,7 +1,9 @@
-//! The model: a LLaMA-style decoder (RMSNorm, RoPE, SwiGLU, tied embeddings) built only from
-//! differentiable candle ops, its size configuration, and its parameters in a fixed order (the
-//! order the codec, the payload and θ hashes use).
+//! The model: a LLaMA-style decoder (RMSNorm, RoPE, SwiGLU, tied or untied output projection)
+//! built only from differentiable candle ops, exposed in parts (embedding, one [`Block`] at a
+//! time, head) for pipeline stages; its size configuration; and its parameters in a fixed order
+//! (the order the codec, the payload and θ hashes use).
 
+pub mod block;
 pub mod config;
 pub mod device;
 pub mod init;
@@ -9,6 +11,7 @@ pub mod llama;
 pub mod ops;
 pub mod params;
 
+pub use block::{Block, Mode, Positions};
 pub use config::{ConfigError, ModelConfig};
 pub use device::{DeviceError, model_device};
 pub use llama::Llama;
@@ -34,6 +37,16 @@ pub enum ModelError {
 		expected: usize,
 		/// Values given.
 		got: usize,
+	},
+	/// A range of blocks the model does not have.
+	#[error("blocks {start}..{end} asked of a model with {blocks} blocks")]
+	BlockRange {
+		/// First block asked for.
+		start: usize,
+		/// One past the last.
+		end: usize,
+		/// Blocks the model has.
+		blocks: usize,
 	},
 	/// A different number of parameter tensors than the model has.
 	#[error("expected {expected} parameter tensors, got {got}")]

@@ -37,6 +37,8 @@ pub struct InnerReport {
 	pub tokens: u64,
 	/// Wall time.
 	pub elapsed: Duration,
+	/// The longest step (what the miner's machine plans the next window's steps with).
+	pub longest_step: Duration,
 	/// Whether it stopped early for the deadline.
 	pub stopped_early: bool,
 	/// Steps whose loss or gradient was not finite (skipped, no update).
@@ -118,6 +120,7 @@ pub fn train_window(
 		report.steps += 1;
 		report.tokens += (tokens.elem_count() - batch) as u64;
 		last_step = t0.elapsed();
+		report.longest_step = report.longest_step.max(last_step);
 		report.elapsed = start.elapsed();
 		progress.set_position(report.steps as u64);
 		progress

@@ -1,12 +1,14 @@
 //! The validator's chain loop (DESIGN.md §2 step 5, §5): it follows the network's θ like a miner
 //! ([`crate::follow`]) without training; its watcher ([`crate::round::watch`]) notes early,
-//! revealed and late payloads. When the reveal period ends it screens and applies the window's updates,
-//! evaluates every clean one on the miner's assigned data and on random data, and then
-//! watches for late uploads until, three blocks before the scoring deadline, it scores the window
-//! (Plackett–Luce ratings, honest indicator, sync) and submits the results, the inclusion list
-//! and the hash of θ_{w+1} through `submit_gauntlet_results`. A bad payload costs at most one
-//! fetch deadline and one evaluation of `eval_sequences` rows; nothing a peer uploads can stop
-//! the loop.
+//! revealed and late payloads. The validator machine ([`tessera_protocol::validator`]) decides
+//! when to evaluate a window and when to submit: when the reveal period ends the window's
+//! updates are screened and applied, every clean one is evaluated on the miner's assigned data
+//! and on random data; late uploads are watched for a few blocks, and the window is scored
+//! (Plackett–Luce ratings, honest indicator, sync) and its results, inclusion list and θ_{w+1}
+//! hash submitted through `submit_gauntlet_results` at a moment planned from the measured
+//! evaluation and transaction times, so they arrive before the scoring deadline on a busy
+//! machine too. A bad payload costs at most one fetch deadline and one evaluation of
+//! `eval_sequences` rows; nothing a peer uploads can stop the loop.
 
 pub mod scoring;
 
@@ -27,13 +29,16 @@ use crate::{
 		evaluate_window,
 		state::StateError,
 	},
-	miner::{Record, Replica, Report},
+	replica::Replica,
+	report::{Record, Report},
 	round,
 	storage::Location,
+	wallclock::{ms, now_ms},
 };
-use std::{collections::BTreeMap, path::PathBuf};
+use std::{collections::BTreeMap, path::PathBuf, time::Instant};
 use subxt::utils::H256;
 use subxt_signer::sr25519::Keypair;
+use tessera_protocol::{self as protocol, ValidatorAction};
 
 /// Errors that stop the validator.
 #[derive(Debug, thiserror::Error)]
@@ -102,9 +107,12 @@ struct Validator {
 	follower: Follower,
 	shard: TokenShard,
 	state: GauntletState,
+	/// The window being scored: its evaluated updates, until they are submitted.
 	scoring: Option<Scoring>,
-	/// The last window whose scoring ended (submitted or given up).
-	last_scored: Option<u64>,
+	/// A window just stepped, while the machine decides whether to evaluate it.
+	pending: Option<Stepped>,
+	/// The window protocol's decisions (made once the chain's timing is known).
+	machine: Option<protocol::Validator>,
 	/// Blocks processed (all sessions).
 	blocks: u64,
 	/// θ_w's losses on each committed miner's rows, computed in window w's reveal period.
@@ -131,9 +139,10 @@ pub async fn run(
 		account,
 		follower,
 		shard,
-		last_scored: state.window,
 		state,
 		scoring: None,
+		pending: None,
+		machine: None,
 		blocks: 0,
 		before: (0, BTreeMap::new()),
 		options,
@@ -166,20 +175,36 @@ impl Session for Validator {
 		let client = chain::connect(&self.options.url).await?;
 		let timing = chain::network::timing(&client).await?;
 		self.ensure_registered(&client).await?;
+		let last_scored = self.state.window;
+		let machine = self.machine.get_or_insert_with(|| {
+			protocol::Validator::new(timing, protocol::Margins::default(), last_scored)
+		});
+		if let Some((number, timestamp)) = chain::network::previous_block_time(&client).await? {
+			machine.observe_block(number, timestamp);
+		}
+		self.follower.resume();
 		let mut blocks =
 			client.stream_blocks().await.map_err(|e| ChainError::Blocks(e.to_string()))?;
 		while let Some(block) = blocks.next().await {
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();
 			self.blocks += 1;
-			self.follower.confirm(&client, n, &timing).await?;
+			let timestamp = chain::network::timestamp(&client, n).await?;
+			self.mark_late();
+			let actions = self.machine(|m| m.on_finalized_block(n, timestamp, now_ms()));
+			self.execute(&client, actions).await?;
 			for stepped in self.follower.catch_up(&client, n, &timing).await? {
-				self.begin_scoring(stepped, n, &timing)?;
+				let (window, provisional) = (stepped.window, stepped.provisional);
+				let actions = self.machine(|m| m.on_stepped(window, provisional, now_ms()));
+				self.pending = Some(stepped);
+				self.execute(&client, actions).await?;
+				self.pending = None;
 			}
-			self.advance_scoring(&client, n, &timing).await?;
 			self.prepare_before(&client, n, &timing).await?;
+			let last_scored = self.machine.as_ref().and_then(protocol::Validator::last_scored);
 			if let Some(u) = self.options.until_window
-				&& self.last_scored.is_some_and(|s| s >= u)
+				&& last_scored.is_some_and(|s| s >= u)
+				&& self.scoring.is_none()
 				&& self.follower.is_confirmed(u)
 			{
 				return Ok(());
@@ -269,27 +294,81 @@ impl Validator {
 		Ok(())
 	}
 
-	/// Evaluates a window just applied provisionally, if there is time to submit its results.
-	fn begin_scoring(
+	/// Feeds the machine (made at the start of the first session) one event.
+	fn machine(
 		&mut self,
-		stepped: Stepped,
-		n: u64,
-		timing: &Timing,
+		event: impl FnOnce(&mut protocol::Validator) -> Vec<ValidatorAction>,
+	) -> Vec<ValidatorAction> {
+		self.machine.as_mut().map(event).unwrap_or_default()
+	}
+
+	/// Executes the machine's actions, feeding their outcomes back until it has none left.
+	async fn execute(
+		&mut self,
+		client: &Client,
+		mut actions: Vec<ValidatorAction>,
 	) -> Result<(), ValidatorError> {
-		let window = stepped.window;
-		if !stepped.provisional
-			|| window == 0
-			|| n + 2 > timing.score_deadline(window)
-			|| self.last_scored.is_some_and(|s| s >= window)
-		{
-			return Ok(());
+		while !actions.is_empty() {
+			let mut next = Vec::new();
+			for action in actions {
+				match action {
+					ValidatorAction::Evaluate { window } => {
+						let started = Instant::now();
+						let ready = self.begin_scoring(window)?;
+						let elapsed = ms(started.elapsed());
+						next.extend(self.machine(|m| {
+							if ready {
+								m.on_evaluated(window, elapsed, now_ms())
+							} else {
+								m.on_nothing_to_score(window)
+							}
+						}));
+					},
+					ValidatorAction::Submit { window } => {
+						let sent = Instant::now();
+						let accepted = self.submit(client, window).await;
+						let elapsed = ms(sent.elapsed());
+						next.extend(
+							self.machine(|m| m.on_submit_result(window, accepted, elapsed)),
+						);
+					},
+					ValidatorAction::Skip { window, reason } => {
+						if self.scoring.as_ref().is_some_and(|s| s.window == window) {
+							self.scoring = None;
+						}
+						match reason {
+							protocol::Skip::AlreadySettled => {
+								tracing::debug!(window, %reason, "not scored");
+							},
+							_ => tracing::warn!(window, %reason, "not scored"),
+						}
+					},
+				}
+			}
+			actions = next;
 		}
+		Ok(())
+	}
+
+	/// Evaluates the window just applied provisionally (`self.pending`).
+	/// Whether there is something to score.
+	fn begin_scoring(&mut self, window: u64) -> Result<bool, ValidatorError> {
+		let Some(stepped) = self.pending.take_if(|s| s.window == window) else {
+			return Ok(false);
+		};
 		let Some(theta) = self.follower.theta_before(window).map(<[Vec<f32>]>::to_vec) else {
-			return Ok(());
+			return Ok(false);
 		};
 		let losses = self.evaluate(&stepped, &theta)?;
 		self.scoring = Some(Scoring { window, stepped, losses });
-		Ok(())
+		Ok(true)
+	}
+
+	/// Notes the late uploads the watcher has seen for the window being scored.
+	fn mark_late(&mut self) {
+		let Some(scoring) = self.scoring.as_mut() else { return };
+		let late: Vec<[u8; 32]> = self.follower.watch().late(scoring.window).into_iter().collect();
+		scoring.mark_late(&late);
 	}
 
 	/// The losses of every update of `stepped` that decoded.
@@ -347,36 +426,10 @@ impl Validator {
 		Ok(out)
 	}
 
-	/// Watches for late uploads and submits when the deadline nears.
-	async fn advance_scoring(
-		&mut self,
-		client: &Client,
-		n: u64,
-		timing: &Timing,
-	) -> Result<(), ValidatorError> {
-		let Some(scoring) = self.scoring.as_mut() else { return Ok(()) };
-		let window = scoring.window;
-		let late: Vec<[u8; 32]> = self.follower.watch().late(window).into_iter().collect();
-		scoring.mark_late(&late);
-		// Decide on the chain's newest block, not on `n`: evaluation may have kept this loop
-		// a few blocks behind. Submit three blocks before the deadline (late uploads have had
-		// two blocks to show up); give up when the deadline can no longer be met.
-		let newest = client.at_current_block().await.map_err(ChainError::query)?.block_number();
-		let deadline = timing.score_deadline(window);
-		if newest.max(n) + 3 < deadline {
-			return Ok(());
-		}
-		let Some(scoring) = self.scoring.take() else { return Ok(()) };
-		self.last_scored = Some(window);
-		if newest + 1 >= deadline {
-			tracing::warn!(
-				window,
-				newest,
-				deadline,
-				"scoring deadline reached before the results were ready: not submitted"
-			);
-			return Ok(());
-		}
+	/// Scores the window and submits its results; whether the chain accepted them.
+	async fn submit(&mut self, client: &Client, window: u64) -> bool {
+		self.mark_late();
+		let Some(scoring) = self.scoring.take_if(|s| s.window == window) else { return false };
 		let scored = scoring.score(&mut self.state, &self.options.score, self.options.policy);
 		self.state.window = Some(window);
 		if let Err(e) = self.state.save(&self.options.state_path) {
@@ -423,6 +476,6 @@ impl Validator {
 			theta_hash: hex::encode(theta_hash),
 			peers: scored.iter().map(scoring::to_report).collect(),
 		});
-		Ok(())
+		submitted
 	}
 }

@@ -6,7 +6,7 @@ use crate::{
 	chain::training::PeerResult,
 	follow::Stepped,
 	gauntlet::{GauntletState, Losses, ScoreConfig, Scored, score_window},
-	miner::PeerScore,
+	report::PeerScore,
 	round::{Screened, flags},
 };
 use rand::Rng;

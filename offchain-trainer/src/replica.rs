@@ -1,7 +1,7 @@
 //! A peer's replica of the network's training state: θ_w (the synchronised parameters, as the
-//! codec's flat buffers — the source of truth), the model that trains from it, and the miner's
-//! private state (AdamW moments, error-feedback buffers). Training never changes θ_w; only the
-//! window's outer step does.
+//! codec's flat buffers — the source of truth) and the model that evaluates it; a miner's
+//! replica also holds its private training state (AdamW moments, error-feedback buffers), a
+//! validator's holds none. Training never changes θ_w; only the window's outer step does.
 
 use crate::{
 	checkpoint::{Checkpoint, CheckpointError, ModelLayout, OptimizerState},
@@ -38,6 +38,9 @@ pub enum ReplicaError {
 	/// A tensor operation failed.
 	#[error("tensor operation failed: {0}")]
 	Tensor(#[from] candle_core::Error),
+	/// Training was asked of a replica that holds no training state (a validator's).
+	#[error("this replica holds no training state (a validator's): it cannot train")]
+	NotAMiner,
 }
 
 /// What a window's training produced.
@@ -50,21 +53,36 @@ pub struct Trained {
 	pub build_time: std::time::Duration,
 }
 
-/// θ, the model, and the miner's private state.
+/// A miner's private training state.
+struct MinerState {
+	optimizer: AdamW,
+	builder: UpdateBuilder,
+	inner: InnerConfig,
+}
+
+/// θ, the model, and (a miner's) private training state.
 pub struct Replica {
 	model: Llama,
 	names: Vec<String>,
 	shapes: Vec<Vec<usize>>,
 	theta: Vec<Vec<f32>>,
-	optimizer: AdamW,
-	builder: UpdateBuilder,
-	inner: InnerConfig,
+	/// A miner's optimizer and error feedback; `None` for a validator.
+	training: Option<MinerState>,
 	/// The last window whose outer step θ includes (`None`: θ_0).
 	applied: Option<u64>,
 }
 
 impl Replica {
-	/// A replica at θ_0.
+	/// A replica at θ_0 without training state: a validator's, or any peer's that only follows.
+	pub fn follower(config: &ModelConfig, device: &Device) -> Result<Self, ReplicaError> {
+		let model = Llama::new(config, device)?;
+		let names = model.params().iter().map(|p| p.name.clone()).collect();
+		let shapes = model.params().shapes();
+		let theta = model.params().to_vecs()?;
+		Ok(Self { model, names, shapes, theta, training: None, applied: None })
+	}
+
+	/// A miner's replica at θ_0, with fresh AdamW moments and error feedback.
 	pub fn new(
 		config: &ModelConfig,
 		device: &Device,
@@ -73,13 +91,11 @@ impl Replica {
 		compress: CompressConfig,
 		threads: usize,
 	) -> Result<Self, ReplicaError> {
-		let model = Llama::new(config, device)?;
-		let names = model.params().iter().map(|p| p.name.clone()).collect();
-		let shapes = model.params().shapes();
-		let theta = model.params().to_vecs()?;
-		let optimizer = AdamW::new(model.params().vars(), adamw)?;
-		let builder = UpdateBuilder::new(&shapes, compress, IndexCoding::Rice, threads)?;
-		Ok(Self { model, names, shapes, theta, optimizer, builder, inner, applied: None })
+		let mut replica = Self::follower(config, device)?;
+		let optimizer = AdamW::new(replica.model.params().vars(), adamw)?;
+		let builder = UpdateBuilder::new(&replica.shapes, compress, IndexCoding::Rice, threads)?;
+		replica.training = Some(MinerState { optimizer, builder, inner });
+		Ok(replica)
 	}
 
 	/// The model.
@@ -107,9 +123,9 @@ impl Replica {
 		self.applied
 	}
 
-	/// The inner-loop settings.
-	pub fn inner(&self) -> &InnerConfig {
-		&self.inner
+	/// The inner-loop settings (a miner's replica only).
+	pub fn inner(&self) -> Option<&InnerConfig> {
+		self.training.as_ref().map(|t| &t.inner)
 	}
 
 	fn layout(&self) -> ModelLayout<'_> {
@@ -127,33 +143,32 @@ impl Replica {
 		deadline: Option<Instant>,
 		progress: &ProgressBar,
 	) -> Result<Trained, ReplicaError> {
+		let theta_hash = self.theta_hash();
+		let Some(training) = self.training.as_mut() else {
+			return Err(ReplicaError::NotAMiner);
+		};
 		let spec = SliceSpec {
-			sequences: self.inner.steps * self.inner.batch_size,
+			sequences: training.inner.steps * training.inner.batch_size,
 			seq_len: self.model.config().seq_len,
 		};
 		let dataset = shard.manifest().dataset_digest_bytes()?;
 		let slice = assigned_slice(seed, miner, &dataset, shard.train_tokens(), spec)?;
 		let rows = slice.rows(shard)?;
 		self.model.params().set_from_vecs(&self.theta)?;
-		let first_step = window.saturating_mul(self.inner.steps as u64);
+		let first_step = window.saturating_mul(training.inner.steps as u64);
 		let report = train_window(
 			&self.model,
-			&mut self.optimizer,
+			&mut training.optimizer,
 			&rows,
-			&self.inner,
+			&training.inner,
 			first_step,
 			deadline,
 			progress,
 		)?;
 		let built_at = Instant::now();
 		let theta_end = self.model.params().to_vecs()?;
-		let header = Header {
-			window,
-			miner: *miner,
-			theta_hash: self.theta_hash(),
-			data_digest: slice.digest,
-		};
-		let update = self.builder.build(&self.theta, &theta_end, header)?;
+		let header = Header { window, miner: *miner, theta_hash, data_digest: slice.digest };
+		let update = training.builder.build(&self.theta, &theta_end, header)?;
 		self.model.params().set_from_vecs(&self.theta)?;
 		Ok(Trained { update, report, build_time: built_at.elapsed() })
 	}
@@ -218,23 +233,31 @@ impl Replica {
 		let to_vecs = |t: &Tensor| -> Result<Vec<f32>, ReplicaError> {
 			Ok(t.flatten_all()?.to_vec1::<f32>()?)
 		};
-		let moments = self.optimizer.moments();
-		Ok(Some(Checkpoint {
-			window,
-			theta: self.theta.clone(),
-			optimizer: Some(OptimizerState {
-				steps: self.optimizer.steps(),
-				m: moments.iter().map(|m| to_vecs(m.m.as_tensor())).collect::<Result<_, _>>()?,
-				v: moments.iter().map(|m| to_vecs(m.v.as_tensor())).collect::<Result<_, _>>()?,
-			}),
-			error_feedback: Some(self.builder.errors().to_vec()),
-		}))
+		let (optimizer, error_feedback) = match &self.training {
+			Some(t) => {
+				let moments = t.optimizer.moments();
+				let state = OptimizerState {
+					steps: t.optimizer.steps(),
+					m: moments
+						.iter()
+						.map(|m| to_vecs(m.m.as_tensor()))
+						.collect::<Result<_, _>>()?,
+					v: moments
+						.iter()
+						.map(|m| to_vecs(m.v.as_tensor()))
+						.collect::<Result<_, _>>()?,
+				};
+				(Some(state), Some(t.builder.errors().to_vec()))
+			},
+			None => (None, None),
+		};
+		Ok(Some(Checkpoint { window, theta: self.theta.clone(), optimizer, error_feedback }))
 	}
 
-	/// Restores θ (and the private state, when present) from `checkpoint`.
+	/// Restores θ (and a miner's private state, when the checkpoint has it) from `checkpoint`.
 	pub fn restore(&mut self, checkpoint: Checkpoint) -> Result<(), ReplicaError> {
 		self.model.params().set_from_vecs(&checkpoint.theta)?;
-		if let Some(opt) = checkpoint.optimizer {
+		if let (Some(training), Some(opt)) = (self.training.as_mut(), checkpoint.optimizer) {
 			let device = self.model.device().clone();
 			let tensors = opt
 				.m
@@ -248,10 +271,11 @@ impl Replica {
 					))
 				})
 				.collect::<Result<Vec<_>, candle_core::Error>>()?;
-			self.optimizer.restore(opt.steps, &tensors)?;
+			training.optimizer.restore(opt.steps, &tensors)?;
 		}
-		if let Some(errors) = checkpoint.error_feedback {
-			self.builder.restore_errors(errors)?;
+		if let (Some(training), Some(errors)) = (self.training.as_mut(), checkpoint.error_feedback)
+		{
+			training.builder.restore_errors(errors)?;
 		}
 		self.theta = checkpoint.theta;
 		self.applied = Some(checkpoint.window);

@@ -1,0 +1,164 @@
+//! Measured durations of a peer's own work, which the machines plan deadlines with: a busy
+//! machine measures longer durations and so stops training, commits and submits earlier.
+//!
+//! An [`Estimate`] is the longest of the last [`SAMPLES`] measurements (a default before the
+//! first), so one slow moment is planned for until it has clearly passed.
+
+use std::collections::VecDeque;
+
+/// Measurements an estimate remembers.
+pub const SAMPLES: usize = 8;
+
+/// The longest of the recent measurements of one kind of work, in milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Estimate {
+	default_ms: u64,
+	samples: VecDeque<u64>,
+}
+
+impl Estimate {
+	/// An estimate of `default_ms` until something is measured.
+	pub fn new(default_ms: u64) -> Self {
+		Self { default_ms, samples: VecDeque::with_capacity(SAMPLES) }
+	}
+
+	/// Records one measurement.
+	pub fn observe(&mut self, ms: u64) {
+		if self.samples.len() == SAMPLES {
+			self.samples.pop_front();
+		}
+		self.samples.push_back(ms);
+	}
+
+	/// The planning figure: the longest recent measurement, or the default.
+	pub fn ms(&self) -> u64 {
+		self.samples.iter().copied().max().unwrap_or(self.default_ms)
+	}
+
+	/// Whether anything was measured.
+	pub fn measured(&self) -> bool {
+		!self.samples.is_empty()
+	}
+
+	/// The planning figure, or `default_ms` when nothing was measured yet.
+	pub fn ms_or(&self, default_ms: u64) -> u64 {
+		if self.measured() { self.ms() } else { default_ms }
+	}
+
+	/// Forgets the oldest measurement. A peer that sat a window out for lack of time measures
+	/// nothing that window; forgetting one old figure per such window means one slow moment
+	/// cannot keep it out for good.
+	pub fn forget_oldest(&mut self) {
+		self.samples.pop_front();
+	}
+}
+
+/// Defaults before a first measurement, in milliseconds. A transaction has no fixed default: it
+/// is planned to take one block interval (it waits for the next block) plus
+/// [`TRANSACTION_POOL_MS`](defaults::TRANSACTION_POOL_MS) until measured.
+pub mod defaults {
+	/// One inner step (forward, backward, AdamW).
+	pub const INNER_STEP_MS: u64 = 500;
+	/// Forming Δ, error feedback, compression and hashing after the last inner step.
+	pub const BUILD_MS: u64 = 500;
+	/// A transaction's way into the node's pool (signing, the RPC call, the pool's checks), on
+	/// top of the block interval it waits for inclusion.
+	pub const TRANSACTION_POOL_MS: u64 = 500;
+	/// Evaluating one window's updates (the Gauntlet).
+	pub const EVALUATE_MS: u64 = 5_000;
+}
+
+/// The durations a peer measures of its own work.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Durations {
+	/// One inner step.
+	pub inner_step: Estimate,
+	/// Building the payload after training.
+	pub build: Estimate,
+	/// A commitment transaction, signed to finalized.
+	pub commit: Estimate,
+	/// Evaluating a window's updates.
+	pub evaluate: Estimate,
+	/// A results transaction, signed to finalized.
+	pub submit: Estimate,
+}
+
+impl Default for Durations {
+	fn default() -> Self {
+		Self {
+			inner_step: Estimate::new(defaults::INNER_STEP_MS),
+			build: Estimate::new(defaults::BUILD_MS),
+			commit: Estimate::new(defaults::TRANSACTION_POOL_MS),
+			evaluate: Estimate::new(defaults::EVALUATE_MS),
+			submit: Estimate::new(defaults::TRANSACTION_POOL_MS),
+		}
+	}
+}
+
+impl Durations {
+	/// Forgets the oldest measurement of every kind ([`Estimate::forget_oldest`]).
+	pub fn forget_oldest(&mut self) {
+		for e in [
+			&mut self.inner_step,
+			&mut self.build,
+			&mut self.commit,
+			&mut self.evaluate,
+			&mut self.submit,
+		] {
+			e.forget_oldest();
+		}
+	}
+}
+
+/// The planning figure of a transaction estimate on a chain whose blocks come every
+/// `interval_ms`: the measurements, or one interval plus the pool's share before any.
+pub fn transaction_ms(estimate: &Estimate, interval_ms: u64) -> u64 {
+	estimate.ms_or(interval_ms + defaults::TRANSACTION_POOL_MS)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn the_default_stands_until_a_measurement() {
+		let mut e = Estimate::new(700);
+		assert_eq!(e.ms(), 700);
+		assert!(!e.measured());
+		e.observe(200);
+		assert_eq!(e.ms(), 200);
+		assert!(e.measured());
+	}
+
+	#[test]
+	fn a_transaction_is_planned_as_one_block_until_measured() {
+		let mut e = Estimate::new(defaults::TRANSACTION_POOL_MS);
+		assert_eq!(transaction_ms(&e, 2_000), 2_000 + defaults::TRANSACTION_POOL_MS);
+		e.observe(700);
+		assert_eq!(transaction_ms(&e, 2_000), 700);
+	}
+
+	#[test]
+	fn forgetting_lets_a_slow_moment_pass() {
+		let mut e = Estimate::new(100);
+		e.observe(9_000);
+		e.observe(300);
+		e.forget_oldest();
+		assert_eq!(e.ms(), 300);
+		e.forget_oldest();
+		assert_eq!(e.ms(), 100);
+	}
+
+	#[test]
+	fn a_slow_measurement_is_planned_for_until_it_leaves_the_window() {
+		let mut e = Estimate::new(0);
+		e.observe(100);
+		e.observe(900);
+		for _ in 0..SAMPLES - 1 {
+			e.observe(100);
+			assert_eq!(e.ms(), 900);
+		}
+		e.observe(100);
+		assert_eq!(e.ms(), 100);
+	}
+}

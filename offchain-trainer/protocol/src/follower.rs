@@ -1,0 +1,261 @@
+//! The follower's machine (DESIGN.md §2 steps 6–7), shared by miners and validators: keep θ on
+//! the network's. When a window's reveal period ends, apply its outer step from the peer's own
+//! screening (provisional), or — when its verdict is already published (a restart, a peer that
+//! fell behind) — replay the verdict's inclusion list. When the scoring period closes, settle
+//! the provisional step against the verdict: confirmed, recomputed with the verdict's list, or,
+//! when even that does not reproduce the verdict's θ, re-synced from the newest checkpoint
+//! (then θ_0). After [`MAX_FAILED_RESYNCS`] re-syncs in a row that reproduce nothing, θ is
+//! declared diverged: the peer keeps following (a later verdict may agree again) but a miner
+//! does not train on it.
+//!
+//! Windows are applied strictly in order: a step is only ever asked for on θ_w (the window
+//! before it applied), so no window is applied twice onto the same θ.
+
+use crate::timing::{Block, Timing, Window};
+
+/// Re-syncs in a row that did not reproduce a verdict, after which θ is declared diverged.
+pub const MAX_FAILED_RESYNCS: u32 = 2;
+
+/// What the follower must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FollowerAction {
+	/// Apply `window`'s outer step from the peer's own screening of its revealed payloads;
+	/// report [`Follower::on_stepped`].
+	Step {
+		/// The window.
+		window: Window,
+	},
+	/// Apply `window`'s outer step with its published verdict's inclusion list; report
+	/// [`Follower::on_replayed`].
+	Replay {
+		/// The window.
+		window: Window,
+	},
+	/// Read `window`'s verdict and compare it with the provisional step; report
+	/// [`Follower::on_verdict`].
+	Settle {
+		/// The window.
+		window: Window,
+	},
+	/// Restore θ_window (before the provisional step) and apply `window`'s step with the
+	/// verdict's inclusion list (fetching what was left out); report
+	/// [`Follower::on_recomputed`].
+	Recompute {
+		/// The window.
+		window: Window,
+	},
+	/// θ cannot be brought to `window`'s verdict from here: load the newest checkpoint older
+	/// than `window` (`from_genesis`: θ_0 instead) and report [`Follower::on_restored`]; the
+	/// recorded verdicts are replayed from there.
+	Resync {
+		/// The window whose verdict was not reproduced.
+		window: Window,
+		/// Load θ_0 rather than a checkpoint.
+		from_genesis: bool,
+	},
+	/// Nothing reproduces the network's θ: keep the own θ and say so.
+	Diverged {
+		/// The window whose verdict was not reproduced.
+		window: Window,
+	},
+	/// θ after `window` is confirmed: write a checkpoint if one is due.
+	Confirmed {
+		/// The window.
+		window: Window,
+	},
+}
+
+/// What settling found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerdictCheck {
+	/// No binding verdict was published: the own step stands.
+	NoVerdict,
+	/// The verdict's inclusion list and θ hash equal the provisional step's.
+	Agrees,
+	/// They differ.
+	Differs,
+}
+
+/// How replaying a verdict went. The driver applies the listed payloads it could fetch either
+/// way; a missing one leaves θ off the verdict's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replayed {
+	/// θ's hash equals the verdict's.
+	Reproduced,
+	/// θ's hash differs from the verdict's (or a listed payload could not be fetched).
+	Mismatch,
+	/// No validator scored the window: the own screening was applied, and stands.
+	NoVerdict,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+	Idle,
+	/// A step, replay, settlement or re-sync of this window is being executed.
+	Busy(Window),
+}
+
+/// The follower's state machine.
+#[derive(Clone, Debug)]
+pub struct Follower {
+	timing: Timing,
+	/// The last window whose outer step θ includes (`None`: θ_0).
+	applied: Option<Window>,
+	/// A window applied from the own screening, awaiting its verdict.
+	provisional: Option<Window>,
+	failed_resyncs: u32,
+	stage: Stage,
+}
+
+impl Follower {
+	/// A follower whose θ includes the outer steps up to `applied` (a checkpoint's window, or
+	/// `None` for θ_0).
+	pub fn new(timing: Timing, applied: Option<Window>) -> Self {
+		Self { timing, applied, provisional: None, failed_resyncs: 0, stage: Stage::Idle }
+	}
+
+	/// The last window whose outer step θ includes.
+	pub fn applied(&self) -> Option<Window> {
+		self.applied
+	}
+
+	/// The window applied provisionally, awaiting its verdict.
+	pub fn provisional(&self) -> Option<Window> {
+		self.provisional
+	}
+
+	/// Whether θ is believed to be the network's.
+	pub fn in_sync(&self) -> bool {
+		self.failed_resyncs <= MAX_FAILED_RESYNCS
+	}
+
+	/// Whether `window` is applied and settled by its verdict (or needs none).
+	pub fn is_confirmed(&self, window: Window) -> bool {
+		self.applied.is_some_and(|a| a >= window) && self.provisional.is_none_or(|p| p > window)
+	}
+
+	/// The next thing to do at finalized block `n`, if any: settle the provisional window once
+	/// its scoring period closed, else apply the next window once its reveal period ended.
+	/// The driver executes it, reports its outcome, and asks again until `None`.
+	pub fn next(&mut self, n: Block) -> Option<FollowerAction> {
+		if self.stage != Stage::Idle {
+			return None;
+		}
+		if let Some(window) = self.provisional {
+			if n < self.timing.score_deadline(window) {
+				return None;
+			}
+			self.stage = Stage::Busy(window);
+			return Some(FollowerAction::Settle { window });
+		}
+		let window = self.applied.map_or(0, |a| a + 1);
+		if n < self.timing.reveal_end(window) {
+			return None;
+		}
+		self.stage = Stage::Busy(window);
+		if n >= self.timing.score_deadline(window) {
+			Some(FollowerAction::Replay { window })
+		} else {
+			Some(FollowerAction::Step { window })
+		}
+	}
+
+	/// `window`'s step was applied from the own screening.
+	pub fn on_stepped(&mut self, window: Window) {
+		if self.stage != Stage::Busy(window) {
+			return;
+		}
+		self.stage = Stage::Idle;
+		self.applied = Some(window);
+		self.provisional = Some(window);
+	}
+
+	/// Replaying `window`'s verdict went as `replayed`.
+	pub fn on_replayed(&mut self, window: Window, replayed: Replayed) -> Vec<FollowerAction> {
+		if self.stage != Stage::Busy(window) {
+			return Vec::new();
+		}
+		self.stage = Stage::Idle;
+		match replayed {
+			// A reproduced replay does not clear the count of failed re-syncs: replaying from a
+			// checkpoint reproduces the windows before the one that failed, and clearing it there
+			// would re-sync forever. Only a window settled by agreement clears it.
+			Replayed::Reproduced | Replayed::NoVerdict => {
+				self.applied = Some(window);
+				vec![FollowerAction::Confirmed { window }]
+			},
+			Replayed::Mismatch => {
+				self.applied = Some(window);
+				self.resync(window)
+			},
+		}
+	}
+
+	/// `window`'s verdict was read and compared with the provisional step.
+	pub fn on_verdict(&mut self, window: Window, check: VerdictCheck) -> Vec<FollowerAction> {
+		if self.stage != Stage::Busy(window) || self.provisional != Some(window) {
+			return Vec::new();
+		}
+		match check {
+			VerdictCheck::NoVerdict | VerdictCheck::Agrees => {
+				self.stage = Stage::Idle;
+				self.provisional = None;
+				if check == VerdictCheck::Agrees {
+					self.failed_resyncs = 0;
+				}
+				vec![FollowerAction::Confirmed { window }]
+			},
+			VerdictCheck::Differs => vec![FollowerAction::Recompute { window }],
+		}
+	}
+
+	/// Recomputing `window` with the verdict's list did (`reproduced`) or did not give the
+	/// verdict's θ.
+	pub fn on_recomputed(&mut self, window: Window, reproduced: bool) -> Vec<FollowerAction> {
+		if self.stage != Stage::Busy(window) || self.provisional != Some(window) {
+			return Vec::new();
+		}
+		self.stage = Stage::Idle;
+		self.provisional = None;
+		if reproduced {
+			self.failed_resyncs = 0;
+			return vec![FollowerAction::Confirmed { window }];
+		}
+		self.resync(window)
+	}
+
+	fn resync(&mut self, window: Window) -> Vec<FollowerAction> {
+		self.provisional = None;
+		self.failed_resyncs += 1;
+		if self.failed_resyncs > MAX_FAILED_RESYNCS {
+			return vec![FollowerAction::Diverged { window }];
+		}
+		self.stage = Stage::Busy(window);
+		vec![FollowerAction::Resync { window, from_genesis: self.failed_resyncs > 1 }]
+	}
+
+	/// The driver's connection was lost mid-action (or the process restarted): whatever was
+	/// being done is over, and θ includes the steps up to `applied`.
+	pub fn on_restart(&mut self, applied: Option<Window>) {
+		self.stage = Stage::Idle;
+		if self.provisional != applied {
+			self.provisional = None;
+		}
+		self.applied = applied;
+	}
+
+	/// A re-sync for `window` restored θ including the steps up to `applied` (a checkpoint's
+	/// window, `None`: θ_0).
+	pub fn on_restored(&mut self, window: Window, applied: Option<Window>) {
+		if self.stage != Stage::Busy(window) {
+			return;
+		}
+		self.stage = Stage::Idle;
+		self.provisional = None;
+		self.applied = applied;
+	}
+}
+
+#[cfg(test)]
+#[path = "follower_tests.rs"]
+mod tests;

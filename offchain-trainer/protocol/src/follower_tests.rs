@@ -1,0 +1,205 @@
+//! The follower machine's unit tests: when windows are applied and settled, and what a verdict
+//! that disagrees with the local outer step leads to.
+
+use super::*;
+
+const DEV: Timing = Timing { window_length: 10, reveal_blocks: 3, score_deadline_blocks: 10 };
+
+/// Every action the follower asks for at block `n` (each reported done as a plain step).
+fn drain(f: &mut Follower, n: Block) -> Vec<FollowerAction> {
+	let mut out = Vec::new();
+	while let Some(a) = f.next(n) {
+		if let FollowerAction::Step { window } = a {
+			f.on_stepped(window);
+		}
+		out.push(a);
+		if out.len() > 100 {
+			break;
+		}
+	}
+	out
+}
+
+#[test]
+fn a_window_is_stepped_when_its_reveal_period_ends() {
+	let mut f = Follower::new(DEV, None);
+	// Window 0's reveal period ends at block 13.
+	assert!(drain(&mut f, 12).is_empty());
+	assert_eq!(drain(&mut f, 13), vec![FollowerAction::Step { window: 0 }]);
+	assert_eq!(f.applied(), Some(0));
+	assert_eq!(f.provisional(), Some(0));
+	// Window 1 waits for window 0's verdict (block 20) before it builds on it.
+	assert_eq!(drain(&mut f, 20), vec![FollowerAction::Settle { window: 0 }]);
+}
+
+#[test]
+fn an_agreeing_verdict_confirms_the_step() {
+	let mut f = Follower::new(DEV, None);
+	drain(&mut f, 13);
+	assert_eq!(f.next(20), Some(FollowerAction::Settle { window: 0 }));
+	assert_eq!(
+		f.on_verdict(0, VerdictCheck::Agrees),
+		vec![FollowerAction::Confirmed { window: 0 }]
+	);
+	assert!(f.is_confirmed(0));
+	// Block 23 ends window 1's reveal period.
+	assert_eq!(drain(&mut f, 23), vec![FollowerAction::Step { window: 1 }]);
+}
+
+#[test]
+fn a_verdict_that_disagrees_is_recomputed_then_resynced_then_declared_diverged() {
+	let mut f = Follower::new(DEV, Some(4));
+	assert_eq!(drain(&mut f, 63), vec![FollowerAction::Step { window: 5 }]);
+	assert_eq!(f.next(70), Some(FollowerAction::Settle { window: 5 }));
+	assert_eq!(
+		f.on_verdict(5, VerdictCheck::Differs),
+		vec![FollowerAction::Recompute { window: 5 }]
+	);
+	assert!(f.next(70).is_none(), "busy recomputing");
+	// The recomputation reproduces the verdict: confirmed.
+	assert_eq!(f.on_recomputed(5, true), vec![FollowerAction::Confirmed { window: 5 }]);
+	assert!(f.in_sync());
+
+	// Next window: the recomputation does not reproduce it either: checkpoint.
+	drain(&mut f, 73);
+	f.next(80);
+	f.on_verdict(6, VerdictCheck::Differs);
+	assert_eq!(
+		f.on_recomputed(6, false),
+		vec![FollowerAction::Resync { window: 6, from_genesis: false }]
+	);
+	f.on_restored(6, Some(3));
+	assert_eq!(f.applied(), Some(3));
+	// The verdicts from window 4 on are replayed (their scoring periods are over).
+	assert_eq!(f.next(80), Some(FollowerAction::Replay { window: 4 }));
+	// Replaying still gives another θ: θ_0 next.
+	assert_eq!(
+		f.on_replayed(4, Replayed::Mismatch),
+		vec![FollowerAction::Resync { window: 4, from_genesis: true }]
+	);
+	f.on_restored(4, None);
+	assert_eq!(f.next(80), Some(FollowerAction::Replay { window: 0 }));
+	// And again: no more re-syncs, θ is diverged and a miner must not train on it.
+	assert_eq!(f.on_replayed(0, Replayed::Mismatch), vec![FollowerAction::Diverged { window: 0 }]);
+	assert!(!f.in_sync());
+	assert_eq!(f.next(80), Some(FollowerAction::Replay { window: 1 }));
+	assert_eq!(
+		f.on_replayed(1, Replayed::Reproduced),
+		vec![FollowerAction::Confirmed { window: 1 }]
+	);
+	assert!(!f.in_sync(), "a replay alone proves nothing after a failed re-sync");
+	// Later, a step of its own that the verdict agrees with brings it back in sync.
+	while let Some(a) = f.next(83) {
+		match a {
+			FollowerAction::Replay { window } => {
+				f.on_replayed(window, Replayed::Reproduced);
+			},
+			FollowerAction::Step { window } => f.on_stepped(window),
+			other => panic!("{other:?}"),
+		}
+	}
+	assert_eq!(f.provisional(), Some(7));
+	assert_eq!(f.next(90), Some(FollowerAction::Settle { window: 7 }));
+	f.on_verdict(7, VerdictCheck::Agrees);
+	assert!(f.in_sync());
+}
+
+#[test]
+fn a_window_that_never_reproduces_ends_in_divergence_not_a_loop() {
+	let mut f = Follower::new(DEV, Some(5));
+	let mut resyncs = 0;
+	let mut guard = 0;
+	// Every replay reproduces except window 6's, whatever θ it starts from.
+	while let Some(a) = f.next(100) {
+		guard += 1;
+		assert!(guard < 100, "re-syncs forever");
+		match a {
+			FollowerAction::Replay { window } => {
+				let r = if window == 6 { Replayed::Mismatch } else { Replayed::Reproduced };
+				for follow_up in f.on_replayed(window, r) {
+					if let FollowerAction::Resync { window, from_genesis } = follow_up {
+						resyncs += 1;
+						f.on_restored(window, if from_genesis { None } else { Some(3) });
+					}
+				}
+			},
+			FollowerAction::Step { window } => f.on_stepped(window),
+			other => panic!("{other:?}"),
+		}
+	}
+	assert_eq!(resyncs, MAX_FAILED_RESYNCS);
+	assert!(!f.in_sync());
+	assert_eq!(f.applied(), Some(8), "following on, on its own θ");
+}
+
+#[test]
+fn no_verdict_keeps_the_own_step() {
+	let mut f = Follower::new(DEV, None);
+	drain(&mut f, 13);
+	f.next(20);
+	assert_eq!(
+		f.on_verdict(0, VerdictCheck::NoVerdict),
+		vec![FollowerAction::Confirmed { window: 0 }]
+	);
+	assert_eq!(f.applied(), Some(0));
+}
+
+#[test]
+fn a_late_peer_replays_settled_windows_and_steps_the_open_one() {
+	// A peer starting at block 53: windows 0..=3 have verdicts; window 4's reveal ended at 53.
+	let mut f = Follower::new(DEV, None);
+	let mut seen = Vec::new();
+	while let Some(a) = f.next(53) {
+		match a {
+			FollowerAction::Replay { window } => {
+				f.on_replayed(window, Replayed::Reproduced);
+			},
+			FollowerAction::Step { window } => f.on_stepped(window),
+			_ => {},
+		}
+		seen.push(a);
+	}
+	assert_eq!(
+		seen,
+		vec![
+			FollowerAction::Replay { window: 0 },
+			FollowerAction::Replay { window: 1 },
+			FollowerAction::Replay { window: 2 },
+			FollowerAction::Replay { window: 3 },
+			FollowerAction::Step { window: 4 },
+		]
+	);
+}
+
+#[test]
+fn a_restart_mid_step_forgets_the_step_in_flight() {
+	let mut f = Follower::new(DEV, Some(2));
+	assert_eq!(f.next(43), Some(FollowerAction::Step { window: 3 }));
+	// The connection dropped before the step was applied.
+	f.on_restart(Some(2));
+	assert_eq!(f.next(44), Some(FollowerAction::Step { window: 3 }));
+	f.on_stepped(3);
+	// A restart after it: the provisional step still awaits its verdict.
+	f.on_restart(Some(3));
+	assert_eq!(f.provisional(), Some(3));
+	assert_eq!(f.next(50), Some(FollowerAction::Settle { window: 3 }));
+}
+
+#[test]
+fn a_stalled_chain_asks_for_nothing() {
+	let mut f = Follower::new(DEV, None);
+	drain(&mut f, 13);
+	for _ in 0..10 {
+		assert!(f.next(19).is_none());
+	}
+}
+
+#[test]
+fn outcomes_for_another_window_are_ignored() {
+	let mut f = Follower::new(DEV, None);
+	f.next(13);
+	f.on_stepped(7);
+	assert_eq!(f.applied(), None);
+	assert!(f.on_verdict(0, VerdictCheck::Agrees).is_empty());
+	assert!(f.on_recomputed(0, true).is_empty());
+}

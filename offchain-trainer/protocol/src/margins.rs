@@ -1,0 +1,27 @@
+//! The safety margins the machines keep on top of measured durations: every one named and
+//! documented here, none spelled as a bare number in a decision.
+
+use crate::clock::Millis;
+
+/// Slack kept between a planned action's measured duration and its deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Margins {
+	/// Kept between a commitment's expected finalization and the moment the window's last
+	/// block is authored: covers a block authored early, a slower transaction than any
+	/// measured, and the miner's own scheduling delay.
+	pub commit_ms: Millis,
+	/// The same for a validator's results and the last block of the scoring period.
+	pub submit_ms: Millis,
+	/// A transaction is not sent at all when less than this is left before the last block that
+	/// could include it: the node could not take it into a block in time.
+	pub min_transaction_ms: Millis,
+	/// Blocks after the reveal period during which a validator keeps watching for late uploads
+	/// before it is ready to submit (it submits at once when the deadline leaves no more time).
+	pub late_watch_blocks: u64,
+}
+
+impl Default for Margins {
+	fn default() -> Self {
+		Self { commit_ms: 500, submit_ms: 500, min_transaction_ms: 200, late_watch_blocks: 3 }
+	}
+}

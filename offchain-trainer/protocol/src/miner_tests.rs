@@ -1,0 +1,262 @@
+//! The miner machine's unit tests: phase boundaries, early and late events, a missed window, a
+//! restart mid-window, a stalled chain, slow durations.
+
+use super::*;
+use crate::timing::Timing;
+
+const DEV: Timing = Timing { window_length: 10, reveal_blocks: 3, score_deadline_blocks: 10 };
+/// Block `n`'s timestamp on a chain with 2 s blocks.
+const T0: Millis = 1_700_000_000_000;
+fn ts(n: Block) -> Millis {
+	T0 + n * 2_000
+}
+
+/// A miner that has seen blocks 1..=`upto` on time and holds θ_`theta`.
+fn miner_at(upto: Block, theta: Option<Window>) -> (Miner, Vec<MinerAction>) {
+	let mut m = Miner::new(DEV, Margins::default());
+	if let Some(w) = theta {
+		m.on_theta(w, true, 0);
+	}
+	let mut actions = Vec::new();
+	for n in 1..=upto {
+		actions.extend(m.on_finalized_block(n, ts(n), ts(n) + 100));
+	}
+	(m, actions)
+}
+
+/// Window `w`'s training ends at `now` with a payload, and its commitment is included.
+fn finish(m: &mut Miner, w: Window, now: Millis) {
+	assert_eq!(
+		m.on_training_done(w, trained(100, 100), now),
+		vec![MinerAction::Commit { window: w }]
+	);
+	assert!(m.on_commit_result(w, true, 500).is_empty());
+}
+
+fn trained(step: u64, build: u64) -> Trained {
+	Trained { built: true, longest_step_ms: Some(step), build_ms: Some(build) }
+}
+
+#[test]
+fn trains_once_theta_is_held_with_the_planned_deadline() {
+	let (m, actions) = miner_at(13, Some(1));
+	// Trains from the first block of window 1, where θ_1 is already held.
+	// Before any measurement a commitment is planned as one block interval (2 s) plus the
+	// pool's share.
+	let stop_at = ts(19)
+		- (2_000 + crate::estimate::defaults::TRANSACTION_POOL_MS)
+		- Margins::default().commit_ms
+		- crate::estimate::defaults::BUILD_MS;
+	assert_eq!(actions, vec![MinerAction::Train { window: 1, stop_at }]);
+	assert_eq!(m.train_until(1), Some(stop_at));
+}
+
+#[test]
+fn nothing_is_trained_in_window_zero() {
+	let (_, actions) = miner_at(5, Some(0));
+	assert!(actions.is_empty());
+}
+
+#[test]
+fn waits_for_theta_while_there_is_time_and_sits_out_when_there_is_none() {
+	let (mut m, actions) = miner_at(13, None);
+	assert!(actions.is_empty(), "θ_1 may still come: {actions:?}");
+	// θ_1 comes after block 13: training starts at once.
+	let actions = m.on_theta(1, true, ts(13) + 900);
+	assert!(matches!(actions[..], [MinerAction::Train { window: 1, .. }]), "{actions:?}");
+
+	// θ_2 never comes in window 2: the miner says so once, when it no longer fits.
+	let mut said = Vec::new();
+	finish(&mut m, 1, ts(15));
+	for n in 20..30 {
+		said.extend(m.on_finalized_block(n, ts(n), ts(n) + 50));
+	}
+	let sat_out: Vec<_> =
+		said.iter().filter(|a| matches!(a, MinerAction::SitOut { window: 2, .. })).collect();
+	assert_eq!(
+		sat_out,
+		vec![&MinerAction::SitOut { window: 2, reason: SitOut::ThetaNotReady { holds: Some(1) } }]
+	);
+}
+
+#[test]
+fn an_early_block_of_the_next_window_before_its_theta_changes_nothing() {
+	let (mut m, _) = miner_at(13, Some(1));
+	finish(&mut m, 1, ts(14));
+	// Block 20 opens window 2 (and window 1's reveal period: its upload), θ_2 arrives only
+	// after window 1's reveal (block 23).
+	assert_eq!(m.on_finalized_block(20, ts(20), ts(20)), vec![MinerAction::Upload { window: 1 }]);
+	assert!(m.on_finalized_block(23, ts(23), ts(23)).is_empty());
+	let a = m.on_theta(2, true, ts(23) + 500);
+	assert!(matches!(a[..], [MinerAction::Train { window: 2, .. }]), "{a:?}");
+}
+
+#[test]
+fn a_late_block_leaves_too_little_time_and_is_sat_out() {
+	let (mut m, _) = miner_at(9, Some(1));
+	// The driver sees block 10 only at block 19's time (a loaded machine).
+	let a = m.on_finalized_block(10, ts(10), ts(19));
+	assert!(
+		matches!(a[..], [MinerAction::SitOut { window: 1, reason: SitOut::TooLittleTime { .. } }]),
+		"{a:?}"
+	);
+	// And never decides window 1 again.
+	assert!(m.on_finalized_block(11, ts(11), ts(19)).is_empty());
+}
+
+#[test]
+fn a_missed_window_is_skipped_and_the_next_one_trained() {
+	let (mut m, _) = miner_at(13, Some(1));
+	finish(&mut m, 1, ts(14));
+	// Blocks 14..=33 never reach the miner (a lost connection): it resumes at block 34 with θ_3.
+	let a = m.on_finalized_block(34, ts(34), ts(34));
+	assert_eq!(a, vec![MinerAction::SitOut { window: 1, reason: SitOut::RevealOver }]);
+	let a = m.on_theta(3, true, ts(34) + 200);
+	assert!(matches!(a[..], [MinerAction::Train { window: 3, .. }]), "{a:?}");
+}
+
+#[test]
+fn a_stalled_chain_triggers_nothing() {
+	let (mut m, _) = miner_at(13, Some(1));
+	finish(&mut m, 1, ts(15));
+	// No block for a long time: no event, no action. The same block again is ignored.
+	assert!(m.on_finalized_block(13, ts(13), ts(13) + 60_000).is_empty());
+}
+
+#[test]
+fn commits_a_built_payload_in_time_and_uploads_in_the_reveal_period() {
+	let (mut m, _) = miner_at(13, Some(1));
+	let a = m.on_training_done(1, trained(300, 200), ts(16));
+	assert_eq!(a, vec![MinerAction::Commit { window: 1 }]);
+	assert!(m.on_commit_result(1, true, 1_500).is_empty());
+	for n in 14..20 {
+		assert!(
+			!m.on_finalized_block(n, ts(n), ts(n))
+				.iter()
+				.any(|a| matches!(a, MinerAction::Upload { .. })),
+			"upload before the reveal period at block {n}"
+		);
+	}
+	assert_eq!(m.on_finalized_block(20, ts(20), ts(20)), vec![MinerAction::Upload { window: 1 }]);
+	assert!(m.on_finalized_block(21, ts(21), ts(21)).is_empty(), "uploaded once");
+}
+
+#[test]
+fn a_reveal_period_missed_drops_the_upload() {
+	let (mut m, _) = miner_at(13, Some(1));
+	m.on_training_done(1, trained(300, 200), ts(16));
+	m.on_commit_result(1, true, 1_500);
+	// The miner sees no block of the reveal period (20..23).
+	let a = m.on_finalized_block(23, ts(23), ts(23));
+	assert!(a.contains(&MinerAction::SitOut { window: 1, reason: SitOut::RevealOver }), "{a:?}");
+	assert!(!a.iter().any(|a| matches!(a, MinerAction::Upload { .. })));
+}
+
+#[test]
+fn a_payload_built_too_late_is_not_committed() {
+	let (mut m, _) = miner_at(13, Some(1));
+	let a = m.on_training_done(1, trained(300, 200), ts(19));
+	assert!(
+		matches!(a[..], [MinerAction::SitOut { window: 1, reason: SitOut::CommitTooLate { .. } }]),
+		"{a:?}"
+	);
+}
+
+#[test]
+fn nothing_built_means_nothing_committed() {
+	let (mut m, _) = miner_at(13, Some(1));
+	let a = m.on_training_done(
+		1,
+		Trained { built: false, longest_step_ms: None, build_ms: None },
+		ts(15),
+	);
+	assert_eq!(a, vec![MinerAction::SitOut { window: 1, reason: SitOut::NothingBuilt }]);
+}
+
+#[test]
+fn a_diverged_theta_is_never_trained_on() {
+	let mut m = Miner::new(DEV, Margins::default());
+	m.on_theta(1, false, 0);
+	let mut all = Vec::new();
+	for n in 1..20 {
+		all.extend(m.on_finalized_block(n, ts(n), ts(n)));
+	}
+	assert_eq!(all, vec![MinerAction::SitOut { window: 1, reason: SitOut::Diverged }]);
+}
+
+#[test]
+fn a_restart_mid_window_never_commits_the_window_again() {
+	// The first process committed window 1 and died at block 15.
+	let mut m = Miner::new(DEV, Margins::default());
+	m.on_restart(Some(1));
+	m.on_theta(1, true, 0);
+	let mut all = Vec::new();
+	for n in 15..20 {
+		all.extend(m.on_finalized_block(n, ts(n), ts(n)));
+	}
+	assert!(all.is_empty(), "{all:?}");
+	// A restart without a commitment trains the rest of the window.
+	let mut m = Miner::new(DEV, Margins::default());
+	m.on_restart(None);
+	// The driver tells the clock when the block before the first one it follows was authored.
+	m.observe_block(13, ts(13));
+	m.on_finalized_block(14, ts(14), ts(14));
+	let a = m.on_theta(1, true, ts(14) + 100);
+	assert!(matches!(a[..], [MinerAction::Train { window: 1, .. }]), "{a:?}");
+}
+
+#[test]
+fn a_refused_commitment_is_reported_and_never_uploaded() {
+	let (mut m, _) = miner_at(13, Some(1));
+	m.on_training_done(1, trained(300, 200), ts(16));
+	let a = m.on_commit_result(1, false, 2_000);
+	assert_eq!(a, vec![MinerAction::SitOut { window: 1, reason: SitOut::CommitRefused }]);
+	assert!(m.on_finalized_block(20, ts(20), ts(20)).is_empty());
+}
+
+/// The loaded machine of the failing end-to-end run: inner steps, builds and transactions all
+/// slow. The machine plans with what it measured, so the commitment still lands before the
+/// window's last block, window after window.
+#[test]
+fn slow_durations_still_commit_before_the_deadline() {
+	let (step, build, tx) = (1_700, 1_400, 3_500);
+	let mut m = Miner::new(DEV, Margins::default());
+	let mut committed = Vec::new();
+	for w in 1..=6 {
+		// θ_w is ready one block after the reveal period of w − 1 ends.
+		let ready = DEV.reveal_end(w - 1) + 1;
+		for n in DEV.start(w).max(1)..=ready {
+			let a = m.on_finalized_block(n, ts(n), ts(n) + 300);
+			assert!(!a.iter().any(|a| matches!(a, MinerAction::Train { .. })), "{a:?}");
+		}
+		let mut now = ts(ready) + 600;
+		let train = m.on_theta(w, true, now);
+		let [MinerAction::Train { stop_at, .. }] = train[..] else {
+			panic!("window {w}: {train:?}");
+		};
+		// The driver's inner loop: a step only starts when it ends by `stop_at`.
+		let mut steps = 0;
+		while now + step <= stop_at && steps < 30 {
+			now += step;
+			steps += 1;
+		}
+		assert!(steps >= 1 || w == 1, "window {w}: no step fitted");
+		now += build;
+		let a = m.on_training_done(w, trained(step, build), now);
+		if a == vec![MinerAction::Commit { window: w }] {
+			let included = now + tx <= ts(DEV.last_commit_block(w));
+			// The first window is planned with the defaults (a 2.5 s transaction, not 3.5 s) and
+			// may miss; every later one is planned with what was measured and must not.
+			assert!(
+				included || w == 1,
+				"window {w}: commitment included {} ms after the window's last block",
+				(now + tx).saturating_sub(ts(DEV.last_commit_block(w)))
+			);
+			m.on_commit_result(w, included, tx);
+			if included {
+				committed.push(w);
+			}
+		}
+	}
+	assert_eq!(committed, (2..=6).collect::<Vec<_>>(), "windows committed in time");
+}

@@ -1,0 +1,118 @@
+//! `offchain-trainer audit`: what the chain recorded, as a table, JSON, CSV or a plot.
+
+use anyhow::Context;
+use clap::Subcommand;
+use std::path::PathBuf;
+
+/// Options of `offchain-trainer audit`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct AuditArgs {
+	/// WebSocket URL of a running node.
+	#[arg(
+		long,
+		env = "TESSERA_NODE_URL",
+		default_value = "ws://127.0.0.1:9944",
+		conflicts_with = "db"
+	)]
+	url: String,
+	/// Read a stopped node's database (its `--base-path`, e.g. a devnet run's `node/`) through a
+	/// node started on it for the audit.
+	#[arg(long)]
+	db: Option<PathBuf>,
+	/// The `tessera-node` binary for `--db` (default: next to this one).
+	#[arg(long)]
+	node_bin: Option<PathBuf>,
+	/// JSON instead of a table.
+	#[arg(long, global = true, conflicts_with = "csv")]
+	json: bool,
+	/// CSV instead of a table.
+	#[arg(long, global = true)]
+	csv: bool,
+	#[command(subcommand)]
+	question: AuditQuestion,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditQuestion {
+	/// What happened in window W: commitments, flags, verdict, aggregation set, θ hash.
+	Window {
+		/// The window.
+		window: u64,
+	},
+	/// How peers did from window A to B (dev keys like //Alice, hex or SS58).
+	Peer {
+		/// The peers.
+		#[arg(required = true)]
+		accounts: Vec<String>,
+		/// First window (default: the oldest retained).
+		#[arg(long, default_value_t = 1)]
+		from: u64,
+		/// Last window (default: the newest).
+		#[arg(long, default_value_t = u64::MAX)]
+		to: u64,
+		/// Also draw their scores per window into this PNG.
+		#[arg(long)]
+		plot: Option<PathBuf>,
+	},
+	/// Who holds the most incentive.
+	Top {
+		/// Rows shown.
+		#[arg(long, default_value_t = 20)]
+		limit: usize,
+	},
+}
+
+pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<()> {
+	use tessera_trainer::audit::{self, Source, query, render};
+	let source = match args.db {
+		Some(base_path) => {
+			let exe = std::env::current_exe().context("locating this binary")?;
+			let node_bin = args.node_bin.unwrap_or_else(|| exe.with_file_name("tessera-node"));
+			Source::Database { base_path, node_bin }
+		},
+		None => Source::Url(args.url),
+	};
+	let format = match (args.json, args.csv) {
+		(true, _) => render::Format::Json,
+		(_, true) => render::Format::Csv,
+		_ => render::Format::Table,
+	};
+	let conn = audit::connect(&source).await.context("reaching the chain")?;
+	let out = match args.question {
+		AuditQuestion::Window { window } => {
+			render::window(&query::window(&conn.client, conn.at, window).await?, format)
+		},
+		AuditQuestion::Peer { accounts, from, to, plot } => {
+			let mut audits = Vec::new();
+			for a in &accounts {
+				let account = audit::parse_account(a)?;
+				audits.push(query::peer(&conn.client, conn.at, account, from, to).await?);
+			}
+			if let Some(path) = plot {
+				let series: Vec<tessera_trainer::devnet::plot::Series> = audits
+					.iter()
+					.map(|a| {
+						let label = a.name.clone().unwrap_or_else(|| a.account[..12].to_string());
+						(
+							label,
+							a.windows
+								.iter()
+								.filter_map(|w| w.score.map(|s| (w.window, s)))
+								.collect(),
+						)
+					})
+					.collect();
+				tessera_trainer::devnet::plot::scores(&path, "verdict score per window", &series)?;
+				eprintln!("plot: {}", path.display());
+			}
+			render::peers(&audits, format)
+		},
+		AuditQuestion::Top { limit } => {
+			let mut rows = query::standings(&conn.client, conn.at).await?;
+			rows.truncate(limit);
+			render::standings(&rows, format)
+		},
+	};
+	print!("{out}");
+	Ok(())
+}

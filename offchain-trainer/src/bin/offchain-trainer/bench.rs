@@ -1,0 +1,114 @@
+//! `offchain-trainer bench`: ours beside the PyTorch reference, one table.
+
+use std::path::PathBuf;
+
+/// Options of `offchain-trainer bench`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BenchArgs {
+	/// Model preset (tiny, small, medium) or a TOML file.
+	#[arg(long, default_value = "small")]
+	model: String,
+	/// Device: cpu, or cuda (needs a build with `--features cuda`).
+	#[arg(long, default_value = "cpu")]
+	device: String,
+	/// Threads for the multi-threaded figures (default: every core).
+	#[arg(long)]
+	threads: Option<usize>,
+	/// Timed runs per figure; the median is reported.
+	#[arg(long, default_value_t = 5)]
+	runs: usize,
+	/// Peers whose payloads are aggregated.
+	#[arg(long, default_value_t = 20)]
+	peers: usize,
+	/// Sequences per inner step.
+	#[arg(long, default_value_t = 8)]
+	batch: usize,
+	/// Rows per data kind the Gauntlet evaluates per payload.
+	#[arg(long, default_value_t = 16)]
+	eval_sequences: usize,
+	/// Python interpreter with PyTorch for the reference.
+	#[arg(long, env = "TESSERA_PYTHON", default_value = "python3")]
+	python: String,
+	/// The reference script (default: bench/reference/templar_reference.py of this checkout).
+	#[arg(long)]
+	reference_script: Option<PathBuf>,
+	/// Measure ours only.
+	#[arg(long)]
+	no_reference: bool,
+	/// Keep the spec given to the reference at this path (to rerun it alone).
+	#[arg(long)]
+	keep_spec: Option<PathBuf>,
+}
+
+/// `offchain-trainer bench`: ours, then the reference, then the table.
+pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
+	use tessera_trainer::{
+		bench::{measure, reference, report},
+		model::{Llama, ModelConfig},
+	};
+	let model = ModelConfig::load(&args.model)?;
+	anyhow::ensure!(args.runs >= 1, "--runs must be at least 1");
+	anyhow::ensure!(args.peers >= 1, "--peers must be at least 1");
+	let threads = args
+		.threads
+		.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+		.max(1);
+	let shapes = Llama::shapes(&model);
+	let spec = measure::BenchSpec {
+		model: model.clone(),
+		device: args.device.clone(),
+		threads,
+		runs: args.runs,
+		peers: args.peers,
+		batch: args.batch,
+		eval_sequences: args.eval_sequences,
+		eval_batch: args.batch,
+		lr: 0.7,
+		k: 64,
+		beta: 0.95,
+		shapes,
+	};
+	let profile = if cfg!(debug_assertions) {
+		"dev profile (codec and candle at opt-level 3)"
+	} else {
+		"release profile"
+	};
+	eprintln!(
+		"measuring tessera: model {} ({:.1}M parameters), {} device, {threads} threads, {} runs per figure, {profile}",
+		model.name,
+		model.parameter_count() as f64 / 1e6,
+		args.device,
+		args.runs
+	);
+	let ours = measure::measure(&spec)?;
+	for note in &ours.notes {
+		eprintln!("{note}");
+	}
+	let (theirs, column) = if args.no_reference {
+		(measure::Figures::default(), "reference".to_string())
+	} else {
+		let script = args.reference_script.clone().unwrap_or_else(reference::default_script);
+		eprintln!("measuring the reference: {} {}", args.python, script.display());
+		match reference::run_reference(&args.python, &script, &spec, args.keep_spec.as_deref()) {
+			Ok(run) => {
+				(run.figures, format!("PyTorch {}", run.torch.split('+').next().unwrap_or("?")))
+			},
+			Err(e) => {
+				eprintln!(
+					"reference not measured: {e}\n  (PyTorch for it: python3 -m venv ~/.cache/tessera/torch-venv && ~/.cache/tessera/torch-venv/bin/pip install torch, then --python ~/.cache/tessera/torch-venv/bin/python)"
+				);
+				(measure::Figures::default(), "reference".to_string())
+			},
+		}
+	};
+	let title = format!(
+		"tessera bench: model {} ({:.1}M parameters), {} device, {threads} threads, {} peers, median of {} runs, {profile}",
+		model.name,
+		model.parameter_count() as f64 / 1e6,
+		args.device,
+		args.peers,
+		args.runs
+	);
+	print!("{}", report::table(&title, &column, &ours, &theirs, threads, args.peers));
+	Ok(())
+}

@@ -1,0 +1,84 @@
+//! `offchain-trainer miner`: its options, and the miner built from them.
+
+use crate::peer::{PeerArgs, peer, summary};
+
+/// Options of `offchain-trainer miner`.
+#[derive(Debug, clap::Args)]
+#[command(args_override_self = true)]
+pub(crate) struct MinerArgs {
+	#[command(flatten)]
+	peer: PeerArgs,
+	/// Inner AdamW steps per window (H).
+	#[arg(long, default_value_t = 30)]
+	inner_steps: usize,
+	/// Sequences per inner step.
+	#[arg(long, default_value_t = 8)]
+	batch_size: usize,
+	/// Peak inner learning rate.
+	#[arg(long, default_value_t = 1e-3)]
+	lr: f64,
+	/// Inner warm-up steps (network-wide).
+	#[arg(long, default_value_t = 100)]
+	warmup_steps: u64,
+	/// Inner cosine-decay steps after the warm-up.
+	#[arg(long, default_value_t = 10_000)]
+	decay_steps: u64,
+	/// Values kept per 4096-value chunk.
+	#[arg(long, default_value_t = 64)]
+	top_k: usize,
+	/// An adversary's behaviour, for testing the Gauntlet: nan, noise, copy-exact:<victim>,
+	/// copy-perturbed:<victim>, late, early, no-upload, wrong-hash.
+	#[arg(long, default_value = "honest", hide = true)]
+	behaviour: tessera_trainer::miner::Behaviour,
+}
+
+pub(crate) async fn run(args: MinerArgs) -> anyhow::Result<()> {
+	use tessera_trainer::{
+		miner::{self, MinerOptions},
+		replica::Replica,
+		train::{AdamWConfig, InnerConfig, LrSchedule},
+	};
+	let p = peer(&args.peer).await?;
+	let inner = InnerConfig {
+		steps: args.inner_steps,
+		batch_size: args.batch_size,
+		schedule: LrSchedule {
+			peak: args.lr,
+			warmup_steps: args.warmup_steps,
+			decay_steps: args.decay_steps,
+			min_ratio: 0.1,
+		},
+	};
+	let compress = tessera_codec::CompressConfig { k: args.top_k, ..Default::default() };
+	let replica = Replica::new(
+		&p.model,
+		&tessera_trainer::model::model_device(&args.peer.device)?,
+		AdamWConfig::default(),
+		inner,
+		compress,
+		args.peer.threads,
+	)?;
+	eprintln!("{}", summary("miner", &args.peer, &p));
+	tracing::info!(
+		account = %p.account,
+		model = %p.model.name,
+		parameters = p.model.parameter_count(),
+		device = %args.peer.device,
+		store = ?p.location,
+		behaviour = args.behaviour.name(),
+		"miner starting"
+	);
+	let progress = indicatif::ProgressBar::new(0);
+	let options = MinerOptions {
+		url: args.peer.url,
+		signer: p.signer,
+		location: p.location,
+		follow: p.follow,
+		until_window: args.peer.until_window,
+		reconnect_attempts: 10,
+		behaviour: args.behaviour,
+		top_k: args.top_k,
+	};
+	miner::run(options, replica, p.shard, p.report, progress).await?;
+	Ok(())
+}

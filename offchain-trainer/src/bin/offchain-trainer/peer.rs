@@ -1,0 +1,230 @@
+//! Options every peer (miner or validator) takes, and what a peer is made of from them:
+//! key, model, corpus, storage, how it follows θ, its report and metrics.
+
+use anyhow::Context;
+use std::path::PathBuf;
+use tessera_trainer::data;
+
+/// Options every peer (miner or validator) takes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PeerArgs {
+	/// A TOML file of options (keys are the long option names, e.g. `inner-steps = 30`);
+	/// command-line flags and environment variables win over it.
+	#[arg(long)]
+	pub(crate) config: Option<PathBuf>,
+	/// Serve Prometheus metrics on this port of 127.0.0.1 (0: any free port, logged).
+	#[arg(long, env = "TESSERA_METRICS_PORT")]
+	pub(crate) metrics_port: Option<u16>,
+	/// WebSocket URL of a tessera node.
+	#[arg(long, env = "TESSERA_NODE_URL", default_value = "ws://127.0.0.1:9944")]
+	pub(crate) url: String,
+	/// The peer's secret key URI (`//Alice` for a dev account, or a mnemonic/seed).
+	#[arg(long, env = "TESSERA_SURI", hide_env_values = true)]
+	pub(crate) suri: String,
+	/// Model preset (`tiny`, `small`, `medium`) or a TOML config file.
+	#[arg(long, default_value = "tiny")]
+	pub(crate) model: String,
+	/// Corpus directory (built by `offchain-trainer corpus`).
+	#[arg(long, env = "TESSERA_CORPUS_DIR")]
+	pub(crate) corpus: PathBuf,
+	/// Use a local directory as the network's object storage (all peers on one machine);
+	/// without it, locations are S3 endpoints.
+	#[arg(long, env = "TESSERA_STORE_DIR")]
+	pub(crate) store_dir: Option<PathBuf>,
+	/// S3 access key id (anonymous reads without it).
+	#[arg(long, env = "AWS_ACCESS_KEY_ID")]
+	pub(crate) s3_access_key: Option<String>,
+	/// S3 secret access key.
+	#[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+	pub(crate) s3_secret_key: Option<String>,
+	/// Create the bucket if it does not exist (for a fresh local S3 server).
+	#[arg(long)]
+	pub(crate) create_bucket: bool,
+	/// Endpoint of the peer's own storage location, as registered on chain.
+	#[arg(long, default_value = "http://127.0.0.1:9000")]
+	pub(crate) endpoint: String,
+	/// Bucket of the peer's own storage location.
+	#[arg(long, default_value = "tessera")]
+	pub(crate) bucket: String,
+	/// Key prefix of the peer's own storage location (default: the account, hex).
+	#[arg(long)]
+	pub(crate) prefix: Option<String>,
+	/// Outer learning rate.
+	#[arg(long, default_value_t = 0.7)]
+	pub(crate) outer_lr: f32,
+	/// Local checkpoint directory.
+	#[arg(long)]
+	pub(crate) checkpoint_dir: PathBuf,
+	/// Checkpoint every this many confirmed windows.
+	#[arg(long, default_value_t = 1)]
+	pub(crate) checkpoint_every: u64,
+	/// Checkpoints kept.
+	#[arg(long, default_value_t = 3)]
+	pub(crate) checkpoint_keep: usize,
+	/// Deadline of one payload download or probe, in seconds.
+	#[arg(long, default_value_t = 10.0)]
+	pub(crate) fetch_timeout: f64,
+	/// Append a JSON line per trained window and applied outer step to this file.
+	#[arg(long)]
+	pub(crate) report: Option<PathBuf>,
+	/// Exit once the outer step of this window is confirmed.
+	#[arg(long)]
+	pub(crate) until_window: Option<u64>,
+	/// Held-out sequences evaluated after each outer step.
+	#[arg(long, default_value_t = 16)]
+	pub(crate) eval_rows: usize,
+	/// Worker threads for compression and the outer step.
+	#[arg(long, default_value_t = 2)]
+	pub(crate) threads: usize,
+	/// Where the model trains and evaluates: `cpu`, or `cuda` / `cuda:N` (NVIDIA GPU N; a
+	/// build with `--features cuda`, docs/BUILD.md).
+	#[arg(long, env = "TESSERA_DEVICE", default_value = "cpu")]
+	pub(crate) device: String,
+}
+
+/// What a peer is made of, from its common options.
+pub(crate) struct Peer {
+	pub(crate) signer: subxt_signer::sr25519::Keypair,
+	pub(crate) account: String,
+	pub(crate) model: tessera_trainer::model::ModelConfig,
+	pub(crate) shard: data::TokenShard,
+	pub(crate) location: tessera_trainer::storage::Location,
+	pub(crate) follow: tessera_trainer::follow::FollowOptions,
+	pub(crate) report: tessera_trainer::report::Report,
+	pub(crate) metrics: Option<std::net::SocketAddr>,
+}
+
+pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
+	use tessera_trainer::{
+		follow::FollowOptions,
+		model::ModelConfig,
+		storage::{Location, Resolver, S3Credentials, S3Limits, Store},
+	};
+	let signer = {
+		use std::str::FromStr;
+		let uri = subxt_signer::SecretUri::from_str(&args.suri).context("parsing --suri")?;
+		subxt_signer::sr25519::Keypair::from_uri(&uri).context("deriving the key from --suri")?
+	};
+	let account = hex::encode(signer.public_key().0);
+	let model = ModelConfig::load(&args.model).context("loading the model config")?;
+	let shard = data::TokenShard::open(&args.corpus).context("opening the corpus")?;
+	anyhow::ensure!(
+		shard.manifest().vocab_size == model.vocab_size,
+		"the corpus' vocabulary ({}) differs from the model's ({})",
+		shard.manifest().vocab_size,
+		model.vocab_size
+	);
+	anyhow::ensure!(
+		args.fetch_timeout.is_finite() && args.fetch_timeout > 0.0,
+		"--fetch-timeout must be a positive number of seconds"
+	);
+	anyhow::ensure!(
+		args.url.starts_with("ws://") || args.url.starts_with("wss://"),
+		"--url must be a ws:// or wss:// address, not {:?}",
+		args.url
+	);
+	anyhow::ensure!(
+		args.outer_lr.is_finite() && args.outer_lr > 0.0,
+		"--outer-lr must be a positive number"
+	);
+	anyhow::ensure!(args.threads >= 1, "--threads must be at least 1");
+	std::fs::create_dir_all(&args.checkpoint_dir).with_context(|| {
+		format!("--checkpoint-dir {} cannot be created", args.checkpoint_dir.display())
+	})?;
+	if let Some(dir) = &args.store_dir {
+		std::fs::create_dir_all(dir)
+			.with_context(|| format!("--store-dir {} cannot be created", dir.display()))?;
+	}
+	let metrics = match args.metrics_port {
+		Some(port) => {
+			let addr = tessera_trainer::metrics::serve(port)
+				.await
+				.with_context(|| format!("serving metrics on port {port}"))?;
+			tracing::info!(%addr, "metrics at http://{addr}/metrics");
+			Some(addr)
+		},
+		None => None,
+	};
+	let resolver = match &args.store_dir {
+		Some(root) => Resolver::Local { root: root.clone() },
+		None => Resolver::S3 {
+			credentials: match (&args.s3_access_key, &args.s3_secret_key) {
+				(Some(a), Some(s)) => {
+					Some(S3Credentials { access_key: a.clone(), secret_key: s.clone() })
+				},
+				(None, None) => None,
+				_ => anyhow::bail!("give both --s3-access-key and --s3-secret-key, or neither"),
+			},
+			limits: S3Limits::default(),
+		},
+	};
+	let location = Location {
+		endpoint: args.endpoint.clone(),
+		bucket: args.bucket.clone(),
+		prefix: args.prefix.clone().unwrap_or_else(|| account.clone()),
+	};
+	if args.create_bucket
+		&& let Store::S3(store) = resolver.open(&location)?
+	{
+		store.create_bucket().await.context("creating the bucket")?;
+	}
+	let follow = FollowOptions {
+		resolver,
+		outer: tessera_codec::OuterStep { lr: args.outer_lr, threads: args.threads.max(1) },
+		checkpoint_dir: args.checkpoint_dir.clone(),
+		checkpoint_every: args.checkpoint_every,
+		checkpoint_keep: args.checkpoint_keep,
+		fetch_timeout: std::time::Duration::from_secs_f64(args.fetch_timeout),
+		eval_rows: args.eval_rows,
+	};
+	let report = tessera_trainer::report::Report::new(args.report.clone());
+	Ok(Peer { signer, account, model, shard, location, follow, report, metrics })
+}
+
+/// The start-up summary every peer prints: who it is, where it connects and stores, what it
+/// runs.
+pub(crate) fn summary(role: &str, args: &PeerArgs, p: &Peer) -> String {
+	use subxt::utils::AccountId32;
+	let store = match &args.store_dir {
+		Some(dir) => {
+			format!("directory {}/{}/{}", dir.display(), p.location.bucket, p.location.prefix)
+		},
+		None => format!(
+			"S3 {} bucket {} prefix {}{}",
+			p.location.endpoint,
+			p.location.bucket,
+			p.location.prefix,
+			if args.s3_access_key.is_some() { " (signed)" } else { " (anonymous)" }
+		),
+	};
+	let mut account = [0u8; 32];
+	if let Ok(bytes) = hex::decode(&p.account) {
+		account.copy_from_slice(&bytes[..32.min(bytes.len())]);
+	}
+	[
+		format!("tessera {role}"),
+		format!("  account   {} (0x{})", AccountId32::from(account), p.account),
+		format!("  node      {}", args.url),
+		format!("  storage   {store}"),
+		format!(
+			"  model     {} ({} parameters, vocabulary {}), device {}",
+			p.model.name,
+			p.model.parameter_count(),
+			p.model.vocab_size,
+			args.device
+		),
+		format!("  corpus    {}", args.corpus.display()),
+		format!("  state     {}", args.checkpoint_dir.display()),
+		format!(
+			"  metrics   {}",
+			p.metrics.map_or("off (--metrics-port)".into(), |a| format!("http://{a}/metrics"))
+		),
+		format!(
+			"  config    {}",
+			args.config
+				.as_ref()
+				.map_or("none (flags and environment)".into(), |c| c.display().to_string())
+		),
+	]
+	.join("\n")
+}
