@@ -74,6 +74,24 @@ fn simulate_shows_overlap_reaching_97_percent_for_72b() {
 	let percent: f64 =
 		overlapped.split_whitespace().last().unwrap().trim_end_matches('%').parse().unwrap();
 	assert!(percent >= 97.0, "{stdout}");
+	// First, the protocol's own machines on the simulated chain: every window committed by
+	// every miner and scored, and a utilisation below the overlapped schedule's.
+	assert!(stdout.contains("the protocol machines as they run"), "{stdout}");
+	let rows: Vec<&str> =
+		stdout.lines().filter(|l| l.ends_with(" yes") || l.ends_with(" no")).collect();
+	assert_eq!(rows.len(), 6, "{stdout}");
+	assert!(rows.iter().all(|r| r.contains("20/20") && r.ends_with("yes")), "{stdout}");
+	let used: f64 = stdout
+		.lines()
+		.find_map(|l| l.strip_prefix("miner utilisation (time in inner steps): "))
+		.unwrap()
+		.trim_end_matches('%')
+		.parse()
+		.unwrap();
+	assert!(used > 20.0 && used < percent, "{stdout}");
+	let (ok, _, stderr) = trainer(&["simulate", "--reveal-blocks", "0"]);
+	assert!(!ok);
+	assert!(stderr.contains("reveal period of 0 blocks"), "{stderr}");
 	let (ok, _, stderr) = trainer(&["simulate", "--peers", "1"]);
 	assert!(!ok);
 	assert!(stderr.contains("--peers at least 2"), "{stderr}");

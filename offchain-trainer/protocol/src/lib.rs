@@ -14,6 +14,7 @@ pub mod estimate;
 pub mod follower;
 pub mod margins;
 pub mod miner;
+pub mod sim;
 pub mod timing;
 pub mod validator;
 

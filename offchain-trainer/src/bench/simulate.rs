@@ -1,4 +1,13 @@
-//! A deterministic simulator of one window's communication (issue 8, DESIGN.md §8): `peers`
+//! The simulator behind `offchain-trainer simulate`, in two parts.
+//!
+//! **The protocol as it runs** ([`protocol_network`], [`protocol_table`]): the window protocol's
+//! own machines (`tessera_protocol::sim`: the miners', followers' and validator's state
+//! machines the real drivers run) on a simulated chain, with the scenario's compute and link
+//! speeds as simulated durations. Its figures are those of the code: steps per window,
+//! commitments and results in time, the miners' utilisation.
+//!
+//! **What overlapping would buy** (a model of schedules, not of the code): a deterministic
+//! simulator of one window's communication (issue 8, DESIGN.md §8): `peers`
 //! miners finish their inner steps (staggered by a seeded jitter), each uploads its payload to
 //! its own bucket over its uplink, and each downloads every other payload over its downlink as
 //! soon as it is uploaded, the downlink shared equally among the transfers in flight (processor
@@ -15,6 +24,92 @@
 //!   the exchange takes longer than a window of training, plus the apply.
 
 use std::fmt::Write;
+use tessera_protocol::{
+	Timing,
+	sim::{Network, Outcome as ProtocolOutcome},
+};
+
+/// The protocol simulation's settings beyond the scenario.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProtocolSettings {
+	/// The chain's window timing (blocks).
+	pub timing: Timing,
+	/// Windows simulated.
+	pub windows: u64,
+	/// Inner steps per window at most (H); the scenario's compute per window is H steps.
+	pub inner_steps: usize,
+	/// Building a payload, seconds.
+	pub build_seconds: f64,
+	/// A transaction's way into the pool, seconds.
+	pub transaction_seconds: f64,
+	/// The validator's evaluation of one update, seconds.
+	pub evaluate_seconds: f64,
+}
+
+/// The network the protocol simulation runs for scenario `s`: a window of the chain spans the
+/// scenario's compute per window; one payload crosses a miner's uplink; every other payload
+/// crosses each peer's downlink.
+pub fn protocol_network(s: &Scenario, p: &ProtocolSettings, seed: u64) -> Network {
+	let ms = |seconds: f64| (seconds * 1e3).round().max(0.0) as u64;
+	let bits = s.payload_bytes() * 8.0;
+	Network {
+		timing: p.timing,
+		block_ms: ms(s.window_seconds / p.timing.window_length.max(1) as f64),
+		windows: p.windows,
+		miners: s.peers,
+		inner_steps: p.inner_steps,
+		step_ms: ms(s.window_seconds / p.inner_steps.max(1) as f64),
+		step_spread: s.jitter,
+		build_ms: ms(p.build_seconds),
+		transaction_ms: ms(p.transaction_seconds),
+		upload_ms: ms(bits / s.up_bps),
+		download_ms: ms(bits * (s.peers.saturating_sub(1)) as f64 / s.down_bps),
+		apply_ms: ms(s.apply_seconds),
+		evaluate_ms: ms(p.evaluate_seconds),
+		seed,
+	}
+}
+
+/// The protocol simulation's table.
+pub fn protocol_table(net: &Network, out: &ProtocolOutcome) -> String {
+	let mut text = String::new();
+	let _ = writeln!(
+		text,
+		"the protocol machines as they run: {} windows of {} × {:.1} s blocks (reveal {}, \
+		 scoring {} blocks), {} miners, {} inner steps of {:.1} s at most",
+		net.windows,
+		net.timing.window_length,
+		net.block_ms as f64 / 1e3,
+		net.timing.reveal_blocks,
+		net.timing.score_deadline_blocks,
+		net.miners,
+		net.inner_steps,
+		net.step_ms as f64 / 1e3
+	);
+	let _ = writeln!(
+		text,
+		"{:<8} {:>18} {:>10} {:>8}",
+		"window", "steps min/max", "committed", "scored"
+	);
+	for w in &out.windows {
+		let min = w.steps.iter().min().copied().unwrap_or(0);
+		let max = w.steps.iter().max().copied().unwrap_or(0);
+		let _ = writeln!(
+			text,
+			"{:<8} {:>18} {:>10} {:>8}",
+			w.window,
+			format!("{min}/{max}"),
+			format!("{}/{}", w.committed, net.miners),
+			if w.scored { "yes" } else { "no" }
+		);
+	}
+	let _ = writeln!(
+		text,
+		"miner utilisation (time in inner steps): {:.1}%",
+		out.utilisation() * 100.0
+	);
+	text
+}
 
 /// What is simulated.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,4 +1,5 @@
-//! `offchain-trainer simulate`: one window's payload exchange over given links.
+//! `offchain-trainer simulate`: the window protocol's machines on a simulated chain with the
+//! given compute and links, then what overlapping the exchange with training would buy.
 
 /// Options of `offchain-trainer simulate`.
 #[derive(Debug, clap::Args)]
@@ -30,11 +31,37 @@ pub(crate) struct SimulateArgs {
 	/// Seed of the jitter.
 	#[arg(long, default_value_t = 7)]
 	seed: u64,
+	/// Windows the protocol machines run.
+	#[arg(long, default_value_t = 6)]
+	windows: u64,
+	/// Blocks per window (the runtime's `WindowLength`).
+	#[arg(long, default_value_t = 10)]
+	window_blocks: u64,
+	/// Reveal period in blocks (the runtime's `RevealBlocks`).
+	#[arg(long, default_value_t = 3)]
+	reveal_blocks: u64,
+	/// Scoring period in blocks (the runtime's `ScoreDeadlineBlocks`).
+	#[arg(long, default_value_t = 10)]
+	score_blocks: u64,
+	/// Inner steps per window at most (the window's compute is this many steps).
+	#[arg(long, default_value_t = 30)]
+	inner_steps: usize,
+	/// Seconds to build a payload after the inner loop.
+	#[arg(long, default_value_t = 5.0)]
+	build_seconds: f64,
+	/// Seconds for a transaction to reach the node's pool.
+	#[arg(long, default_value_t = 1.0)]
+	transaction_seconds: f64,
+	/// Seconds the validator evaluates one update.
+	#[arg(long, default_value_t = 10.0)]
+	evaluate_seconds: f64,
 }
 
 /// Prints the utilisation table of the scenario `a` describes.
 pub(crate) fn run(a: SimulateArgs) -> anyhow::Result<()> {
-	use tessera_trainer::bench::simulate::{Scenario, simulate, table};
+	use tessera_trainer::bench::simulate::{
+		ProtocolSettings, Scenario, protocol_network, protocol_table, simulate, table,
+	};
 	anyhow::ensure!(
 		a.params > 0.0 && a.peers >= 2 && a.down_mbps > 0.0 && a.up_mbps > 0.0,
 		"--params, --down-mbps and --up-mbps must be positive and --peers at least 2"
@@ -49,6 +76,28 @@ pub(crate) fn run(a: SimulateArgs) -> anyhow::Result<()> {
 		apply_seconds: a.apply_seconds,
 		jitter: a.jitter,
 	};
+	let timing = tessera_protocol::Timing {
+		window_length: a.window_blocks,
+		reveal_blocks: a.reveal_blocks,
+		score_deadline_blocks: a.score_blocks,
+	};
+	timing.check()?;
+	anyhow::ensure!(
+		a.windows >= 1 && a.inner_steps >= 1,
+		"--windows and --inner-steps must be at least 1"
+	);
+	let settings = ProtocolSettings {
+		timing,
+		windows: a.windows,
+		inner_steps: a.inner_steps,
+		build_seconds: a.build_seconds,
+		transaction_seconds: a.transaction_seconds,
+		evaluate_seconds: a.evaluate_seconds,
+	};
+	let network = protocol_network(&scenario, &settings, a.seed);
+	print!("{}", protocol_table(&network, &tessera_protocol::sim::run(&network)));
+	println!();
+	println!("what overlapping the exchange with training would buy (a model of schedules):");
 	print!("{}", table(&scenario, &simulate(&scenario, a.seed)));
 	Ok(())
 }

@@ -1,0 +1,306 @@
+//! A deterministic simulation of a network running the protocol machines themselves — the
+//! same [`Miner`], [`Follower`] and [`Validator`] the real drivers run — on a simulated chain
+//! with simulated time and bandwidth: blocks every `block_ms`, inner steps, payload builds,
+//! transactions, uploads and downloads that take the times given. Its figures describe the code
+//! that runs: how many inner steps each miner fits in a window, whether every commitment and
+//! every validator's results land in time, and the miners' compute utilisation.
+//!
+//! Transactions enter the pool `transaction_ms` after they are sent and are included in the
+//! first block authored after that; a commitment is accepted only in a block of its window,
+//! results only before the scoring deadline. A miner's upload takes `upload_ms` of its loop; a
+//! peer's outer step waits until every other committed payload has been uploaded and then
+//! downloaded (`download_ms` after the last upload), and then takes `apply_ms`.
+
+use crate::{
+	Block, Follower, FollowerAction, Margins, Millis, Miner, MinerAction, Timing, Trained,
+	Validator, ValidatorAction, Window,
+	follower::{Replayed, VerdictCheck},
+};
+use std::collections::BTreeMap;
+
+/// The simulated network.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Network {
+	/// The chain's window timing.
+	pub timing: Timing,
+	/// Milliseconds between blocks.
+	pub block_ms: u64,
+	/// Windows simulated (from window 1).
+	pub windows: u64,
+	/// Miners.
+	pub miners: usize,
+	/// Inner steps per window at most (H).
+	pub inner_steps: usize,
+	/// One inner step.
+	pub step_ms: u64,
+	/// Relative spread of the miners' step times (seeded, uniform in ±spread).
+	pub step_spread: f64,
+	/// Building a payload after the inner loop.
+	pub build_ms: u64,
+	/// A transaction's way into the pool.
+	pub transaction_ms: u64,
+	/// One payload over a miner's uplink.
+	pub upload_ms: u64,
+	/// Every other payload over a peer's downlink, after the last upload.
+	pub download_ms: u64,
+	/// Applying the outer step.
+	pub apply_ms: u64,
+	/// The validator's evaluation of one update.
+	pub evaluate_ms: u64,
+	/// Seed of the spread.
+	pub seed: u64,
+}
+
+/// What happened in one window.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WindowOutcome {
+	/// The window.
+	pub window: Window,
+	/// Inner steps each miner ran.
+	pub steps: Vec<usize>,
+	/// Commitments included in the window.
+	pub committed: usize,
+	/// Why miners sat out (one line each).
+	pub sat_out: Vec<String>,
+	/// Whether the validator's results were included before the scoring deadline.
+	pub scored: bool,
+}
+
+/// The whole run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+	/// Per window.
+	pub windows: Vec<WindowOutcome>,
+	/// Milliseconds the miners spent in inner steps, summed.
+	pub training_ms: u64,
+	/// Milliseconds of the simulated windows, times the miners.
+	pub available_ms: u64,
+}
+
+impl Outcome {
+	/// The miners' compute utilisation: time in inner steps over the windows' time.
+	pub fn utilisation(&self) -> f64 {
+		self.training_ms as f64 / self.available_ms.max(1) as f64
+	}
+}
+
+/// SplitMix64 in [0, 1).
+fn unit(state: &mut u64) -> f64 {
+	*state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+	let mut z = *state;
+	z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+	z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+	((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The chain: block times and transaction inclusion.
+struct Chain {
+	block_ms: u64,
+	transaction_ms: u64,
+}
+
+impl Chain {
+	fn at(&self, n: Block) -> Millis {
+		n * self.block_ms
+	}
+
+	/// A transaction sent at `sent`: the block that includes it and when it is finalized.
+	fn include(&self, sent: Millis) -> (Block, Millis) {
+		let pooled = sent + self.transaction_ms;
+		let block = pooled.div_ceil(self.block_ms.max(1)).max(1);
+		(block, self.at(block))
+	}
+}
+
+/// One peer's follower, stepping as its machine asks. Payloads of window w are all available
+/// at `ready[w]`.
+fn follow(
+	follower: &mut Follower,
+	n: Block,
+	now: &mut Millis,
+	ready: &BTreeMap<Window, Millis>,
+	apply_ms: u64,
+) -> Vec<Window> {
+	let mut stepped = Vec::new();
+	while let Some(action) = follower.next(n) {
+		match action {
+			FollowerAction::Step { window } => {
+				*now = (*now).max(ready.get(&window).copied().unwrap_or(0)) + apply_ms;
+				follower.on_stepped(window);
+				stepped.push(window);
+			},
+			FollowerAction::Replay { window } => {
+				*now += apply_ms;
+				follower.on_replayed(window, Replayed::Reproduced);
+			},
+			FollowerAction::Settle { window } => {
+				follower.on_verdict(window, VerdictCheck::Agrees);
+			},
+			_ => {},
+		}
+	}
+	stepped
+}
+
+/// Runs the network.
+pub fn run(net: &Network) -> Outcome {
+	let t = net.timing;
+	let chain = Chain { block_ms: net.block_ms, transaction_ms: net.transaction_ms };
+	let mut rng = net.seed;
+	let speed: Vec<f64> =
+		(0..net.miners).map(|_| 1.0 + net.step_spread * (2.0 * unit(&mut rng) - 1.0)).collect();
+	let mut miners: Vec<(Miner, Follower, Millis)> = (0..net.miners)
+		.map(|_| (Miner::new(t, Margins::default()), Follower::new(t, None), 0))
+		.collect();
+	let (mut validator, mut v_follower, mut v_now) =
+		(Validator::new(t, Margins::default(), None), Follower::new(t, None), 0);
+	let mut outcomes: BTreeMap<Window, WindowOutcome> = (1..=net.windows)
+		.map(|w| (w, WindowOutcome { window: w, steps: vec![0; net.miners], ..Default::default() }))
+		.collect();
+	// When each window's last payload was uploaded, and when all are downloaded.
+	let mut uploaded: BTreeMap<Window, Millis> = BTreeMap::new();
+	let mut ready: BTreeMap<Window, Millis> = BTreeMap::new();
+	let mut training_ms = 0;
+	let last_block = t.score_deadline(net.windows) + 1;
+	for n in 1..=last_block {
+		let at = chain.at(n);
+		for (w, up) in &uploaded {
+			if t.reveal_end(*w) == n {
+				ready.insert(*w, up + net.download_ms);
+			}
+		}
+		for (i, (miner, follower, now)) in miners.iter_mut().enumerate() {
+			*now = (*now).max(at);
+			let mut actions = miner.on_finalized_block(n, at, *now);
+			follow(follower, n, now, &ready, net.apply_ms);
+			if let Some(applied) = follower.applied() {
+				actions.extend(miner.on_theta(applied + 1, follower.in_sync(), *now));
+			}
+			while let Some(action) = actions.pop() {
+				match action {
+					MinerAction::Train { window, stop_at } => {
+						let step = (net.step_ms as f64 * speed[i]).round() as u64;
+						let mut steps = 0;
+						while steps < net.inner_steps && (steps == 0 || *now + step <= stop_at) {
+							*now += step;
+							steps += 1;
+						}
+						training_ms += step * steps as u64;
+						*now += net.build_ms;
+						if let Some(o) = outcomes.get_mut(&window) {
+							o.steps[i] = steps;
+						}
+						let trained = Trained {
+							built: steps > 0,
+							longest_step_ms: Some(step),
+							build_ms: Some(net.build_ms),
+						};
+						actions.extend(miner.on_training_done(window, trained, *now));
+					},
+					MinerAction::Commit { window } => {
+						let (block, finalized) = chain.include(*now);
+						let accepted = block <= t.last_commit_block(window);
+						let elapsed = finalized - *now;
+						*now = finalized;
+						if accepted && let Some(o) = outcomes.get_mut(&window) {
+							o.committed += 1;
+						}
+						actions.extend(miner.on_commit_result(window, accepted, elapsed));
+					},
+					MinerAction::Upload { window } => {
+						*now += net.upload_ms;
+						let last = uploaded.entry(window).or_insert(0);
+						*last = (*last).max(*now);
+					},
+					MinerAction::SitOut { window, reason } => {
+						if let Some(o) = outcomes.get_mut(&window) {
+							o.sat_out.push(format!("miner {i}: {reason}"));
+						}
+					},
+				}
+			}
+		}
+		// The validator.
+		v_now = v_now.max(at);
+		let mut actions = validator.on_finalized_block(n, at, v_now);
+		for window in follow(&mut v_follower, n, &mut v_now, &ready, net.apply_ms) {
+			actions.extend(validator.on_stepped(window, true, v_now));
+		}
+		while let Some(action) = actions.pop() {
+			match action {
+				ValidatorAction::Evaluate { window } => {
+					let updates = outcomes.get(&window).map_or(0, |o| o.committed) as u64;
+					let took = net.evaluate_ms * updates;
+					v_now += took;
+					actions.extend(validator.on_evaluated(window, took, v_now));
+				},
+				ValidatorAction::Submit { window } => {
+					let (block, finalized) = chain.include(v_now);
+					let accepted = block <= t.last_submit_block(window);
+					let elapsed = finalized - v_now;
+					v_now = finalized;
+					if let Some(o) = outcomes.get_mut(&window) {
+						o.scored = accepted;
+					}
+					actions.extend(validator.on_submit_result(window, accepted, elapsed));
+				},
+				ValidatorAction::Skip { .. } => {},
+			}
+		}
+	}
+	let window_ms = t.window_length * net.block_ms;
+	Outcome {
+		windows: outcomes.into_values().collect(),
+		training_ms,
+		available_ms: window_ms * net.windows * net.miners as u64,
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn dev(block_ms: u64, step_ms: u64) -> Network {
+		Network {
+			timing: Timing { window_length: 10, reveal_blocks: 3, score_deadline_blocks: 10 },
+			block_ms,
+			windows: 6,
+			miners: 3,
+			inner_steps: 30,
+			step_ms,
+			step_spread: 0.2,
+			build_ms: 100,
+			transaction_ms: 100,
+			upload_ms: 50,
+			download_ms: 100,
+			apply_ms: 200,
+			evaluate_ms: 400,
+			seed: 7,
+		}
+	}
+
+	#[test]
+	fn a_steady_network_commits_and_scores_every_window() {
+		let out = run(&dev(2_000, 300));
+		for w in &out.windows {
+			assert_eq!(w.committed, 3, "window {}: {:?}", w.window, w.sat_out);
+			assert!(w.scored, "window {} scored", w.window);
+			assert!(w.steps.iter().all(|&s| s > 0), "{w:?}");
+		}
+		assert!(out.utilisation() > 0.2 && out.utilisation() < 1.0, "{}", out.utilisation());
+	}
+
+	#[test]
+	fn slow_steps_fit_fewer_steps_but_still_commit() {
+		let fast = run(&dev(2_000, 300));
+		let slow = run(&dev(2_000, 1_500));
+		let steps = |o: &Outcome| o.windows.iter().flat_map(|w| w.steps.iter()).sum::<usize>();
+		assert!(steps(&slow) < steps(&fast));
+		assert!(slow.windows.iter().skip(1).all(|w| w.committed == 3), "{slow:?}");
+	}
+
+	#[test]
+	fn the_simulation_is_deterministic() {
+		assert_eq!(run(&dev(1_000, 200)), run(&dev(1_000, 200)));
+	}
+}
