@@ -1,9 +1,10 @@
 //! Chain time: when blocks were authored (their timestamps) and when the next ones will be, so
 //! a machine can turn "before block B is sealed" into a wall-clock instant.
 //!
-//! The prediction uses the *shorter* of two block intervals — over the recent blocks and since
-//! the first block seen — so a chain that briefly slowed down (a loaded author) does not make a
-//! peer believe it has more time than it has.
+//! The prediction uses the *shorter* of two block intervals — over the last [`RECENT_BLOCKS`]
+//! and over the last [`LONG_RUN_BLOCKS`] — so a chain that briefly slowed down (a loaded author)
+//! does not make a peer believe it has more time than it has, while a lasting change of pace is
+//! followed within [`LONG_RUN_BLOCKS`] blocks.
 
 use crate::timing::Block;
 use std::collections::VecDeque;
@@ -14,35 +15,35 @@ pub type Millis = u64;
 /// Blocks kept for the recent block interval.
 pub const RECENT_BLOCKS: usize = 16;
 
+/// Blocks kept for the long-run block interval.
+pub const LONG_RUN_BLOCKS: usize = 256;
+
 /// The interval assumed before two timestamped blocks have been seen, in milliseconds.
 pub const DEFAULT_INTERVAL_MS: u64 = 1_000;
 
 /// Predicts block times from the timestamps of the blocks seen so far.
 #[derive(Clone, Debug, Default)]
 pub struct BlockClock {
-	/// The first timestamped block seen.
-	first: Option<(Block, Millis)>,
-	/// The newest timestamped blocks seen, oldest first.
-	recent: VecDeque<(Block, Millis)>,
+	/// The newest timestamped blocks seen (up to [`LONG_RUN_BLOCKS`]), oldest first.
+	seen: VecDeque<(Block, Millis)>,
 }
 
 impl BlockClock {
 	/// Records block `number`'s timestamp. Genesis carries none (0) and is ignored, as are blocks
 	/// older than the newest one seen.
 	pub fn observe(&mut self, number: Block, timestamp: Millis) {
-		if timestamp == 0 || self.recent.back().is_some_and(|&(n, _)| n >= number) {
+		if timestamp == 0 || self.seen.back().is_some_and(|&(n, _)| n >= number) {
 			return;
 		}
-		self.first.get_or_insert((number, timestamp));
-		self.recent.push_back((number, timestamp));
-		while self.recent.len() > RECENT_BLOCKS {
-			self.recent.pop_front();
+		self.seen.push_back((number, timestamp));
+		while self.seen.len() > LONG_RUN_BLOCKS {
+			self.seen.pop_front();
 		}
 	}
 
 	/// The newest block seen and its timestamp.
 	pub fn newest(&self) -> Option<(Block, Millis)> {
-		self.recent.back().copied()
+		self.seen.back().copied()
 	}
 
 	/// The block interval in milliseconds (the shorter of the recent and the long-run mean;
@@ -51,11 +52,12 @@ impl BlockClock {
 		let mean = |(n0, t0): (Block, Millis), (n1, t1): (Block, Millis)| {
 			(n1 > n0).then(|| t1.saturating_sub(t0) / (n1 - n0))
 		};
-		let (Some(&oldest), Some(&newest)) = (self.recent.front(), self.recent.back()) else {
+		let (Some(&oldest), Some(&newest)) = (self.seen.front(), self.seen.back()) else {
 			return DEFAULT_INTERVAL_MS;
 		};
-		let recent = mean(oldest, newest);
-		let long_run = self.first.and_then(|first| mean(first, newest));
+		let recent_start = self.seen[self.seen.len().saturating_sub(RECENT_BLOCKS)];
+		let recent = mean(recent_start, newest);
+		let long_run = mean(oldest, newest);
 		match (recent, long_run) {
 			(Some(a), Some(b)) => a.min(b).max(1),
 			(Some(a), None) | (None, Some(a)) => a.max(1),
@@ -122,5 +124,18 @@ mod tests {
 			fast.observe(n, 20_000 + (n - 2) * 500);
 		}
 		assert_eq!(fast.interval_ms(), 500);
+	}
+
+	#[test]
+	fn a_lasting_change_of_pace_is_followed() {
+		let mut clock = BlockClock::default();
+		for n in 1..=100 {
+			clock.observe(n, n * 1_000);
+		}
+		// Blocks now come every 6 s, for longer than the long-run horizon.
+		for n in 101..=(100 + LONG_RUN_BLOCKS as u64) {
+			clock.observe(n, 100_000 + (n - 100) * 6_000);
+		}
+		assert_eq!(clock.interval_ms(), 6_000);
 	}
 }

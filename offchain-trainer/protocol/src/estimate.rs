@@ -45,25 +45,29 @@ impl Estimate {
 		if self.measured() { self.ms() } else { default_ms }
 	}
 
-	/// Forgets the oldest measurement. A peer that sat a window out for lack of time measures
-	/// nothing that window; forgetting one old figure per such window means one slow moment
-	/// cannot keep it out for good.
-	pub fn forget_oldest(&mut self) {
-		self.samples.pop_front();
+	/// Forgets the longest measurement. A peer that sat a window out for lack of time measures
+	/// nothing that window; forgetting the slowest figure per such window means one slow moment
+	/// costs at most one more window.
+	pub fn forget_largest(&mut self) {
+		if let Some(i) = (0..self.samples.len()).max_by_key(|&i| self.samples[i]) {
+			self.samples.remove(i);
+		}
 	}
 }
 
-/// Defaults before a first measurement, in milliseconds. A transaction has no fixed default: it
-/// is planned to take one block interval (it waits for the next block) plus
+/// Defaults before a first measurement, in milliseconds. They are deliberately small: a peer
+/// that planned with pessimistic figures could sit every window out and so never measure the
+/// real ones; a first window planned too tightly costs at most that window. A transaction is
+/// planned to take one block interval (it waits for the next block) plus
 /// [`TRANSACTION_POOL_MS`](defaults::TRANSACTION_POOL_MS) until measured.
 pub mod defaults {
 	/// One inner step (forward, backward, AdamW).
-	pub const INNER_STEP_MS: u64 = 500;
+	pub const INNER_STEP_MS: u64 = 100;
 	/// Forming Δ, error feedback, compression and hashing after the last inner step.
-	pub const BUILD_MS: u64 = 500;
+	pub const BUILD_MS: u64 = 200;
 	/// A transaction's way into the node's pool (signing, the RPC call, the pool's checks), on
 	/// top of the block interval it waits for inclusion.
-	pub const TRANSACTION_POOL_MS: u64 = 500;
+	pub const TRANSACTION_POOL_MS: u64 = 100;
 	/// Evaluating one window's updates (the Gauntlet).
 	pub const EVALUATE_MS: u64 = 5_000;
 }
@@ -96,8 +100,8 @@ impl Default for Durations {
 }
 
 impl Durations {
-	/// Forgets the oldest measurement of every kind ([`Estimate::forget_oldest`]).
-	pub fn forget_oldest(&mut self) {
+	/// Forgets the longest measurement of every kind ([`Estimate::forget_largest`]).
+	pub fn forget_largest(&mut self) {
 		for e in [
 			&mut self.inner_step,
 			&mut self.build,
@@ -105,7 +109,7 @@ impl Durations {
 			&mut self.evaluate,
 			&mut self.submit,
 		] {
-			e.forget_oldest();
+			e.forget_largest();
 		}
 	}
 }
@@ -141,11 +145,13 @@ mod tests {
 	#[test]
 	fn forgetting_lets_a_slow_moment_pass() {
 		let mut e = Estimate::new(100);
+		e.observe(200);
 		e.observe(9_000);
 		e.observe(300);
-		e.forget_oldest();
-		assert_eq!(e.ms(), 300);
-		e.forget_oldest();
+		e.forget_largest();
+		assert_eq!(e.ms(), 300, "the slow figure goes first, not the oldest");
+		e.forget_largest();
+		e.forget_largest();
 		assert_eq!(e.ms(), 100);
 	}
 

@@ -5,8 +5,9 @@
 //! the provisional step against the verdict: confirmed, recomputed with the verdict's list, or,
 //! when even that does not reproduce the verdict's θ, re-synced from the newest checkpoint
 //! (then θ_0). After [`MAX_FAILED_RESYNCS`] re-syncs in a row that reproduce nothing, θ is
-//! declared diverged: the peer keeps following (a later verdict may agree again) but a miner
-//! does not train on it.
+//! declared diverged: the peer keeps following on its own θ, a miner does not train on it, and
+//! only a verdict its own step agrees with (in practice: a restart from a checkpoint of the
+//! network's θ) brings it back.
 //!
 //! Windows are applied strictly in order: a step is only ever asked for on θ_w (the window
 //! before it applied), so no window is applied twice onto the same θ.
@@ -235,12 +236,13 @@ impl Follower {
 	}
 
 	/// The driver's connection was lost mid-action (or the process restarted): whatever was
-	/// being done is over, and θ includes the steps up to `applied`.
-	pub fn on_restart(&mut self, applied: Option<Window>) {
+	/// being done is over, θ includes the steps up to `applied`, and the driver holds the data
+	/// of a provisional step of window `provisional` (if any). A provisional step still on θ
+	/// stays to be settled against its verdict — also one applied just before the connection
+	/// broke, whose outcome the machine never heard.
+	pub fn on_restart(&mut self, applied: Option<Window>, provisional: Option<Window>) {
 		self.stage = Stage::Idle;
-		if self.provisional != applied {
-			self.provisional = None;
-		}
+		self.provisional = provisional.filter(|p| Some(*p) == applied);
 		self.applied = applied;
 	}
 

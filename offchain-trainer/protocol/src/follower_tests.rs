@@ -176,13 +176,24 @@ fn a_restart_mid_step_forgets_the_step_in_flight() {
 	let mut f = Follower::new(DEV, Some(2));
 	assert_eq!(f.next(43), Some(FollowerAction::Step { window: 3 }));
 	// The connection dropped before the step was applied.
-	f.on_restart(Some(2));
+	f.on_restart(Some(2), None);
 	assert_eq!(f.next(44), Some(FollowerAction::Step { window: 3 }));
 	f.on_stepped(3);
 	// A restart after it: the provisional step still awaits its verdict.
-	f.on_restart(Some(3));
+	f.on_restart(Some(3), Some(3));
 	assert_eq!(f.provisional(), Some(3));
 	assert_eq!(f.next(50), Some(FollowerAction::Settle { window: 3 }));
+	f.on_verdict(3, VerdictCheck::Agrees);
+	// The step of window 4 was applied, but the connection broke before the machine heard of
+	// it: the driver holds its data, so it is still settled against its verdict.
+	assert_eq!(f.next(53), Some(FollowerAction::Step { window: 4 }));
+	f.on_restart(Some(4), Some(4));
+	assert_eq!(f.applied(), Some(4));
+	assert!(!f.is_confirmed(4), "not settled yet");
+	assert_eq!(f.next(60), Some(FollowerAction::Settle { window: 4 }));
+	// Data of an older step than θ's is no provisional step.
+	f.on_restart(Some(4), Some(3));
+	assert_eq!(f.provisional(), None);
 }
 
 #[test]

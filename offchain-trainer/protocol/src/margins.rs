@@ -3,7 +3,9 @@
 
 use crate::clock::Millis;
 
-/// Slack kept between a planned action's measured duration and its deadline.
+/// Slack kept between a planned action's measured duration and its deadline. The commit and
+/// submit margins are capped at half a block interval ([`Margins::commit_for`],
+/// [`Margins::submit_for`]), so a fast chain keeps its windows for work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Margins {
 	/// Kept between a commitment's expected finalization and the moment the window's last
@@ -20,8 +22,20 @@ pub struct Margins {
 	pub late_watch_blocks: u64,
 }
 
+impl Margins {
+	/// The commit margin on a chain whose blocks come every `interval_ms`.
+	pub fn commit_for(&self, interval_ms: u64) -> Millis {
+		self.commit_ms.min(interval_ms / 2)
+	}
+
+	/// The submit margin on a chain whose blocks come every `interval_ms`.
+	pub fn submit_for(&self, interval_ms: u64) -> Millis {
+		self.submit_ms.min(interval_ms / 2)
+	}
+}
+
 impl Default for Margins {
 	fn default() -> Self {
-		Self { commit_ms: 500, submit_ms: 500, min_transaction_ms: 200, late_watch_blocks: 3 }
+		Self { commit_ms: 500, submit_ms: 500, min_transaction_ms: 200, late_watch_blocks: 4 }
 	}
 }

@@ -2,7 +2,8 @@
 //! deadline planned from the miner's own measured durations, commit the payload's hash before
 //! the window's last block, upload the payload when the reveal period opens. It never trains on
 //! a θ other than the network's θ_w, never commits twice in a window, never uploads before the
-//! reveal period, and never sends a commitment that would arrive after the window closed.
+//! reveal period, and does not send a commitment once the window's last block is finalized or
+//! less than [`Margins::min_transaction_ms`] is left before it is expected.
 //!
 //! The driver (`tessera-peer`'s miner) feeds it events and executes its actions; it decides
 //! nothing itself.
@@ -216,8 +217,9 @@ impl Miner {
 	/// time of the window's last block less the commitment's measured duration and its margin.
 	pub fn commit_by(&self, window: Window) -> Option<Millis> {
 		let last = self.clock.expected_at(self.timing.last_commit_block(window))?;
-		let commit = transaction_ms(&self.durations.commit, self.clock.interval_ms());
-		Some(last.saturating_sub(commit + self.margins.commit_ms))
+		let interval = self.clock.interval_ms();
+		let commit = transaction_ms(&self.durations.commit, interval);
+		Some(last.saturating_sub(commit + self.margins.commit_for(interval)))
 	}
 
 	/// The wall-clock instant the inner loop of `window` must stop by: [`Self::commit_by`] less
@@ -245,7 +247,7 @@ impl Miner {
 		} else if self.diverged {
 			SitOut::Diverged
 		} else if !fits {
-			self.durations.forget_oldest();
+			self.durations.forget_largest();
 			SitOut::TooLittleTime { left_ms, needed_ms }
 		} else {
 			self.decided = Some(window);
@@ -280,21 +282,23 @@ impl Miner {
 			return Vec::new();
 		}
 		// Past `commit_by` the margin is spent, but the commitment may still make it: it is
-		// only dropped when too little is left for the node to take it into a block.
-		let last_chance = self
+		// only dropped when too little is left for the node to take it into a block, or the
+		// window's last block is already finalized (whatever the local clock says).
+		let last_block = self.timing.last_commit_block(window);
+		let Some(last_chance) = self
 			.clock
-			.expected_at(self.timing.last_commit_block(window))
-			.map(|t| t.saturating_sub(self.margins.min_transaction_ms));
-		match last_chance {
-			Some(t) if now <= t => {
-				self.stage = Stage::Committing(window);
-				vec![MinerAction::Commit { window }]
-			},
-			Some(t) => vec![MinerAction::SitOut {
-				window,
-				reason: SitOut::CommitTooLate { late_by_ms: now - t },
-			}],
-			None => Vec::new(),
+			.expected_at(last_block)
+			.map(|t| t.saturating_sub(self.margins.min_transaction_ms))
+		else {
+			return Vec::new();
+		};
+		let closed = self.clock.newest().is_some_and(|(n, _)| n >= last_block);
+		if now <= last_chance && !closed {
+			self.stage = Stage::Committing(window);
+			vec![MinerAction::Commit { window }]
+		} else {
+			let late_by_ms = now.saturating_sub(last_chance);
+			vec![MinerAction::SitOut { window, reason: SitOut::CommitTooLate { late_by_ms } }]
 		}
 	}
 

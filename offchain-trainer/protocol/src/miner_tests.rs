@@ -45,7 +45,7 @@ fn trains_once_theta_is_held_with_the_planned_deadline() {
 	// pool's share.
 	let stop_at = ts(19)
 		- (2_000 + crate::estimate::defaults::TRANSACTION_POOL_MS)
-		- Margins::default().commit_ms
+		- Margins::default().commit_for(2_000)
 		- crate::estimate::defaults::BUILD_MS;
 	assert_eq!(actions, vec![MinerAction::Train { window: 1, stop_at }]);
 	assert_eq!(m.train_until(1), Some(stop_at));
@@ -116,11 +116,22 @@ fn a_missed_window_is_skipped_and_the_next_one_trained() {
 }
 
 #[test]
-fn a_stalled_chain_triggers_nothing() {
-	let (mut m, _) = miner_at(13, Some(1));
+fn a_stalled_chain_starts_no_window_on_the_clock_alone() {
+	let (mut m, _) = miner_at(15, Some(1));
 	finish(&mut m, 1, ts(15));
-	// No block for a long time: no event, no action. The same block again is ignored.
-	assert!(m.on_finalized_block(13, ts(13), ts(13) + 60_000).is_empty());
+	for n in 16..=19 {
+		m.on_finalized_block(n, ts(n), ts(n));
+	}
+	// The chain stalls at block 19: the time of window 2 comes and goes, θ_2 even arrives
+	// (a peer that applied it early), but no block of window 2 was seen, so nothing starts.
+	for late in [5_000, 20_000, 60_000] {
+		assert!(m.on_theta(2, true, ts(19) + late).is_empty(), "{late} ms into the stall");
+	}
+	// A repeated old block changes nothing either.
+	assert!(m.on_finalized_block(19, ts(19), ts(19) + 60_000).is_empty());
+	// The chain resumes: window 2's first block starts it.
+	let a = m.on_finalized_block(20, ts(19) + 61_000, ts(19) + 61_100);
+	assert!(a.iter().any(|a| matches!(a, MinerAction::Train { window: 2, .. })), "{a:?}");
 }
 
 #[test]
@@ -245,7 +256,7 @@ fn slow_durations_still_commit_before_the_deadline() {
 		let a = m.on_training_done(w, trained(step, build), now);
 		if a == vec![MinerAction::Commit { window: w }] {
 			let included = now + tx <= ts(DEV.last_commit_block(w));
-			// The first window is planned with the defaults (a 2.5 s transaction, not 3.5 s) and
+			// The first window is planned with the defaults (a 2.1 s transaction, not 3.5 s) and
 			// may miss; every later one is planned with what was measured and must not.
 			assert!(
 				included || w == 1,

@@ -7,9 +7,11 @@
 //!
 //! Transactions enter the pool `transaction_ms` after they are sent and are included in the
 //! first block authored after that; a commitment is accepted only in a block of its window,
-//! results only before the scoring deadline. A miner's upload takes `upload_ms` of its loop; a
-//! peer's outer step waits until every other committed payload has been uploaded and then
-//! downloaded (`download_ms` after the last upload), and then takes `apply_ms`.
+//! results only before the scoring deadline. A miner's upload takes `upload_ms` of its loop.
+//! A peer downloads the uploaded payloads one after the other as they appear, each taking
+//! `download_ms / (miners − 1)`; as in the real watcher, only what was read by the end of the
+//! reveal period is applied (the rest counts as not revealed), and the outer step at the end of
+//! the reveal period takes `apply_ms`.
 
 use crate::{
 	Block, Follower, FollowerAction, Margins, Millis, Miner, MinerAction, Timing, Trained,
@@ -60,6 +62,8 @@ pub struct WindowOutcome {
 	pub steps: Vec<usize>,
 	/// Commitments included in the window.
 	pub committed: usize,
+	/// Payloads read by the end of the reveal period, which the outer step applied.
+	pub applied: usize,
 	/// Why miners sat out (one line each).
 	pub sat_out: Vec<String>,
 	/// Whether the validator's results were included before the scoring deadline.
@@ -112,20 +116,29 @@ impl Chain {
 	}
 }
 
-/// One peer's follower, stepping as its machine asks. Payloads of window w are all available
-/// at `ready[w]`.
-fn follow(
-	follower: &mut Follower,
-	n: Block,
-	now: &mut Millis,
-	ready: &BTreeMap<Window, Millis>,
-	apply_ms: u64,
-) -> Vec<Window> {
+/// How many of the payloads uploaded at `uploads` a peer has read by `by`, fetching them one
+/// after the other as they appear, `each_ms` apiece.
+fn read_by(uploads: &[Millis], each_ms: u64, by: Millis) -> usize {
+	let mut sorted = uploads.to_vec();
+	sorted.sort_unstable();
+	let mut done = 0;
+	let mut read = 0;
+	for up in sorted {
+		done = done.max(up) + each_ms;
+		if done <= by {
+			read += 1;
+		}
+	}
+	read
+}
+
+/// One peer's follower, stepping as its machine asks.
+fn follow(follower: &mut Follower, n: Block, now: &mut Millis, apply_ms: u64) -> Vec<Window> {
 	let mut stepped = Vec::new();
 	while let Some(action) = follower.next(n) {
 		match action {
 			FollowerAction::Step { window } => {
-				*now = (*now).max(ready.get(&window).copied().unwrap_or(0)) + apply_ms;
+				*now += apply_ms;
 				follower.on_stepped(window);
 				stepped.push(window);
 			},
@@ -157,22 +170,24 @@ pub fn run(net: &Network) -> Outcome {
 	let mut outcomes: BTreeMap<Window, WindowOutcome> = (1..=net.windows)
 		.map(|w| (w, WindowOutcome { window: w, steps: vec![0; net.miners], ..Default::default() }))
 		.collect();
-	// When each window's last payload was uploaded, and when all are downloaded.
-	let mut uploaded: BTreeMap<Window, Millis> = BTreeMap::new();
-	let mut ready: BTreeMap<Window, Millis> = BTreeMap::new();
+	// When each window's payloads were uploaded.
+	let mut uploaded: BTreeMap<Window, Vec<Millis>> = BTreeMap::new();
+	let each_ms = net.download_ms / (net.miners.saturating_sub(1).max(1) as u64);
 	let mut training_ms = 0;
 	let last_block = t.score_deadline(net.windows) + 1;
 	for n in 1..=last_block {
 		let at = chain.at(n);
-		for (w, up) in &uploaded {
-			if t.reveal_end(*w) == n {
-				ready.insert(*w, up + net.download_ms);
+		for (w, ups) in &uploaded {
+			if t.reveal_end(*w) == n
+				&& let Some(o) = outcomes.get_mut(w)
+			{
+				o.applied = read_by(ups, each_ms, at);
 			}
 		}
 		for (i, (miner, follower, now)) in miners.iter_mut().enumerate() {
 			*now = (*now).max(at);
 			let mut actions = miner.on_finalized_block(n, at, *now);
-			follow(follower, n, now, &ready, net.apply_ms);
+			follow(follower, n, now, net.apply_ms);
 			if let Some(applied) = follower.applied() {
 				actions.extend(miner.on_theta(applied + 1, follower.in_sync(), *now));
 			}
@@ -209,8 +224,7 @@ pub fn run(net: &Network) -> Outcome {
 					},
 					MinerAction::Upload { window } => {
 						*now += net.upload_ms;
-						let last = uploaded.entry(window).or_insert(0);
-						*last = (*last).max(*now);
+						uploaded.entry(window).or_default().push(*now);
 					},
 					MinerAction::SitOut { window, reason } => {
 						if let Some(o) = outcomes.get_mut(&window) {
@@ -223,13 +237,13 @@ pub fn run(net: &Network) -> Outcome {
 		// The validator.
 		v_now = v_now.max(at);
 		let mut actions = validator.on_finalized_block(n, at, v_now);
-		for window in follow(&mut v_follower, n, &mut v_now, &ready, net.apply_ms) {
+		for window in follow(&mut v_follower, n, &mut v_now, net.apply_ms) {
 			actions.extend(validator.on_stepped(window, true, v_now));
 		}
 		while let Some(action) = actions.pop() {
 			match action {
 				ValidatorAction::Evaluate { window } => {
-					let updates = outcomes.get(&window).map_or(0, |o| o.committed) as u64;
+					let updates = outcomes.get(&window).map_or(0, |o| o.applied) as u64;
 					let took = net.evaluate_ms * updates;
 					v_now += took;
 					actions.extend(validator.on_evaluated(window, took, v_now));
@@ -284,6 +298,7 @@ mod tests {
 		let out = run(&dev(2_000, 300));
 		for w in &out.windows {
 			assert_eq!(w.committed, 3, "window {}: {:?}", w.window, w.sat_out);
+			assert_eq!(w.applied, 3, "window {}", w.window);
 			assert!(w.scored, "window {} scored", w.window);
 			assert!(w.steps.iter().all(|&s| s > 0), "{w:?}");
 		}
@@ -297,6 +312,15 @@ mod tests {
 		let steps = |o: &Outcome| o.windows.iter().flat_map(|w| w.steps.iter()).sum::<usize>();
 		assert!(steps(&slow) < steps(&fast));
 		assert!(slow.windows.iter().skip(1).all(|w| w.committed == 3), "{slow:?}");
+	}
+
+	#[test]
+	fn payloads_not_read_by_the_end_of_the_reveal_period_are_not_applied() {
+		// 6 s of reveal period; each download takes 2.5 s: two of three payloads get in.
+		let out = run(&Network { download_ms: 5_000, ..dev(2_000, 300) });
+		assert!(out.windows.iter().all(|w| w.committed == 3 && w.applied == 2), "{out:?}");
+		assert_eq!(read_by(&[0, 0, 10], 5, 10), 2);
+		assert_eq!(read_by(&[0, 0, 10], 5, 15), 3);
 	}
 
 	#[test]

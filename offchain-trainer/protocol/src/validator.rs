@@ -1,8 +1,10 @@
 //! The validator's machine (DESIGN.md §2 step 5): once a window's outer step is applied from
 //! the validator's own screening, evaluate its updates; then watch for late uploads and submit
-//! the results at a moment planned from the validator's measured durations (evaluation, the
-//! results transaction) and named margins, so that they are included before the scoring period
-//! closes even on a busy machine. Results that could no longer be included are not sent.
+//! the results at a moment planned from the validator's measured results-transaction time and
+//! named margins, so that they are included before the scoring period closes even on a busy
+//! machine (the evaluation's duration is measured and reported alongside). Results that could
+//! no longer be included — the last block that could take them is finalized, or too little time
+//! is left before it — are not sent.
 //!
 //! Submission is *ready* once the evaluation is done and [`Margins::late_watch_blocks`] blocks
 //! of the scoring period have passed (late uploads had their chance); it is *due* at the latest
@@ -52,6 +54,11 @@ pub enum Skip {
 	},
 	/// The evaluation left nothing to score (θ_w was no longer held).
 	NothingToScore,
+	/// The results of an earlier window were still being scored.
+	Busy {
+		/// That window.
+		scoring: Window,
+	},
 	/// The chain refused the results.
 	Refused,
 }
@@ -66,6 +73,7 @@ impl std::fmt::Display for Skip {
 				 late): not submitted"
 			),
 			Self::NothingToScore => write!(f, "nothing to score"),
+			Self::Busy { scoring } => write!(f, "window {scoring} was still being scored"),
 			Self::Refused => write!(f, "the chain refused the results"),
 		}
 	}
@@ -126,14 +134,24 @@ impl Validator {
 	/// The latest moment the results of `window` may be sent with the planned margin.
 	pub fn submit_by(&self, window: Window) -> Option<Millis> {
 		let last = self.clock.expected_at(self.timing.last_submit_block(window))?;
-		let submit = transaction_ms(&self.durations.submit, self.clock.interval_ms());
-		Some(last.saturating_sub(submit + self.margins.submit_ms))
+		let interval = self.clock.interval_ms();
+		let submit = transaction_ms(&self.durations.submit, interval);
+		Some(last.saturating_sub(submit + self.margins.submit_for(interval)))
 	}
 
-	/// After this moment the results of `window` are not sent at all.
-	fn last_chance(&self, window: Window) -> Option<Millis> {
-		let last = self.clock.expected_at(self.timing.last_submit_block(window))?;
-		Some(last.saturating_sub(self.margins.min_transaction_ms))
+	/// How late it is at `now` to send the results of `window`, if it is: too little is left
+	/// before the last block that could include them, or that block is already finalized
+	/// (whatever the local clock says).
+	fn too_late(&self, window: Window, now: Millis) -> Option<u64> {
+		let last_block = self.timing.last_submit_block(window);
+		let last_chance = self
+			.clock
+			.expected_at(last_block)
+			.map(|t| t.saturating_sub(self.margins.min_transaction_ms));
+		if self.newest.is_some_and(|n| n >= last_block) {
+			return Some(last_chance.map_or(0, |t| now.saturating_sub(t)));
+		}
+		last_chance.filter(|&t| now > t).map(|t| now - t)
 	}
 
 	/// Block `number` was authored at `timestamp`: for the clock only (a restarted driver tells
@@ -162,18 +180,19 @@ impl Validator {
 		provisional: bool,
 		now: Millis,
 	) -> Vec<ValidatorAction> {
-		if window == 0 || self.last_scored.is_some_and(|s| s >= window) || self.scoring.is_some() {
+		if window == 0 || self.last_scored.is_some_and(|s| s >= window) {
 			return Vec::new();
+		}
+		if let Some((scoring, _)) = self.scoring {
+			return vec![ValidatorAction::Skip { window, reason: Skip::Busy { scoring } }];
 		}
 		if !provisional {
 			self.last_scored = Some(window);
 			return vec![ValidatorAction::Skip { window, reason: Skip::AlreadySettled }];
 		}
-		if let Some(t) = self.last_chance(window)
-			&& now > t
-		{
+		if let Some(late_by_ms) = self.too_late(window, now) {
 			self.last_scored = Some(window);
-			let reason = Skip::DeadlinePassed { late_by_ms: now - t };
+			let reason = Skip::DeadlinePassed { late_by_ms };
 			return vec![ValidatorAction::Skip { window, reason }];
 		}
 		self.scoring = Some((window, Stage::Evaluating));
@@ -227,11 +246,10 @@ impl Validator {
 
 	fn submit_if_due(&mut self, now: Millis) -> Option<ValidatorAction> {
 		let Some((window, Stage::Evaluated)) = self.scoring else { return None };
-		let last_chance = self.last_chance(window)?;
-		if now > last_chance {
+		if let Some(late_by_ms) = self.too_late(window, now) {
 			self.scoring = None;
 			self.last_scored = Some(window);
-			let reason = Skip::DeadlinePassed { late_by_ms: now - last_chance };
+			let reason = Skip::DeadlinePassed { late_by_ms };
 			return Some(ValidatorAction::Skip { window, reason });
 		}
 		let watched = self.timing.reveal_end(window) + self.margins.late_watch_blocks;

@@ -23,14 +23,15 @@ fn evaluates_a_provisional_step_and_submits_after_the_late_watch() {
 	assert!(v.on_evaluated(1, 1_500, ts(24)).is_empty(), "late uploads still watched");
 	assert!(v.on_finalized_block(24, ts(24), ts(24)).is_empty());
 	assert!(v.on_finalized_block(25, ts(25), ts(25)).is_empty());
-	// reveal_end(1) = 23, three blocks of late watch: ready at block 26.
+	assert!(v.on_finalized_block(26, ts(26), ts(26)).is_empty());
+	// reveal_end(1) = 23, four blocks of late watch: ready at block 27.
 	assert_eq!(
-		v.on_finalized_block(26, ts(26), ts(26)),
+		v.on_finalized_block(27, ts(27), ts(27)),
 		vec![ValidatorAction::Submit { window: 1 }]
 	);
 	assert!(v.on_submit_result(1, true, 1_800).is_empty());
 	assert_eq!(v.last_scored(), Some(1));
-	assert!(v.on_finalized_block(27, ts(27), ts(27)).is_empty(), "submitted once");
+	assert!(v.on_finalized_block(28, ts(28), ts(28)).is_empty(), "submitted once");
 }
 
 #[test]
@@ -100,6 +101,40 @@ fn a_restart_does_not_score_a_window_twice() {
 }
 
 #[test]
+fn a_step_while_another_window_is_scored_is_skipped_with_its_reason() {
+	let mut v = validator_at(23);
+	v.on_stepped(1, true, ts(23));
+	assert_eq!(
+		v.on_stepped(2, true, ts(23)),
+		vec![ValidatorAction::Skip { window: 2, reason: Skip::Busy { scoring: 1 } }]
+	);
+}
+
+#[test]
+fn results_are_given_up_once_their_last_block_is_finalized_whatever_the_clock_says() {
+	// This machine's wall clock runs 10 s behind the block timestamps, and the late watch
+	// outlasts the window: by the clock, the deadline never seems near.
+	let skew = 10_000;
+	let mut v = Validator::new(DEV, Margins { late_watch_blocks: 20, ..Margins::default() }, None);
+	for n in 1..=23 {
+		v.on_finalized_block(n, ts(n), ts(n) - skew);
+	}
+	v.on_stepped(1, true, ts(23) - skew);
+	assert!(v.on_evaluated(1, 500, ts(23) - skew).is_empty());
+	for n in 24..29 {
+		assert!(v.on_finalized_block(n, ts(n), ts(n) - skew).is_empty(), "block {n}");
+	}
+	// Block 29, the last that could include the results, is finalized: given up, and the next
+	// window is free to be scored.
+	let a = v.on_finalized_block(29, ts(29), ts(29) - skew);
+	assert!(
+		matches!(a[..], [ValidatorAction::Skip { window: 1, reason: Skip::DeadlinePassed { .. } }]),
+		"{a:?}"
+	);
+	assert_eq!(v.on_stepped(2, true, ts(33)), vec![ValidatorAction::Evaluate { window: 2 }]);
+}
+
+#[test]
 fn refused_results_are_reported() {
 	let mut v = validator_at(23);
 	v.on_stepped(1, true, ts(23));
@@ -114,11 +149,12 @@ fn a_stalled_chain_holds_the_submission_until_the_late_watch_ends() {
 	v.on_stepped(1, true, ts(23));
 	// No new block for 3 s (the chain stalled): still before the planned moment.
 	assert!(v.on_evaluated(1, 500, ts(23) + 3_000).is_empty());
-	// Blocks resume: the late watch ends at block 26 as usual.
-	assert!(v.on_finalized_block(24, ts(24) + 3_000, ts(24) + 3_000).is_empty());
-	assert!(v.on_finalized_block(25, ts(25) + 3_000, ts(25) + 3_000).is_empty());
+	// Blocks resume: the late watch ends at block 27 as usual.
+	for n in 24..27 {
+		assert!(v.on_finalized_block(n, ts(n) + 3_000, ts(n) + 3_000).is_empty(), "block {n}");
+	}
 	assert_eq!(
-		v.on_finalized_block(26, ts(26) + 3_000, ts(26) + 3_000),
+		v.on_finalized_block(27, ts(27) + 3_000, ts(27) + 3_000),
 		vec![ValidatorAction::Submit { window: 1 }]
 	);
 }

@@ -11,7 +11,7 @@
 //! - a validator never submits twice for a window, and only a window it evaluated.
 
 use proptest::prelude::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use tessera_protocol::{
 	Block, Follower, Margins, Millis, Miner, MinerAction, Timing, Trained, Validator,
 	ValidatorAction, Window,
@@ -96,8 +96,10 @@ fn run(world: &World) -> Result<Tally, String> {
 
 	for n in 1..world.intervals.len() as Block {
 		now = now.max(block_at(n) + world.lags[n as usize % world.lags.len()]);
-		let mut miner_actions = miner.on_finalized_block(n, block_at(n), now);
-		let mut validator_actions = validator.on_finalized_block(n, block_at(n), now);
+		// Actions are executed in the order given, as the real drivers do.
+		let mut miner_actions = VecDeque::from(miner.on_finalized_block(n, block_at(n), now));
+		let mut validator_actions =
+			VecDeque::from(validator.on_finalized_block(n, block_at(n), now));
 		// The follower: everything due at this block (a bounded number of actions: it never
 		// re-syncs forever).
 		let mut asked = 0;
@@ -143,7 +145,7 @@ fn run(world: &World) -> Result<Tally, String> {
 			miner_actions.extend(miner.on_theta(applied + 1, follower.in_sync(), now));
 		}
 		// The miner's actions, and what they lead to.
-		while let Some(action) = miner_actions.pop() {
+		while let Some(action) = miner_actions.pop_front() {
 			match action {
 				MinerAction::Train { window, stop_at } => {
 					if follower.applied().map(|a| a + 1) != Some(window) || !follower.in_sync() {
@@ -191,7 +193,7 @@ fn run(world: &World) -> Result<Tally, String> {
 			}
 		}
 		// The validator's.
-		while let Some(action) = validator_actions.pop() {
+		while let Some(action) = validator_actions.pop_front() {
 			match action {
 				ValidatorAction::Evaluate { window } => {
 					evaluated.insert(window);

@@ -88,18 +88,19 @@ pub fn protocol_table(net: &Network, out: &ProtocolOutcome) -> String {
 	);
 	let _ = writeln!(
 		text,
-		"{:<8} {:>18} {:>10} {:>8}",
-		"window", "steps min/max", "committed", "scored"
+		"{:<8} {:>14} {:>10} {:>8} {:>7}",
+		"window", "steps min/max", "committed", "applied", "scored"
 	);
 	for w in &out.windows {
 		let min = w.steps.iter().min().copied().unwrap_or(0);
 		let max = w.steps.iter().max().copied().unwrap_or(0);
 		let _ = writeln!(
 			text,
-			"{:<8} {:>18} {:>10} {:>8}",
+			"{:<8} {:>14} {:>10} {:>8} {:>7}",
 			w.window,
 			format!("{min}/{max}"),
 			format!("{}/{}", w.committed, net.miners),
+			w.applied,
 			if w.scored { "yes" } else { "no" }
 		);
 	}

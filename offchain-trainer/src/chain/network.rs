@@ -25,11 +25,13 @@ pub async fn timing(client: &Client) -> Result<Timing, ChainError> {
 	let score_deadline_blocks = constants
 		.entry(runtime::constants().training().score_deadline_blocks())
 		.map_err(ChainError::query)?;
-	Ok(Timing {
+	let timing = Timing {
 		window_length: window_length.into(),
 		reveal_blocks: reveal_blocks.into(),
 		score_deadline_blocks: score_deadline_blocks.into(),
-	})
+	};
+	timing.check().map_err(|e| ChainError::Query(format!("the chain's window timing: {e}")))?;
+	Ok(timing)
 }
 
 fn text(bytes: Vec<u8>) -> String {

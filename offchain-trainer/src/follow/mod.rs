@@ -174,8 +174,9 @@ impl Follower {
 	/// A new connection: whatever was in flight on the old one is over.
 	pub fn resume(&mut self) {
 		let applied = self.replica.applied();
+		let provisional = self.provisional.as_ref().map(|p| p.window);
 		if let Some(m) = self.machine.as_mut() {
-			m.on_restart(applied);
+			m.on_restart(applied, provisional);
 			if m.provisional().is_none() {
 				self.provisional = None;
 			}
@@ -352,6 +353,9 @@ impl Follower {
 			.filter(|s| inclusion.contains(&s.account))
 			.filter_map(|s| s.payload.clone().map(|p| (s.account, p)))
 			.collect();
+		// Everything read from the chain is read before θ changes: a failing query leaves the
+		// window unapplied, to be stepped again on the next connection.
+		let seed = chain::network::window_seed(client, n, window).await?;
 		let theta_before = self.replica.theta().to_vec();
 		self.apply(window, &inclusion, &payloads, false)?;
 		let theta_hash = self.replica.theta_hash();
@@ -364,7 +368,6 @@ impl Follower {
 			theta_before,
 			payloads,
 		});
-		let seed = chain::network::window_seed(client, n, window).await?;
 		Ok(Stepped {
 			window,
 			record,

@@ -2,7 +2,8 @@
 //! ([`crate::follow`]), and execute what the miner machine ([`tessera_protocol::miner`]) decides:
 //! train window w on θ_w until the deadline it planned from this miner's measured durations,
 //! commit the payload hash on chain, and upload the payload when the reveal period opens. A
-//! commitment that would be late is never sent. The adversarial behaviours of the tests
+//! commitment is not sent once the window's last block is finalized or too little time is
+//! left before it. The adversarial behaviours of the tests
 //! ([`Behaviour`]) bend only the upload and the payload. The miner's watcher
 //! ([`crate::round::watch`]) observes the other payloads' timing meanwhile. A failing RPC
 //! connection is re-opened with backoff; the replica's state and the machine survive it.

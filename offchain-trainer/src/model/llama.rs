@@ -427,6 +427,8 @@ mod tests {
 		let x = model.forward_blocks(&x, 1..n, &positions, Mode::Train).unwrap();
 		let staged =
 			model.head(&x, Mode::Train).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+		assert_eq!(whole.len(), 2 * 16 * config.vocab_size);
+		assert_eq!(whole.len(), staged.len());
 		assert!(whole.iter().zip(&staged).all(|(a, b)| a.to_bits() == b.to_bits()));
 	}
 
