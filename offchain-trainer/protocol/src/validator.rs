@@ -95,8 +95,6 @@ pub struct Validator {
 	durations: Durations,
 	/// The window being scored and where it stands.
 	scoring: Option<(Window, Stage)>,
-	/// The newest finalized block seen.
-	newest: Option<Block>,
 	/// The last window whose scoring ended (submitted, refused or given up).
 	last_scored: Option<Window>,
 }
@@ -111,7 +109,6 @@ impl Validator {
 			clock: BlockClock::default(),
 			durations: Durations::default(),
 			scoring: None,
-			newest: None,
 			last_scored,
 		}
 	}
@@ -131,6 +128,11 @@ impl Validator {
 		&self.clock
 	}
 
+	/// The newest finalized block seen (the clock's).
+	fn newest(&self) -> Option<Block> {
+		self.clock.newest().map(|(n, _)| n)
+	}
+
 	/// The latest moment the results of `window` may be sent with the planned margin.
 	pub fn submit_by(&self, window: Window) -> Option<Millis> {
 		let last = self.clock.expected_at(self.timing.last_submit_block(window))?;
@@ -148,7 +150,7 @@ impl Validator {
 			.clock
 			.expected_at(last_block)
 			.map(|t| t.saturating_sub(self.margins.min_transaction_ms));
-		if self.newest.is_some_and(|n| n >= last_block) {
+		if self.newest().is_some_and(|n| n >= last_block) {
 			return Some(last_chance.map_or(0, |t| now.saturating_sub(t)));
 		}
 		last_chance.filter(|&t| now > t).map(|t| now - t)
@@ -168,7 +170,6 @@ impl Validator {
 		now: Millis,
 	) -> Vec<ValidatorAction> {
 		self.clock.observe(number, timestamp);
-		self.newest = self.newest.max(Some(number));
 		self.submit_if_due(now).into_iter().collect()
 	}
 
@@ -253,7 +254,7 @@ impl Validator {
 			return Some(ValidatorAction::Skip { window, reason });
 		}
 		let watched = self.timing.reveal_end(window) + self.margins.late_watch_blocks;
-		let ready = self.newest.is_some_and(|n| n >= watched);
+		let ready = self.newest().is_some_and(|n| n >= watched);
 		// The next event may come one block later: submit now if waiting for it would pass the
 		// planned moment.
 		let due = self.submit_by(window).is_some_and(|t| now + self.clock.interval_ms() > t);

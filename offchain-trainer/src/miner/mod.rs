@@ -128,6 +128,8 @@ struct Miner {
 	progress: ProgressBar,
 	/// The window protocol's decisions (made once the chain's timing is known).
 	machine: Option<protocol::Miner>,
+	/// The payload just built, until the machine says to commit it (or sits the window out).
+	built: Option<Built>,
 	/// The payload committed last, until it is uploaded.
 	payload: Option<Pending>,
 	/// Blocks processed (all sessions).
@@ -158,6 +160,7 @@ pub async fn run(
 		store,
 		progress,
 		machine: None,
+		built: None,
 		payload: None,
 		blocks: 0,
 		options,
@@ -282,20 +285,24 @@ impl Miner {
 							longest_step_ms: built.as_ref().and_then(|b| b.longest_step).map(ms),
 							build_ms: built.as_ref().and_then(|b| b.build_time).map(ms),
 						};
-						let mut outcome =
-							self.machine(|m| m.on_training_done(window, trained, now_ms()));
-						if let (Some(built), Some(MinerAction::Commit { .. })) =
-							(built, outcome.first())
-						{
-							outcome = self.commit(client, window, built).await;
-						}
-						next.extend(outcome);
+						self.built = built;
+						next.extend(
+							self.machine(|m| m.on_training_done(window, trained, now_ms())),
+						);
 					},
-					MinerAction::Commit { window } => {
-						tracing::warn!(window, "commit asked for without a payload: nothing sent");
+					MinerAction::Commit { window } => match self.built.take() {
+						Some(built) => next.extend(self.commit(client, window, built).await),
+						None => {
+							tracing::warn!(
+								window,
+								"commit asked for without a payload: nothing sent"
+							);
+						},
 					},
 					MinerAction::Upload { window } => self.upload_revealed(window).await,
 					MinerAction::SitOut { window, reason } => {
+						// Whatever was built is not committed.
+						self.built = None;
 						if matches!(reason, protocol::SitOut::RevealOver) {
 							self.payload = None;
 							tracing::warn!(window, %reason, "payload dropped");

@@ -6,8 +6,9 @@
 //! and on random data; late uploads are watched for a few blocks, and the window is scored
 //! (Plackett–Luce ratings, honest indicator, sync) and its results, inclusion list and θ_{w+1}
 //! hash submitted through `submit_gauntlet_results` at a moment planned from the measured
-//! results-transaction time, so they arrive before the scoring deadline on a busy machine too. A bad payload costs at most one fetch deadline and one evaluation of
-//! `eval_sequences` rows; nothing a peer uploads can stop the loop.
+//! results-transaction time, so they arrive before the scoring deadline on a busy machine too.
+//! A bad payload costs at most one fetch deadline and one evaluation of `eval_sequences` rows;
+//! nothing a peer uploads can stop the loop.
 
 pub mod scoring;
 
