@@ -6,7 +6,7 @@
 //! cargo run -p offchain-trainer --example history -- ws://127.0.0.1:9944 3
 //! ```
 
-use tessera_trainer::chain::{self, runtime};
+use tessera_chain::{self as chain, runtime};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -1,35 +1,16 @@
 //! # offchain-trainer
 //!
-//! tessera's off-chain half: the miner, the validator, the local devnet and the audit CLI all
-//! live in this crate and its `offchain-trainer` binary. Modules: the chain client ([`chain`]:
-//! subxt, generated from our runtime's metadata) and window follower ([`windows`]); the model
-//! ([`model`]: a LLaMA-style decoder in candle); the data ([`data`]: corpus, tokenizer, token
-//! shard, data slices); the miner's local work ([`train`]: inner AdamW loop, pseudo-gradient,
-//! compressed payload); object storage ([`storage`]: local directory or S3); one window's
-//! exchange of updates ([`round`]: fetching, screening) and keeping θ on the network's
-//! ([`follow`]); the miner ([`miner`]) and the validator ([`validator`], scoring with the
-//! [`gauntlet`]); the whole network on one machine ([`devnet`]); and the auditor's view of the
-//! chain ([`audit`]). *When* a miner or validator does what is decided by the window protocol's
-//! machines in the `tessera-protocol` crate; the loops here execute their actions, reading the
-//! [`wallclock`] for them.
+//! The `offchain-trainer` binary's library: what its subcommands do beyond a peer's drivers.
+//! Operator configuration files ([`config`]); the whole network on one machine ([`devnet`]); the
+//! auditor's view of the chain ([`audit`]); and the side-by-side measurements ([`bench`]).
+//! The rest lives in crates along the real boundaries: `tessera-codec` (the SparseLoCo payload),
+//! `tessera-protocol` (the window protocol's pure machines), `tessera-model` (θ, training,
+//! checkpoints), `tessera-data` (corpus, tokenizer, data slices), `tessera-store` (object
+//! storage), `tessera-chain` (the chain client) and `tessera-peer` (the miner's, validator's and
+//! follower's async drivers). `src/bin/offchain-trainer/main.rs` parses and dispatches, one
+//! module per subcommand.
 
 pub mod audit;
 pub mod bench;
-pub mod chain;
-pub mod checkpoint;
 pub mod config;
-pub mod data;
 pub mod devnet;
-pub mod follow;
-pub mod gauntlet;
-pub mod metrics;
-pub mod miner;
-pub mod model;
-pub mod replica;
-pub mod report;
-pub mod round;
-pub mod storage;
-pub mod train;
-pub mod validator;
-pub mod wallclock;
-pub mod windows;

@@ -20,11 +20,9 @@ use tessera_codec::{
 	CompressConfig, Expected, Header, IndexCoding, OuterStep, Payload, apply_outer_step, decode,
 	encode, hash::payload_hash,
 };
-use tessera_trainer::{
-	round::{self, Committed, WindowRecord, flags},
-	storage::{Location, ObjectStore, Resolver, gradient_key},
-	train::UpdateBuilder,
-};
+use tessera_model::train::UpdateBuilder;
+use tessera_peer::round::{self, Committed, WindowRecord, flags};
+use tessera_store::{Location, ObjectStore, Resolver, gradient_key};
 
 const WINDOW: u64 = 7;
 const THETA: [u8; 32] = [5; 32];

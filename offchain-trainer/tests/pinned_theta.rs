@@ -7,12 +7,10 @@
 
 use indicatif::ProgressBar;
 use tessera_codec::{CompressConfig, OuterStep, format::Expected};
-use tessera_trainer::{
-	data::{CorpusManifest, TokenShard},
-	model::ModelConfig,
-	replica::Replica,
-	train::{AdamWConfig, InnerConfig, LrSchedule},
-};
+use tessera_data::{CorpusManifest, TokenShard};
+use tessera_model::ModelConfig;
+use tessera_model::train::{AdamWConfig, InnerConfig, LrSchedule};
+use tessera_peer::replica::Replica;
 
 /// BLAKE2b-256 of θ after windows 1, 2 and 3, hex, as computed before the window protocol
 /// moved into `tessera-protocol` and the model was split into its parts (commit 4f7cc95's code
@@ -38,7 +36,7 @@ fn seeded_corpus(dir: &std::path::Path, vocab: usize, tokens: u64) -> anyhow::Re
 	}
 	std::fs::write(dir.join("tokens.bin"), &bytes)?;
 	let manifest = CorpusManifest {
-		format: tessera_trainer::data::corpus::FORMAT,
+		format: tessera_data::corpus::FORMAT,
 		source: "seeded".into(),
 		source_sha256: String::new(),
 		documents: 1,

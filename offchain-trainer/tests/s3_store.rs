@@ -3,10 +3,10 @@
 
 use bytes::Bytes;
 use std::time::{Duration, Instant};
-use tessera_trainer::{
-	devnet::s3::S3Server,
-	storage::{Location, ObjectStore, Resolver, S3Credentials, S3Limits, S3Store, StoreError},
+use tessera_store::{
+	Location, ObjectStore, Resolver, S3Credentials, S3Limits, S3Store, StoreError,
 };
+use tessera_trainer::devnet::s3::S3Server;
 use tokio::net::TcpListener;
 
 const ACCESS: &str = "tessera-test";
@@ -33,7 +33,7 @@ async fn round_trip_through_a_real_s3_server() {
 	let location = Location { endpoint, bucket: "tessera".into(), prefix: "alice".into() };
 	let resolver = Resolver::S3 { credentials: credentials(), limits: quick() };
 	let store = match resolver.open(&location).unwrap() {
-		tessera_trainer::storage::Store::S3(s) => s,
+		tessera_store::Store::S3(s) => s,
 		other => panic!("expected S3, got {other:?}"),
 	};
 	store.create_bucket().await.unwrap();

@@ -13,10 +13,10 @@ pub fn corpus() -> anyhow::Result<PathBuf> {
 			.join(".cache/tessera"),
 	};
 	let out = cache.join("corpus-4096");
-	if out.join("corpus.json").is_file() && tessera_trainer::data::TokenShard::open(&out).is_ok() {
+	if out.join("corpus.json").is_file() && tessera_data::TokenShard::open(&out).is_ok() {
 		return Ok(out);
 	}
-	let source = cache.join("sources").join(tessera_trainer::data::corpus::SOURCE_NAME);
+	let source = cache.join("sources").join(tessera_data::corpus::SOURCE_NAME);
 	if !source.is_file() {
 		bail!(
 			"{} is missing: run `bash scripts/fetch-corpus.sh` first (the README's test command does)",

@@ -10,7 +10,7 @@ use std::{
 	process::Stdio,
 	time::Duration,
 };
-use tessera_trainer::report::{Record, Report};
+use tessera_peer::report::{Record, Report};
 use tokio::process::{Child, Command};
 
 /// The hex account of a dev key URI (`//Alice`, `//Alice//stash`).

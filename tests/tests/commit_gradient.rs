@@ -6,9 +6,9 @@
 use std::time::Duration;
 use subxt::utils::H256;
 use subxt_signer::sr25519::dev;
+use tessera_chain::windows;
+use tessera_chain::{self as chain, runtime, training, tx::TxError};
 use tessera_e2e::{NodeOptions, TestNode};
-use tessera_trainer::chain::{self, runtime, training, tx::TxError};
-use tessera_trainer::windows;
 
 const DEADLINE: Duration = Duration::from_secs(120);
 

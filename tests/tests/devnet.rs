@@ -70,10 +70,10 @@ async fn devnet_runs_the_whole_network_and_shows_it_learning() -> anyhow::Result
 		Ok(String::from_utf8(out.stdout)?)
 	};
 	let window: serde_json::Value = serde_json::from_str(&audit(&["--json", "window", "3"])?)?;
-	let scored = tessera_trainer::report::Report::read(&dir.path().join("dave.jsonl"))?
+	let scored = tessera_peer::report::Report::read(&dir.path().join("dave.jsonl"))?
 		.into_iter()
 		.find_map(|r| match r {
-			tessera_trainer::report::Record::Scored { window: 3, peers, theta_hash, .. } => {
+			tessera_peer::report::Record::Scored { window: 3, peers, theta_hash, .. } => {
 				Some((peers, theta_hash))
 			},
 			_ => None,

@@ -4,11 +4,11 @@
 //! verdict's.
 
 use std::time::Duration;
+use tessera_chain::{self as chain, network};
 use tessera_e2e::{
 	Harness, Peer, Proxy, TestNode,
 	peers::{log_tail, records, theta_by_window},
 };
-use tessera_trainer::chain::{self, network};
 
 const RUN: Duration = Duration::from_secs(420);
 const LAST: u64 = 6;

@@ -11,15 +11,13 @@
 //!    honest miners first (over the run and in the incentive weights they end with).
 
 use std::{collections::BTreeMap, time::Duration};
+use tessera_chain::{self as chain, network};
 use tessera_e2e::{
 	Harness, Peer, TestNode,
 	peers::{account_of, log_tail, records, theta_by_window},
 };
-use tessera_trainer::{
-	chain::{self, network},
-	report::Record,
-	round::Verdict,
-};
+use tessera_peer::report::Record;
+use tessera_peer::round::Verdict;
 
 const RUN: Duration = Duration::from_secs(420);
 

@@ -6,16 +6,14 @@
 
 use indicatif::ProgressBar;
 use tessera_codec::{CompressConfig, Expected, Header, decode};
+use tessera_data::TokenShard;
 use tessera_e2e::corpus;
-use tessera_trainer::{
-	data::TokenShard,
-	follow::max_payload_bytes,
-	gauntlet::{Losses, evaluate::EvalInput, evaluate_window},
-	miner::behaviour::noise_payload,
-	model::ModelConfig,
-	replica::Replica,
-	train::{AdamWConfig, InnerConfig, LrSchedule},
-};
+use tessera_model::ModelConfig;
+use tessera_model::train::{AdamWConfig, InnerConfig, LrSchedule};
+use tessera_peer::follow::max_payload_bytes;
+use tessera_peer::gauntlet::{Losses, evaluate::EvalInput, evaluate_window};
+use tessera_peer::miner::behaviour::noise_payload;
+use tessera_peer::replica::Replica;
 
 #[test]
 fn honest_updates_separate_from_noise_at_the_networks_evaluation_sizes() -> anyhow::Result<()> {

@@ -7,12 +7,12 @@
 use std::time::Duration;
 use subxt::utils::H256;
 use subxt_signer::sr25519::{Keypair, dev};
-use tessera_e2e::{NodeOptions, TestNode};
-use tessera_trainer::chain::{
-	self, AccountId, runtime,
+use tessera_chain::{
+	self as chain, AccountId, runtime,
 	training::{self, Location, PeerResult, Role},
+	windows,
 };
-use tessera_trainer::windows;
+use tessera_e2e::{NodeOptions, TestNode};
 
 const DEADLINE: Duration = Duration::from_secs(180);
 const UNIT: u128 = 1_000_000_000_000;

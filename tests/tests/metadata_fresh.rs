@@ -24,7 +24,7 @@ fn docs_pallet_md_matches_the_metadata() {
 	let root = workspace_root();
 	let metadata = std::fs::read(root.join("offchain-trainer/metadata/tessera.scale"))
 		.expect("the checked-in metadata");
-	let page = tessera_trainer::chain::docs::pallet_markdown(&metadata, "Training")
+	let page = tessera_chain::docs::pallet_markdown(&metadata, "Training")
 		.expect("the metadata describes pallet-training");
 	let checked_in = std::fs::read_to_string(root.join("docs/pallet.md")).unwrap_or_default();
 	assert!(checked_in == page, "docs/pallet.md is stale: run `scripts/export-chain-specs.sh`");

@@ -9,7 +9,7 @@ use tessera_e2e::{
 	Harness,
 	peers::{log_tail, records, theta_by_window},
 };
-use tessera_trainer::report::Record;
+use tessera_peer::report::Record;
 
 const RUN: Duration = Duration::from_secs(300);
 

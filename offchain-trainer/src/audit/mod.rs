@@ -8,11 +8,9 @@
 pub mod query;
 pub mod render;
 
-use crate::{
-	chain::{self, ChainError, Client},
-	devnet::node::{NodeConfig, NodeError, NodeProcess},
-};
+use crate::devnet::node::{NodeConfig, NodeError, NodeProcess};
 use std::{path::PathBuf, str::FromStr, time::Duration};
+use tessera_chain::{self as chain, ChainError, Client};
 
 /// Why an audit could not be made.
 #[derive(Debug, thiserror::Error)]

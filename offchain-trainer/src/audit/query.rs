@@ -4,12 +4,10 @@
 //! most incentive. Everything comes from `pallet-training` storage and its `TrainingApi`
 //! runtime API; nothing is inferred off chain.
 
-use crate::{
-	chain::{AccountId, ChainError, Client, network, runtime},
-	round::flags,
-};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use tessera_chain::flags;
+use tessera_chain::{AccountId, ChainError, Client, network, runtime};
 
 /// One validator's word on one peer.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -7,11 +7,6 @@
 //! goes, the speed of its largest matrix product. Each time is the median of `runs` timed calls
 //! after one warm-up call; work on a GPU is waited for inside the timed call.
 
-use crate::{
-	gauntlet::evaluate::{clip_limits, losses_after},
-	model::{DeviceError, Llama, ModelConfig, ModelError, model_device},
-	train::{AdamW, AdamWConfig, UpdateBuilder, UpdateError},
-};
 use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -23,6 +18,9 @@ use tessera_codec::{
 	CodecError, CompressConfig, CompressedTensor, Expected, Header, IndexCoding, OuterStep,
 	Payload, apply_outer_step, decode, encode, format::HEADER_LEN,
 };
+use tessera_model::train::{AdamW, AdamWConfig, UpdateBuilder, UpdateError};
+use tessera_model::{DeviceError, Llama, ModelConfig, ModelError, model_device};
+use tessera_peer::gauntlet::evaluate::{clip_limits, losses_after};
 
 /// What is measured, shared with the reference (serialised into its spec file).
 #[derive(Clone, Debug, Serialize)]

@@ -134,7 +134,7 @@ mod tests {
 		let spec_dir = tempfile::tempdir().unwrap();
 		let script = spec_dir.path().join("ref.py");
 		std::fs::write(&script, "print('{}')").unwrap();
-		let model = crate::model::ModelConfig::load("tiny").unwrap();
+		let model = tessera_model::ModelConfig::load("tiny").unwrap();
 		let spec = BenchSpec {
 			model,
 			device: "cpu".into(),

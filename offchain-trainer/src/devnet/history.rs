@@ -3,8 +3,8 @@
 //! scores and flags, and whether every peer's θ hash agreed. The devnet's live display, its
 //! summary table and its plot are all drawn from this.
 
-use crate::report::{Record, Report};
 use std::{collections::BTreeMap, path::Path};
+use tessera_peer::report::{Record, Report};
 
 /// A peer of the network, as the devnet started it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,7 +102,7 @@ pub fn summarize(reports: &[(PeerInfo, Vec<Record>)]) -> Vec<WindowSummary> {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::report::PeerScore;
+	use tessera_peer::report::PeerScore;
 
 	fn peer(name: &str, account: &str, validator: bool) -> PeerInfo {
 		PeerInfo { name: name.into(), account: account.into(), validator }

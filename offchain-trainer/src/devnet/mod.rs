@@ -285,7 +285,7 @@ async fn watch(
 		indicatif::ProgressStyle::with_template("{spinner} {msg}")
 			.unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
 	);
-	let client = crate::chain::connect(url).await.ok();
+	let client = tessera_chain::connect(url).await.ok();
 	// Both streams are created once, before the loop: a signal that arrives while the loop is
 	// busy outside `select!` (querying the chain, reading reports) waits in its stream. A
 	// `ctrl_c()` future made afresh each turn would miss a Ctrl-C delivered between turns.

@@ -42,10 +42,8 @@ pub(crate) struct BenchArgs {
 
 /// `offchain-trainer bench`: ours, then the reference, then the table.
 pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
-	use tessera_trainer::{
-		bench::{measure, reference, report},
-		model::{Llama, ModelConfig},
-	};
+	use tessera_model::{Llama, ModelConfig};
+	use tessera_trainer::bench::{measure, reference, report};
 	let model = ModelConfig::load(&args.model)?;
 	anyhow::ensure!(args.runs >= 1, "--runs must be at least 1");
 	anyhow::ensure!(args.peers >= 1, "--peers must be at least 1");

@@ -2,7 +2,6 @@
 
 use anyhow::Context;
 use std::path::PathBuf;
-use tessera_trainer::data;
 
 /// Options of `offchain-trainer devnet`.
 #[derive(Debug, clap::Args)]
@@ -73,13 +72,18 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
 		node_bin.display()
 	);
 	let corpus = args.corpus.unwrap_or_else(|| cache.join("corpus-4096"));
-	if data::TokenShard::open(&corpus).is_err() {
+	if tessera_data::TokenShard::open(&corpus).is_err() {
 		let source = args.source.context(
 			"no corpus yet: pass --source with the archive `scripts/fetch-corpus.sh` downloads",
 		)?;
 		println!("building the corpus in {} …", corpus.display());
-		data::build_corpus(&source, &corpus, 4096, Some(data::corpus::SOURCE_SHA256))
-			.with_context(|| format!("building the corpus from {}", source.display()))?;
+		tessera_data::build_corpus(
+			&source,
+			&corpus,
+			4096,
+			Some(tessera_data::corpus::SOURCE_SHA256),
+		)
+		.with_context(|| format!("building the corpus from {}", source.display()))?;
 	}
 	let dir = match args.dir {
 		Some(d) => d,

@@ -20,7 +20,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::{ops::ControlFlow, path::PathBuf, time::Instant};
-use tessera_trainer::{chain, data, windows};
+use tessera_chain as chain;
+use tessera_chain::windows;
+use tessera_data as data;
 
 /// tessera's off-chain trainer.
 #[derive(Debug, Parser)]

@@ -29,15 +29,13 @@ pub(crate) struct MinerArgs {
 	/// An adversary's behaviour, for testing the Gauntlet: nan, noise, copy-exact:<victim>,
 	/// copy-perturbed:<victim>, late, early, no-upload, wrong-hash.
 	#[arg(long, default_value = "honest", hide = true)]
-	behaviour: tessera_trainer::miner::Behaviour,
+	behaviour: tessera_peer::miner::Behaviour,
 }
 
 pub(crate) async fn run(args: MinerArgs) -> anyhow::Result<()> {
-	use tessera_trainer::{
-		miner::{self, MinerOptions},
-		replica::Replica,
-		train::{AdamWConfig, InnerConfig, LrSchedule},
-	};
+	use tessera_model::train::{AdamWConfig, InnerConfig, LrSchedule};
+	use tessera_peer::miner::{self, MinerOptions};
+	use tessera_peer::replica::Replica;
 	let p = peer(&args.peer).await?;
 	let inner = InnerConfig {
 		steps: args.inner_steps,
@@ -52,7 +50,7 @@ pub(crate) async fn run(args: MinerArgs) -> anyhow::Result<()> {
 	let compress = tessera_codec::CompressConfig { k: args.top_k, ..Default::default() };
 	let replica = Replica::new(
 		&p.model,
-		&tessera_trainer::model::model_device(&args.peer.device)?,
+		&tessera_model::model_device(&args.peer.device)?,
 		AdamWConfig::default(),
 		inner,
 		compress,

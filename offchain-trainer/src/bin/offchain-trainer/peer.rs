@@ -3,7 +3,6 @@
 
 use anyhow::Context;
 use std::path::PathBuf;
-use tessera_trainer::data;
 
 /// Options every peer (miner or validator) takes.
 #[derive(Debug, clap::Args)]
@@ -86,20 +85,18 @@ pub(crate) struct PeerArgs {
 pub(crate) struct Peer {
 	pub(crate) signer: subxt_signer::sr25519::Keypair,
 	pub(crate) account: String,
-	pub(crate) model: tessera_trainer::model::ModelConfig,
-	pub(crate) shard: data::TokenShard,
-	pub(crate) location: tessera_trainer::storage::Location,
-	pub(crate) follow: tessera_trainer::follow::FollowOptions,
-	pub(crate) report: tessera_trainer::report::Report,
+	pub(crate) model: tessera_model::ModelConfig,
+	pub(crate) shard: tessera_data::TokenShard,
+	pub(crate) location: tessera_store::Location,
+	pub(crate) follow: tessera_peer::follow::FollowOptions,
+	pub(crate) report: tessera_peer::report::Report,
 	pub(crate) metrics: Option<std::net::SocketAddr>,
 }
 
 pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
-	use tessera_trainer::{
-		follow::FollowOptions,
-		model::ModelConfig,
-		storage::{Location, Resolver, S3Credentials, S3Limits, Store},
-	};
+	use tessera_model::ModelConfig;
+	use tessera_peer::follow::FollowOptions;
+	use tessera_store::{Location, Resolver, S3Credentials, S3Limits, Store};
 	let signer = {
 		use std::str::FromStr;
 		let uri = subxt_signer::SecretUri::from_str(&args.suri).context("parsing --suri")?;
@@ -107,7 +104,7 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 	};
 	let account = hex::encode(signer.public_key().0);
 	let model = ModelConfig::load(&args.model).context("loading the model config")?;
-	let shard = data::TokenShard::open(&args.corpus).context("opening the corpus")?;
+	let shard = tessera_data::TokenShard::open(&args.corpus).context("opening the corpus")?;
 	anyhow::ensure!(
 		shard.manifest().vocab_size == model.vocab_size,
 		"the corpus' vocabulary ({}) differs from the model's ({})",
@@ -137,7 +134,7 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 	}
 	let metrics = match args.metrics_port {
 		Some(port) => {
-			let addr = tessera_trainer::metrics::serve(port)
+			let addr = tessera_peer::metrics::serve(port)
 				.await
 				.with_context(|| format!("serving metrics on port {port}"))?;
 			tracing::info!(%addr, "metrics at http://{addr}/metrics");
@@ -177,7 +174,7 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		fetch_timeout: std::time::Duration::from_secs_f64(args.fetch_timeout),
 		eval_rows: args.eval_rows,
 	};
-	let report = tessera_trainer::report::Report::new(args.report.clone());
+	let report = tessera_peer::report::Report::new(args.report.clone());
 	Ok(Peer { signer, account, model, shard, location, follow, report, metrics })
 }
 

@@ -31,11 +31,9 @@ pub(crate) struct ValidatorArgs {
 }
 
 pub(crate) async fn run(args: ValidatorArgs) -> anyhow::Result<()> {
-	use tessera_trainer::{
-		gauntlet::ScoreConfig,
-		replica::Replica,
-		validator::{self, ScorePolicy, ValidatorOptions},
-	};
+	use tessera_peer::gauntlet::ScoreConfig;
+	use tessera_peer::replica::Replica;
+	use tessera_peer::validator::{self, ScorePolicy, ValidatorOptions};
 	let p = peer(&args.peer).await?;
 	anyhow::ensure!(args.eval_sequences > 0, "--eval-sequences must be at least 1");
 	anyhow::ensure!(
@@ -43,8 +41,7 @@ pub(crate) async fn run(args: ValidatorArgs) -> anyhow::Result<()> {
 		"--indicator-alpha must lie in [0, 1]"
 	);
 	// A validator follows θ and evaluates; it holds no optimizer or error-feedback state.
-	let replica =
-		Replica::follower(&p.model, &tessera_trainer::model::model_device(&args.peer.device)?)?;
+	let replica = Replica::follower(&p.model, &tessera_model::model_device(&args.peer.device)?)?;
 	eprintln!("{}", summary("validator", &args.peer, &p));
 	tracing::info!(
 		account = %p.account,

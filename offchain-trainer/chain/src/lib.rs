@@ -1,0 +1,47 @@
+//! # tessera-chain
+//!
+//! Owns the chain client: subxt types generated from the runtime metadata checked in at
+//! `offchain-trainer/metadata/tessera.scale`; connecting and reconnecting to a node
+//! ([`reconnect`]); reading a window's record and verdict ([`network`], in the trainer's own types
+//! of [`record`]), the pallet's training storage and calls ([`training`], [`tx`]); following
+//! opened windows ([`windows`]); the meaning of the Gauntlet's flag bits ([`flags`]); and the
+//! pallet reference generated from the metadata ([`docs`]).
+//!
+//! Regenerate the metadata after changing the runtime (a test fails while it is stale):
+//!
+//! ```text
+//! cargo run -p tessera-node -- export-metadata -o offchain-trainer/metadata/tessera.scale
+//! ```
+
+pub mod docs;
+mod error;
+pub mod flags;
+pub mod network;
+pub mod reconnect;
+pub mod record;
+pub mod training;
+pub mod tx;
+pub mod windows;
+
+pub use error::ChainError;
+
+/// Types and calls generated from our runtime's metadata.
+#[subxt::subxt(
+	runtime_metadata_path = "../metadata/tessera.scale",
+	derive_for_all_types = "Clone, PartialEq, Eq"
+)]
+pub mod runtime {}
+
+/// Client configuration: our chain uses Polkadot's account, signature and header formats.
+pub type TesseraConfig = subxt::PolkadotConfig;
+/// A connected client.
+pub type Client = subxt::OnlineClient<TesseraConfig>;
+/// An account on our chain.
+pub type AccountId = subxt::utils::AccountId32;
+
+/// Connects to the node at `url` (`ws://` or `wss://`).
+pub async fn connect(url: &str) -> Result<Client, ChainError> {
+	Client::from_insecure_url(url)
+		.await
+		.map_err(|source| ChainError::Connect { url: url.to_string(), source: Box::new(source) })
+}

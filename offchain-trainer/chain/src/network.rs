@@ -1,0 +1,233 @@
+//! Queries of the window protocol's on-chain state at a given finalized block: a window's seed,
+//! its aggregation set, its commitments with each committer's storage location, its verdict, a
+//! peer's location, and the protocol's timing constants.
+
+use super::{AccountId, ChainError, Client, runtime};
+use crate::record::{Committed, Verdict, WindowRecord};
+use std::collections::BTreeMap;
+use tessera_store::Location;
+
+/// The protocol's timing (window phases), read from the runtime's constants by [`timing`].
+pub use tessera_protocol::Timing;
+
+/// Reads the timing constants.
+pub async fn timing(client: &Client) -> Result<Timing, ChainError> {
+	let at = client.at_current_block().await.map_err(ChainError::query)?;
+	let constants = at.constants();
+	let window_length = constants
+		.entry(runtime::constants().training().window_length())
+		.map_err(ChainError::query)?;
+	let reveal_blocks = constants
+		.entry(runtime::constants().training().reveal_blocks())
+		.map_err(ChainError::query)?;
+	let score_deadline_blocks = constants
+		.entry(runtime::constants().training().score_deadline_blocks())
+		.map_err(ChainError::query)?;
+	let timing = Timing {
+		window_length: window_length.into(),
+		reveal_blocks: reveal_blocks.into(),
+		score_deadline_blocks: score_deadline_blocks.into(),
+	};
+	timing.check().map_err(|e| ChainError::Query(format!("the chain's window timing: {e}")))?;
+	Ok(timing)
+}
+
+fn text(bytes: Vec<u8>) -> String {
+	String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The timestamp (ms since the Unix epoch) the author put in block `number`.
+pub async fn timestamp(client: &Client, number: u64) -> Result<u64, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	at.storage()
+		.fetch(runtime::storage().timestamp().now(), ())
+		.await
+		.map_err(ChainError::query)?
+		.decode()
+		.map_err(ChainError::query)
+}
+
+/// The block before the newest finalized one and its timestamp, when it has one (genesis has
+/// none): a restarted peer's machines know the block interval from their first block on.
+pub async fn previous_block_time(client: &Client) -> Result<Option<(u64, u64)>, ChainError> {
+	let newest = client.at_current_block().await.map_err(ChainError::query)?.block_number();
+	let Some(previous) = newest.checked_sub(1).filter(|&p| p >= 1) else { return Ok(None) };
+	let at = timestamp(client, previous).await?;
+	Ok((at != 0).then_some((previous, at)))
+}
+
+/// `who`'s storage location at block `number`, if registered.
+pub async fn peer_location(
+	client: &Client,
+	number: u64,
+	who: &AccountId,
+) -> Result<Option<Location>, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	let peer = at
+		.storage()
+		.try_fetch(runtime::storage().training().peers(), (*who,))
+		.await
+		.map_err(ChainError::query)?;
+	let Some(peer) = peer else { return Ok(None) };
+	let peer = peer.decode().map_err(ChainError::query)?;
+	Ok(Some(Location {
+		endpoint: text(peer.location.endpoint.0),
+		bucket: text(peer.location.bucket.0),
+		prefix: text(peer.location.prefix.0),
+	}))
+}
+
+/// The seed of `window` at block `number`, if the window is retained.
+pub async fn window_seed(
+	client: &Client,
+	number: u64,
+	window: u64,
+) -> Result<Option<[u8; 32]>, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	let info = at
+		.storage()
+		.try_fetch(runtime::storage().training().windows(), (window,))
+		.await
+		.map_err(ChainError::query)?;
+	info.map(|i| i.decode().map(|i| i.seed.0).map_err(ChainError::query)).transpose()
+}
+
+/// The aggregation set of `window` at block `number`, in on-chain order (empty when the window
+/// is unknown or pruned).
+pub async fn aggregation_set(
+	client: &Client,
+	number: u64,
+	window: u64,
+) -> Result<Vec<[u8; 32]>, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	let set = at
+		.storage()
+		.try_fetch(runtime::storage().training().aggregation_sets(), (window,))
+		.await
+		.map_err(ChainError::query)?;
+	Ok(match set {
+		Some(set) => set.decode().map_err(ChainError::query)?.0.into_iter().map(|a| a.0).collect(),
+		None => Vec::new(),
+	})
+}
+
+/// Every commitment of `window` at block `number`, in commit order (block, then account),
+/// with each committer's storage location.
+pub async fn commitments(
+	client: &Client,
+	number: u64,
+	window: u64,
+) -> Result<Vec<Committed>, ChainError> {
+	commitments_located(client, number, window, &mut BTreeMap::new()).await
+}
+
+/// [`commitments`], looking locations up in `known` first (and adding what it reads there), for
+/// callers that ask every block.
+pub async fn commitments_located(
+	client: &Client,
+	number: u64,
+	window: u64,
+	known: &mut BTreeMap<[u8; 32], Option<Location>>,
+) -> Result<Vec<Committed>, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	let mut entries = at
+		.storage()
+		.iter(runtime::storage().training().commitments(), (window,))
+		.await
+		.map_err(ChainError::query)?;
+	let mut found = Vec::new();
+	while let Some(entry) = entries.next().await {
+		let entry = entry.map_err(ChainError::query)?;
+		let (_, account) =
+			entry.key().map_err(ChainError::query)?.decode().map_err(ChainError::query)?;
+		let c = entry.value().decode().map_err(ChainError::query)?;
+		found.push((account, c));
+	}
+	let mut out = Vec::with_capacity(found.len());
+	for (account, c) in found {
+		let location = match known.get(&account.0) {
+			Some(l) => l.clone(),
+			None => {
+				let l = peer_location(client, number, &account).await?;
+				known.insert(account.0, l.clone());
+				l
+			},
+		};
+		out.push(Committed {
+			account: account.0,
+			payload_hash: c.payload_hash.0,
+			payload_len: c.payload_len,
+			committed_at: c.committed_at.into(),
+			location,
+		});
+	}
+	out.sort_by_key(|c| (c.committed_at, c.account));
+	Ok(out)
+}
+
+/// The newest window at block `number`.
+pub async fn current_window(client: &Client, number: u64) -> Result<u64, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	at.storage()
+		.fetch(runtime::storage().training().current_window(), ())
+		.await
+		.map_err(ChainError::query)?
+		.decode()
+		.map_err(ChainError::query)
+}
+
+/// `who`'s incentive weight at block `number`, in parts per billion.
+pub async fn incentive_weight(
+	client: &Client,
+	number: u64,
+	who: &[u8; 32],
+) -> Result<u32, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	let weight = at
+		.storage()
+		.try_fetch(runtime::storage().training().incentive_weights(), (AccountId::from(*who),))
+		.await
+		.map_err(ChainError::query)?;
+	Ok(match weight {
+		Some(w) => w.decode().map_err(ChainError::query)?.0,
+		None => 0,
+	})
+}
+
+/// What the chain records about `window` at block `number`: its aggregation set and its
+/// commitments.
+pub async fn window_record(
+	client: &Client,
+	number: u64,
+	window: u64,
+) -> Result<WindowRecord, ChainError> {
+	Ok(WindowRecord {
+		window,
+		set: aggregation_set(client, number, window).await?,
+		commitments: commitments(client, number, window).await?,
+	})
+}
+
+/// The published verdict of `window` at block `number`, if its scoring period has closed (and
+/// the window is retained).
+pub async fn verdict(
+	client: &Client,
+	number: u64,
+	window: u64,
+) -> Result<Option<Verdict>, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	let v = at
+		.storage()
+		.try_fetch(runtime::storage().training().verdicts(), (window,))
+		.await
+		.map_err(ChainError::query)?;
+	let Some(v) = v else { return Ok(None) };
+	let v = v.decode().map_err(ChainError::query)?;
+	Ok(Some(Verdict {
+		window,
+		scores: v.scores.0.into_iter().map(|(a, p)| (a.0, p.0)).collect(),
+		inclusion: v.inclusion.0.into_iter().map(|a| a.0).collect(),
+		theta_hash: v.theta_hash.0,
+		validators: v.validators,
+	}))
+}

@@ -1,0 +1,424 @@
+//! Keeping a replica on the network's θ (DESIGN.md §2 steps 6–7), the part miners and validators
+//! share. *When* to do what is the follower machine's ([`tessera_protocol::follower`]); this
+//! module executes its actions on the replica:
+//!
+//! - **step**: when a window's reveal period ends, take the payloads the watcher
+//!   ([`crate::round::watch`]) read during the reveal period and the early uploads it saw,
+//!   screen them ([`crate::round::screen`]) and apply the outer step *provisionally*;
+//! - **replay**: a window whose verdict is already published (a restarted or late peer) is
+//!   applied with the verdict's inclusion list instead, and must reproduce its θ hash;
+//! - **settle**: when the window's scoring period closes, compare the provisional inclusion
+//!   list and θ hash with the verdict; on a difference, **recompute** the step from θ_w with the
+//!   verdict's list (fetching what it had left out), and if even that does not give the
+//!   verdict's θ, **re-sync** from the newest checkpoint (then θ_0) and replay the recorded
+//!   verdicts. Every re-sync is logged and reported. Checkpoints are written only of confirmed θ.
+
+mod resync;
+
+use crate::replica::{Replica, ReplicaError};
+use crate::report::{Record, Report};
+use crate::round::{self, Exclusion, Revealed, Screened, Watch, WindowRecord, screen::Previous};
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+use tessera_chain::{self as chain, ChainError, Client, network::Timing};
+use tessera_codec::{OuterStep, Payload};
+use tessera_data::TokenShard;
+use tessera_model::checkpoint::{self, CheckpointError};
+use tessera_protocol::{self as protocol, FollowerAction};
+use tessera_store::Resolver;
+
+/// Largest payload accepted from a peer, in bytes, for a model with `shapes`: generous for
+/// quantised and raw values alike, far below what a hostile peer could make us allocate.
+pub fn max_payload_bytes(shapes: &[Vec<usize>]) -> usize {
+	let values: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
+	4096 + shapes.len() * 512 + values * 6
+}
+
+/// Errors that stop following the network.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+	/// The chain could not be read.
+	#[error(transparent)]
+	Chain(#[from] ChainError),
+	/// The replica failed.
+	#[error(transparent)]
+	Replica(#[from] ReplicaError),
+	/// A checkpoint could not be written or read.
+	#[error(transparent)]
+	Checkpoint(#[from] CheckpointError),
+	/// The held-out rows could not be read.
+	#[error(transparent)]
+	Data(#[from] tessera_data::DataError),
+}
+
+/// How a follower works.
+#[derive(Clone, Debug)]
+pub struct FollowOptions {
+	/// How on-chain locations map to stores.
+	pub resolver: Resolver,
+	/// The outer step.
+	pub outer: OuterStep,
+	/// Local checkpoint directory.
+	pub checkpoint_dir: PathBuf,
+	/// Checkpoint every this many confirmed windows (0: never).
+	pub checkpoint_every: u64,
+	/// Checkpoints kept.
+	pub checkpoint_keep: usize,
+	/// Deadline of one payload fetch or probe.
+	pub fetch_timeout: Duration,
+	/// Held-out rows evaluated after each outer step.
+	pub eval_rows: usize,
+}
+
+/// A window applied from the peer's own screening, awaiting its verdict.
+struct Provisional {
+	window: u64,
+	record: WindowRecord,
+	inclusion: Vec<[u8; 32]>,
+	theta_hash: [u8; 32],
+	theta_before: Vec<Vec<f32>>,
+	payloads: BTreeMap<[u8; 32], Payload>,
+}
+
+/// What one outer step did.
+#[derive(Debug)]
+pub struct Stepped {
+	/// The window.
+	pub window: u64,
+	/// The chain's record of it.
+	pub record: WindowRecord,
+	/// Its seed (`None` once pruned).
+	pub seed: Option<[u8; 32]>,
+	/// The screened updates (empty when a binding verdict was replayed).
+	pub screened: Vec<Screened>,
+	/// The updates applied, in set order.
+	pub inclusion: Vec<[u8; 32]>,
+	/// θ hash before the step (θ_w).
+	pub theta_before_hash: [u8; 32],
+	/// θ hash after it.
+	pub theta_hash: [u8; 32],
+	/// Applied from the peer's own screening (a verdict is still to come).
+	pub provisional: bool,
+}
+
+/// A replica that follows the network's θ.
+pub struct Follower {
+	/// The replica.
+	pub replica: Replica,
+	options: FollowOptions,
+	held_out: Vec<Vec<u16>>,
+	report: Report,
+	watch: Watch,
+	previous: Option<Previous>,
+	/// The data of the window applied provisionally (the machine says which window that is).
+	provisional: Option<Provisional>,
+	/// The window protocol's decisions (made at the first catch-up, when the timing is known).
+	machine: Option<protocol::Follower>,
+}
+
+impl Follower {
+	/// A follower on `replica`, resumed from the newest checkpoint when there is one; `watch`
+	/// is the watcher's view of the stores ([`round::watch`]).
+	pub fn new(
+		mut replica: Replica,
+		shard: &TokenShard,
+		options: FollowOptions,
+		report: Report,
+		watch: Watch,
+	) -> Result<Self, FollowError> {
+		let held_out =
+			shard.held_out_rows(replica.model().config().seq_len + 1, options.eval_rows.max(1))?;
+		if let Some(ck) =
+			checkpoint::load_latest(&options.checkpoint_dir, replica.checkpoint_layout())?
+		{
+			let window = ck.window;
+			replica.restore(ck)?;
+			let theta_hash = hex::encode(replica.theta_hash());
+			tracing::info!(window, %theta_hash, "resumed from checkpoint; replaying later aggregates");
+			report.write(&Record::Restored { window, theta_hash });
+		}
+		Ok(Self {
+			replica,
+			options,
+			held_out,
+			report,
+			watch,
+			previous: None,
+			provisional: None,
+			machine: None,
+		})
+	}
+
+	/// The report records are written to.
+	pub fn report(&self) -> &Report {
+		&self.report
+	}
+
+	/// θ_w of the window applied provisionally, while its verdict is awaited.
+	pub fn theta_before(&self, window: u64) -> Option<&[Vec<f32>]> {
+		self.provisional.as_ref().filter(|p| p.window == window).map(|p| p.theta_before.as_slice())
+	}
+
+	/// Whether `window` has been applied and confirmed by its verdict (or needs none).
+	pub fn is_confirmed(&self, window: u64) -> bool {
+		self.machine.as_ref().is_some_and(|m| m.is_confirmed(window))
+	}
+
+	/// Whether θ is believed to be the network's: false once re-syncs kept failing to
+	/// reproduce a verdict (the follower goes on with its own θ until a verdict agrees again).
+	pub fn in_sync(&self) -> bool {
+		self.machine.as_ref().is_none_or(protocol::Follower::in_sync)
+	}
+
+	/// A new connection: whatever was in flight on the old one is over.
+	pub fn resume(&mut self) {
+		let applied = self.replica.applied();
+		let provisional = self.provisional.as_ref().map(|p| p.window);
+		if let Some(m) = self.machine.as_mut() {
+			m.on_restart(applied, provisional);
+			if m.provisional().is_none() {
+				self.provisional = None;
+			}
+		}
+	}
+
+	/// The watcher's observations.
+	pub fn watch(&self) -> &Watch {
+		&self.watch
+	}
+
+	/// Does everything the window protocol asks for by block `n`: settles the provisional
+	/// window against its verdict once its scoring period is over, and applies the outer step
+	/// of every window whose reveal period has ended, in order. Returns what each step did.
+	pub async fn catch_up(
+		&mut self,
+		client: &Client,
+		n: u64,
+		timing: &Timing,
+	) -> Result<Vec<Stepped>, FollowError> {
+		let applied = self.replica.applied();
+		let mut machine =
+			self.machine.take().unwrap_or_else(|| protocol::Follower::new(*timing, applied));
+		let result = self.drive(&mut machine, client, n).await;
+		self.machine = Some(machine);
+		result
+	}
+
+	async fn drive(
+		&mut self,
+		machine: &mut protocol::Follower,
+		client: &Client,
+		n: u64,
+	) -> Result<Vec<Stepped>, FollowError> {
+		let mut done = Vec::new();
+		while let Some(action) = machine.next(n) {
+			let follow_up = match action {
+				FollowerAction::Step { window } => {
+					let stepped = self.step(client, n, window).await?;
+					machine.on_stepped(window);
+					done.push(stepped);
+					Vec::new()
+				},
+				FollowerAction::Replay { window } => {
+					let (outcome, stepped) = self.replay(client, n, window).await?;
+					done.extend(stepped);
+					machine.on_replayed(window, outcome)
+				},
+				FollowerAction::Settle { window } => {
+					let check = self.settle(client, n, window).await?;
+					machine.on_verdict(window, check)
+				},
+				other => vec![other],
+			};
+			self.execute(machine, client, n, follow_up).await?;
+		}
+		Ok(done)
+	}
+
+	/// Executes what settling or replaying led to.
+	async fn execute(
+		&mut self,
+		machine: &mut protocol::Follower,
+		client: &Client,
+		n: u64,
+		mut actions: Vec<FollowerAction>,
+	) -> Result<(), FollowError> {
+		while let Some(action) = actions.pop() {
+			match action {
+				FollowerAction::Confirmed { window } => {
+					if machine.provisional().is_none() {
+						self.provisional = None;
+					}
+					self.checkpoint_if_due(window)?;
+				},
+				FollowerAction::Recompute { window } => {
+					let reproduced = self.recompute(client, n, window).await?;
+					actions.extend(machine.on_recomputed(window, reproduced));
+				},
+				FollowerAction::Resync { window, from_genesis } => {
+					self.provisional = None;
+					self.previous = None;
+					self.resync(window, from_genesis)?;
+					machine.on_restored(window, self.replica.applied());
+				},
+				FollowerAction::Diverged { window } => {
+					self.provisional = None;
+					tracing::error!(
+						window,
+						"cannot reproduce the network's θ; following on our own θ (no training \
+						 on it; a later verdict that agrees brings it back)"
+					);
+				},
+				FollowerAction::Step { window }
+				| FollowerAction::Replay { window }
+				| FollowerAction::Settle { window } => {
+					tracing::warn!(window, ?action, "unexpected follow-up action ignored");
+				},
+			}
+		}
+		Ok(())
+	}
+
+	/// Applies window `window`'s outer step at block `n` from the own screening of the
+	/// payloads revealed (provisional until its verdict).
+	async fn step(&mut self, client: &Client, n: u64, window: u64) -> Result<Stepped, FollowError> {
+		let record = chain::network::window_record(client, n, window).await?;
+		let theta_before_hash = self.replica.theta_hash();
+
+		// The chain's θ_w: the previous window's binding verdict, else our own.
+		let chain_theta = match window.checked_sub(1) {
+			Some(prev) if prev >= 1 => chain::network::verdict(client, n, prev)
+				.await?
+				.filter(|v| v.is_binding())
+				.map(|v| v.theta_hash),
+			_ => None,
+		};
+		let theta_hash_w = chain_theta.unwrap_or(theta_before_hash);
+		if self.previous.as_ref().is_none_or(|p| p.window + 1 != window) && window >= 2 {
+			// After a restart: hashes of the previous window's commitments (positions unknown).
+			let prev = chain::network::commitments(client, n, window - 1).await?;
+			self.previous = Some(Previous {
+				window: window - 1,
+				hashes: prev.iter().map(|c| (c.account, c.payload_hash)).collect(),
+				indices: BTreeMap::new(),
+			});
+		}
+		let shapes = self.replica.shapes().to_vec();
+		let max = max_payload_bytes(&shapes);
+		let fetched = match self.watch.revealed(window) {
+			// What the watcher read during the reveal period, and nothing else.
+			Some(revealed) => record
+				.commitments
+				.iter()
+				.map(|c| {
+					let outcome = match revealed.get(&c.account) {
+						Some(Revealed::Bytes(b)) => {
+							round::fetch::decode_payload(window, c, b, &shapes, max)
+						},
+						Some(Revealed::Unusable(why)) => Err(Exclusion::Unusable(why.clone())),
+						None => Err(Exclusion::NotRevealed),
+					};
+					(c.account, outcome)
+				})
+				.collect(),
+			// The reveal period was not watched (a restart): what is there now.
+			None => {
+				round::fetch_all(
+					&self.options.resolver,
+					window,
+					&record.commitments,
+					&shapes,
+					max,
+					self.options.fetch_timeout,
+				)
+				.await
+			},
+		};
+		let early = self.watch.early(window);
+		let screened =
+			round::screen(&record, fetched, &early, &theta_hash_w, self.previous.as_ref());
+		for s in screened.iter().filter(|s| s.flags != 0) {
+			tracing::info!(
+				window,
+				peer = %hex::encode(s.account),
+				flags = ?round::flags::names(s.flags),
+				reasons = ?s.reasons,
+				"update set aside"
+			);
+		}
+		let inclusion = round::inclusion(&record, &screened);
+		let payloads: BTreeMap<[u8; 32], Payload> = screened
+			.iter()
+			.filter(|s| inclusion.contains(&s.account))
+			.filter_map(|s| s.payload.clone().map(|p| (s.account, p)))
+			.collect();
+		// Everything read from the chain is read before θ changes: a failing query leaves the
+		// window unapplied, to be stepped again on the next connection.
+		let seed = chain::network::window_seed(client, n, window).await?;
+		let theta_before = self.replica.theta().to_vec();
+		self.apply(window, &inclusion, &payloads, false)?;
+		let theta_hash = self.replica.theta_hash();
+		self.previous = Some(round::screen::previous_of(&record, &screened));
+		self.provisional = Some(Provisional {
+			window,
+			record: record.clone(),
+			inclusion: inclusion.clone(),
+			theta_hash,
+			theta_before,
+			payloads,
+		});
+		Ok(Stepped {
+			window,
+			record,
+			seed,
+			screened,
+			inclusion,
+			theta_before_hash,
+			theta_hash,
+			provisional: true,
+		})
+	}
+
+	/// Applies `inclusion` (in order) from `payloads` to θ and reports it.
+	fn apply(
+		&mut self,
+		window: u64,
+		inclusion: &[[u8; 32]],
+		payloads: &BTreeMap<[u8; 32], Payload>,
+		resynced: bool,
+	) -> Result<(), FollowError> {
+		let list: Vec<&Payload> = inclusion.iter().filter_map(|a| payloads.get(a)).collect();
+		self.replica.apply_outer_step(window, &list, &self.options.outer)?;
+		let held_out_loss = self.replica.evaluate(&self.held_out, 8)?;
+		let m = crate::metrics::get();
+		m.window.set(i64::try_from(window).unwrap_or(i64::MAX));
+		m.held_out_loss.set(f64::from(held_out_loss));
+		let theta_hash = hex::encode(self.replica.theta_hash());
+		let included: Vec<String> = inclusion.iter().map(hex::encode).collect();
+		if resynced {
+			tracing::warn!(window, %theta_hash, included = included.len(), "θ re-synced to the verdict");
+			self.report.write(&Record::Resynced { window, theta_hash, included, held_out_loss });
+		} else {
+			tracing::info!(window, included = included.len(), %theta_hash, held_out_loss, "outer step applied");
+			self.report.write(&Record::Applied { window, theta_hash, included, held_out_loss });
+		}
+		Ok(())
+	}
+
+	/// Writes a checkpoint of the confirmed θ after `window`, when one is due.
+	fn checkpoint_if_due(&self, window: u64) -> Result<(), FollowError> {
+		let every = self.options.checkpoint_every;
+		if every == 0 || !window.is_multiple_of(every) || self.replica.applied() != Some(window) {
+			return Ok(());
+		}
+		if let Some(ck) = self.replica.checkpoint()? {
+			let path = checkpoint::save(
+				&self.options.checkpoint_dir,
+				&ck,
+				self.replica.checkpoint_layout(),
+				self.options.checkpoint_keep,
+			)?;
+			tracing::debug!(window, path = %path.display(), "checkpoint written");
+		}
+		Ok(())
+	}
+}

@@ -1,0 +1,19 @@
+//! # tessera-peer
+//!
+//! Owns a peer's async drivers: the loops that execute the window protocol's decisions (the
+//! machines of `tessera-protocol`) against the chain (`tessera-chain`), object storage
+//! (`tessera-store`) and the model (`tessera-model`). One window's exchange of updates
+//! ([`round`]: fetching, screening); keeping θ on the network's ([`follow`]); the replica a peer
+//! trains or only follows ([`replica`]); the miner ([`miner`]) and the validator ([`validator`],
+//! scoring with the [`gauntlet`]); what each peer reports ([`report`]) and exposes as metrics
+//! ([`metrics`]); and the [`wallclock`] the drivers read for the machines.
+
+pub mod follow;
+pub mod gauntlet;
+pub mod metrics;
+pub mod miner;
+pub mod replica;
+pub mod report;
+pub mod round;
+pub mod validator;
+pub mod wallclock;

@@ -1,0 +1,581 @@
+//! The miner's chain loop (DESIGN.md §2): follow finalized blocks, keep θ on the network's
+//! ([`crate::follow`]), and execute what the miner machine ([`tessera_protocol::miner`]) decides:
+//! train window w on θ_w until the deadline it planned from this miner's measured durations,
+//! commit the payload hash on chain, and upload the payload when the reveal period opens. A
+//! commitment is not sent once the window's last block is finalized or too little time is
+//! left before it. The adversarial behaviours of the tests
+//! ([`Behaviour`]) bend only the upload and the payload. The miner's watcher
+//! ([`crate::round::watch`]) observes the other payloads' timing meanwhile. A failing RPC
+//! connection is re-opened with backoff; the replica's state and the machine survive it.
+
+pub mod behaviour;
+
+pub use behaviour::Behaviour;
+
+use crate::follow::{FollowError, FollowOptions, Follower, max_payload_bytes};
+use crate::replica::{Replica, ReplicaError};
+use crate::report::{Record, Report};
+use crate::round;
+use crate::wallclock::{instant_of, ms, now_ms};
+use indicatif::ProgressBar;
+use std::time::{Duration, Instant};
+use subxt::utils::H256;
+use subxt_signer::sr25519::Keypair;
+use tessera_chain::{
+	self as chain, AccountId, ChainError, Client,
+	network::Timing,
+	reconnect::{Ended, Session},
+	training,
+};
+use tessera_codec::{Header, hash::payload_hash};
+use tessera_data::TokenShard;
+use tessera_protocol::{self as protocol, Millis, MinerAction};
+use tessera_store::{Location, ObjectStore, Store, StoreError, gradient_key};
+
+/// Errors that stop the miner.
+#[derive(Debug, thiserror::Error)]
+pub enum MinerError {
+	/// Following the network failed (replica, checkpoint, data).
+	#[error(transparent)]
+	Follow(#[from] FollowError),
+	/// The replica failed (model, data, checkpoint).
+	#[error(transparent)]
+	Replica(#[from] ReplicaError),
+	/// The corpus could not be used.
+	#[error(transparent)]
+	Data(#[from] tessera_data::DataError),
+	/// The chain could not be used.
+	#[error(transparent)]
+	Chain(#[from] ChainError),
+	/// Registration failed.
+	#[error("registration failed: {0}")]
+	Register(#[from] chain::tx::TxError),
+	/// The own storage location cannot be used.
+	#[error(transparent)]
+	Store(#[from] StoreError),
+	/// The connection kept failing.
+	#[error("gave up reconnecting to {url} after {attempts} attempts: {last}")]
+	Reconnect {
+		/// The node.
+		url: String,
+		/// Attempts made.
+		attempts: u32,
+		/// The last error.
+		last: String,
+	},
+}
+
+impl MinerError {
+	/// Whether the error is the chain connection's (worth reconnecting for).
+	fn is_connection(&self) -> bool {
+		matches!(self, MinerError::Chain(_) | MinerError::Follow(FollowError::Chain(_)))
+	}
+}
+
+/// Everything the miner needs.
+pub struct MinerOptions {
+	/// WebSocket URL of the node.
+	pub url: String,
+	/// The miner's key.
+	pub signer: Keypair,
+	/// Where the miner's own payloads go (also registered on chain).
+	pub location: Location,
+	/// How the miner follows the network's θ.
+	pub follow: FollowOptions,
+	/// Stop once the outer step of this window is confirmed.
+	pub until_window: Option<u64>,
+	/// Reconnection attempts before giving up.
+	pub reconnect_attempts: u32,
+	/// Honest, or one of the adversaries the Gauntlet must catch.
+	pub behaviour: Behaviour,
+	/// Values kept per chunk (for fabricated payloads).
+	pub top_k: usize,
+}
+
+/// Uploads `bytes` under `key`, counting them in the metrics.
+async fn upload(store: &Store, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+	let (len, started) = (bytes.len() as u64, Instant::now());
+	store.put(key, bytes.into()).await?;
+	let m = crate::metrics::get();
+	m.upload_bytes.inc_by(len);
+	m.upload_seconds.inc_by(started.elapsed().as_secs_f64());
+	Ok(())
+}
+
+/// A committed payload waiting for its upload.
+struct Pending {
+	window: u64,
+	bytes: Vec<u8>,
+}
+
+/// A built payload: its bytes, its report record, and the durations the machine learns from.
+struct Built {
+	bytes: Vec<u8>,
+	record: Record,
+	longest_step: Option<Duration>,
+	build_time: Option<Duration>,
+}
+
+/// The miner's state across reconnections.
+struct Miner {
+	options: MinerOptions,
+	account: AccountId,
+	follower: Follower,
+	shard: TokenShard,
+	store: Store,
+	progress: ProgressBar,
+	/// The window protocol's decisions (made once the chain's timing is known).
+	machine: Option<protocol::Miner>,
+	/// The payload just built, until the machine says to commit it (or sits the window out).
+	built: Option<Built>,
+	/// The payload committed last, until it is uploaded.
+	payload: Option<Pending>,
+	/// Blocks processed (all sessions).
+	blocks: u64,
+}
+
+/// Runs the miner until `until_window` (forever without it).
+pub async fn run(
+	options: MinerOptions,
+	replica: Replica,
+	shard: TokenShard,
+	report: Report,
+	progress: ProgressBar,
+) -> Result<(), MinerError> {
+	let account = AccountId::from(options.signer.public_key().0);
+	let store = options.follow.resolver.open(&options.location)?;
+	let watch = round::watch::spawn(round::WatchConfig {
+		url: options.url.clone(),
+		resolver: options.follow.resolver.clone(),
+		max_bytes: max_payload_bytes(replica.shapes()),
+		fetch_timeout: options.follow.fetch_timeout,
+	});
+	let follower = Follower::new(replica, &shard, options.follow.clone(), report, watch)?;
+	let mut miner = Miner {
+		account,
+		follower,
+		shard,
+		store,
+		progress,
+		machine: None,
+		built: None,
+		payload: None,
+		blocks: 0,
+		options,
+	};
+	let attempts = miner.options.reconnect_attempts;
+	match chain::reconnect::run(&mut miner, attempts, chain::reconnect::BACKOFF).await {
+		Ended::Done => Ok(()),
+		Ended::Failed(e) => Err(e),
+		Ended::GaveUp { attempts, last } => Err(MinerError::Reconnect {
+			url: miner.options.url.clone(),
+			attempts,
+			last: last.to_string(),
+		}),
+	}
+}
+
+impl Session for Miner {
+	type Error = MinerError;
+
+	fn blocks(&self) -> u64 {
+		self.blocks
+	}
+
+	fn is_connection(error: &MinerError) -> bool {
+		error.is_connection()
+	}
+
+	/// One connection's worth of work; `Ok` when `until_window` is reached.
+	async fn session(&mut self) -> Result<(), MinerError> {
+		let client = chain::connect(&self.options.url).await?;
+		let timing = chain::network::timing(&client).await?;
+		let window = self.ensure_registered(&client).await?;
+		// What the chain holds of this miner in the open window: never committed twice.
+		let committed = training::commitment(&client, window, &self.account).await?.map(|_| window);
+		let machine = self
+			.machine
+			.get_or_insert_with(|| protocol::Miner::new(timing, protocol::Margins::default()));
+		machine.on_restart(committed);
+		if let Some((number, timestamp)) = chain::network::previous_block_time(&client).await? {
+			machine.observe_block(number, timestamp);
+		}
+		self.follower.resume();
+		let mut blocks =
+			client.stream_blocks().await.map_err(|e| ChainError::Blocks(e.to_string()))?;
+		while let Some(block) = blocks.next().await {
+			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
+			let n = block.number();
+			self.blocks += 1;
+			let timestamp = chain::network::timestamp(&client, n).await?;
+			let actions = self.machine(|m| m.on_finalized_block(n, timestamp, now_ms()));
+			self.execute(&client, n, actions).await?;
+			self.late_upload_if_due(n, &timing);
+			self.follower.catch_up(&client, n, &timing).await?;
+			if self.options.until_window.is_some_and(|u| self.follower.is_confirmed(u)) {
+				return Ok(());
+			}
+			if let Some(applied) = self.follower.replica.applied() {
+				let in_sync = self.follower.in_sync();
+				let actions = self.machine(|m| m.on_theta(applied + 1, in_sync, now_ms()));
+				self.execute(&client, n, actions).await?;
+			}
+		}
+		Err(ChainError::Blocks("the node closed the finalized block stream".into()).into())
+	}
+}
+
+impl Miner {
+	/// Feeds the machine (made at the start of the first session) one event.
+	fn machine(
+		&mut self,
+		event: impl FnOnce(&mut protocol::Miner) -> Vec<MinerAction>,
+	) -> Vec<MinerAction> {
+		self.machine.as_mut().map(event).unwrap_or_default()
+	}
+
+	/// Registers (or moves the storage location) if needed; the open window.
+	async fn ensure_registered(&mut self, client: &Client) -> Result<u64, MinerError> {
+		let at = client.at_current_block().await.map_err(ChainError::query)?;
+		let window = chain::network::current_window(client, at.block_number()).await?;
+		tracing::info!(url = %self.options.url, block = at.block_number(), window, role = "miner", "connected");
+		let number = at.block_number();
+		match chain::network::peer_location(client, number, &self.account).await? {
+			Some(location) if location == self.options.location => return Ok(window),
+			Some(location) => {
+				tracing::info!(from = ?location, to = ?self.options.location, "moving the storage location on chain");
+				training::set_storage_location(
+					client,
+					&self.options.signer,
+					&self.options.location,
+				)
+				.await?;
+				return Ok(window);
+			},
+			None => {},
+		}
+		tracing::info!(account = %self.account, "registering as a miner");
+		training::register(
+			client,
+			&self.options.signer,
+			training::Role::Miner,
+			&self.options.location,
+		)
+		.await?;
+		Ok(window)
+	}
+
+	/// Executes the machine's actions, feeding their outcomes back until it has none left.
+	async fn execute(
+		&mut self,
+		client: &Client,
+		n: u64,
+		mut actions: Vec<MinerAction>,
+	) -> Result<(), MinerError> {
+		while !actions.is_empty() {
+			let mut next = Vec::new();
+			for action in actions {
+				match action {
+					MinerAction::Train { window, stop_at } => {
+						let built = self.build(client, n, window, stop_at).await?;
+						let trained = protocol::Trained {
+							built: built.is_some(),
+							longest_step_ms: built.as_ref().and_then(|b| b.longest_step).map(ms),
+							build_ms: built.as_ref().and_then(|b| b.build_time).map(ms),
+						};
+						self.built = built;
+						next.extend(
+							self.machine(|m| m.on_training_done(window, trained, now_ms())),
+						);
+					},
+					MinerAction::Commit { window } => match self.built.take() {
+						Some(built) => next.extend(self.commit(client, window, built).await),
+						None => {
+							tracing::warn!(
+								window,
+								"commit asked for without a payload: nothing sent"
+							);
+						},
+					},
+					MinerAction::Upload { window } => self.upload_revealed(window).await,
+					MinerAction::SitOut { window, reason } => {
+						// Whatever was built is not committed.
+						self.built = None;
+						if matches!(reason, protocol::SitOut::RevealOver) {
+							self.payload = None;
+							tracing::warn!(window, %reason, "payload dropped");
+						} else {
+							tracing::info!(window, block = n, %reason, "sitting the window out");
+						}
+					},
+				}
+			}
+			actions = next;
+		}
+		Ok(())
+	}
+
+	/// Trains (or, for an adversary, fabricates) the payload of `window`.
+	async fn build(
+		&mut self,
+		client: &Client,
+		n: u64,
+		window: u64,
+		stop_at: Millis,
+	) -> Result<Option<Built>, MinerError> {
+		let Some(seed) = chain::network::window_seed(client, n, window).await? else {
+			return Ok(None);
+		};
+		let deadline = instant_of(stop_at);
+		tracing::info!(
+			window,
+			block = n,
+			interval_ms = self.machine.as_ref().map_or(0, |m| m.clock().interval_ms()),
+			seconds_left = deadline.saturating_duration_since(Instant::now()).as_secs_f64(),
+			"training"
+		);
+		if self.options.behaviour.trains() {
+			self.train(window, &seed, deadline)
+		} else {
+			self.fabricate(client, n, window).await
+		}
+	}
+
+	/// Commits `built` for `window` and reports the outcome to the machine.
+	async fn commit(&mut self, client: &Client, window: u64, built: Built) -> Vec<MinerAction> {
+		let Built { bytes, record, .. } = built;
+		let committed_hash = match self.options.behaviour {
+			Behaviour::WrongHash => payload_hash(&[bytes.as_slice(), b"x"].concat()),
+			_ => payload_hash(&bytes),
+		};
+		let len = bytes.len() as u32;
+		let sent = Instant::now();
+		let result = training::commit_gradient(
+			client,
+			&self.options.signer,
+			window,
+			H256(committed_hash),
+			len,
+		)
+		.await;
+		let elapsed = ms(sent.elapsed());
+		let accepted = match result {
+			Ok(_) => {
+				tracing::info!(
+					window,
+					behaviour = self.options.behaviour.name(),
+					bytes = len,
+					seconds = elapsed as f64 / 1e3,
+					"update committed"
+				);
+				let mut record = record;
+				if let Record::Trained { payload_hash, payload_bytes, .. } = &mut record {
+					*payload_hash = hex::encode(committed_hash);
+					*payload_bytes = bytes.len();
+				}
+				self.follower.report().write(&record);
+				match self.options.behaviour {
+					Behaviour::NoUpload => self.payload = None,
+					Behaviour::Early => {
+						self.payload = None;
+						self.upload_now(window, bytes, "payload uploaded before the reveal period")
+							.await;
+					},
+					_ => self.payload = Some(Pending { window, bytes }),
+				}
+				true
+			},
+			Err(e) => {
+				tracing::warn!(window, error = %e, "commit refused; the update is dropped");
+				false
+			},
+		};
+		self.machine(|m| m.on_commit_result(window, accepted, elapsed))
+	}
+
+	/// The reveal period of `window` opened: upload its payload (a late adversary holds it
+	/// back until the period is over).
+	async fn upload_revealed(&mut self, window: u64) {
+		if self.options.behaviour == Behaviour::Late {
+			return;
+		}
+		let Some(pending) = self.payload.take_if(|p| p.window == window) else { return };
+		self.upload_now(window, pending.bytes, "payload uploaded").await;
+	}
+
+	async fn upload_now(&self, window: u64, bytes: Vec<u8>, what: &'static str) {
+		let key = gradient_key(window, &self.account.0);
+		match upload(&self.store, &key, bytes).await {
+			Ok(()) => {
+				tracing::info!(window, store = %self.store.describe(), %key, "{what}");
+				self.follower.report().write(&Record::Uploaded { window });
+			},
+			Err(e) => tracing::warn!(window, error = %e, "payload upload failed"),
+		}
+	}
+
+	/// A late adversary uploads about one block after the reveal period, from a background
+	/// task so that training cannot hold it back.
+	fn late_upload_if_due(&mut self, n: u64, timing: &Timing) {
+		if self.options.behaviour != Behaviour::Late {
+			return;
+		}
+		let Some(pending) = self.payload.take_if(|p| n >= timing.reveal_end(p.window)) else {
+			return;
+		};
+		let window = pending.window;
+		let (store, report) = (self.store.clone(), self.follower.report().clone());
+		let delay = Duration::from_millis(
+			self.machine
+				.as_ref()
+				.map_or(protocol::clock::DEFAULT_INTERVAL_MS, |m| m.clock().interval_ms()),
+		);
+		let key = gradient_key(window, &self.account.0);
+		tokio::spawn(async move {
+			tokio::time::sleep(delay).await;
+			match upload(&store, &key, pending.bytes).await {
+				Ok(()) => {
+					tracing::info!(window, %key, "payload uploaded after the reveal period");
+					report.write(&Record::Uploaded { window });
+				},
+				Err(e) => tracing::warn!(window, error = %e, "payload upload failed"),
+			}
+		});
+	}
+
+	/// Trains window `window` until `deadline`; the payload and its report record.
+	fn train(
+		&mut self,
+		window: u64,
+		seed: &[u8; 32],
+		deadline: Instant,
+	) -> Result<Option<Built>, MinerError> {
+		self.progress.set_prefix(format!("window {window}"));
+		let account = self.account.0;
+		let trained = tokio::task::block_in_place(|| {
+			self.follower.replica.train(
+				window,
+				seed,
+				&account,
+				&self.shard,
+				Some(deadline),
+				&self.progress,
+			)
+		});
+		let trained = match trained {
+			Ok(t) => t,
+			Err(e) => {
+				tracing::warn!(window, error = %e, "no update this window");
+				return Ok(None);
+			},
+		};
+		if trained.report.steps == 0 {
+			tracing::info!(window, "no inner step fitted before the deadline: nothing to commit");
+			return Ok(None);
+		}
+		tracing::info!(
+			window,
+			steps = trained.report.steps,
+			loss = trained.report.mean_loss(),
+			tokens_per_second = trained.report.tokens_per_second(),
+			"window trained"
+		);
+		let m = crate::metrics::get();
+		if let Some(loss) = trained.report.mean_loss() {
+			m.train_loss.set(f64::from(loss));
+		}
+		m.tokens_per_second.set(trained.report.tokens_per_second());
+		let record = Record::Trained {
+			window,
+			steps: trained.report.steps,
+			loss: trained.report.mean_loss(),
+			tokens_per_second: trained.report.tokens_per_second(),
+			payload_bytes: trained.update.bytes.len(),
+			payload_hash: hex::encode(trained.update.hash),
+		};
+		Ok(Some(Built {
+			bytes: trained.update.bytes,
+			record,
+			longest_step: Some(trained.report.longest_step),
+			build_time: Some(trained.build_time),
+		}))
+	}
+
+	/// An adversary's payload for `window` (no training).
+	async fn fabricate(
+		&mut self,
+		client: &Client,
+		n: u64,
+		window: u64,
+	) -> Result<Option<Built>, MinerError> {
+		let shapes = self.follower.replica.shapes().to_vec();
+		let header = Header {
+			window,
+			miner: self.account.0,
+			theta_hash: self.follower.replica.theta_hash(),
+			data_digest: [0; 32],
+		};
+		let k = self.options.top_k;
+		let bytes = match self.options.behaviour {
+			Behaviour::Nan => behaviour::nan_payload(&shapes, &header, k),
+			Behaviour::Noise
+			| Behaviour::NoUpload
+			| Behaviour::WrongHash
+			| Behaviour::Late
+			| Behaviour::Early => behaviour::noise_payload(&shapes, &header, k, 0.02),
+			Behaviour::CopyExact { victim } | Behaviour::CopyPerturbed { victim } => {
+				let Some(original) = self.victim_payload(client, n, window, &victim).await? else {
+					tracing::info!(window, victim = %hex::encode(victim), "nothing to copy this window");
+					return Ok(None);
+				};
+				if matches!(self.options.behaviour, Behaviour::CopyExact { .. }) {
+					Ok(original)
+				} else {
+					behaviour::perturbed_copy(
+						&original,
+						&victim,
+						&shapes,
+						&header,
+						max_payload_bytes(&shapes),
+					)
+				}
+			},
+			Behaviour::Honest => return Ok(None),
+		};
+		let bytes = match bytes {
+			Ok(b) => b,
+			Err(e) => {
+				tracing::warn!(window, error = %e, "cannot build the payload");
+				return Ok(None);
+			},
+		};
+		let record = Record::Trained {
+			window,
+			steps: 0,
+			loss: None,
+			tokens_per_second: 0.0,
+			payload_bytes: bytes.len(),
+			payload_hash: hex::encode(payload_hash(&bytes)),
+		};
+		Ok(Some(Built { bytes, record, longest_step: None, build_time: None }))
+	}
+
+	/// `victim`'s payload of the window before `window`, from its store.
+	async fn victim_payload(
+		&self,
+		client: &Client,
+		n: u64,
+		window: u64,
+		victim: &[u8; 32],
+	) -> Result<Option<Vec<u8>>, MinerError> {
+		let Some(location) =
+			chain::network::peer_location(client, n, &AccountId::from(*victim)).await?
+		else {
+			return Ok(None);
+		};
+		let store = self.options.follow.resolver.open(&location)?;
+		let shapes = self.follower.replica.shapes();
+		let key = gradient_key(window.saturating_sub(1), victim);
+		Ok(store.get(&key, max_payload_bytes(shapes)).await.ok().map(|b| b.to_vec()))
+	}
+}

@@ -1,0 +1,273 @@
+//! The objective rules every peer applies to a window's updates when its reveal period ends
+//! (DESIGN.md §2 step 6, §5). An update enters the aggregate only if it is a member of the
+//! window's aggregation set and none of these holds:
+//!
+//! - **missing**: nothing readable at the key when the reveal period ended (or no commitment);
+//! - **invalid**: the bytes' hash differs from the commitment, or they do not decode for the
+//!   model, window and miner (bad layout, out-of-range index, NaN/Inf, …);
+//! - **diverged**: the payload was trained from parameters whose hash is not this window's θ;
+//! - **early**: the payload was readable before the window closed (seen by a probe), which
+//!   would let others copy it;
+//! - **copied**: its bytes equal, or its kept positions almost all match
+//!   ([`copy::COPY_OVERLAP`]), another miner's payload committed in an earlier block of this
+//!   window or in the previous window.
+//!
+//! Everything here is a pure function of the chain's record, the fetched bytes, the probes and
+//! θ's hash, so peers with the same inputs include the same updates in the same order.
+
+use super::{Committed, WindowRecord, fetch::Fetched, flags};
+use crate::gauntlet::copy::{self, Earlier, IndexSet};
+use std::collections::{BTreeMap, BTreeSet};
+use tessera_codec::Payload;
+
+/// What is kept of the previous window for copy checks.
+#[derive(Clone, Debug, Default)]
+pub struct Previous {
+	/// The previous window.
+	pub window: u64,
+	/// `(miner, payload hash)` of each of its commitments.
+	pub hashes: Vec<([u8; 32], [u8; 32])>,
+	/// The kept positions of each of its payloads that decoded.
+	pub indices: BTreeMap<[u8; 32], IndexSet>,
+}
+
+/// One peer's update after screening.
+#[derive(Clone, Debug)]
+pub struct Screened {
+	/// The miner.
+	pub account: [u8; 32],
+	/// Its commitment (`None`: an aggregation-set member that did not commit).
+	pub committed: Option<Committed>,
+	/// The decoded payload, when it decoded.
+	pub payload: Option<Payload>,
+	/// Its kept positions, when it decoded.
+	pub indices: Option<IndexSet>,
+	/// Why it is set aside ([`flags`] bits; 0 when usable).
+	pub flags: u8,
+	/// A human-readable reason for each set flag.
+	pub reasons: Vec<String>,
+}
+
+impl Screened {
+	/// Whether the update may enter the aggregate.
+	pub fn is_clean(&self) -> bool {
+		self.flags == 0 && self.payload.is_some()
+	}
+
+	fn flag(&mut self, bit: u8, reason: String) {
+		self.flags |= bit;
+		self.reasons.push(reason);
+	}
+}
+
+/// Screens every commitment of `record` (in commit order), then every aggregation-set member
+/// that did not commit (flagged missing).
+pub fn screen(
+	record: &WindowRecord,
+	mut fetched: BTreeMap<[u8; 32], Fetched>,
+	early: &BTreeSet<[u8; 32]>,
+	theta_hash: &[u8; 32],
+	previous: Option<&Previous>,
+) -> Vec<Screened> {
+	let mut out: Vec<Screened> = Vec::with_capacity(record.commitments.len());
+	for c in &record.commitments {
+		let mut s = Screened {
+			account: c.account,
+			committed: Some(c.clone()),
+			payload: None,
+			indices: None,
+			flags: 0,
+			reasons: Vec::new(),
+		};
+		match fetched.remove(&c.account) {
+			None => s.flag(flags::MISSING, "not fetched".into()),
+			Some(Err(e)) if e.is_missing() => s.flag(flags::MISSING, e.to_string()),
+			Some(Err(e)) => s.flag(flags::INVALID, e.to_string()),
+			Some(Ok(payload)) => {
+				if payload.header.theta_hash != *theta_hash {
+					s.flag(
+						flags::DIVERGED,
+						format!(
+							"trained from θ {} instead of {}",
+							hex::encode(payload.header.theta_hash),
+							hex::encode(theta_hash)
+						),
+					);
+				}
+				s.indices = Some(IndexSet::of(&payload.tensors));
+				s.payload = Some(payload);
+			},
+		}
+		if early.contains(&c.account) {
+			s.flag(flags::EARLY, "readable before the window closed".into());
+		}
+		let mut earlier: Vec<Earlier<'_>> = Vec::new();
+		if let Some(p) = previous {
+			earlier.extend(p.hashes.iter().map(|(miner, hash)| Earlier {
+				miner: *miner,
+				hash: *hash,
+				indices: p.indices.get(miner),
+			}));
+		}
+		earlier.extend(out.iter().filter_map(|o| {
+			let oc = o.committed.as_ref()?;
+			(oc.committed_at < c.committed_at).then_some(Earlier {
+				miner: o.account,
+				hash: oc.payload_hash,
+				indices: o.indices.as_ref(),
+			})
+		}));
+		if let Some(copied) = copy::check(&c.account, &c.payload_hash, s.indices.as_ref(), &earlier)
+		{
+			s.flag(flags::COPIED, format!("{copied:?}"));
+		}
+		out.push(s);
+	}
+	for member in &record.set {
+		if record.commitment(member).is_none() {
+			out.push(Screened {
+				account: *member,
+				committed: None,
+				payload: None,
+				indices: None,
+				flags: flags::MISSING,
+				reasons: vec!["no commitment".into()],
+			});
+		}
+	}
+	out
+}
+
+/// The aggregation set's members whose updates are clean, in set order.
+pub fn inclusion(record: &WindowRecord, screened: &[Screened]) -> Vec<[u8; 32]> {
+	record
+		.set
+		.iter()
+		.filter(|m| screened.iter().any(|s| s.account == **m && s.is_clean()))
+		.copied()
+		.collect()
+}
+
+/// The previous-window record for copy checks of the next window.
+pub fn previous_of(record: &WindowRecord, screened: &[Screened]) -> Previous {
+	Previous {
+		window: record.window,
+		hashes: record.commitments.iter().map(|c| (c.account, c.payload_hash)).collect(),
+		indices: screened
+			.iter()
+			.filter_map(|s| s.indices.clone().map(|i| (s.account, i)))
+			.collect(),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::round::fetch::Exclusion;
+	use tessera_codec::{ChunkGeometry, CompressedTensor, Header, Values};
+	use tessera_store::StoreError;
+
+	const THETA: [u8; 32] = [7; 32];
+
+	fn payload(miner: u8, positions: [u16; 4], theta: [u8; 32]) -> Payload {
+		Payload {
+			header: Header {
+				window: 2,
+				miner: [miner; 32],
+				theta_hash: theta,
+				data_digest: [0; 32],
+			},
+			tensors: vec![CompressedTensor {
+				geometry: ChunkGeometry::for_shape(&[8, 8]).unwrap(),
+				k: 4,
+				indices: positions.to_vec(),
+				values: Values::Raw(vec![0.5; 4]),
+			}],
+		}
+	}
+
+	fn committed(miner: u8, at: u64) -> Committed {
+		Committed {
+			account: [miner; 32],
+			payload_hash: [miner + 100; 32],
+			payload_len: 100,
+			committed_at: at,
+			location: None,
+		}
+	}
+
+	#[test]
+	fn each_rule_sets_its_flag_and_only_clean_members_are_included() {
+		let record = WindowRecord {
+			window: 2,
+			set: (1..=8).map(|m| [m; 32]).collect(),
+			commitments: vec![
+				committed(1, 10), // honest
+				committed(2, 10), // honest, other positions
+				committed(3, 11), // copies 1's positions a block later
+				committed(4, 11), // missing
+				committed(5, 11), // invalid
+				committed(6, 11), // diverged
+				committed(7, 11), // early
+			],
+		};
+		let mut fetched: BTreeMap<[u8; 32], Fetched> = BTreeMap::new();
+		fetched.insert([1; 32], Ok(payload(1, [1, 5, 9, 20], THETA)));
+		fetched.insert([2; 32], Ok(payload(2, [2, 6, 10, 21], THETA)));
+		fetched.insert([3; 32], Ok(payload(3, [1, 5, 9, 20], THETA)));
+		fetched.insert(
+			[4; 32],
+			Err(Exclusion::Fetch(StoreError::NotFound { store: "s".into(), key: "k".into() })),
+		);
+		fetched.insert(
+			[5; 32],
+			Err(Exclusion::HashMismatch { got: "a".into(), committed: "b".into() }),
+		);
+		fetched.insert([6; 32], Ok(payload(6, [3, 7, 11, 22], [0; 32])));
+		fetched.insert([7; 32], Ok(payload(7, [4, 8, 12, 23], THETA)));
+		let early = BTreeSet::from([[7; 32]]);
+		let screened = screen(&record, fetched, &early, &THETA, None);
+		let flags_of =
+			|m: u8| screened.iter().find(|s| s.account == [m; 32]).map(|s| s.flags).unwrap();
+		assert_eq!(flags_of(1), 0);
+		assert_eq!(flags_of(2), 0);
+		assert_eq!(flags_of(3), flags::COPIED);
+		assert_eq!(flags_of(4), flags::MISSING);
+		assert_eq!(flags_of(5), flags::INVALID);
+		assert_eq!(flags_of(6), flags::DIVERGED);
+		assert_eq!(flags_of(7), flags::EARLY);
+		assert_eq!(flags_of(8), flags::MISSING, "a member without a commitment is missing");
+		assert_eq!(inclusion(&record, &screened), vec![[1; 32], [2; 32]]);
+	}
+
+	#[test]
+	fn copies_of_the_previous_window_are_caught_by_hash_and_by_positions() {
+		let record = WindowRecord {
+			window: 3,
+			set: vec![[1; 32], [2; 32], [3; 32]],
+			commitments: vec![committed(1, 20), committed(2, 20), committed(3, 20)],
+		};
+		let old = payload(9, [1, 5, 9, 20], THETA);
+		let previous = Previous {
+			window: 2,
+			// Miner 2 re-serves the bytes miner 9 committed a window earlier.
+			hashes: vec![([9; 32], [102; 32])],
+			indices: BTreeMap::from([([9; 32], IndexSet::of(&old.tensors))]),
+		};
+		let mut fetched: BTreeMap<[u8; 32], Fetched> = BTreeMap::new();
+		fetched.insert([1; 32], Ok(payload(1, [2, 6, 10, 21], THETA)));
+		fetched.insert(
+			[2; 32],
+			Err(Exclusion::Invalid(tessera_codec::CodecError::BadMagic(*b"XXXX"))),
+		);
+		fetched.insert([3; 32], Ok(payload(3, [1, 5, 9, 20], THETA)));
+		let screened = screen(&record, fetched, &BTreeSet::new(), &THETA, Some(&previous));
+		assert_eq!(screened[0].flags, 0);
+		assert_eq!(screened[1].flags, flags::INVALID | flags::COPIED);
+		assert_eq!(screened[2].flags, flags::COPIED);
+		assert_eq!(inclusion(&record, &screened), vec![[1; 32]]);
+		let next = previous_of(&record, &screened);
+		assert_eq!(next.hashes.len(), 3);
+		assert_eq!(next.indices.len(), 2);
+	}
+}

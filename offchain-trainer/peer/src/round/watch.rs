@@ -1,0 +1,278 @@
+//! The watcher: a task of its own that follows finalized blocks and observes the committers'
+//! stores at the moments the protocol cares about, so that what a peer concludes about timing
+//! never depends on how busy it is (training or evaluating can hold a peer's main loop for
+//! several blocks; the watcher keeps running beside it):
+//!
+//! - **early**: while window w runs, each block, which of w's committed payloads are already
+//!   readable;
+//! - **revealed**: during w's reveal period, each block, the committed payloads not yet fetched
+//!   are fetched and checked against their commitments;
+//! - **late**: after the reveal period, until the scoring deadline, which committed payloads
+//!   that were not revealed in time have appeared since.
+//!
+//! An observation only counts when the chain's newest block, read before and after it, was
+//! still inside the period in question: a watcher that lags proves nothing by a late look. A
+//! window's reveal observation is *complete* once its last reveal block was watched in time;
+//! only then may a payload missing from it be called missing. Otherwise the follower fetches
+//! directly.
+
+use super::{Committed, fetch};
+use bytes::Bytes;
+use std::{
+	collections::{BTreeMap, BTreeSet},
+	sync::{Arc, Mutex},
+	time::Duration,
+};
+use tessera_chain::{self as chain, ChainError, Client, network::Timing};
+use tessera_store::{Location, Resolver};
+
+/// What was read of a payload during the reveal period: its bytes (hash checked), or why
+/// what was there cannot be used (wrong hash, too large).
+#[derive(Clone, Debug)]
+pub enum Revealed {
+	/// The committed bytes.
+	Bytes(Bytes),
+	/// Something other than the committed payload.
+	Unusable(String),
+}
+
+/// What the watcher saw.
+#[derive(Debug, Default)]
+struct Observations {
+	early: BTreeMap<u64, BTreeSet<[u8; 32]>>,
+	revealed: BTreeMap<u64, BTreeMap<[u8; 32], Revealed>>,
+	complete: BTreeSet<u64>,
+	late: BTreeMap<u64, BTreeSet<[u8; 32]>>,
+}
+
+/// A handle on the watcher's observations (cheap to clone).
+#[derive(Clone, Debug, Default)]
+pub struct Watch(Arc<Mutex<Observations>>);
+
+impl Watch {
+	fn with<R>(&self, f: impl FnOnce(&mut Observations) -> R) -> R {
+		// A poisoned lock only means a panic elsewhere mid-update; the sets stay usable.
+		let mut guard = match self.0.lock() {
+			Ok(g) => g,
+			Err(poisoned) => poisoned.into_inner(),
+		};
+		f(&mut guard)
+	}
+
+	/// The committers of `window` whose payload was readable before the window closed.
+	pub fn early(&self, window: u64) -> BTreeSet<[u8; 32]> {
+		self.with(|o| o.early.get(&window).cloned().unwrap_or_default())
+	}
+
+	/// The payloads of `window` fetched during its reveal period, if the whole period was
+	/// watched (`None`: fetch directly instead).
+	pub fn revealed(&self, window: u64) -> Option<BTreeMap<[u8; 32], Revealed>> {
+		self.with(|o| {
+			o.complete
+				.contains(&window)
+				.then(|| o.revealed.get(&window).cloned().unwrap_or_default())
+		})
+	}
+
+	/// The committers of `window` whose committed payload has been read so far in its reveal
+	/// period.
+	pub fn revealed_so_far(&self, window: u64) -> Vec<[u8; 32]> {
+		self.with(|o| {
+			o.revealed
+				.get(&window)
+				.map(|m| {
+					m.iter()
+						.filter(|(_, r)| matches!(r, Revealed::Bytes(_)))
+						.map(|(a, _)| *a)
+						.collect()
+				})
+				.unwrap_or_default()
+		})
+	}
+
+	/// The committers of `window` whose payload appeared after its reveal period.
+	pub fn late(&self, window: u64) -> BTreeSet<[u8; 32]> {
+		self.with(|o| o.late.get(&window).cloned().unwrap_or_default())
+	}
+
+	fn record_early(&self, window: u64, accounts: Vec<[u8; 32]>) {
+		self.with(|o| {
+			let seen = o.early.entry(window).or_default();
+			for a in accounts {
+				if seen.insert(a) {
+					tracing::warn!(window, peer = %hex::encode(a), "payload readable before the window closed: early upload");
+				}
+			}
+		});
+	}
+
+	fn record_revealed(&self, window: u64, got: Vec<([u8; 32], Revealed)>, complete: bool) {
+		self.with(|o| {
+			o.revealed.entry(window).or_default().extend(got);
+			if complete {
+				o.complete.insert(window);
+			}
+		});
+	}
+
+	fn record_late(&self, window: u64, accounts: Vec<[u8; 32]>) {
+		self.with(|o| {
+			let seen = o.late.entry(window).or_default();
+			for a in accounts {
+				if seen.insert(a) {
+					tracing::warn!(window, peer = %hex::encode(a), "payload uploaded after the reveal period: late");
+				}
+			}
+		});
+	}
+
+	fn prune(&self, below: u64) {
+		self.with(|o| {
+			o.early.retain(|w, _| *w >= below);
+			o.revealed.retain(|w, _| *w >= below);
+			o.complete.retain(|w| *w >= below);
+			o.late.retain(|w, _| *w >= below);
+		});
+	}
+}
+
+/// How the watcher works.
+#[derive(Clone, Debug)]
+pub struct WatchConfig {
+	/// The node.
+	pub url: String,
+	/// How locations map to stores.
+	pub resolver: Resolver,
+	/// Largest payload fetched.
+	pub max_bytes: usize,
+	/// Deadline of one fetch or probe.
+	pub fetch_timeout: Duration,
+}
+
+/// Starts the watcher; it runs until the process ends, reconnecting when the node goes away.
+pub fn spawn(config: WatchConfig) -> Watch {
+	let watch = Watch::default();
+	let handle = watch.clone();
+	tokio::spawn(async move {
+		let mut state = WatcherState::default();
+		loop {
+			if let Err(e) = session(&config, &handle, &mut state).await {
+				tracing::debug!(error = %e, "watcher: chain connection lost; reconnecting");
+			}
+			tokio::time::sleep(Duration::from_secs(1)).await;
+		}
+	});
+	watch
+}
+
+/// What the watcher keeps between blocks.
+#[derive(Default)]
+struct WatcherState {
+	locations: BTreeMap<[u8; 32], Option<Location>>,
+	/// The commitments of the window in its reveal period (final once it closed).
+	closed: Option<(u64, Vec<Committed>)>,
+}
+
+async fn newest(client: &Client) -> Result<u64, ChainError> {
+	Ok(client.at_current_block().await.map_err(ChainError::query)?.block_number())
+}
+
+async fn session(
+	config: &WatchConfig,
+	watch: &Watch,
+	state: &mut WatcherState,
+) -> Result<(), ChainError> {
+	let client = chain::connect(&config.url).await?;
+	let timing = chain::network::timing(&client).await?;
+	let mut blocks = client.stream_blocks().await.map_err(|e| ChainError::Blocks(e.to_string()))?;
+	while let Some(block) = blocks.next().await {
+		let n = block.map_err(|e| ChainError::Blocks(e.to_string()))?.number();
+		observe(config, watch, state, &client, &timing, n).await?;
+	}
+	Err(ChainError::Blocks("the node closed the finalized block stream".into()))
+}
+
+async fn observe(
+	config: &WatchConfig,
+	watch: &Watch,
+	state: &mut WatcherState,
+	client: &Client,
+	timing: &Timing,
+	n: u64,
+) -> Result<(), ChainError> {
+	let window = timing.window_of(n);
+	let probe_deadline = config.fetch_timeout.min(Duration::from_secs(2));
+	// A new window: locations may have moved since.
+	if n == timing.start(window) {
+		state.locations.clear();
+	}
+
+	// Early: the running window's commitments, readable already?
+	if window >= 1 && newest(client).await? < timing.start(window + 1) {
+		let commitments =
+			chain::network::commitments_located(client, n, window, &mut state.locations).await?;
+		let seen = watch.early(window);
+		let unseen: Vec<&Committed> =
+			commitments.iter().filter(|c| !seen.contains(&c.account)).collect();
+		let readable = fetch::probe(&config.resolver, window, &unseen, probe_deadline).await;
+		if !readable.is_empty() && newest(client).await? < timing.start(window + 1) {
+			watch.record_early(window, readable);
+		}
+	}
+
+	// Revealed and late: the previous window's payloads.
+	if let Some(prev) = window.checked_sub(1).filter(|p| *p >= 1) {
+		let commitments = match &state.closed {
+			Some((w, c)) if *w == prev => c.clone(),
+			_ => {
+				let c = chain::network::commitments_located(client, n, prev, &mut state.locations)
+					.await?;
+				state.closed = Some((prev, c.clone()));
+				c
+			},
+		};
+		let revealed: BTreeSet<[u8; 32]> = watch.with(|o| {
+			o.revealed.get(&prev).map(|m| m.keys().copied().collect()).unwrap_or_default()
+		});
+		let reveal_end = timing.reveal_end(prev);
+		if n < reveal_end {
+			let pending: Vec<&Committed> =
+				commitments.iter().filter(|c| !revealed.contains(&c.account)).collect();
+			let got = futures::future::join_all(pending.iter().map(|c| async move {
+				let bytes = fetch::fetch_bytes(
+					&config.resolver,
+					prev,
+					c,
+					config.max_bytes,
+					config.fetch_timeout,
+				)
+				.await;
+				(c.account, bytes)
+			}))
+			.await;
+			let in_time = newest(client).await? < reveal_end;
+			if in_time {
+				// Absent or unreachable: asked again next block. Anything else is final.
+				let got: Vec<([u8; 32], Revealed)> = got
+					.into_iter()
+					.filter_map(|(a, b)| match b {
+						Ok(bytes) => Some((a, Revealed::Bytes(bytes))),
+						Err(e) if e.is_missing() => None,
+						Err(e) => Some((a, Revealed::Unusable(e.to_string()))),
+					})
+					.collect();
+				watch.record_revealed(prev, got, n + 1 == reveal_end);
+			}
+		} else if n < timing.score_deadline(prev) {
+			let late = watch.late(prev);
+			let missing: Vec<&Committed> = commitments
+				.iter()
+				.filter(|c| !revealed.contains(&c.account) && !late.contains(&c.account))
+				.collect();
+			let appeared = fetch::probe(&config.resolver, prev, &missing, probe_deadline).await;
+			watch.record_late(prev, appeared);
+		}
+	}
+	watch.prune(window.saturating_sub(2));
+	Ok(())
+}

@@ -1,0 +1,479 @@
+//! The validator's chain loop (DESIGN.md §2 step 5, §5): it follows the network's θ like a miner
+//! ([`crate::follow`]) without training; its watcher ([`crate::round::watch`]) notes early,
+//! revealed and late payloads. The validator machine ([`tessera_protocol::validator`]) decides
+//! when to evaluate a window and when to submit: when the reveal period ends the window's
+//! updates are screened and applied, every clean one is evaluated on the miner's assigned data
+//! and on random data; late uploads are watched for a few blocks, and the window is scored
+//! (Plackett–Luce ratings, honest indicator, sync) and its results, inclusion list and θ_{w+1}
+//! hash submitted through `submit_gauntlet_results` at a moment planned from the measured
+//! results-transaction time, so they arrive before the scoring deadline on a busy machine too.
+//! A bad payload costs at most one fetch deadline and one evaluation of `eval_sequences` rows;
+//! nothing a peer uploads can stop the loop.
+
+pub mod scoring;
+
+pub use scoring::{ScorePolicy, Scoring};
+
+use crate::follow::{FollowError, FollowOptions, Follower, Stepped};
+use crate::gauntlet::{
+	GauntletState, ScoreConfig,
+	evaluate::{EvalInput, before_losses},
+	evaluate_window,
+	state::StateError,
+};
+use crate::replica::Replica;
+use crate::report::{Record, Report};
+use crate::round;
+use crate::wallclock::{ms, now_ms};
+use std::{collections::BTreeMap, path::PathBuf, time::Instant};
+use subxt::utils::H256;
+use subxt_signer::sr25519::Keypair;
+use tessera_chain::{
+	self as chain, AccountId, ChainError, Client,
+	network::Timing,
+	reconnect::{Ended, Session},
+	training,
+};
+use tessera_data::TokenShard;
+use tessera_protocol::{self as protocol, ValidatorAction};
+use tessera_store::Location;
+
+/// Errors that stop the validator.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidatorError {
+	/// Following the network failed.
+	#[error(transparent)]
+	Follow(#[from] FollowError),
+	/// The chain could not be used.
+	#[error(transparent)]
+	Chain(#[from] ChainError),
+	/// Registering or bonding failed.
+	#[error("registration failed: {0}")]
+	Register(#[from] chain::tx::TxError),
+	/// The Gauntlet state file could not be used.
+	#[error(transparent)]
+	State(#[from] StateError),
+	/// The connection kept failing.
+	#[error("gave up reconnecting to {url} after {attempts} attempts: {last}")]
+	Reconnect {
+		/// The node.
+		url: String,
+		/// Attempts made.
+		attempts: u32,
+		/// The last error.
+		last: String,
+	},
+}
+
+impl ValidatorError {
+	fn is_connection(&self) -> bool {
+		matches!(self, ValidatorError::Chain(_) | ValidatorError::Follow(FollowError::Chain(_)))
+	}
+}
+
+/// Everything the validator needs.
+pub struct ValidatorOptions {
+	/// WebSocket URL of the node.
+	pub url: String,
+	/// The validator's key.
+	pub signer: Keypair,
+	/// Its storage location (registered on chain; validators publish no payloads).
+	pub location: Location,
+	/// How it follows the network's θ.
+	pub follow: FollowOptions,
+	/// Rows of assigned and of random data evaluated per update.
+	pub eval_sequences: usize,
+	/// Rows per forward pass.
+	pub eval_batch: usize,
+	/// Scoring settings.
+	pub score: ScoreConfig,
+	/// Honest, or random scores (a dishonest validator for tests).
+	pub policy: ScorePolicy,
+	/// Where the Gauntlet state (ratings, indicators) is kept.
+	pub state_path: PathBuf,
+	/// Stake to bond when registering.
+	pub bond: Option<u128>,
+	/// Stop once this window is scored (or its deadline passed) and confirmed.
+	pub until_window: Option<u64>,
+	/// Reconnection attempts before giving up.
+	pub reconnect_attempts: u32,
+}
+
+struct Validator {
+	options: ValidatorOptions,
+	account: AccountId,
+	follower: Follower,
+	shard: TokenShard,
+	state: GauntletState,
+	/// The window being scored: its evaluated updates, until they are submitted.
+	scoring: Option<Scoring>,
+	/// A window just stepped, while the machine decides whether to evaluate it.
+	pending: Option<Stepped>,
+	/// The window protocol's decisions (made once the chain's timing is known).
+	machine: Option<protocol::Validator>,
+	/// Blocks processed (all sessions).
+	blocks: u64,
+	/// θ_w's losses on each committed miner's rows, computed in window w's reveal period.
+	before: (u64, BTreeMap<[u8; 32], (f64, f64)>),
+}
+
+/// Runs the validator until `until_window` (forever without it).
+pub async fn run(
+	options: ValidatorOptions,
+	replica: Replica,
+	shard: TokenShard,
+	report: Report,
+) -> Result<(), ValidatorError> {
+	let account = AccountId::from(options.signer.public_key().0);
+	let watch = round::watch::spawn(round::WatchConfig {
+		url: options.url.clone(),
+		resolver: options.follow.resolver.clone(),
+		max_bytes: crate::follow::max_payload_bytes(replica.shapes()),
+		fetch_timeout: options.follow.fetch_timeout,
+	});
+	let follower = Follower::new(replica, &shard, options.follow.clone(), report, watch)?;
+	let state = GauntletState::load(&options.state_path)?;
+	let mut v = Validator {
+		account,
+		follower,
+		shard,
+		state,
+		scoring: None,
+		pending: None,
+		machine: None,
+		blocks: 0,
+		before: (0, BTreeMap::new()),
+		options,
+	};
+	let attempts = v.options.reconnect_attempts;
+	match chain::reconnect::run(&mut v, attempts, chain::reconnect::BACKOFF).await {
+		Ended::Done => Ok(()),
+		Ended::Failed(e) => Err(e),
+		Ended::GaveUp { attempts, last } => Err(ValidatorError::Reconnect {
+			url: v.options.url.clone(),
+			attempts,
+			last: last.to_string(),
+		}),
+	}
+}
+
+impl Session for Validator {
+	type Error = ValidatorError;
+
+	fn blocks(&self) -> u64 {
+		self.blocks
+	}
+
+	fn is_connection(error: &ValidatorError) -> bool {
+		error.is_connection()
+	}
+
+	/// One connection's worth of work; `Ok` when `until_window` is scored and confirmed.
+	async fn session(&mut self) -> Result<(), ValidatorError> {
+		let client = chain::connect(&self.options.url).await?;
+		let timing = chain::network::timing(&client).await?;
+		self.ensure_registered(&client).await?;
+		let last_scored = self.state.window;
+		let machine = self.machine.get_or_insert_with(|| {
+			protocol::Validator::new(timing, protocol::Margins::default(), last_scored)
+		});
+		if let Some((number, timestamp)) = chain::network::previous_block_time(&client).await? {
+			machine.observe_block(number, timestamp);
+		}
+		self.follower.resume();
+		let mut blocks =
+			client.stream_blocks().await.map_err(|e| ChainError::Blocks(e.to_string()))?;
+		while let Some(block) = blocks.next().await {
+			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
+			let n = block.number();
+			self.blocks += 1;
+			let timestamp = chain::network::timestamp(&client, n).await?;
+			self.mark_late();
+			let actions = self.machine(|m| m.on_finalized_block(n, timestamp, now_ms()));
+			self.execute(&client, actions).await?;
+			for stepped in self.follower.catch_up(&client, n, &timing).await? {
+				let (window, provisional) = (stepped.window, stepped.provisional);
+				let actions = self.machine(|m| m.on_stepped(window, provisional, now_ms()));
+				self.pending = Some(stepped);
+				self.execute(&client, actions).await?;
+				self.pending = None;
+			}
+			self.prepare_before(&client, n, &timing).await?;
+			let last_scored = self.machine.as_ref().and_then(protocol::Validator::last_scored);
+			if let Some(u) = self.options.until_window
+				&& last_scored.is_some_and(|s| s >= u)
+				&& self.scoring.is_none()
+				&& self.follower.is_confirmed(u)
+			{
+				return Ok(());
+			}
+		}
+		Err(ChainError::Blocks("the node closed the finalized block stream".into()).into())
+	}
+}
+
+impl Validator {
+	async fn ensure_registered(&mut self, client: &Client) -> Result<(), ValidatorError> {
+		let at = client.at_current_block().await.map_err(ChainError::query)?;
+		let window = chain::network::current_window(client, at.block_number()).await?;
+		tracing::info!(url = %self.options.url, block = at.block_number(), window, role = "validator", "connected");
+		if chain::network::peer_location(client, at.block_number(), &self.account).await?.is_some()
+		{
+			return Ok(());
+		}
+		tracing::info!(account = %self.account, "registering as a validator");
+		training::register(
+			client,
+			&self.options.signer,
+			training::Role::Validator,
+			&self.options.location,
+		)
+		.await?;
+		if let Some(amount) = self.options.bond {
+			tracing::info!(amount, "bonding stake");
+			training::bond(client, &self.options.signer, amount).await?;
+		}
+		Ok(())
+	}
+
+	/// In window w's reveal period θ is still θ_w: the losses of θ_w on the rows of each miner
+	/// whose payload the watcher has read are computed now, while miners wait for the reveal to
+	/// end, rather than after it, when they train again.
+	async fn prepare_before(
+		&mut self,
+		client: &Client,
+		n: u64,
+		timing: &Timing,
+	) -> Result<(), ValidatorError> {
+		let Some(window) = timing.window_of(n).checked_sub(1) else { return Ok(()) };
+		let theta_w_ready = match window.checked_sub(1) {
+			Some(prev) => self.follower.replica.applied() == Some(prev),
+			None => self.follower.replica.applied().is_none(),
+		};
+		if window == 0 || n >= timing.reveal_end(window) || !theta_w_ready {
+			return Ok(());
+		}
+		let readable: Vec<[u8; 32]> = self
+			.follower
+			.watch()
+			.revealed_so_far(window)
+			.into_iter()
+			.filter(|a| self.before.0 != window || !self.before.1.contains_key(a))
+			.collect();
+		if readable.is_empty() {
+			return Ok(());
+		}
+		if self.before.0 != window {
+			self.before = (window, BTreeMap::new());
+		}
+		let Some(seed) = chain::network::window_seed(client, n, window).await? else {
+			return Ok(());
+		};
+		let input = EvalInput {
+			model: self.follower.replica.model(),
+			theta: self.follower.replica.theta(),
+			shard: &self.shard,
+			seed: &seed,
+			sequences: self.options.eval_sequences,
+			batch: self.options.eval_batch,
+			lr: self.options.follow.outer.lr,
+		};
+		let before = &mut self.before.1;
+		tokio::task::block_in_place(|| {
+			for account in readable {
+				match before_losses(&input, &account) {
+					Ok(l) => {
+						before.insert(account, l);
+					},
+					Err(e) => tracing::warn!(window, error = %e, "cannot evaluate θ_w"),
+				}
+			}
+		});
+		Ok(())
+	}
+
+	/// Feeds the machine (made at the start of the first session) one event.
+	fn machine(
+		&mut self,
+		event: impl FnOnce(&mut protocol::Validator) -> Vec<ValidatorAction>,
+	) -> Vec<ValidatorAction> {
+		self.machine.as_mut().map(event).unwrap_or_default()
+	}
+
+	/// Executes the machine's actions, feeding their outcomes back until it has none left.
+	async fn execute(
+		&mut self,
+		client: &Client,
+		mut actions: Vec<ValidatorAction>,
+	) -> Result<(), ValidatorError> {
+		while !actions.is_empty() {
+			let mut next = Vec::new();
+			for action in actions {
+				match action {
+					ValidatorAction::Evaluate { window } => {
+						let started = Instant::now();
+						let ready = self.begin_scoring(window)?;
+						let elapsed = ms(started.elapsed());
+						next.extend(self.machine(|m| {
+							if ready {
+								m.on_evaluated(window, elapsed, now_ms())
+							} else {
+								m.on_nothing_to_score(window)
+							}
+						}));
+					},
+					ValidatorAction::Submit { window } => {
+						let sent = Instant::now();
+						let accepted = self.submit(client, window).await;
+						let elapsed = ms(sent.elapsed());
+						next.extend(
+							self.machine(|m| m.on_submit_result(window, accepted, elapsed)),
+						);
+					},
+					ValidatorAction::Skip { window, reason } => {
+						if self.scoring.as_ref().is_some_and(|s| s.window == window) {
+							self.scoring = None;
+						}
+						match reason {
+							protocol::Skip::AlreadySettled => {
+								tracing::debug!(window, %reason, "not scored");
+							},
+							_ => tracing::warn!(window, %reason, "not scored"),
+						}
+					},
+				}
+			}
+			actions = next;
+		}
+		Ok(())
+	}
+
+	/// Evaluates the window just applied provisionally (`self.pending`).
+	/// Whether there is something to score.
+	fn begin_scoring(&mut self, window: u64) -> Result<bool, ValidatorError> {
+		let Some(stepped) = self.pending.take_if(|s| s.window == window) else {
+			return Ok(false);
+		};
+		let Some(theta) = self.follower.theta_before(window).map(<[Vec<f32>]>::to_vec) else {
+			return Ok(false);
+		};
+		let losses = self.evaluate(&stepped, &theta)?;
+		self.scoring = Some(Scoring { window, stepped, losses });
+		Ok(true)
+	}
+
+	/// Notes the late uploads the watcher has seen for the window being scored.
+	fn mark_late(&mut self) {
+		let Some(scoring) = self.scoring.as_mut() else { return };
+		let late: Vec<[u8; 32]> = self.follower.watch().late(scoring.window).into_iter().collect();
+		scoring.mark_late(&late);
+	}
+
+	/// The losses of every update of `stepped` that decoded.
+	fn evaluate(
+		&mut self,
+		stepped: &Stepped,
+		theta: &[Vec<f32>],
+	) -> Result<Vec<Option<crate::gauntlet::Losses>>, ValidatorError> {
+		let window = stepped.window;
+		let Some(seed) = stepped.seed else {
+			return Ok(vec![None; stepped.screened.len()]);
+		};
+		// Set-aside updates score 0 whatever their losses: only clean ones are evaluated.
+		let updates: Vec<([u8; 32], &tessera_codec::Payload)> = stepped
+			.screened
+			.iter()
+			.filter(|s| s.is_clean())
+			.filter_map(|s| s.payload.as_ref().map(|p| (s.account, p)))
+			.collect();
+		if updates.is_empty() {
+			return Ok(vec![None; stepped.screened.len()]);
+		}
+		let started = std::time::Instant::now();
+		let input = EvalInput {
+			model: self.follower.replica.model(),
+			theta,
+			shard: &self.shard,
+			seed: &seed,
+			sequences: self.options.eval_sequences,
+			batch: self.options.eval_batch,
+			lr: self.options.follow.outer.lr,
+		};
+		let empty = BTreeMap::new();
+		let known = if self.before.0 == window { &self.before.1 } else { &empty };
+		let evaluated = tokio::task::block_in_place(|| evaluate_window(&input, &updates, known));
+		self.follower.replica.sync_model().map_err(FollowError::from)?;
+		let evaluated = match evaluated {
+			Ok(e) => e,
+			Err(e) => {
+				tracing::warn!(window, error = %e, "evaluation failed: every update scores as unevaluated");
+				return Ok(vec![None; stepped.screened.len()]);
+			},
+		};
+		tracing::info!(
+			window,
+			updates = updates.len(),
+			seconds = started.elapsed().as_secs_f64(),
+			"updates evaluated"
+		);
+		let mut by_account = updates.iter().map(|(a, _)| *a).zip(evaluated);
+		let mut out = Vec::with_capacity(stepped.screened.len());
+		for s in &stepped.screened {
+			out.push(if s.is_clean() { by_account.next().map(|(_, l)| l) } else { None });
+		}
+		Ok(out)
+	}
+
+	/// Scores the window and submits its results; whether the chain accepted them.
+	async fn submit(&mut self, client: &Client, window: u64) -> bool {
+		self.mark_late();
+		let Some(scoring) = self.scoring.take_if(|s| s.window == window) else { return false };
+		let scored = scoring.score(&mut self.state, &self.options.score, self.options.policy);
+		self.state.window = Some(window);
+		if let Err(e) = self.state.save(&self.options.state_path) {
+			tracing::warn!(error = %e, "cannot save the Gauntlet state");
+		}
+		let results = scoring.chain_results(&scored);
+		let inclusion: Vec<AccountId> =
+			scoring.stepped.inclusion.iter().map(|a| AccountId::from(*a)).collect();
+		let theta_hash = scoring.stepped.theta_hash;
+		let submitted = match training::submit_gauntlet_results(
+			client,
+			&self.options.signer,
+			window,
+			results,
+			inclusion,
+			H256(theta_hash),
+		)
+		.await
+		{
+			Ok(_) => true,
+			Err(e) => {
+				tracing::warn!(window, error = %e, "results refused");
+				false
+			},
+		};
+		for s in &scored {
+			crate::metrics::get()
+				.scores
+				.with_label_values(&[hex::encode(s.account).as_str()])
+				.set(s.final_score);
+			tracing::info!(
+				window,
+				peer = %hex::encode(s.account),
+				score = s.final_score,
+				gradient = s.gradient_score,
+				flags = ?round::flags::names(s.flags),
+				"scored"
+			);
+		}
+		self.follower.report().write(&Record::Scored {
+			window,
+			submitted,
+			inclusion: scoring.stepped.inclusion.iter().map(hex::encode).collect(),
+			theta_hash: hex::encode(theta_hash),
+			peers: scored.iter().map(scoring::to_report).collect(),
+		});
+		submitted
+	}
+}
