@@ -1,0 +1,188 @@
+//! The pallet's events and errors: every event with named fields, every error documented.
+//! Imported into the pallet module by `#[import_section(events::events_and_errors)]` in `lib.rs`, so the
+//! names they use (`WindowIndex`, `Role`, `BalanceOf`, `H256`, …) resolve there.
+
+use frame_support::pallet_macros::pallet_section;
+
+/// Events and errors of `pallet-training`.
+#[pallet_section]
+mod events_and_errors {
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A training window opened.
+		WindowOpened {
+			/// The window that opened.
+			window: WindowIndex,
+			/// Its seed: the hash of block `start_block - 1`.
+			seed: H256,
+			/// Its first block.
+			start_block: BlockNumberFor<T>,
+		},
+		/// An account registered as a peer.
+		PeerRegistered {
+			/// The new peer.
+			who: T::AccountId,
+			/// Its registration index.
+			index: u32,
+			/// Miner or validator.
+			role: Role,
+			/// The deposit held from its account.
+			deposit: BalanceOf<T>,
+		},
+		/// A peer changed its storage location.
+		StorageLocationSet {
+			/// The peer.
+			who: T::AccountId,
+		},
+		/// A peer asked to leave; its deposit can be withdrawn from `withdraw_from`.
+		PeerLeaving {
+			/// The peer.
+			who: T::AccountId,
+			/// First block at which `withdraw_deposit` succeeds.
+			withdraw_from: BlockNumberFor<T>,
+		},
+		/// A peer left and its deposit (and any bonded stake) was released.
+		PeerDeregistered {
+			/// The former peer.
+			who: T::AccountId,
+			/// Everything released: deposit plus stake.
+			released: BalanceOf<T>,
+		},
+		/// A peer bonded stake.
+		StakeBonded {
+			/// The peer.
+			who: T::AccountId,
+			/// Amount added.
+			amount: BalanceOf<T>,
+		},
+		/// A peer unbonded stake.
+		StakeUnbonded {
+			/// The peer.
+			who: T::AccountId,
+			/// Amount released.
+			amount: BalanceOf<T>,
+		},
+		/// The aggregation set of a window, fixed when it opened.
+		AggregationSetFixed {
+			/// The window.
+			window: WindowIndex,
+			/// Its members, in aggregation order.
+			members: BoundedVec<T::AccountId, T::AggregationSize>,
+		},
+		/// A validator submitted its results for a window.
+		GauntletSubmitted {
+			/// The window.
+			window: WindowIndex,
+			/// The validator.
+			validator: T::AccountId,
+			/// How many peers it evaluated.
+			peers: u32,
+		},
+		/// The verdict of a window: its scoring period closed.
+		GauntletPublished {
+			/// The window.
+			window: WindowIndex,
+			/// Validators whose submissions counted.
+			validators: u32,
+			/// Peers with a verdict.
+			peers: u32,
+			/// The θ_{w+1} hash recorded with the verdict.
+			theta_hash: H256,
+		},
+		/// The validators permitted to score a window, fixed when it opened.
+		ValidatorsPermitted {
+			/// The window.
+			window: WindowIndex,
+			/// Permitted validators, highest stake first.
+			validators: BoundedVec<T::AccountId, T::MaxValidators>,
+		},
+		/// A miner committed to a gradient payload for a window.
+		GradientCommitted {
+			/// The window the payload belongs to.
+			window: WindowIndex,
+			/// The miner.
+			who: T::AccountId,
+			/// BLAKE2b-256 of the payload.
+			payload_hash: H256,
+			/// Payload length in bytes.
+			payload_len: u32,
+		},
+		/// The records of an old window were pruned.
+		WindowPruned {
+			/// The pruned window.
+			window: WindowIndex,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The caller is not a registered peer.
+		NotRegistered,
+		/// The caller is already a registered peer.
+		AlreadyRegistered,
+		/// The peer set is full (`MaxPeers`).
+		TooManyPeers,
+		/// The account cannot cover the peer deposit.
+		InsufficientBalance,
+		/// The storage endpoint is not an `http(s)://host[:port][/path]` URL of printable ASCII.
+		InvalidEndpoint,
+		/// The storage endpoint carries user info or a query string: it would publish a secret.
+		EndpointHasCredentials,
+		/// The bucket is not a valid S3 bucket name.
+		InvalidBucket,
+		/// The key prefix has non-printable bytes, a `..` segment or a leading `/`.
+		InvalidPrefix,
+		/// Only miners commit gradients.
+		NotAMiner,
+		/// The peer is leaving and takes no part in new windows.
+		PeerLeaving,
+		/// The peer already asked to leave.
+		AlreadyLeaving,
+		/// `withdraw_deposit` before `deregister`.
+		NotLeaving,
+		/// The cool-down after `deregister` has not passed yet.
+		CooldownNotOver,
+		/// A bond or unbond of zero.
+		ZeroAmount,
+		/// Unbonding more than is bonded.
+		InsufficientStake,
+		/// Only validators submit Gauntlet results.
+		NotAValidator,
+		/// The validator holds no permit for this window.
+		NoPermit,
+		/// The validator had a permit but left or fell below the minimum stake since.
+		PermitLost,
+		/// The window's scoring period has not started (it is still open, or in the future).
+		ScoringNotStarted,
+		/// The window's scoring period is over.
+		ScoringClosed,
+		/// The validator already submitted results for this window.
+		AlreadySubmitted,
+		/// More results than `MaxPeers`.
+		TooManyResults,
+		/// An inclusion list longer than `AggregationSize`.
+		InclusionTooLarge,
+		/// A result names an account that is not a registered peer.
+		UnknownPeer,
+		/// Two results name the same peer.
+		DuplicatePeer,
+		/// The inclusion list names a miner outside the window's aggregation set (or repeats one,
+		/// or leaves set order).
+		NotInAggregationSet,
+		/// A result sets flag bits that mean nothing.
+		InvalidFlags,
+		/// The window has not opened yet: commitments are accepted for the open window only.
+		WindowNotOpen,
+		/// The window has already closed: commitments are accepted for the open window only.
+		WindowClosed,
+		/// The caller already committed a gradient for this window.
+		AlreadyCommitted,
+		/// Another account already committed this payload hash in this window.
+		HashAlreadyOwned,
+		/// `payload_len` is zero.
+		EmptyPayload,
+		/// `payload_len` exceeds `MaxPayloadLen`.
+		PayloadTooLarge,
+	}
+}

@@ -1,0 +1,95 @@
+//! A window's life on chain: opening it in `on_initialize` (seed, permits, aggregation set) and
+//! pruning the window that falls out of retention, with work bounded by `MaxPeers`.
+
+use crate::{pallet::*, *};
+use alloc::vec::Vec;
+use frame_support::pallet_prelude::*;
+use frame_system::pallet_prelude::BlockNumberFor;
+use sp_runtime::Perbill;
+
+impl<T: Config> Pallet<T> {
+	/// Opens window `w` at block `start_block` and prunes the window that falls out of
+	/// retention. Returns the number of pruned commitments.
+	pub(crate) fn open_window(w: WindowIndex, start_block: BlockNumberFor<T>) -> u32 {
+		let seed = T::SeedSource::window_seed();
+		Windows::<T>::insert(w, WindowInfo { seed, start_block });
+		CurrentWindow::<T>::put(w);
+		Self::deposit_event(Event::WindowOpened { window: w, seed, start_block });
+		Self::select_window_participants(w);
+
+		let retain = WindowIndex::from(T::RetainWindows::get());
+		match w.checked_sub(retain) {
+			Some(old) if old >= 1 => Self::prune_window(old),
+			_ => 0,
+		}
+	}
+
+	/// Fixes who takes part in window `w`, from one pass over the peers (bounded by
+	/// `MaxPeers`):
+	/// - the validators permitted to score it: the top `MaxValidators` non-leaving validators
+	///   by stake above `MinValidatorStake`;
+	/// - its aggregation set: the top `AggregationSize` non-leaving miners by incentive
+	///   weight, earlier registration first among equals — once any miner has weight, only
+	///   those with at least `AggregationWeightFloor` of the best weight (before that,
+	///   bootstrap: registration order). A miner whose updates score (next to) nothing leaves
+	///   the set; a newcomer joins once verdicts score it well.
+	pub(crate) fn select_window_participants(w: WindowIndex) {
+		let mut validators = Vec::new();
+		let mut miners: Vec<(Perbill, u32, T::AccountId)> = Vec::new();
+		for (who, peer) in Peers::<T>::iter().filter(|(_, peer)| peer.leaving_at.is_none()) {
+			match peer.role {
+				Role::Validator => validators.push(permits::Candidate {
+					stake: T::Stake::stake_of(&who),
+					who,
+					index: peer.index,
+				}),
+				Role::Miner => miners.push((IncentiveWeights::<T>::get(&who), peer.index, who)),
+			}
+		}
+
+		let selected = permits::select(
+			validators,
+			T::MinValidatorStake::get(),
+			T::MaxValidators::get() as usize,
+		);
+		let validators = BoundedVec::truncate_from(selected);
+		WindowValidators::<T>::insert(w, &validators);
+		Self::deposit_event(Event::ValidatorsPermitted { window: w, validators });
+
+		let best = miners.iter().map(|(weight, _, _)| *weight).max().unwrap_or_default();
+		if !best.is_zero() {
+			let floor = T::AggregationWeightFloor::get() * best.deconstruct();
+			miners.retain(|(weight, _, _)| !weight.is_zero() && weight.deconstruct() >= floor);
+		}
+		miners.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+		miners.truncate(T::AggregationSize::get() as usize);
+		let members =
+			BoundedVec::truncate_from(miners.into_iter().map(|(_, _, who)| who).collect());
+		AggregationSets::<T>::insert(w, &members);
+		Self::deposit_event(Event::AggregationSetFixed { window: w, members });
+	}
+
+	/// Removes every record of window `old`. At most `MaxPeers` commitments exist per
+	/// window (one per peer), so the work is bounded.
+	pub(crate) fn prune_window(old: WindowIndex) -> u32 {
+		let limit = T::MaxPeers::get();
+		let commitments = Commitments::<T>::clear_prefix(old, limit, None);
+		let owners = HashOwner::<T>::clear_prefix(old, limit, None);
+		Windows::<T>::remove(old);
+		WindowValidators::<T>::remove(old);
+		AggregationSets::<T>::remove(old);
+		Verdicts::<T>::remove(old);
+		let submissions = Submissions::<T>::clear_prefix(old, T::MaxValidators::get(), None);
+		if commitments.maybe_cursor.is_some()
+			|| owners.maybe_cursor.is_some()
+			|| submissions.maybe_cursor.is_some()
+		{
+			log::error!(
+				target: LOG_TARGET,
+				"window {old}: more than MaxPeers={limit} records, some left unpruned"
+			);
+		}
+		Self::deposit_event(Event::WindowPruned { window: old });
+		commitments.unique.max(owners.unique)
+	}
+}

@@ -1,0 +1,121 @@
+//! A window's scoring period: when results are accepted, what an inclusion list must be, and the
+//! verdict published when the period closes (stake-weighted median scores, the inclusion list and
+//! θ hash backed by the most stake, incentive weights moved by an EMA).
+
+use crate::{pallet::*, *};
+use alloc::vec::Vec;
+use frame_support::pallet_prelude::*;
+use frame_system::pallet_prelude::BlockNumberFor;
+use sp_core::H256;
+use sp_runtime::{
+	Perbill,
+	traits::{Saturating, UniqueSaturatedInto},
+};
+
+impl<T: Config> Pallet<T> {
+	/// First block of window `w`'s scoring period (the first block of window `w + 1`).
+	pub(crate) fn scoring_start(w: WindowIndex) -> BlockNumberFor<T> {
+		window::window_start(w.saturating_add(1), T::WindowLength::get())
+	}
+
+	/// Whether `now` lies in window `w`'s scoring period.
+	pub(crate) fn ensure_scoring_period(w: WindowIndex, now: BlockNumberFor<T>) -> DispatchResult {
+		let start = Self::scoring_start(w);
+		ensure!(w >= 1 && now >= start, Error::<T>::ScoringNotStarted);
+		ensure!(
+			now < start.saturating_add(T::ScoreDeadlineBlocks::get()),
+			Error::<T>::ScoringClosed
+		);
+		Ok(())
+	}
+
+	/// `inclusion` must be a subsequence of `set` (members, no repeats, set order).
+	pub(crate) fn ensure_subsequence(
+		inclusion: &[T::AccountId],
+		set: &[T::AccountId],
+	) -> DispatchResult {
+		let mut rest = set.iter();
+		for member in inclusion {
+			ensure!(rest.any(|m| m == member), Error::<T>::NotInAggregationSet);
+		}
+		Ok(())
+	}
+
+	/// Closes the scoring period that ends at block `n`, if one does: stores the verdict and
+	/// moves incentive weights. Work bounded by `MaxValidators × MaxPeers`.
+	pub(crate) fn close_scoring(n: BlockNumberFor<T>) -> Weight {
+		let deadline = T::ScoreDeadlineBlocks::get();
+		// Before the first deadline this is block 0, which opens no window.
+		let Some(next) =
+			window::window_opened_at(n.saturating_sub(deadline), T::WindowLength::get())
+		else {
+			return Weight::zero();
+		};
+		let w = next.saturating_sub(1);
+		if w == 0 {
+			return Weight::zero();
+		}
+		let (validators, peers) = Self::publish_verdict(w);
+		T::WeightInfo::on_initialize_close_scoring(validators, peers)
+	}
+
+	/// The verdict of window `w` from its submissions. Returns (validators, peers) counted.
+	pub(crate) fn publish_verdict(w: WindowIndex) -> (u32, u32) {
+		use alloc::collections::BTreeMap;
+		let submissions: Vec<(T::AccountId, Submission<T>)> =
+			Submissions::<T>::iter_prefix(w).collect();
+		let mut scores: BTreeMap<T::AccountId, Vec<(Perbill, u128)>> = BTreeMap::new();
+		let mut lists: BTreeMap<(Vec<T::AccountId>, H256), u128> = BTreeMap::new();
+		for (validator, submission) in &submissions {
+			let stake: u128 = T::Stake::stake_of(validator).unique_saturated_into();
+			for r in submission.results.iter() {
+				scores.entry(r.peer.clone()).or_default().push((r.final_score, stake));
+			}
+			let key = (submission.inclusion.to_vec(), submission.theta_hash);
+			let backing = lists.entry(key).or_default();
+			*backing = backing.saturating_add(stake);
+		}
+		let verdicts: Vec<(T::AccountId, Perbill)> = scores
+			.into_iter()
+			.filter_map(|(peer, mut entries)| {
+				consensus::stake_weighted_median(&mut entries).map(|m| (peer, m))
+			})
+			.collect();
+		// The list with the most stake; ties to the smallest (list, hash).
+		let (inclusion, theta_hash) = lists
+			.into_iter()
+			.fold(None::<((Vec<T::AccountId>, H256), u128)>, |best, (key, stake)| match best {
+				Some((_, s)) if s >= stake => best,
+				_ => Some((key, stake)),
+			})
+			.map(|(key, _)| key)
+			.unwrap_or_default();
+
+		// Every miner's weight moves towards its verdict (0 without one).
+		let alpha = T::IncentiveAlpha::get();
+		for (who, peer) in Peers::<T>::iter() {
+			if peer.role != Role::Miner {
+				continue;
+			}
+			let sample = verdicts
+				.binary_search_by(|(p, _)| p.cmp(&who))
+				.map(|i| verdicts[i].1)
+				.unwrap_or_else(|_| Perbill::zero());
+			IncentiveWeights::<T>::mutate(&who, |weight| {
+				*weight = consensus::ema(*weight, sample, alpha)
+			});
+		}
+
+		let validators = submissions.len() as u32;
+		let peers = verdicts.len() as u32;
+		let verdict = Verdict::<T> {
+			scores: BoundedVec::truncate_from(verdicts),
+			inclusion: BoundedVec::truncate_from(inclusion),
+			theta_hash,
+			validators,
+		};
+		Verdicts::<T>::insert(w, verdict);
+		Self::deposit_event(Event::GauntletPublished { window: w, validators, peers, theta_hash });
+		(validators, peers)
+	}
+}

@@ -1,0 +1,75 @@
+//! The pallet's storage invariants, checked by `try_state` and after every unit test.
+
+use crate::{pallet::*, *};
+use frame_support::{pallet_prelude::*, traits::fungible::InspectHold};
+
+impl<T: Config> Pallet<T> {
+	/// The pallet's storage invariants; checked by `try_state` and after every unit test.
+	#[cfg(any(feature = "try-runtime", test))]
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		let peers = Peers::<T>::iter().count() as u32;
+		ensure!(peers == PeerCount::<T>::get(), "PeerCount differs from the number of peers");
+		ensure!(peers <= T::MaxPeers::get(), "more peers than MaxPeers");
+		let next = NextPeerIndex::<T>::get();
+		let mut seen = alloc::collections::BTreeSet::new();
+		for (who, info) in Peers::<T>::iter() {
+			ensure!(info.index < next, "peer index not below NextPeerIndex");
+			ensure!(seen.insert(info.index), "two peers share a registration index");
+			ensure!(location::validate(&info.location).is_ok(), "invalid stored location");
+			let held = T::Currency::balance_on_hold(&HoldReason::PeerDeposit.into(), &who);
+			ensure!(held == info.deposit, "held deposit differs from the recorded one");
+		}
+
+		let current = CurrentWindow::<T>::get();
+		if current > 0 {
+			ensure!(Windows::<T>::contains_key(current), "open window has no WindowInfo");
+		}
+		let retain = WindowIndex::from(T::RetainWindows::get());
+		for (w, _) in Windows::<T>::iter() {
+			ensure!(w <= current, "a window beyond the current one is recorded");
+			ensure!(w.saturating_add(retain) > current, "a window past retention is recorded");
+		}
+
+		for (w, _) in WindowValidators::<T>::iter() {
+			ensure!(Windows::<T>::contains_key(w), "permits for an unrecorded window");
+		}
+		for (w, _) in AggregationSets::<T>::iter() {
+			ensure!(Windows::<T>::contains_key(w), "aggregation set of an unrecorded window");
+		}
+		for (w, _) in Verdicts::<T>::iter() {
+			ensure!(Windows::<T>::contains_key(w), "verdict of an unrecorded window");
+		}
+		for (w, validator, _) in Submissions::<T>::iter() {
+			ensure!(Windows::<T>::contains_key(w), "submission for an unrecorded window");
+			ensure!(
+				WindowValidators::<T>::get(w).contains(&validator),
+				"submission from a validator without a permit"
+			);
+		}
+
+		let mut commitments = 0usize;
+		for (w, who, c) in Commitments::<T>::iter() {
+			commitments += 1;
+			ensure!(w <= current, "commitment for a window that has not opened");
+			ensure!(Windows::<T>::contains_key(w), "commitment for an unrecorded window");
+			ensure!(
+				HashOwner::<T>::get(w, c.payload_hash).as_ref() == Some(&who),
+				"commitment whose hash is not owned by its committer"
+			);
+			ensure!(
+				c.payload_len > 0 && c.payload_len <= T::MaxPayloadLen::get(),
+				"commitment length out of bounds"
+			);
+		}
+		let mut owners = 0usize;
+		for (w, hash, who) in HashOwner::<T>::iter() {
+			owners += 1;
+			ensure!(
+				Commitments::<T>::get(w, &who).map(|c| c.payload_hash) == Some(hash),
+				"hash owner without the matching commitment"
+			);
+		}
+		ensure!(owners == commitments, "hash owners and commitments differ in number");
+		Ok(())
+	}
+}
