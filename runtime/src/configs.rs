@@ -132,6 +132,9 @@ parameter_types! {
 	pub const IncentiveAlpha: Perbill = Perbill::from_percent(10);
 	/// A miner stays in the aggregation set while its weight is at least a tenth of the best.
 	pub const AggregationWeightFloor: Perbill = Perbill::from_percent(10);
+	/// A verdict's inclusion list and θ hash bind with more than two thirds of the submitting
+	/// stake behind them.
+	pub const BindingThreshold: Perbill = Perbill::from_parts(666_666_667);
 }
 
 impl pallet_training::Config for Runtime {
@@ -152,6 +155,7 @@ impl pallet_training::Config for Runtime {
 	type AggregationSize = AggregationSize;
 	type IncentiveAlpha = IncentiveAlpha;
 	type AggregationWeightFloor = AggregationWeightFloor;
+	type BindingThreshold = BindingThreshold;
 	type WeightInfo = pallet_training::weights::SubstrateWeight<Runtime>;
 }
 

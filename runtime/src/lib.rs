@@ -58,7 +58,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("tessera"),
 	impl_name: Cow::Borrowed("tessera"),
 	authoring_version: 1,
-	spec_version: 106,
+	spec_version: 107,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -99,8 +99,8 @@ pub type UncheckedExtrinsic =
 	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
 /// The payload a signer signs.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
-/// Runtime migrations beyond the pallets' own.
-type Migrations = ();
+/// Storage migrations run at the next runtime upgrade, each once (versioned).
+type Migrations = (pallet_training::migrations::v2::MigrateV1ToV2<Runtime>,);
 /// Dispatches calls to the pallets and runs the block lifecycle.
 pub type Executive = frame_executive::Executive<
 	Runtime,

@@ -186,7 +186,7 @@ mod tests {
 			"### `register(",
 			"### `commit_gradient(",
 			"### `submit_gauntlet_results(",
-			"### `HashAlreadyOwned(",
+			"### `AlreadyCommitted(",
 			"### `GauntletPublished(",
 			"### `Commitments` — map",
 			"### `WindowLength: u32` = `10`",

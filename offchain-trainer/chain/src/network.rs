@@ -229,5 +229,6 @@ pub async fn verdict(
 		inclusion: v.inclusion.0.into_iter().map(|a| a.0).collect(),
 		theta_hash: v.theta_hash.0,
 		validators: v.validators,
+		binding: v.binding,
 	}))
 }

@@ -42,19 +42,26 @@ impl WindowRecord {
 pub struct Verdict {
 	/// The window.
 	pub window: u64,
-	/// Stake-weighted median score of each evaluated peer (parts per billion).
+	/// Stake-weighted median score of each evaluated peer (parts per billion); a validator that
+	/// did not list a peer counts as a score of 0.
 	pub scores: Vec<([u8; 32], u32)>,
-	/// The aggregation set members whose updates form the window's outer step, in set order.
+	/// The aggregation set members whose updates form the window's outer step, in set order
+	/// (empty unless the verdict binds).
 	pub inclusion: Vec<[u8; 32]>,
-	/// Hash of θ after the window's outer step.
+	/// Hash of θ after the window's outer step (zero unless the verdict binds).
 	pub theta_hash: [u8; 32],
-	/// Validators whose results counted (0: no validator scored the window).
+	/// Validators whose results counted (0: no validator with stake scored the window).
 	pub validators: u32,
+	/// Whether more than the chain's binding threshold (⅔) of the counted stake backed
+	/// `inclusion` and `theta_hash`.
+	pub binding: bool,
 }
 
 impl Verdict {
-	/// Whether validators scored the window, so its inclusion list and θ hash are binding.
+	/// Whether the verdict's inclusion list and θ hash bind every peer. When not (no validator
+	/// scored the window, or no list had ⅔ of the stake), each peer keeps the outer step its
+	/// own screening produced.
 	pub fn is_binding(&self) -> bool {
-		self.validators > 0
+		self.validators > 0 && self.binding
 	}
 }

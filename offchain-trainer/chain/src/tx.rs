@@ -17,7 +17,7 @@ pub enum TxError {
 	Rejected {
 		/// Pallet name, e.g. `Training`.
 		pallet: String,
-		/// Error variant, e.g. `HashAlreadyOwned`.
+		/// Error variant, e.g. `WindowClosed`.
 		error: String,
 	},
 	/// The call failed with a non-pallet dispatch error (bad origin, token error, …).

@@ -33,6 +33,8 @@ pub struct Metrics {
 	pub theta_agreed: IntGauge,
 	/// Re-syncs to the chain's θ.
 	pub resyncs: IntCounter,
+	/// 1 while nothing reproduces the chain's θ (the peer follows on its own and does not train).
+	pub theta_diverged: IntGauge,
 }
 
 fn must<T>(r: Result<T, prometheus::Error>) -> T {
@@ -75,6 +77,10 @@ impl Metrics {
 				"1 while the last settled window's θ matched the chain's verdict",
 			)),
 			resyncs: must(IntCounter::new("resyncs_total", "re-syncs to the chain's θ")),
+			theta_diverged: must(IntGauge::new(
+				"theta_diverged",
+				"1 while no re-sync reproduces the chain's θ (no training on it)",
+			)),
 			registry,
 		};
 		for c in [
@@ -89,6 +95,7 @@ impl Metrics {
 			Box::new(m.scores.clone()),
 			Box::new(m.theta_agreed.clone()),
 			Box::new(m.resyncs.clone()),
+			Box::new(m.theta_diverged.clone()),
 		] {
 			must(m.registry.register(c));
 		}

@@ -69,6 +69,15 @@ pub enum Record {
 		/// Each scored peer.
 		peers: Vec<PeerScore>,
 	},
+	/// Nothing reproduced a window's verdict (recomputing with its list, re-syncing from a
+	/// checkpoint, then from θ_0): the peer follows on its own θ, and a miner sits out, until a
+	/// verdict its own step agrees with brings it back.
+	Diverged {
+		/// The window whose verdict was not reproduced.
+		window: u64,
+		/// θ hash the peer holds (hex).
+		theta_hash: String,
+	},
 	/// The miner restored a checkpoint.
 	Restored {
 		/// The window whose outer step the checkpoint's θ includes.
@@ -183,6 +192,7 @@ mod tests {
 				}],
 			},
 			Record::Restored { window: 3, theta_hash: "ef".into() },
+			Record::Diverged { window: 5, theta_hash: "12".into() },
 			Record::Resynced {
 				window: 4,
 				theta_hash: "01".into(),

@@ -2,7 +2,7 @@
 //! median of the validators' scores for a peer, and the exponential moving average that turns
 //! verdicts into an incentive weight. Scores are `Perbill` fixed-point, never floats.
 
-use sp_runtime::{Perbill, traits::Saturating};
+use sp_runtime::{PerThing, Perbill, traits::Saturating};
 
 /// The stake-weighted (lower) median of `(score, stake)` pairs: the smallest score `s` such that
 /// the validators scoring at most `s` hold at least half of the total stake. Entries with zero
@@ -27,6 +27,16 @@ pub fn stake_weighted_median(entries: &mut [(Perbill, u128)]) -> Option<Perbill>
 	entries.last().map(|&(score, _)| score)
 }
 
+/// Whether `backed` out of `total` stake is strictly more than `threshold` of it (a verdict's
+/// inclusion list and θ hash bind only then), compared exactly: `backed / total > threshold`.
+/// Nothing binds without stake.
+pub fn binds(backed: u128, total: u128, threshold: Perbill) -> bool {
+	use sp_core::U256;
+	let billion = U256::from(Perbill::ACCURACY);
+	total > 0
+		&& U256::from(backed) * billion > U256::from(threshold.deconstruct()) * U256::from(total)
+}
+
 /// One step of the incentive EMA: `alpha · sample + (1 − alpha) · previous`, rounded down.
 pub fn ema(previous: Perbill, sample: Perbill, alpha: Perbill) -> Perbill {
 	(alpha * sample).saturating_add((Perbill::one() - alpha) * previous)
@@ -38,6 +48,19 @@ mod tests {
 
 	fn p(parts: u32) -> Perbill {
 		Perbill::from_percent(parts)
+	}
+
+	#[test]
+	fn binding_needs_strictly_more_than_the_threshold() {
+		// The runtime's ⅔: 666 666 667 parts per billion, just above two thirds.
+		let two_thirds = Perbill::from_parts(666_666_667);
+		assert!(!binds(0, 0, two_thirds), "no stake, nothing binds");
+		assert!(!binds(2, 3, two_thirds), "exactly two thirds is not more");
+		assert!(binds(3, 3, two_thirds));
+		assert!(binds(67, 100, two_thirds));
+		assert!(!binds(66, 100, two_thirds));
+		assert!(!binds(u128::MAX / 2, u128::MAX, two_thirds));
+		assert!(binds(u128::MAX, u128::MAX, two_thirds));
 	}
 
 	#[test]

@@ -87,8 +87,11 @@ mod events_and_errors {
 			validators: u32,
 			/// Peers with a verdict.
 			peers: u32,
-			/// The θ_{w+1} hash recorded with the verdict.
+			/// The θ_{w+1} hash recorded with the verdict (zero when it does not bind).
 			theta_hash: H256,
+			/// Whether more than `BindingThreshold` of the submitting stake backed the inclusion
+			/// list and θ hash, so that every peer follows them.
+			binding: bool,
 		},
 		/// The validators permitted to score a window, fixed when it opened.
 		ValidatorsPermitted {
@@ -178,8 +181,6 @@ mod events_and_errors {
 		WindowClosed,
 		/// The caller already committed a gradient for this window.
 		AlreadyCommitted,
-		/// Another account already committed this payload hash in this window.
-		HashAlreadyOwned,
 		/// `payload_len` is zero.
 		EmptyPayload,
 		/// `payload_len` exceeds `MaxPayloadLen`.

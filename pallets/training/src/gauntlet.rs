@@ -113,10 +113,15 @@ pub struct Submission<T: Config> {
 pub struct Verdict<T: Config> {
 	/// Stake-weighted median score of every evaluated peer, sorted by account.
 	pub scores: BoundedVec<(T::AccountId, Perbill), T::MaxPeers>,
-	/// The inclusion list backed by the most stake.
+	/// The inclusion list backed by the most stake, when it binds (empty otherwise).
 	pub inclusion: BoundedVec<T::AccountId, T::AggregationSize>,
-	/// The θ_{w+1} hash submitted with that list.
+	/// The θ_{w+1} hash submitted with that list, when it binds (zero otherwise).
 	pub theta_hash: H256,
-	/// Validators whose submissions counted.
+	/// Validators whose submissions counted (with stake).
 	pub validators: u32,
+	/// The share of the counted stake behind the best-backed list and θ hash.
+	pub backing: Perbill,
+	/// Whether that share is above `BindingThreshold`: every peer then applies exactly
+	/// `inclusion` and must reach `theta_hash`; otherwise each keeps its own outer step.
+	pub binding: bool,
 }

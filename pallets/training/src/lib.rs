@@ -18,12 +18,14 @@
 //!   the top [`Config::AggregationSize`] miners by incentive weight (registration order while all
 //!   weights are equal).
 //! - Permit holders send [`Pallet::submit_gauntlet_results`] for window `w` during its scoring
-//!   period, `[start of w+1, start of w+1 + ScoreDeadlineBlocks)`. When it closes, each evaluated
-//!   peer's verdict is the stake-weighted median of its scores; the inclusion list and θ hash
-//!   backed by the most stake are recorded with it ([`Verdicts`]), and every miner's incentive
-//!   weight moves by an EMA towards its verdict ([`IncentiveWeights`]).
+//!   period, `[start of w+1, start of w+1 + ScoreDeadlineBlocks)`. When it closes, each peer any
+//!   validator scored gets the stake-weighted median over *every* submitting validator, a
+//!   validator that did not list the peer counting as a score of 0; the inclusion list and θ hash
+//!   bind only when more than [`Config::BindingThreshold`] of the submitting stake backs them
+//!   ([`Verdicts`]); and every miner's incentive weight moves by an EMA towards its verdict
+//!   ([`IncentiveWeights`]).
 //! - [`Pallet::commit_gradient`] records a miner's `(payload_hash, payload_len)` for the open
-//!   window: once per account per window, and the first account to commit a hash owns it.
+//!   window, once per account per window.
 //! - Windows older than [`Config::RetainWindows`] are pruned when a new window opens, with work
 //!   bounded by [`Config::MaxPeers`].
 //!
@@ -43,6 +45,7 @@ mod genesis;
 pub mod history;
 mod lifecycle;
 pub mod location;
+pub mod migrations;
 pub mod permits;
 mod register;
 pub mod runtime_api;
@@ -102,7 +105,7 @@ pub mod pallet {
 	pub type PeerOf<T> = PeerInfo<BlockNumberFor<T>, BalanceOf<T>>;
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -177,6 +180,13 @@ pub mod pallet {
 		/// aggregate even when there are free places.
 		#[pallet::constant]
 		type AggregationWeightFloor: Get<Perbill>;
+
+		/// The share of the submitting validators' stake that must back one inclusion list and
+		/// θ hash, strictly more than this, for a verdict to bind them (e.g. ⅔). Below it the
+		/// verdict records no list ([`Verdict::binding`] false) and every peer keeps the outer
+		/// step its own screening produced.
+		#[pallet::constant]
+		type BindingThreshold: Get<Perbill>;
 
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
@@ -255,6 +265,19 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type NextPeerIndex<T: Config> = StorageValue<_, u32, ValueQuery>;
 
+	/// The stake of each permitted validator when the window opened: window → validator →
+	/// stake. A submission counts with the smaller of this and the stake at the verdict.
+	#[pallet::storage]
+	pub type PermitStakes<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		WindowIndex,
+		Blake2_128Concat,
+		T::AccountId,
+		BalanceOf<T>,
+		OptionQuery,
+	>;
+
 	/// Gradient commitments: window → miner → commitment.
 	#[pallet::storage]
 	pub type Commitments<T: Config> = StorageDoubleMap<
@@ -266,11 +289,6 @@ pub mod pallet {
 		Commitment<BlockNumberFor<T>>,
 		OptionQuery,
 	>;
-
-	/// Owner of each committed payload hash per window: the first account to commit it.
-	#[pallet::storage]
-	pub type HashOwner<T: Config> =
-		StorageDoubleMap<_, Twox64Concat, WindowIndex, Identity, H256, T::AccountId, OptionQuery>;
 
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
@@ -331,6 +349,10 @@ pub mod pallet {
 				"WindowLength must be at least 2 blocks"
 			);
 			assert!(T::RetainWindows::get() >= 1, "RetainWindows must be at least 1");
+			assert!(
+				T::BindingThreshold::get() >= Perbill::from_percent(50),
+				"BindingThreshold below one half would let two lists bind"
+			);
 			assert!(T::MaxPeers::get() >= 1, "MaxPeers must be at least 1");
 			assert!(T::MaxPayloadLen::get() >= 1, "MaxPayloadLen must be at least 1");
 			assert!(T::MaxValidators::get() >= 1, "MaxValidators must be at least 1");
@@ -400,8 +422,10 @@ pub mod pallet {
 
 		/// Commit to the gradient payload the caller will reveal for `window`.
 		///
-		/// Only for the open window, once per account per window; the first account to commit
-		/// a hash in a window owns it and the same hash from anyone else is rejected.
+		/// Only for the open window, once per account per window. Two accounts may commit the
+		/// same hash: a payload's header names the account it was built by, so a copier who
+		/// commits another miner's hash can only reveal a payload the Gauntlet flags as invalid,
+		/// and nobody can make an honest miner's commitment fail by committing its hash first.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::commit_gradient())]
 		pub fn commit_gradient(
@@ -420,10 +444,6 @@ pub mod pallet {
 			ensure!(payload_len > 0, Error::<T>::EmptyPayload);
 			ensure!(payload_len <= T::MaxPayloadLen::get(), Error::<T>::PayloadTooLarge);
 			ensure!(!Commitments::<T>::contains_key(window, &who), Error::<T>::AlreadyCommitted);
-			ensure!(
-				!HashOwner::<T>::contains_key(window, payload_hash),
-				Error::<T>::HashAlreadyOwned
-			);
 
 			let committed_at = frame_system::Pallet::<T>::block_number();
 			Commitments::<T>::insert(
@@ -431,7 +451,6 @@ pub mod pallet {
 				&who,
 				Commitment { payload_hash, payload_len, committed_at },
 			);
-			HashOwner::<T>::insert(window, payload_hash, &who);
 			Self::deposit_event(Event::GradientCommitted {
 				window,
 				who,

@@ -52,7 +52,11 @@ impl<T: Config> Pallet<T> {
 			T::MinValidatorStake::get(),
 			T::MaxValidators::get() as usize,
 		);
-		let validators = BoundedVec::truncate_from(selected);
+		for (who, stake) in &selected {
+			PermitStakes::<T>::insert(w, who, stake);
+		}
+		let validators =
+			BoundedVec::truncate_from(selected.into_iter().map(|(who, _)| who).collect());
 		WindowValidators::<T>::insert(w, &validators);
 		Self::deposit_event(Event::ValidatorsPermitted { window: w, validators });
 
@@ -69,20 +73,20 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::AggregationSetFixed { window: w, members });
 	}
 
-	/// Removes every record of window `old`. At most `MaxPeers` commitments exist per
-	/// window (one per peer), so the work is bounded.
+	/// Removes every record of window `old`. At most `MaxPeers` commitments and
+	/// `MaxValidators` submissions and permit stakes exist per window, so the work is bounded.
 	pub(crate) fn prune_window(old: WindowIndex) -> u32 {
 		let limit = T::MaxPeers::get();
 		let commitments = Commitments::<T>::clear_prefix(old, limit, None);
-		let owners = HashOwner::<T>::clear_prefix(old, limit, None);
 		Windows::<T>::remove(old);
 		WindowValidators::<T>::remove(old);
 		AggregationSets::<T>::remove(old);
 		Verdicts::<T>::remove(old);
 		let submissions = Submissions::<T>::clear_prefix(old, T::MaxValidators::get(), None);
+		let stakes = PermitStakes::<T>::clear_prefix(old, T::MaxValidators::get(), None);
 		if commitments.maybe_cursor.is_some()
-			|| owners.maybe_cursor.is_some()
 			|| submissions.maybe_cursor.is_some()
+			|| stakes.maybe_cursor.is_some()
 		{
 			log::error!(
 				target: LOG_TARGET,
@@ -90,6 +94,6 @@ impl<T: Config> Pallet<T> {
 			);
 		}
 		Self::deposit_event(Event::WindowPruned { window: old });
-		commitments.unique.max(owners.unique)
+		commitments.unique
 	}
 }

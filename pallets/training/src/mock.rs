@@ -52,7 +52,7 @@ pub const WINDOW: u64 = 10;
 parameter_types! {
 	pub const WindowLength: u64 = WINDOW;
 	pub const RetainWindows: u32 = 3;
-	pub const MaxPeers: u32 = 4;
+	pub const MaxPeers: u32 = 8;
 	pub const MaxPayloadLen: u32 = 1_000_000;
 	pub const PeerDeposit: u64 = DEPOSIT;
 	pub const DeregisterCooldown: u64 = COOLDOWN;
@@ -63,6 +63,7 @@ parameter_types! {
 	pub const AggregationSize: u32 = 3;
 	pub const IncentiveAlpha: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(50);
 	pub const AggregationWeightFloor: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(25);
+	pub const BindingThreshold: sp_runtime::Perbill = sp_runtime::Perbill::from_parts(666_666_667);
 }
 
 /// Blocks after a window ends during which its results are accepted.
@@ -96,6 +97,7 @@ impl pallet_training::Config for Test {
 	type AggregationSize = AggregationSize;
 	type IncentiveAlpha = IncentiveAlpha;
 	type AggregationWeightFloor = AggregationWeightFloor;
+	type BindingThreshold = BindingThreshold;
 	type WeightInfo = ();
 }
 
@@ -108,6 +110,8 @@ pub const DAVE: u64 = 4;
 pub const EVE: u64 = 5;
 /// Holds less than the deposit.
 pub const FERDIE: u64 = 6;
+/// Three funded accounts an attacker registers as miners that never train.
+pub const FAKES: [u64; 3] = [7, 8, 9];
 /// Balance of every funded account.
 pub const BALANCE: u64 = 1_000;
 
@@ -141,6 +145,9 @@ pub fn genesis() -> RuntimeGenesisConfig {
 				(DAVE, BALANCE),
 				(EVE, BALANCE),
 				(FERDIE, DEPOSIT - 1),
+				(FAKES[0], BALANCE),
+				(FAKES[1], BALANCE),
+				(FAKES[2], BALANCE),
 			],
 			..Default::default()
 		},

@@ -24,16 +24,16 @@ pub struct Candidate<AccountId, Balance> {
 	pub index: u32,
 }
 
-/// The permitted validators: stake ≥ `min`, highest stake first (ties: lower registration
-/// index), at most `max`. Deterministic for any input order.
+/// The permitted validators with their stakes: stake ≥ `min`, highest stake first (ties: lower
+/// registration index), at most `max`. Deterministic for any input order.
 pub fn select<AccountId, Balance: Ord + Copy>(
 	mut candidates: Vec<Candidate<AccountId, Balance>>,
 	min: Balance,
 	max: usize,
-) -> Vec<AccountId> {
+) -> Vec<(AccountId, Balance)> {
 	candidates.retain(|c| c.stake >= min);
 	candidates.sort_by(|a, b| b.stake.cmp(&a.stake).then(a.index.cmp(&b.index)));
-	candidates.into_iter().take(max).map(|c| c.who).collect()
+	candidates.into_iter().take(max).map(|c| (c.who, c.stake)).collect()
 }
 
 /// Stake as the funds this pallet holds from an account under `HoldReason::ValidatorStake`.
@@ -54,19 +54,23 @@ mod tests {
 		Candidate { who, stake, index }
 	}
 
+	fn who(selected: Vec<(u64, u64)>) -> Vec<u64> {
+		selected.into_iter().map(|(who, _)| who).collect()
+	}
+
 	#[test]
 	fn top_by_stake_above_the_minimum() {
 		let v = vec![c(1, 50, 0), c(2, 300, 1), c(3, 100, 2), c(4, 200, 3), c(5, 99, 4)];
-		assert_eq!(select(v, 100, 2), vec![2, 4]);
+		assert_eq!(select(v, 100, 2), vec![(2, 300), (4, 200)]);
 	}
 
 	#[test]
 	fn ties_go_to_earlier_registration_and_order_does_not_matter() {
 		let v = vec![c(7, 100, 5), c(8, 100, 2), c(9, 100, 9)];
-		assert_eq!(select(v.clone(), 100, 2), vec![8, 7]);
+		assert_eq!(who(select(v.clone(), 100, 2)), vec![8, 7]);
 		let mut r = v;
 		r.reverse();
-		assert_eq!(select(r, 100, 2), vec![8, 7]);
+		assert_eq!(who(select(r, 100, 2)), vec![8, 7]);
 	}
 
 	#[test]

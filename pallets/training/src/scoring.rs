@@ -55,19 +55,49 @@ impl<T: Config> Pallet<T> {
 		if w == 0 {
 			return Weight::zero();
 		}
-		let (validators, peers) = Self::publish_verdict(w);
-		T::WeightInfo::on_initialize_close_scoring(validators, peers)
+		let (submissions, _) = Self::publish_verdict(w);
+		// Every miner's incentive weight is read and written, scored or not: charged as if
+		// every peer had a verdict (the benchmark's worst case for this many peers).
+		T::WeightInfo::on_initialize_close_scoring(submissions, PeerCount::<T>::get())
 	}
 
-	/// The verdict of window `w` from its submissions. Returns (validators, peers) counted.
+	/// The stake a submission of `validator` for window `w` counts with: its stake when `w`
+	/// opened or now, whichever is smaller (stake bonded after the permit buys nothing), and
+	/// nothing once it is leaving or gone.
+	pub(crate) fn counted_stake(w: WindowIndex, validator: &T::AccountId) -> u128 {
+		if Peers::<T>::get(validator).is_none_or(|p| p.leaving_at.is_some()) {
+			return 0;
+		}
+		let now: u128 = T::Stake::stake_of(validator).unique_saturated_into();
+		match PermitStakes::<T>::get(w, validator) {
+			Some(at_open) => now.min(at_open.unique_saturated_into()),
+			// A window opened before permit stakes were recorded (storage version 1).
+			None => now,
+		}
+	}
+
+	/// The verdict of window `w` from its submissions. Returns (submissions read, peers with a
+	/// verdict).
+	///
+	/// Every submitting validator's stake counts for every peer any of them scored: a validator
+	/// that left a peer out scores it 0. So a minority cannot decide the scores of peers the
+	/// others leave out (fake miners that never commit). The inclusion list and θ hash bind only
+	/// with more than `BindingThreshold` of the counted stake behind them.
 	pub(crate) fn publish_verdict(w: WindowIndex) -> (u32, u32) {
 		use alloc::collections::BTreeMap;
 		let submissions: Vec<(T::AccountId, Submission<T>)> =
 			Submissions::<T>::iter_prefix(w).collect();
 		let mut scores: BTreeMap<T::AccountId, Vec<(Perbill, u128)>> = BTreeMap::new();
 		let mut lists: BTreeMap<(Vec<T::AccountId>, H256), u128> = BTreeMap::new();
+		let mut total = 0u128;
+		let mut validators = 0u32;
 		for (validator, submission) in &submissions {
-			let stake: u128 = T::Stake::stake_of(validator).unique_saturated_into();
+			let stake = Self::counted_stake(w, validator);
+			if stake == 0 {
+				continue;
+			}
+			total = total.saturating_add(stake);
+			validators = validators.saturating_add(1);
 			for r in submission.results.iter() {
 				scores.entry(r.peer.clone()).or_default().push((r.final_score, stake));
 			}
@@ -78,18 +108,31 @@ impl<T: Config> Pallet<T> {
 		let verdicts: Vec<(T::AccountId, Perbill)> = scores
 			.into_iter()
 			.filter_map(|(peer, mut entries)| {
+				// The validators that did not list the peer: a score of 0 with their stake.
+				let listed = entries.iter().fold(0u128, |acc, &(_, s)| acc.saturating_add(s));
+				let silent = total.saturating_sub(listed);
+				if silent > 0 {
+					entries.push((Perbill::zero(), silent));
+				}
 				consensus::stake_weighted_median(&mut entries).map(|m| (peer, m))
 			})
 			.collect();
 		// The list with the most stake; ties to the smallest (list, hash).
-		let (inclusion, theta_hash) = lists
-			.into_iter()
-			.fold(None::<((Vec<T::AccountId>, H256), u128)>, |best, (key, stake)| match best {
+		let best = lists.into_iter().fold(
+			None::<((Vec<T::AccountId>, H256), u128)>,
+			|best, (key, stake)| match best {
 				Some((_, s)) if s >= stake => best,
 				_ => Some((key, stake)),
-			})
-			.map(|(key, _)| key)
-			.unwrap_or_default();
+			},
+		);
+		let backed = best.as_ref().map_or(0, |(_, stake)| *stake);
+		let backing =
+			if total == 0 { Perbill::zero() } else { Perbill::from_rational(backed, total) };
+		let binding = consensus::binds(backed, total, T::BindingThreshold::get());
+		let (inclusion, theta_hash) = match best {
+			Some((key, _)) if binding => key,
+			_ => (Vec::new(), H256::zero()),
+		};
 
 		// Every miner's weight moves towards its verdict (0 without one).
 		let alpha = T::IncentiveAlpha::get();
@@ -106,16 +149,24 @@ impl<T: Config> Pallet<T> {
 			});
 		}
 
-		let validators = submissions.len() as u32;
 		let peers = verdicts.len() as u32;
+		let read = submissions.len() as u32;
 		let verdict = Verdict::<T> {
 			scores: BoundedVec::truncate_from(verdicts),
 			inclusion: BoundedVec::truncate_from(inclusion),
 			theta_hash,
 			validators,
+			backing,
+			binding,
 		};
 		Verdicts::<T>::insert(w, verdict);
-		Self::deposit_event(Event::GauntletPublished { window: w, validators, peers, theta_hash });
-		(validators, peers)
+		Self::deposit_event(Event::GauntletPublished {
+			window: w,
+			validators,
+			peers,
+			theta_hash,
+			binding,
+		});
+		(read, peers)
 	}
 }

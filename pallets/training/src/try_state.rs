@@ -47,29 +47,27 @@ impl<T: Config> Pallet<T> {
 			);
 		}
 
-		let mut commitments = 0usize;
-		for (w, who, c) in Commitments::<T>::iter() {
-			commitments += 1;
+		for (w, _, c) in Commitments::<T>::iter() {
 			ensure!(w <= current, "commitment for a window that has not opened");
 			ensure!(Windows::<T>::contains_key(w), "commitment for an unrecorded window");
-			ensure!(
-				HashOwner::<T>::get(w, c.payload_hash).as_ref() == Some(&who),
-				"commitment whose hash is not owned by its committer"
-			);
 			ensure!(
 				c.payload_len > 0 && c.payload_len <= T::MaxPayloadLen::get(),
 				"commitment length out of bounds"
 			);
 		}
-		let mut owners = 0usize;
-		for (w, hash, who) in HashOwner::<T>::iter() {
-			owners += 1;
+		for (w, validator, _) in PermitStakes::<T>::iter() {
 			ensure!(
-				Commitments::<T>::get(w, &who).map(|c| c.payload_hash) == Some(hash),
-				"hash owner without the matching commitment"
+				WindowValidators::<T>::get(w).contains(&validator),
+				"permit stake of a validator without a permit"
 			);
 		}
-		ensure!(owners == commitments, "hash owners and commitments differ in number");
+		for (w, verdict) in Verdicts::<T>::iter() {
+			ensure!(
+				verdict.binding || (verdict.inclusion.is_empty() && verdict.theta_hash.is_zero()),
+				"a verdict that does not bind records a list"
+			);
+			ensure!(w < current, "verdict of a window still open");
+		}
 		Ok(())
 	}
 }

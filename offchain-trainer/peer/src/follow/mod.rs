@@ -248,6 +248,9 @@ impl Follower {
 					if machine.provisional().is_none() {
 						self.provisional = None;
 					}
+					if machine.in_sync() {
+						crate::metrics::get().theta_diverged.set(0);
+					}
 					self.checkpoint_if_due(window)?;
 				},
 				FollowerAction::Recompute { window } => {
@@ -262,11 +265,15 @@ impl Follower {
 				},
 				FollowerAction::Diverged { window } => {
 					self.provisional = None;
+					let theta_hash = hex::encode(self.replica.theta_hash());
 					tracing::error!(
 						window,
+						theta = %theta_hash,
 						"cannot reproduce the network's θ; following on our own θ (no training \
 						 on it; a later verdict that agrees brings it back)"
 					);
+					crate::metrics::get().theta_diverged.set(1);
+					self.report.write(&Record::Diverged { window, theta_hash });
 				},
 				FollowerAction::Step { window }
 				| FollowerAction::Replay { window }
@@ -411,13 +418,21 @@ impl Follower {
 			return Ok(());
 		}
 		if let Some(ck) = self.replica.checkpoint()? {
-			let path = checkpoint::save(
+			let saved = checkpoint::save(
 				&self.options.checkpoint_dir,
 				&ck,
 				self.replica.checkpoint_layout(),
 				self.options.checkpoint_keep,
-			)?;
-			tracing::debug!(window, path = %path.display(), "checkpoint written");
+			);
+			match saved {
+				Ok(path) => tracing::debug!(window, path = %path.display(), "checkpoint written"),
+				// A full disk must not stop the peer: the previous checkpoint stays the newest.
+				Err(e) => tracing::error!(
+					window,
+					error = %e,
+					"checkpoint not written; the previous one stays the newest"
+				),
+			}
 		}
 		Ok(())
 	}

@@ -4,8 +4,9 @@
 //! values perturbed or its header rewritten, keeps the original's positions.
 //!
 //! "Earlier" means committed in an earlier block of the same window, or in the previous window
-//! (an update re-served a window later). Exact byte copies are also caught by hash: on chain
-//! within a window (`HashAlreadyOwned`), and here against the previous window's hashes.
+//! (an update re-served a window later). Exact byte copies within a window never decode for the
+//! copier (a payload's header names the account that built it, and decoding refuses another
+//! committer: `INVALID`); across windows they are caught here by hash.
 
 use tessera_codec::CompressedTensor;
 
@@ -34,17 +35,24 @@ impl IndexSet {
 		self.len() == 0
 	}
 
-	/// Fraction of `self`'s positions that `other` kept too (0 when the layouts differ).
+	/// Fraction of positions the two payloads share, over the smaller of the two: 1.0 when one
+	/// kept a subset of the other's positions. Positions are compared chunk by chunk whatever
+	/// `k` each payload used, so changing `k` (keeping fewer of a victim's positions, or adding
+	/// some) does not hide a copy. 0 when the layouts differ (another model).
 	pub fn overlap(&self, other: &IndexSet) -> f64 {
-		if self.tensors.len() != other.tensors.len() || self.is_empty() {
+		if self.tensors.len() != other.tensors.len() || self.is_empty() || other.is_empty() {
 			return 0.0;
 		}
 		let mut shared = 0usize;
 		for ((ka, a), (kb, b)) in self.tensors.iter().zip(&other.tensors) {
-			if ka != kb || a.len() != b.len() || *ka == 0 {
+			if *ka == 0 || *kb == 0 {
+				continue;
+			}
+			// As many chunks on both sides, or the tensors are not the same shape.
+			if a.len() / ka != b.len() / kb {
 				return 0.0;
 			}
-			// Both are ascending inside each chunk of k: merge chunk by chunk.
+			// Both are ascending inside each chunk: merge chunk by chunk.
 			for (ca, cb) in a.chunks(*ka).zip(b.chunks(*kb)) {
 				let (mut i, mut j) = (0, 0);
 				while i < ca.len() && j < cb.len() {
@@ -60,7 +68,7 @@ impl IndexSet {
 				}
 			}
 		}
-		shared as f64 / self.len() as f64
+		shared as f64 / self.len().min(other.len()) as f64
 	}
 }
 
@@ -134,8 +142,31 @@ mod tests {
 		let b = IndexSet::of(&[tensor(vec![1, 6, 9, 21], 4)]);
 		assert_eq!(a.overlap(&a), 1.0);
 		assert_eq!(a.overlap(&b), 0.5);
-		let other_k = IndexSet::of(&[tensor(vec![1, 5, 9, 20, 30, 40], 6)]);
-		assert_eq!(a.overlap(&other_k), 0.0);
+		let other_shape = IndexSet::of(&[tensor(vec![1, 5, 9, 20], 4), tensor(vec![3], 1)]);
+		assert_eq!(a.overlap(&other_shape), 0.0);
+	}
+
+	/// Issue 17 item 7: a copier that changes k (keeps half of the victim's positions per chunk,
+	/// or adds positions of its own) is still a copy; the check used to return 0 whenever k
+	/// differed.
+	#[test]
+	fn changing_k_does_not_hide_a_copy() {
+		// One 64-value chunk; the victim kept 8 positions.
+		let victim = IndexSet::of(&[tensor(vec![1, 5, 9, 20, 33, 40, 51, 60], 8)]);
+		let fewer = IndexSet::of(&[tensor(vec![5, 20, 40, 60], 4)]);
+		let more = IndexSet::of(&[tensor(vec![1, 2, 5, 9, 11, 20, 33, 40, 51, 60, 61, 62], 12)]);
+		assert_eq!(fewer.overlap(&victim), 1.0);
+		assert_eq!(more.overlap(&victim), 1.0);
+		let earlier = [Earlier { miner: [1; 32], hash: [9; 32], indices: Some(&victim) }];
+		for copier in [&fewer, &more] {
+			assert!(matches!(
+				check(&[2; 32], &[8; 32], Some(copier), &earlier),
+				Some(Copied::SameIndices { overlap, .. }) if overlap == 1.0
+			));
+		}
+		// An honest payload with another k shares only some positions.
+		let honest = IndexSet::of(&[tensor(vec![0, 5, 12, 21, 34, 44], 6)]);
+		assert!(honest.overlap(&victim) < COPY_OVERLAP);
 	}
 
 	#[test]

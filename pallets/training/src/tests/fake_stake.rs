@@ -77,6 +77,7 @@ parameter_types! {
 	pub const AggregationSize: u32 = 4;
 	pub const IncentiveAlpha: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(10);
 	pub const AggregationWeightFloor: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(25);
+	pub const BindingThreshold: sp_runtime::Perbill = sp_runtime::Perbill::from_parts(666_666_667);
 }
 
 impl pallet_training::Config for FakeStakeRuntime {
@@ -97,6 +98,7 @@ impl pallet_training::Config for FakeStakeRuntime {
 	type AggregationSize = AggregationSize;
 	type IncentiveAlpha = IncentiveAlpha;
 	type AggregationWeightFloor = AggregationWeightFloor;
+	type BindingThreshold = BindingThreshold;
 	type WeightInfo = ();
 }
 

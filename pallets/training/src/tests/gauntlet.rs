@@ -142,7 +142,7 @@ fn malformed_results_are_rejected() {
 		flagged.flags = Flags(1 << 7);
 		assert_noop!(submit(CHARLIE, 1, vec![flagged], vec![]), Error::<Test>::InvalidFlags);
 		assert_noop!(
-			submit(CHARLIE, 1, vec![peer_result(ALICE, 1); 5], vec![]),
+			submit(CHARLIE, 1, vec![peer_result(ALICE, 1); 9], vec![]),
 			Error::<Test>::TooManyResults
 		);
 		assert_noop!(submit(CHARLIE, 1, vec![], vec![ALICE; 4]), Error::<Test>::InclusionTooLarge);
@@ -194,7 +194,8 @@ fn verdict_is_the_stake_weighted_median_of_disagreeing_validators() {
 			window: 1,
 			validators: 2,
 			peers: 2,
-			theta_hash: H256::repeat_byte(2)
+			theta_hash: H256::repeat_byte(2),
+			binding: true,
 		}));
 		// EMA with α = ½ from 0.
 		assert_eq!(IncentiveWeights::<Test>::get(ALICE), Perbill::from_percent(10));

@@ -50,8 +50,11 @@ fn register_twice_fails() {
 #[test]
 fn register_beyond_max_peers_fails() {
 	run_test(|| {
-		assert_ok!(register(DAVE));
-		assert_noop!(register(EVE), Error::<Test>::TooManyPeers);
+		// Alice, Bob and Charlie at genesis; five more fill MaxPeers = 8.
+		for who in [DAVE, EVE, FAKES[0], FAKES[1], FAKES[2]] {
+			assert_ok!(register(who));
+		}
+		assert_noop!(register(10), Error::<Test>::TooManyPeers);
 	});
 }
 

@@ -91,7 +91,7 @@ fn old_windows_are_pruned_after_retention() {
 		assert!(!Windows::<Test>::contains_key(1));
 		assert!(!Commitments::<Test>::contains_key(1, ALICE));
 		assert!(!Commitments::<Test>::contains_key(1, BOB));
-		assert!(!HashOwner::<Test>::contains_key(1, H256::repeat_byte(1)));
+		assert_eq!(PermitStakes::<Test>::iter_prefix(1).count(), 0);
 		assert!(!WindowValidators::<Test>::contains_key(1));
 		assert!(Windows::<Test>::contains_key(2));
 		assert!(training_events().contains(&Event::WindowPruned { window: 1 }));
