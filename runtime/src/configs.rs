@@ -135,6 +135,11 @@ parameter_types! {
 	/// A verdict's inclusion list and θ hash bind with more than two thirds of the submitting
 	/// stake behind them.
 	pub const BindingThreshold: Perbill = Perbill::from_parts(666_666_667);
+	/// Unbonded stake is released three windows later: a bond that gave a permit stays held
+	/// past that window's verdict.
+	pub const UnbondingPeriod: BlockNumber = 30;
+	/// A newcomer cannot be evicted from a full peer set for four windows.
+	pub const ImmunityPeriod: BlockNumber = 40;
 }
 
 impl pallet_training::Config for Runtime {
@@ -156,6 +161,8 @@ impl pallet_training::Config for Runtime {
 	type IncentiveAlpha = IncentiveAlpha;
 	type AggregationWeightFloor = AggregationWeightFloor;
 	type BindingThreshold = BindingThreshold;
+	type UnbondingPeriod = UnbondingPeriod;
+	type ImmunityPeriod = ImmunityPeriod;
 	type WeightInfo = pallet_training::weights::SubstrateWeight<Runtime>;
 }
 

@@ -6,7 +6,10 @@ use super::*;
 use crate::pallet::BalanceOf;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
-use frame_support::traits::{Get, Hooks, fungible::Mutate};
+use frame_support::{
+	BoundedVec,
+	traits::{Get, Hooks, fungible::Mutate},
+};
 use frame_system::{RawOrigin, pallet_prelude::BlockNumberFor};
 use sp_core::H256;
 use sp_runtime::{Perbill, traits::Saturating};
@@ -91,12 +94,22 @@ fn result<T: Config>(peer: T::AccountId) -> PeerResult<T::AccountId> {
 mod benchmarks {
 	use super::*;
 
+	/// Worst case: the peer set is full of idle peers past their immunity, so the registration
+	/// scans every peer and evicts one.
 	#[benchmark]
-	fn register() {
+	fn register() -> Result<(), BenchmarkError> {
+		clear_peers::<T>();
+		for i in 0..T::MaxPeers::get() {
+			add_peer::<T>(i + 1, Role::Miner)?;
+		}
+		let later =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::ImmunityPeriod::get());
+		frame_system::Pallet::<T>::set_block_number(later);
 		let who = funded::<T>(0);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()), Role::Validator, location());
 		assert!(Peers::<T>::contains_key(&who));
+		Ok(())
 	}
 
 	#[benchmark]
@@ -116,13 +129,16 @@ mod benchmarks {
 		Ok(())
 	}
 
+	/// Worst case: a validator with stake, part of it unbonding, after the unbonding period.
 	#[benchmark]
 	fn withdraw_deposit() -> Result<(), BenchmarkError> {
 		let who = add_validator::<T>(0)?;
+		Pallet::<T>::unbond(RawOrigin::Signed(who.clone()).into(), T::MinValidatorStake::get())
+			.map_err(|_| BenchmarkError::Stop("unbond failed"))?;
 		Pallet::<T>::deregister(RawOrigin::Signed(who.clone()).into())
 			.map_err(|_| BenchmarkError::Stop("deregister failed"))?;
-		let later =
-			frame_system::Pallet::<T>::block_number().saturating_add(T::DeregisterCooldown::get());
+		let wait = T::DeregisterCooldown::get().max(T::UnbondingPeriod::get());
+		let later = frame_system::Pallet::<T>::block_number().saturating_add(wait);
 		frame_system::Pallet::<T>::set_block_number(later);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()));
@@ -145,6 +161,20 @@ mod benchmarks {
 		let amount: BalanceOf<T> = T::MinValidatorStake::get();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), amount);
+		Ok(())
+	}
+
+	#[benchmark]
+	fn withdraw_unbonded() -> Result<(), BenchmarkError> {
+		let who = add_validator::<T>(0)?;
+		Pallet::<T>::unbond(RawOrigin::Signed(who.clone()).into(), T::MinValidatorStake::get())
+			.map_err(|_| BenchmarkError::Stop("unbond failed"))?;
+		let later =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
+		frame_system::Pallet::<T>::set_block_number(later);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+		assert!(!UnbondingStake::<T>::contains_key(&who));
 		Ok(())
 	}
 
@@ -207,6 +237,22 @@ mod benchmarks {
 			)
 			.map_err(|_| BenchmarkError::Stop("commit failed"))?;
 		}
+		// Window 1 also holds a submission and a permit stake from every permitted validator
+		// (`MaxValidators`): pruning clears them too.
+		let mut permitted = Vec::new();
+		for i in 0..T::MaxValidators::get() {
+			let validator: T::AccountId = account("validator", i, 0);
+			let submission = Submission::<T> {
+				results: BoundedVec::truncate_from(alloc::vec![result::<T>(validator.clone())]),
+				inclusion: BoundedVec::new(),
+				theta_hash: H256::repeat_byte(7),
+				submitted_at: frame_system::Pallet::<T>::block_number(),
+			};
+			Submissions::<T>::insert(1, &validator, submission);
+			PermitStakes::<T>::insert(1, &validator, T::MinValidatorStake::get());
+			permitted.push(validator);
+		}
+		WindowValidators::<T>::insert(1, BoundedVec::truncate_from(permitted));
 		// The window whose opening prunes window 1.
 		let w = 1 + WindowIndex::from(T::RetainWindows::get());
 		let start: BlockNumberFor<T> = window::window_start(w, T::WindowLength::get());
@@ -216,6 +262,7 @@ mod benchmarks {
 			Pallet::<T>::on_initialize(start);
 		}
 		assert!(!Windows::<T>::contains_key(1));
+		assert_eq!(Submissions::<T>::iter_prefix(1).count(), 0);
 		Ok(())
 	}
 

@@ -56,12 +56,32 @@ mod events_and_errors {
 			/// Amount added.
 			amount: BalanceOf<T>,
 		},
-		/// A peer unbonded stake.
+		/// A peer asked to unbond stake: it stops counting now and is released after the
+		/// unbonding period.
+		UnbondingStarted {
+			/// The peer.
+			who: T::AccountId,
+			/// Amount added to its unbonding stake.
+			amount: BalanceOf<T>,
+			/// First block at which its unbonding stake can be withdrawn.
+			unlock_at: BlockNumberFor<T>,
+		},
+		/// Unbonded stake was released to the peer's free balance.
 		StakeUnbonded {
 			/// The peer.
 			who: T::AccountId,
 			/// Amount released.
 			amount: BalanceOf<T>,
+		},
+		/// The peer set was full and an idle peer made room for a new registration: its deposit
+		/// and stake were released and it was removed.
+		PeerEvicted {
+			/// The evicted peer.
+			who: T::AccountId,
+			/// Everything released: deposit plus stake.
+			released: BalanceOf<T>,
+			/// The peer whose registration evicted it.
+			by: T::AccountId,
 		},
 		/// The aggregation set of a window, fixed when it opened.
 		AggregationSetFixed {
@@ -124,7 +144,7 @@ mod events_and_errors {
 		NotRegistered,
 		/// The caller is already a registered peer.
 		AlreadyRegistered,
-		/// The peer set is full (`MaxPeers`).
+		/// The peer set is full (`MaxPeers`) and no peer is idle enough to be evicted.
 		TooManyPeers,
 		/// The account cannot cover the peer deposit.
 		InsufficientBalance,
@@ -148,8 +168,12 @@ mod events_and_errors {
 		CooldownNotOver,
 		/// A bond or unbond of zero.
 		ZeroAmount,
-		/// Unbonding more than is bonded.
+		/// Unbonding more than is bonded (and not already unbonding).
 		InsufficientStake,
+		/// Nothing is unbonding for the caller.
+		NothingUnbonding,
+		/// The unbonding period has not passed yet.
+		UnbondingNotOver,
 		/// Only validators submit Gauntlet results.
 		NotAValidator,
 		/// The validator holds no permit for this window.

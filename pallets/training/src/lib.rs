@@ -51,6 +51,7 @@ mod register;
 pub mod runtime_api;
 mod scoring;
 pub mod seed;
+mod stake;
 #[cfg(any(feature = "try-runtime", test))]
 mod try_state;
 pub mod types;
@@ -71,7 +72,7 @@ pub use location::StorageLocation;
 pub use pallet::*;
 pub use permits::{HeldStake, StakeInfo};
 pub use seed::{ParentHashSeed, WindowSeedSource};
-pub use types::{Commitment, PeerInfo, Role, WindowIndex, WindowInfo};
+pub use types::{Commitment, PeerInfo, Role, Unbonding, WindowIndex, WindowInfo};
 pub use weights::WeightInfo;
 
 use frame_support::pallet_macros::import_section;
@@ -86,10 +87,7 @@ pub mod pallet {
 	use alloc::vec::Vec;
 	use frame_support::{
 		pallet_prelude::*,
-		traits::{
-			fungible::{Inspect, InspectHold, MutateHold},
-			tokens::Precision,
-		},
+		traits::fungible::{Inspect, MutateHold},
 	};
 	use frame_system::pallet_prelude::*;
 	use sp_core::H256;
@@ -188,6 +186,18 @@ pub mod pallet {
 		#[pallet::constant]
 		type BindingThreshold: Get<Perbill>;
 
+		/// Blocks between `unbond` (or leaving, for a validator with stake) and the release of
+		/// the stake. At least a window plus its scoring period, so stake that gave a permit
+		/// stays held until that window's verdict: borrowing stake for a few blocks buys nothing.
+		#[pallet::constant]
+		type UnbondingPeriod: Get<BlockNumberFor<Self>>;
+
+		/// Blocks after registration during which a peer cannot be evicted to make room for a
+		/// newcomer (when the peer set is full, the registration evicts the lowest-weighted idle
+		/// peer past this period).
+		#[pallet::constant]
+		type ImmunityPeriod: Get<BlockNumberFor<Self>>;
+
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 	}
@@ -264,6 +274,16 @@ pub mod pallet {
 	/// Registration index the next peer receives.
 	#[pallet::storage]
 	pub type NextPeerIndex<T: Config> = StorageValue<_, u32, ValueQuery>;
+
+	/// Stake each peer is unbonding: still held, no longer counted.
+	#[pallet::storage]
+	pub type UnbondingStake<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		Unbonding<BalanceOf<T>, BlockNumberFor<T>>,
+		OptionQuery,
+	>;
 
 	/// The stake of each permitted validator when the window opened: window → validator →
 	/// stake. A submission counts with the smaller of this and the stake at the verdict.
@@ -349,6 +369,11 @@ pub mod pallet {
 				"WindowLength must be at least 2 blocks"
 			);
 			assert!(T::RetainWindows::get() >= 1, "RetainWindows must be at least 1");
+			assert!(
+				T::UnbondingPeriod::get()
+					>= T::WindowLength::get().saturating_add(T::ScoreDeadlineBlocks::get()),
+				"UnbondingPeriod must cover a window and its scoring period"
+			);
 			assert!(
 				T::BindingThreshold::get() >= Perbill::from_percent(50),
 				"BindingThreshold below one half would let two lists bind"
@@ -496,7 +521,8 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// After the cool-down, release the caller's deposit and remove it from the peers.
+		/// After the cool-down (and, with stake, the unbonding period), release the caller's
+		/// deposit and stake and remove it from the peers.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::withdraw_deposit())]
 		pub fn withdraw_deposit(origin: OriginFor<T>) -> DispatchResult {
@@ -508,19 +534,8 @@ pub mod pallet {
 				now >= leaving_at.saturating_add(T::DeregisterCooldown::get()),
 				Error::<T>::CooldownNotOver
 			);
-			let deposit = T::Currency::release(
-				&HoldReason::PeerDeposit.into(),
-				&who,
-				peer.deposit,
-				Precision::BestEffort,
-			)?;
-			let stake_reason = HoldReason::ValidatorStake.into();
-			let bonded = T::Currency::balance_on_hold(&stake_reason, &who);
-			let stake = T::Currency::release(&stake_reason, &who, bonded, Precision::BestEffort)?;
-			let released = deposit.saturating_add(stake);
-			Peers::<T>::remove(&who);
-			IncentiveWeights::<T>::remove(&who);
-			PeerCount::<T>::mutate(|c| *c = c.saturating_sub(1));
+			Self::ensure_stake_free(&who, leaving_at, now)?;
+			let released = Self::remove_peer(&who, &peer)?;
 			Self::deposit_event(Event::PeerDeregistered { who, released });
 			Ok(())
 		}
@@ -590,8 +605,10 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Release `amount` of bonded stake. Takes effect for permits from the next window; a
-		/// permit holder whose stake falls below the minimum loses its permit at once.
+		/// Start unbonding `amount` of bonded stake: it stops counting at once (a permit holder
+		/// whose stake falls below the minimum loses its permit) and can be withdrawn with
+		/// `withdraw_unbonded` after `UnbondingPeriod` blocks. Another `unbond` adds to the
+		/// unbonding amount and restarts the period.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::unbond())]
 		pub fn unbond(
@@ -600,14 +617,15 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
-			let reason = HoldReason::ValidatorStake.into();
-			ensure!(
-				T::Currency::balance_on_hold(&reason, &who) >= amount,
-				Error::<T>::InsufficientStake
-			);
-			T::Currency::release(&reason, &who, amount, Precision::Exact)?;
-			Self::deposit_event(Event::StakeUnbonded { who, amount });
-			Ok(())
+			Self::do_unbond(who, amount)
+		}
+
+		/// Release the caller's unbonding stake once its unbonding period has passed.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::withdraw_unbonded())]
+		pub fn withdraw_unbonded(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_withdraw_unbonded(who)
 		}
 	}
 }

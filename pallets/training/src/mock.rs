@@ -64,10 +64,16 @@ parameter_types! {
 	pub const IncentiveAlpha: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(50);
 	pub const AggregationWeightFloor: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(25);
 	pub const BindingThreshold: sp_runtime::Perbill = sp_runtime::Perbill::from_parts(666_666_667);
+	pub const UnbondingPeriod: u64 = UNBONDING;
+	pub const ImmunityPeriod: u64 = IMMUNITY;
 }
 
 /// Blocks after a window ends during which its results are accepted.
 pub const DEADLINE: u64 = 5;
+/// Blocks from `unbond` to `withdraw_unbonded`: a window and its scoring period.
+pub const UNBONDING: u64 = WINDOW + DEADLINE;
+/// Blocks a newcomer cannot be evicted.
+pub const IMMUNITY: u64 = 10;
 
 /// Least stake for a validator permit.
 pub const MIN_STAKE: u64 = 50;
@@ -98,6 +104,8 @@ impl pallet_training::Config for Test {
 	type IncentiveAlpha = IncentiveAlpha;
 	type AggregationWeightFloor = AggregationWeightFloor;
 	type BindingThreshold = BindingThreshold;
+	type UnbondingPeriod = UnbondingPeriod;
+	type ImmunityPeriod = ImmunityPeriod;
 	type WeightInfo = ();
 }
 

@@ -36,13 +36,13 @@ pub fn select<AccountId, Balance: Ord + Copy>(
 	candidates.into_iter().take(max).map(|c| (c.who, c.stake)).collect()
 }
 
-/// Stake as the funds this pallet holds from an account under `HoldReason::ValidatorStake`.
+/// Stake as the funds this pallet holds from an account under `HoldReason::ValidatorStake`,
+/// less what is unbonding.
 pub struct HeldStake<T>(PhantomData<T>);
 
 impl<T: crate::Config> StakeInfo<T::AccountId, crate::BalanceOf<T>> for HeldStake<T> {
 	fn stake_of(who: &T::AccountId) -> crate::BalanceOf<T> {
-		use frame_support::traits::fungible::InspectHold;
-		T::Currency::balance_on_hold(&crate::HoldReason::ValidatorStake.into(), who)
+		crate::Pallet::<T>::bonded_stake(who)
 	}
 }
 

@@ -1,9 +1,12 @@
 //! Registering a peer: the storage location check that every call and the genesis build share,
-//! and holding the deposit ([`Pallet::do_register`]).
+//! holding the deposit ([`Pallet::do_register`]), and — when the peer set is full — evicting
+//! the lowest-weighted idle peer so that squatters cannot hold every slot
+//! ([`Pallet::evictable`]).
 
 use crate::{pallet::*, *};
 use frame_support::{pallet_prelude::*, traits::fungible::MutateHold};
 use frame_system::pallet_prelude::BlockNumberFor;
+use sp_runtime::{Perbill, traits::Saturating};
 
 impl<T: Config> Pallet<T> {
 	/// The pallet error for an invalid storage location.
@@ -26,11 +29,15 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		Self::check_location(&location)?;
 		ensure!(!Peers::<T>::contains_key(&who), Error::<T>::AlreadyRegistered);
-		let count = PeerCount::<T>::get();
-		ensure!(count < T::MaxPeers::get(), Error::<T>::TooManyPeers);
 		let deposit = T::PeerDeposit::get();
 		T::Currency::hold(&HoldReason::PeerDeposit.into(), &who, deposit)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		if PeerCount::<T>::get() >= T::MaxPeers::get() {
+			let (evicted, peer) = Self::evictable(now).ok_or(Error::<T>::TooManyPeers)?;
+			let released = Self::remove_peer(&evicted, &peer)?;
+			Self::deposit_event(Event::PeerEvicted { who: evicted, released, by: who.clone() });
+		}
+		let count = PeerCount::<T>::get();
 		let index = NextPeerIndex::<T>::get();
 		let peer =
 			PeerInfo { index, role, location, deposit, registered_at: now, leaving_at: None };
@@ -39,5 +46,38 @@ impl<T: Config> Pallet<T> {
 		NextPeerIndex::<T>::put(index.saturating_add(1));
 		Self::deposit_event(Event::PeerRegistered { who, index, role, deposit });
 		Ok(())
+	}
+
+	/// The peer a registration evicts when the peer set is full, if any: among peers that are
+	/// not leaving, registered at least `ImmunityPeriod` blocks before `now`, and idle — a miner
+	/// with no commitment in the current or the previous window, a validator without a permit
+	/// for either — the one with the lowest incentive weight (validators: none), earliest
+	/// registration first among equals. One pass over the peers (bounded by `MaxPeers`).
+	pub(crate) fn evictable(now: BlockNumberFor<T>) -> Option<(T::AccountId, PeerOf<T>)> {
+		let current = CurrentWindow::<T>::get();
+		let previous = current.saturating_sub(1);
+		let permits = WindowValidators::<T>::get(current);
+		let previous_permits = WindowValidators::<T>::get(previous);
+		Peers::<T>::iter()
+			.filter(|(_, peer)| {
+				peer.leaving_at.is_none()
+					&& peer.registered_at.saturating_add(T::ImmunityPeriod::get()) <= now
+			})
+			.filter(|(who, peer)| match peer.role {
+				Role::Miner => {
+					!Commitments::<T>::contains_key(current, who)
+						&& !Commitments::<T>::contains_key(previous, who)
+				},
+				Role::Validator => !permits.contains(who) && !previous_permits.contains(who),
+			})
+			.map(|(who, peer)| {
+				let weight = match peer.role {
+					Role::Miner => IncentiveWeights::<T>::get(&who),
+					Role::Validator => Perbill::zero(),
+				};
+				(weight, peer.index, who, peer)
+			})
+			.min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)))
+			.map(|(_, _, who, peer)| (who, peer))
 	}
 }

@@ -55,6 +55,11 @@ impl<T: Config> Pallet<T> {
 				"commitment length out of bounds"
 			);
 		}
+		for (who, unbonding) in UnbondingStake::<T>::iter() {
+			ensure!(Peers::<T>::contains_key(&who), "unbonding stake of an unknown peer");
+			let held = T::Currency::balance_on_hold(&HoldReason::ValidatorStake.into(), &who);
+			ensure!(unbonding.amount <= held, "more unbonding than held");
+		}
 		for (w, validator, _) in PermitStakes::<T>::iter() {
 			ensure!(
 				WindowValidators::<T>::get(w).contains(&validator),

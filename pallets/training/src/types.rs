@@ -90,3 +90,25 @@ pub struct Commitment<BlockNumber> {
 	/// Block in which the commitment was included.
 	pub committed_at: BlockNumber,
 }
+
+/// Stake on its way out: held (so it cannot be lent to someone else's vote meanwhile) but no
+/// longer counted, until `unlock_at`.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct Unbonding<Balance, BlockNumber> {
+	/// Amount unbonding (every `unbond` adds to it).
+	pub amount: Balance,
+	/// First block at which `withdraw_unbonded` releases it (the latest `unbond` plus
+	/// `UnbondingPeriod`).
+	pub unlock_at: BlockNumber,
+}

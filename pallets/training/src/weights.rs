@@ -57,6 +57,8 @@ pub trait WeightInfo {
 	fn bond() -> Weight;
 	/// Weight of the `unbond` benchmark.
 	fn unbond() -> Weight;
+	/// Weight of the `withdraw_unbonded` benchmark.
+	fn withdraw_unbonded() -> Weight;
 	/// Weight of the `commit_gradient` benchmark.
 	fn commit_gradient() -> Weight;
 	/// Weight of the `submit_gauntlet_results` benchmark.
@@ -142,6 +144,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn unbond() -> Weight {
+		// Proof size: measured `352`, estimated `3593`.
+		// Minimum execution time: 49_724_000 picoseconds.
+		Weight::from_parts(52_668_000, 3593)
+			.saturating_add(T::DbWeight::get().reads(2))
+			.saturating_add(T::DbWeight::get().writes(2))
+	}
+	fn withdraw_unbonded() -> Weight {
 		// Proof size: measured `352`, estimated `3593`.
 		// Minimum execution time: 49_724_000 picoseconds.
 		Weight::from_parts(52_668_000, 3593)
@@ -290,6 +299,11 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(2))
 	}
 	fn unbond() -> Weight {
+		Weight::from_parts(52_668_000, 3593)
+			.saturating_add(RocksDbWeight::get().reads(2))
+			.saturating_add(RocksDbWeight::get().writes(2))
+	}
+	fn withdraw_unbonded() -> Weight {
 		Weight::from_parts(52_668_000, 3593)
 			.saturating_add(RocksDbWeight::get().reads(2))
 			.saturating_add(RocksDbWeight::get().writes(2))

@@ -78,6 +78,8 @@ parameter_types! {
 	pub const IncentiveAlpha: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(10);
 	pub const AggregationWeightFloor: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(25);
 	pub const BindingThreshold: sp_runtime::Perbill = sp_runtime::Perbill::from_parts(666_666_667);
+	pub const UnbondingPeriod: u64 = 15;
+	pub const ImmunityPeriod: u64 = 10;
 }
 
 impl pallet_training::Config for FakeStakeRuntime {
@@ -99,6 +101,8 @@ impl pallet_training::Config for FakeStakeRuntime {
 	type IncentiveAlpha = IncentiveAlpha;
 	type AggregationWeightFloor = AggregationWeightFloor;
 	type BindingThreshold = BindingThreshold;
+	type UnbondingPeriod = UnbondingPeriod;
+	type ImmunityPeriod = ImmunityPeriod;
 	type WeightInfo = ();
 }
 

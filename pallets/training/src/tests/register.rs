@@ -54,6 +54,10 @@ fn register_beyond_max_peers_fails() {
 		for who in [DAVE, EVE, FAKES[0], FAKES[1], FAKES[2]] {
 			assert_ok!(register(who));
 		}
+		// Nobody is past the immunity period yet: nobody can be evicted.
+		assert_ok!(<Balances as frame_support::traits::fungible::Mutate<u64>>::mint_into(
+			&10, BALANCE
+		));
 		assert_noop!(register(10), Error::<Test>::TooManyPeers);
 	});
 }
@@ -95,5 +99,47 @@ fn register_requires_signed_origin() {
 				DispatchError::BadOrigin
 			);
 		}
+	});
+}
+
+/// Issue 17 item 13: squatters that fill the peer set and never train no longer lock newcomers
+/// out. When the set is full, a registration evicts the lowest-weighted idle peer past its
+/// immunity period (version 1 refused with `TooManyPeers` for good).
+#[test]
+fn a_full_peer_set_evicts_the_lowest_weighted_idle_peer() {
+	run_test(|| {
+		use frame_support::traits::fungible::Mutate;
+		for who in [DAVE, EVE, FAKES[0], FAKES[1], FAKES[2]] {
+			assert_ok!(register(who));
+		}
+		for newcomer in [10, 11, 12] {
+			assert_ok!(<Balances as Mutate<u64>>::mint_into(&newcomer, BALANCE));
+		}
+		// The fakes never commit; everyone else trains (or holds a permit).
+		for w in 1..=2u64 {
+			run_to_window(w);
+			for miner in [ALICE, BOB, DAVE, EVE] {
+				let hash = sp_core::H256::from_low_u64_be(miner * 100 + w);
+				assert_ok!(Training::commit_gradient(RuntimeOrigin::signed(miner), w, hash, 1));
+			}
+		}
+		IncentiveWeights::<Test>::insert(FAKES[0], sp_runtime::Perbill::from_percent(1));
+		assert_ok!(register(10));
+		// FAKES[1]: the lowest weight (0) and the earliest registration among the idle.
+		assert!(!Peers::<Test>::contains_key(FAKES[1]));
+		assert_eq!(Balances::free_balance(FAKES[1]), BALANCE, "its deposit is back");
+		assert!(training_events().contains(&Event::PeerEvicted {
+			who: FAKES[1],
+			released: DEPOSIT,
+			by: 10
+		}));
+		assert_ok!(register(11));
+		assert!(!Peers::<Test>::contains_key(FAKES[2]));
+		// Then FAKES[0] (weight 1 %); the newcomers are immune, the others train.
+		assert_ok!(register(12));
+		assert!(!Peers::<Test>::contains_key(FAKES[0]));
+		assert_ok!(<Balances as Mutate<u64>>::mint_into(&13, BALANCE));
+		assert_noop!(register(13), Error::<Test>::TooManyPeers);
+		assert_eq!(PeerCount::<Test>::get(), 8);
 	});
 }
