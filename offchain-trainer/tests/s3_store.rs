@@ -31,7 +31,12 @@ async fn round_trip_through_a_real_s3_server() {
 	let server = S3Server::start(dir.path(), ACCESS, SECRET).await.unwrap();
 	let endpoint = server.endpoint().to_string();
 	let location = Location { endpoint, bucket: "tessera".into(), prefix: "alice".into() };
-	let resolver = Resolver::S3 { credentials: credentials(), limits: quick() };
+	let resolver = Resolver::S3 {
+		own: credentials().map(|c| (location.clone(), c)),
+		read: None,
+		limits: quick(),
+		allow_private: true,
+	};
 	let store = match resolver.open(&location).unwrap() {
 		tessera_store::Store::S3(s) => s,
 		other => panic!("expected S3, got {other:?}"),

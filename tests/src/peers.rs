@@ -51,6 +51,10 @@ impl Network<'_> {
 			.args(["--endpoint", self.s3.endpoint(), "--bucket", "tessera", "--prefix", name])
 			.arg("--create-bucket")
 			.args(["--s3-access-key", s3::ACCESS_KEY, "--s3-secret-key", s3::SECRET_KEY])
+			// One S3 server on loopback holds every peer's bucket; reading the others needs its
+			// key (separate from the own one) and a private endpoint.
+			.args(["--read-access-key", s3::ACCESS_KEY, "--read-secret-key", s3::SECRET_KEY])
+			.arg("--allow-private-endpoints")
 			.args(["--eval-rows", "16", "--outer-lr", "0.7", "--fetch-timeout", "3"])
 			.arg("--corpus")
 			.arg(self.corpus)

@@ -2,7 +2,9 @@
 //! server, real miners (`offchain-trainer miner`, tiny model, CPU) and real validators
 //! (`offchain-trainer validator`). Each test reads the on-chain verdicts afterwards.
 //!
-//! 1. an honest network learns and every peer's θ hash equals the verdict's, every window;
+//! 1. an honest network learns and every peer's θ hash equals the verdict's, every window, with a
+//!    committer beside it whose store accepts connections and never answers (a slow store
+//!    delays only its own payload);
 //! 2. adversaries among honest miners are flagged, score below every honest miner (over the run
 //!    and in the incentive weight they end with), never enter an aggregate once flagged, leave
 //!    the aggregation set once scored, and leave the honest θ untouched;
@@ -10,7 +12,7 @@
 //! 4. with a dishonest validator (random scores) holding less stake, the verdict still ranks the
 //!    honest miners first (over the run and in the incentive weights they end with).
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, str::FromStr, time::Duration};
 use tessera_chain::{self as chain, network};
 use tessera_e2e::{
 	Harness, Peer, TestNode,
@@ -20,6 +22,56 @@ use tessera_peer::report::Record;
 use tessera_peer::round::Verdict;
 
 const RUN: Duration = Duration::from_secs(420);
+
+/// A miner whose store accepts connections and never answers (issue 17 item 9): registered
+/// with that endpoint by this process, it commits a hash every window until `last`. Dropping it
+/// stops both tasks.
+struct Sink {
+	account: String,
+	tasks: [tokio::task::JoinHandle<()>; 2],
+}
+
+impl Sink {
+	async fn start(url: &str, suri: &str, last: u64) -> anyhow::Result<Self> {
+		use tessera_chain::{
+			training::{self, Location, Role},
+			windows,
+		};
+		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+		let endpoint = format!("http://{}", listener.local_addr()?);
+		let hold = tokio::spawn(async move {
+			let mut held = Vec::new();
+			while let Ok((socket, _)) = listener.accept().await {
+				held.push(socket);
+			}
+		});
+		let client = chain::connect(url).await?;
+		let key = subxt_signer::SecretUri::from_str(suri)?;
+		let signer = subxt_signer::sr25519::Keypair::from_uri(&key)?;
+		let location = Location { endpoint, bucket: "sink".into(), prefix: String::new() };
+		training::register(&client, &signer, Role::Miner, &location).await?;
+		let commit = tokio::spawn(async move {
+			let mut w = 0;
+			while w < last {
+				let Ok(opened) = windows::next_window(&client, w).await else { return };
+				w = opened.window;
+				let hash = subxt::utils::H256::from_low_u64_be(w);
+				if let Err(e) = training::commit_gradient(&client, &signer, w, hash, 4096).await {
+					eprintln!("sink: commit for window {w}: {e}");
+				}
+			}
+		});
+		Ok(Self { account: account_of(suri)?, tasks: [hold, commit] })
+	}
+}
+
+impl Drop for Sink {
+	fn drop(&mut self) {
+		for t in &self.tasks {
+			t.abort();
+		}
+	}
+}
 
 /// Every verdict from window 1 to `last`, read at the newest finalized block.
 async fn verdicts(node: &TestNode, last: u64) -> anyhow::Result<BTreeMap<u64, Verdict>> {
@@ -61,6 +113,7 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 	let (node, d) = (&h.node, h.dir());
 	let net = h.network(node.rpc_url());
 	let names = ["Dave", "Alice", "Bob", "Charlie"];
+	let sink = Sink::start(node.rpc_url(), "//Ferdie", LAST).await?;
 	let peers = vec![
 		net.validator("Dave", "//Dave", LAST, &[])?,
 		net.miner("Alice", "//Alice", "honest", LAST)?,
@@ -88,8 +141,50 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 			assert_eq!(hash, &hex::encode(v.theta_hash), "{name}'s θ after window {w}");
 		}
 		aggregated += v.inclusion.len();
+		assert!(
+			v.inclusion.iter().all(|a| hex::encode(a) != sink.account),
+			"window {w}: the sink's update was applied"
+		);
 	}
 	assert!(aggregated >= 6, "updates were aggregated: {aggregated}\n{}", why());
+	// The validator saw the sink's commitments and found nothing at its store.
+	let scored: Vec<_> = records(d, "Dave")?
+		.into_iter()
+		.filter_map(|r| match r {
+			Record::Scored { window, peers, .. } => Some((window, peers)),
+			_ => None,
+		})
+		.collect();
+	let sink_flags: Vec<_> = scored
+		.iter()
+		.filter_map(|(w, peers)| {
+			peers.iter().find(|p| p.peer == sink.account).map(|p| (*w, p.flags.clone()))
+		})
+		.collect();
+	assert!(
+		sink_flags.len() >= 2 && sink_flags.iter().all(|(_, f)| f.contains(&"missing".to_string())),
+		"the sink's payloads are missing in every window scored: {sink_flags:?}\n{}",
+		why()
+	);
+	// The sink committed in every window (so every peer had its silent store to read).
+	let client = chain::connect(node.rpc_url()).await?;
+	let at = client.at_current_block().await?.block_number();
+	for w in 1..=LAST {
+		let committed = network::commitments(&client, at, w).await?;
+		assert!(
+			committed.iter().any(|c| hex::encode(c.account) == sink.account),
+			"window {w}: the sink did not commit\n{}",
+			why()
+		);
+	}
+	// Every peer watched each reveal period in time despite the silent store (one window of
+	// slack for a loaded machine).
+	for name in names {
+		let log = std::fs::read_to_string(d.join(format!("{name}.log")))?;
+		let unwatched = log.matches("the reveal period was not watched in time").count();
+		assert!(unwatched <= 1, "{name}: {unwatched} reveal periods not watched\n{}", why());
+	}
+	drop(sink);
 	let alice = theta_by_window(&records(d, "Alice")?);
 	let (first, last) = (alice[&0].2, alice[&LAST].2);
 	assert!(last < first - 0.2, "held-out loss {first} → {last} must fall");

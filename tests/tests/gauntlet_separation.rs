@@ -67,6 +67,7 @@ fn honest_updates_separate_from_noise_at_the_networks_evaluation_sizes() -> anyh
 					theta: &theta,
 					shard: &shard,
 					seed: &seed,
+					random_seed: &[seed[0].wrapping_add(1); 32],
 					sequences,
 					batch: 8,
 					lr: 0.7,

@@ -26,7 +26,16 @@ pub enum TxError {
 	/// The transaction could not be built, submitted, or followed to finalization.
 	#[error("transaction not finalized: {0}")]
 	Submission(String),
+	/// The transaction was not finalized within [`FINALIZATION_TIMEOUT`]: the node stalled, or
+	/// dropped it without saying so. It may still be included later.
+	#[error("transaction not finalized within {0:?}")]
+	TimedOut(std::time::Duration),
 }
+
+/// The longest a transaction is followed to finalization. Generous (a healthy chain finalizes
+/// in a few blocks), but a bound: a stalled node must not hold a peer's loop forever. The
+/// protocol machines plan with the measured time of each transaction, not with this.
+pub const FINALIZATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Signs `call` with `signer`, submits it, and waits until its block is finalized.
 pub async fn submit_and_finalize<Call: Payload>(
@@ -39,7 +48,10 @@ pub async fn submit_and_finalize<Call: Payload>(
 		.sign_and_submit_then_watch_default(call, signer)
 		.await
 		.map_err(|e| TxError::Submission(e.to_string()))?;
-	progress.wait_for_finalized_success().await.map_err(classify)
+	tokio::time::timeout(FINALIZATION_TIMEOUT, progress.wait_for_finalized_success())
+		.await
+		.map_err(|_| TxError::TimedOut(FINALIZATION_TIMEOUT))?
+		.map_err(classify)
 }
 
 fn classify(e: TransactionFinalizedSuccessError) -> TxError {

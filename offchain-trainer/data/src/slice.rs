@@ -87,8 +87,9 @@ pub fn assigned_slice(
 	slice(ASSIGNED, seed, miner, dataset, train_tokens, spec)
 }
 
-/// The random comparison data a validator evaluates `miner`'s update on in the window with
-/// `seed` (independent of the assigned slice, unknown before the window opens).
+/// The random comparison data a validator evaluates `miner`'s update on, drawn with `seed`:
+/// validators pass the *next* window's seed, which does not exist until the window's
+/// commitments closed, so a miner cannot know these rows while it trains.
 pub fn random_slice(
 	seed: &[u8; 32],
 	miner: &[u8; 32],

@@ -230,12 +230,12 @@ fn spawn_peer(
 		.args(["--until-window", &options.windows.to_string()]);
 	match s3 {
 		Some(s3) => {
-			c.args(["--endpoint", s3.endpoint(), "--create-bucket"]).args([
-				"--s3-access-key",
-				S3_ACCESS_KEY,
-				"--s3-secret-key",
-				S3_SECRET_KEY,
-			]);
+			// Every peer's bucket is on one loopback S3 server: reading the others takes its
+			// key (passed separately from the own one) and a private endpoint.
+			c.args(["--endpoint", s3.endpoint(), "--create-bucket"])
+				.args(["--s3-access-key", S3_ACCESS_KEY, "--s3-secret-key", S3_SECRET_KEY])
+				.args(["--read-access-key", S3_ACCESS_KEY, "--read-secret-key", S3_SECRET_KEY])
+				.arg("--allow-private-endpoints");
 		},
 		None => {
 			c.arg("--store-dir").arg(store_dir);

@@ -9,6 +9,7 @@
 //! Key layout (DESIGN.md §2): `{prefix}/gradients/{window}/{account}.tsr` for payloads,
 //! `{prefix}/checkpoints/{window}.safetensors` for checkpoints.
 
+pub mod endpoint;
 pub mod local;
 pub mod s3;
 
@@ -139,6 +140,8 @@ impl ObjectStore for Store {
 }
 
 /// How on-chain locations map to stores.
+// One resolver per peer, cloned per request: the size of the S3 variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Resolver {
 	/// Every location is the directory `root/{bucket}/{prefix}`: all peers on one machine share
@@ -147,13 +150,20 @@ pub enum Resolver {
 		/// The shared directory.
 		root: PathBuf,
 	},
-	/// Every location is its S3 endpoint and bucket; `credentials` sign the requests (anonymous
-	/// when absent, for public-read buckets).
+	/// Every location is its S3 endpoint and bucket.
 	S3 {
-		/// Access key pair.
-		credentials: Option<S3Credentials>,
+		/// The peer's own location and the credentials that sign requests to it (and only to
+		/// it: the key id never goes to another peer's endpoint).
+		own: Option<(Location, S3Credentials)>,
+		/// Credentials for reading every other location; anonymous when absent (public-read
+		/// buckets, the default).
+		read: Option<S3Credentials>,
 		/// Retry and deadline settings.
 		limits: S3Limits,
+		/// Whether others' endpoints may be loopback, private or link-local addresses (a
+		/// network on one machine or a LAN). Without it they are refused, so a peer cannot
+		/// make others send requests into their own networks.
+		allow_private: bool,
 	},
 }
 
@@ -169,13 +179,24 @@ impl Resolver {
 			Resolver::Local { root } => Ok(Store::Local(LocalStore::new(
 				root.join(&location.bucket).join(location.prefix.trim_end_matches('/')),
 			))),
-			Resolver::S3 { credentials, limits } => Ok(Store::S3(S3Store::new(
-				&location.endpoint,
-				&location.bucket,
-				&location.prefix,
-				credentials.clone(),
-				*limits,
-			)?)),
+			Resolver::S3 { own, read, limits, allow_private } => {
+				let credentials = match own {
+					Some((mine, credentials)) if mine == location => Some(credentials.clone()),
+					_ => {
+						if !allow_private {
+							endpoint::check_public(&location.endpoint)?;
+						}
+						read.clone()
+					},
+				};
+				Ok(Store::S3(S3Store::new(
+					&location.endpoint,
+					&location.bucket,
+					&location.prefix,
+					credentials,
+					*limits,
+				)?))
+			},
 		}
 	}
 }
@@ -230,6 +251,64 @@ mod tests {
 		}
 		assert!(resolver.open(&location("tessera", "alice/runs")).is_ok());
 		assert!(resolver.open(&location("tessera", "")).is_ok());
+	}
+
+	fn s3(allow_private: bool) -> Resolver {
+		let key = |k: &str| S3Credentials { access_key: k.into(), secret_key: "secret".into() };
+		Resolver::S3 {
+			own: Some((location("tessera", "me"), key("mine"))),
+			read: None,
+			limits: S3Limits::default(),
+			allow_private,
+		}
+	}
+
+	fn other(endpoint: &str) -> Location {
+		Location { endpoint: endpoint.into(), bucket: "tessera".into(), prefix: "them".into() }
+	}
+
+	/// Issue 17 item 12: the peer's own key signs requests to its own location only; others'
+	/// stores are read anonymously (or with separate read credentials).
+	#[test]
+	fn own_credentials_never_sign_requests_to_others() {
+		let resolver = s3(true);
+		let Store::S3(mine) = resolver.open(&location("tessera", "me")).unwrap() else {
+			panic!("an S3 store")
+		};
+		assert!(mine.is_signed());
+		let Store::S3(theirs) = resolver.open(&other("http://127.0.0.1:9000")).unwrap() else {
+			panic!("an S3 store")
+		};
+		assert!(!theirs.is_signed(), "another peer's endpoint never sees our key id");
+	}
+
+	/// Issue 17 item 12: another peer's loopback, private or link-local endpoint is refused
+	/// unless the network allows it (one machine, a LAN); the own location always works.
+	#[test]
+	fn private_endpoints_of_others_are_refused_unless_allowed() {
+		let strict = s3(false);
+		for endpoint in [
+			"http://127.0.0.1:9000",
+			"http://localhost:9000",
+			"http://10.1.2.3",
+			"http://172.16.0.1:80",
+			"http://192.168.1.10:9000",
+			"http://169.254.169.254",
+			"http://100.64.0.1",
+			"http://0.0.0.0:9000",
+			"http://[::1]:9000",
+			"http://[fe80::1]",
+			"http://[fd00::5]:443",
+			"http://[::ffff:10.0.0.1]",
+		] {
+			let err = strict.open(&other(endpoint)).unwrap_err();
+			assert!(matches!(err, StoreError::BadLocation(_)), "{endpoint}");
+		}
+		for endpoint in ["https://s3.example.org", "http://8.8.8.8:9000", "https://[2001:db8::1]"] {
+			assert!(strict.open(&other(endpoint)).is_ok(), "{endpoint}");
+		}
+		assert!(strict.open(&location("tessera", "me")).is_ok(), "the own location");
+		assert!(s3(true).open(&other("http://127.0.0.1:9000")).is_ok());
 	}
 
 	#[test]

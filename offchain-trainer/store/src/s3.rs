@@ -75,6 +75,7 @@ pub struct S3Store {
 	endpoint: String,
 	bucket: String,
 	prefix: String,
+	signed: bool,
 }
 
 impl S3Store {
@@ -115,6 +116,7 @@ impl S3Store {
 					.operation_timeout(limits.total_deadline())
 					.build(),
 			);
+		let signed = credentials.is_some();
 		config = match credentials {
 			Some(c) => config.credentials_provider(Credentials::new(
 				c.access_key,
@@ -130,7 +132,13 @@ impl S3Store {
 			endpoint: endpoint.into(),
 			bucket: bucket.into(),
 			prefix: prefix.trim_end_matches('/').into(),
+			signed,
 		})
+	}
+
+	/// Whether requests are signed with credentials (else anonymous).
+	pub fn is_signed(&self) -> bool {
+		self.signed
 	}
 
 	fn full_key(&self, key: &str) -> String {

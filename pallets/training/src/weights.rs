@@ -6,8 +6,8 @@
 //! template `pallets/training/benchmarking/weight-template.hbs`. Do not edit by hand: re-run the
 //! script after changing a call or a benchmark.
 //!
-//! Benchmark CLI 64.0.0, 2026-11-22; steps `20`, repeat `10`;
-//! wasm execution `Compiled`; CPU `AMD EPYC`.
+//! Benchmark CLI 64.0.0, 2026-12-02; steps `20`, repeat `10`;
+//! wasm execution `Compiled`; CPU `Intel(R) Xeon(R) Processor`.
 //!
 //! [`SubstrateWeight`] prices storage with the runtime's configured database weights; `()` with
 //! RocksDB's, for the mock runtime and tests.
@@ -74,29 +74,39 @@ pub trait WeightInfo {
 /// Weights for a runtime, priced with its configured database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	/// Storage: `Training::Peers` (r:1 w:1)
+	/// Storage: `Training::Peers` (r:258 w:2)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:2 w:2)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Training::PeerCount` (r:1 w:1)
 	/// Proof: `Training::PeerCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:1 w:1)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Storage: `Training::CurrentWindow` (r:1 w:0)
+	/// Proof: `Training::CurrentWindow` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Training::WindowValidators` (r:1 w:0)
+	/// Proof: `Training::WindowValidators` (`max_values`: None, `max_size`: Some(2066), added: 4541, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Commitments` (r:256 w:0)
+	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
+	/// Storage: `Training::IncentiveWeights` (r:256 w:1)
+	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Training::NextPeerIndex` (r:1 w:1)
 	/// Proof: `Training::NextPeerIndex` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Training::UnbondingStake` (r:0 w:1)
+	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
-		// Proof size: measured `507`, estimated `4123`.
-		// Minimum execution time: 65_287_000 picoseconds.
-		Weight::from_parts(68_482_000, 4123)
-			.saturating_add(T::DbWeight::get().reads(5))
-			.saturating_add(T::DbWeight::get().writes(5))
+		// Proof size: measured `34046`, estimated `809304`.
+		// Minimum execution time: 2_722_317_000 picoseconds.
+		Weight::from_parts(2_966_789_000, 809304)
+			.saturating_add(T::DbWeight::get().reads(778))
+			.saturating_add(T::DbWeight::get().writes(10))
 	}
 	/// Storage: `Training::Peers` (r:1 w:1)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
 	fn set_storage_location() -> Weight {
 		// Proof size: measured `371`, estimated `4123`.
-		// Minimum execution time: 15_533_000 picoseconds.
-		Weight::from_parts(17_186_000, 4123)
+		// Minimum execution time: 14_257_000 picoseconds.
+		Weight::from_parts(16_349_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -104,27 +114,29 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
 	fn deregister() -> Weight {
 		// Proof size: measured `371`, estimated `4123`.
-		// Minimum execution time: 15_403_000 picoseconds.
-		Weight::from_parts(16_865_000, 4123)
+		// Minimum execution time: 13_993_000 picoseconds.
+		Weight::from_parts(16_216_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Training::Peers` (r:1 w:1)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:1 w:1)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Storage: `Training::UnbondingStake` (r:1 w:1)
+	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Training::PeerCount` (r:1 w:1)
 	/// Proof: `Training::PeerCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Training::IncentiveWeights` (r:0 w:1)
 	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn withdraw_deposit() -> Weight {
-		// Proof size: measured `727`, estimated `4123`.
-		// Minimum execution time: 95_322_000 picoseconds.
-		Weight::from_parts(99_387_000, 4123)
-			.saturating_add(T::DbWeight::get().reads(4))
-			.saturating_add(T::DbWeight::get().writes(5))
+		// Proof size: measured `817`, estimated `4123`.
+		// Minimum execution time: 84_612_000 picoseconds.
+		Weight::from_parts(92_836_000, 4123)
+			.saturating_add(T::DbWeight::get().reads(5))
+			.saturating_add(T::DbWeight::get().writes(6))
 	}
 	/// Storage: `Training::Peers` (r:1 w:0)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
@@ -134,28 +146,34 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn bond() -> Weight {
 		// Proof size: measured `665`, estimated `4123`.
-		// Minimum execution time: 61_521_000 picoseconds.
-		Weight::from_parts(66_388_000, 4123)
+		// Minimum execution time: 52_987_000 picoseconds.
+		Weight::from_parts(60_013_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
-	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Storage: `Balances::Holds` (r:1 w:0)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Storage: `Training::UnbondingStake` (r:1 w:1)
+	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
+	fn unbond() -> Weight {
+		// Proof size: measured `338`, estimated `3550`.
+		// Minimum execution time: 17_307_000 picoseconds.
+		Weight::from_parts(19_939_000, 3550)
+			.saturating_add(T::DbWeight::get().reads(2))
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
+	/// Storage: `Training::UnbondingStake` (r:1 w:1)
+	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	fn unbond() -> Weight {
-		// Proof size: measured `352`, estimated `3593`.
-		// Minimum execution time: 49_724_000 picoseconds.
-		Weight::from_parts(52_668_000, 3593)
-			.saturating_add(T::DbWeight::get().reads(2))
-			.saturating_add(T::DbWeight::get().writes(2))
-	}
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn withdraw_unbonded() -> Weight {
-		// Proof size: measured `352`, estimated `3593`.
-		// Minimum execution time: 49_724_000 picoseconds.
-		Weight::from_parts(52_668_000, 3593)
-			.saturating_add(T::DbWeight::get().reads(2))
-			.saturating_add(T::DbWeight::get().writes(2))
+		// Proof size: measured `568`, estimated `3593`.
+		// Minimum execution time: 47_129_000 picoseconds.
+		Weight::from_parts(55_368_000, 3593)
+			.saturating_add(T::DbWeight::get().reads(3))
+			.saturating_add(T::DbWeight::get().writes(3))
 	}
 	/// Storage: `Training::Peers` (r:1 w:0)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
@@ -163,14 +181,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::CurrentWindow` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Commitments` (r:1 w:1)
 	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
-	/// Storage: `Training::HashOwner` (r:1 w:1)
-	/// Proof: `Training::HashOwner` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn commit_gradient() -> Weight {
 		// Proof size: measured `500`, estimated `4123`.
-		// Minimum execution time: 26_219_000 picoseconds.
-		Weight::from_parts(31_837_000, 4123)
-			.saturating_add(T::DbWeight::get().reads(4))
-			.saturating_add(T::DbWeight::get().writes(2))
+		// Minimum execution time: 20_705_000 picoseconds.
+		Weight::from_parts(23_523_000, 4123)
+			.saturating_add(T::DbWeight::get().reads(3))
+			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Training::Peers` (r:256 w:0)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
@@ -178,41 +194,45 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::WindowValidators` (`max_values`: None, `max_size`: Some(2066), added: 4541, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:0)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Storage: `Training::UnbondingStake` (r:1 w:0)
+	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Submissions` (r:1 w:1)
 	/// Proof: `Training::Submissions` (`max_values`: None, `max_size`: Some(18023), added: 20498, mode: `MaxEncodedLen`)
 	/// Storage: `Training::AggregationSets` (r:1 w:0)
 	/// Proof: `Training::AggregationSets` (`max_values`: None, `max_size`: Some(1041), added: 3516, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[0, 255]`.
 	fn submit_gauntlet_results(r: u32, ) -> Weight {
-		// Proof size: measured `2065 + r * (86 ±0)`, estimated `21488 + r * (3133 ±0)`.
-		// Minimum execution time: 32_819_000 picoseconds.
-		Weight::from_parts(42_147_850, 21488)
-			// Standard error: 27_186
-			.saturating_add(Weight::from_parts(4_206_009, 0).saturating_mul(r.into()))
-			.saturating_add(T::DbWeight::get().reads(5))
+		// Proof size: measured `2157 + r * (86 ±0)`, estimated `21488 + r * (3133 ±0)`.
+		// Minimum execution time: 36_830_000 picoseconds.
+		Weight::from_parts(22_813_907, 21488)
+			// Standard error: 13_325
+			.saturating_add(Weight::from_parts(4_112_531, 0).saturating_mul(r.into()))
+			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(r.into()))
 	}
 	fn on_initialize_idle() -> Weight {
 		// Proof size: measured `0`, estimated `0`.
-		// Minimum execution time: 160_000 picoseconds.
-		Weight::from_parts(220_000, 0)
+		// Minimum execution time: 142_000 picoseconds.
+		Weight::from_parts(216_000, 0)
 	}
-	/// Storage: `System::ParentHash` (r:1 w:0)
-	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Submissions` (r:65 w:64)
+	/// Proof: `Training::Submissions` (`max_values`: None, `max_size`: Some(18023), added: 20498, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Peers` (r:257 w:0)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
-	/// Storage: `Training::IncentiveWeights` (r:256 w:0)
+	/// Storage: `Training::IncentiveWeights` (r:256 w:256)
 	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
-	/// Storage: `Training::Commitments` (r:256 w:256)
-	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
-	/// Storage: `Training::HashOwner` (r:256 w:256)
-	/// Proof: `Training::HashOwner` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `Training::PeerCount` (r:1 w:0)
 	/// Proof: `Training::PeerCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	/// Storage: `Training::Verdicts` (r:0 w:1)
-	/// Proof: `Training::Verdicts` (`max_values`: None, `max_size`: Some(10295), added: 12770, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Commitments` (r:256 w:256)
+	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
+	/// Storage: `Training::PermitStakes` (r:64 w:64)
+	/// Proof: `Training::PermitStakes` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Verdicts` (r:0 w:2)
+	/// Proof: `Training::Verdicts` (`max_values`: None, `max_size`: Some(10300), added: 12775, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Windows` (r:0 w:2)
 	/// Proof: `Training::Windows` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Training::AggregationSets` (r:0 w:2)
@@ -224,46 +244,61 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[0, 256]`.
 	/// The range of component `v` is `[1, 256]`.
 	fn on_initialize_open_window(p: u32, v: u32, ) -> Weight {
-		// Proof size: measured `0 + p * (153 ±0) + v * (278 ±0)`, estimated `4123 + p * (862 ±150) + v * (3133 ±0)`.
-		// Minimum execution time: 71_006_000 picoseconds.
-		Weight::from_parts(81_381_000, 4123)
-			// Standard error: 222_967
-			.saturating_add(Weight::from_parts(1_703_689, 0).saturating_mul(p.into()))
-			// Standard error: 222_879
-			.saturating_add(Weight::from_parts(10_089_099, 0).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads(7))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
-			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(v.into())))
-			.saturating_add(T::DbWeight::get().writes(8))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(p.into())))
+		// Proof size: measured `0 + p * (85 ±0) + v * (210 ±0)`, estimated `1333360 + p * (862 ±150) + v * (3133 ±0)`.
+		// Minimum execution time: 190_476_000 picoseconds.
+		Weight::from_parts(193_681_000, 1333360)
+			// Standard error: 51_727
+			.saturating_add(Weight::from_parts(291_412, 0).saturating_mul(p.into()))
+			// Standard error: 51_707
+			.saturating_add(Weight::from_parts(11_654_902, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(135))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes(139))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 862).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(v.into()))
 	}
 	/// Storage: `Training::Submissions` (r:65 w:0)
 	/// Proof: `Training::Submissions` (`max_values`: None, `max_size`: Some(18023), added: 20498, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:64 w:0)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Peers` (r:257 w:0)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:64 w:0)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Storage: `Training::UnbondingStake` (r:64 w:0)
+	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
+	/// Storage: `Training::PermitStakes` (r:64 w:64)
+	/// Proof: `Training::PermitStakes` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `Training::IncentiveWeights` (r:192 w:192)
 	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Training::PeerCount` (r:1 w:0)
+	/// Proof: `Training::PeerCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Verdicts` (r:0 w:1)
-	/// Proof: `Training::Verdicts` (`max_values`: None, `max_size`: Some(10295), added: 12770, mode: `MaxEncodedLen`)
+	/// Proof: `Training::Verdicts` (`max_values`: None, `max_size`: Some(10300), added: 12775, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Windows` (r:0 w:1)
+	/// Proof: `Training::Windows` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Training::AggregationSets` (r:0 w:1)
+	/// Proof: `Training::AggregationSets` (`max_values`: None, `max_size`: Some(1041), added: 3516, mode: `MaxEncodedLen`)
+	/// Storage: `Training::CurrentWindow` (r:0 w:1)
+	/// Proof: `Training::CurrentWindow` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Training::WindowValidators` (r:0 w:1)
+	/// Proof: `Training::WindowValidators` (`max_values`: None, `max_size`: Some(2066), added: 4541, mode: `MaxEncodedLen`)
 	/// The range of component `v` is `[1, 64]`.
 	/// The range of component `p` is `[0, 192]`.
 	fn on_initialize_close_scoring(v: u32, p: u32, ) -> Weight {
-		// Proof size: measured `0 + p * (215 ±0) + v * (331 ±0)`, estimated `21488 + p * (3133 ±0) + v * (20498 ±0)`.
-		// Minimum execution time: 884_533_000 picoseconds.
-		Weight::from_parts(892_444_000, 21488)
-			// Standard error: 1_282_315
-			.saturating_add(Weight::from_parts(15_921_963, 0).saturating_mul(v.into()))
-			// Standard error: 427_589
-			.saturating_add(Weight::from_parts(11_579_419, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(2))
-			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(v.into())))
+		// Proof size: measured `0 + p * (215 ±0) + v * (401 ±0)`, estimated `21488 + p * (3133 ±0) + v * (20498 ±0)`.
+		// Minimum execution time: 1_737_597_000 picoseconds.
+		Weight::from_parts(1_767_416_000, 21488)
+			// Standard error: 1_407_236
+			.saturating_add(Weight::from_parts(21_726_965, 0).saturating_mul(v.into()))
+			// Standard error: 469_244
+			.saturating_add(Weight::from_parts(10_846_954, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(4))
+			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(p.into())))
-			.saturating_add(T::DbWeight::get().writes(1))
+			.saturating_add(T::DbWeight::get().writes(5))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 20498).saturating_mul(v.into()))
@@ -274,77 +309,76 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// their own.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(68_482_000, 4123)
-			.saturating_add(RocksDbWeight::get().reads(5))
-			.saturating_add(RocksDbWeight::get().writes(5))
+		Weight::from_parts(2_966_789_000, 809304)
+			.saturating_add(RocksDbWeight::get().reads(778))
+			.saturating_add(RocksDbWeight::get().writes(10))
 	}
 	fn set_storage_location() -> Weight {
-		Weight::from_parts(17_186_000, 4123)
+		Weight::from_parts(16_349_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn deregister() -> Weight {
-		Weight::from_parts(16_865_000, 4123)
+		Weight::from_parts(16_216_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn withdraw_deposit() -> Weight {
-		Weight::from_parts(99_387_000, 4123)
-			.saturating_add(RocksDbWeight::get().reads(4))
-			.saturating_add(RocksDbWeight::get().writes(5))
+		Weight::from_parts(92_836_000, 4123)
+			.saturating_add(RocksDbWeight::get().reads(5))
+			.saturating_add(RocksDbWeight::get().writes(6))
 	}
 	fn bond() -> Weight {
-		Weight::from_parts(66_388_000, 4123)
+		Weight::from_parts(60_013_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(2))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(52_668_000, 3593)
+		Weight::from_parts(19_939_000, 3550)
 			.saturating_add(RocksDbWeight::get().reads(2))
-			.saturating_add(RocksDbWeight::get().writes(2))
+			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn withdraw_unbonded() -> Weight {
-		Weight::from_parts(52_668_000, 3593)
-			.saturating_add(RocksDbWeight::get().reads(2))
-			.saturating_add(RocksDbWeight::get().writes(2))
+		Weight::from_parts(55_368_000, 3593)
+			.saturating_add(RocksDbWeight::get().reads(3))
+			.saturating_add(RocksDbWeight::get().writes(3))
 	}
 	fn commit_gradient() -> Weight {
-		Weight::from_parts(31_837_000, 4123)
-			.saturating_add(RocksDbWeight::get().reads(4))
-			.saturating_add(RocksDbWeight::get().writes(2))
+		Weight::from_parts(23_523_000, 4123)
+			.saturating_add(RocksDbWeight::get().reads(3))
+			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn submit_gauntlet_results(r: u32, ) -> Weight {
-		Weight::from_parts(42_147_850, 21488)
-			.saturating_add(Weight::from_parts(4_206_009, 0).saturating_mul(r.into()))
-			.saturating_add(RocksDbWeight::get().reads(5))
+		Weight::from_parts(22_813_907, 21488)
+			.saturating_add(Weight::from_parts(4_112_531, 0).saturating_mul(r.into()))
+			.saturating_add(RocksDbWeight::get().reads(6))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(1))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(r.into()))
 	}
 	fn on_initialize_idle() -> Weight {
-		Weight::from_parts(220_000, 0)
+		Weight::from_parts(216_000, 0)
 	}
 	fn on_initialize_open_window(p: u32, v: u32, ) -> Weight {
-		Weight::from_parts(81_381_000, 4123)
-			.saturating_add(Weight::from_parts(1_703_689, 0).saturating_mul(p.into()))
-			.saturating_add(Weight::from_parts(10_089_099, 0).saturating_mul(v.into()))
-			.saturating_add(RocksDbWeight::get().reads(7))
-			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
-			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(v.into())))
-			.saturating_add(RocksDbWeight::get().writes(8))
-			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(p.into())))
+		Weight::from_parts(193_681_000, 1333360)
+			.saturating_add(Weight::from_parts(291_412, 0).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(11_654_902, 0).saturating_mul(v.into()))
+			.saturating_add(RocksDbWeight::get().reads(135))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(v.into())))
+			.saturating_add(RocksDbWeight::get().writes(139))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 862).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(v.into()))
 	}
 	fn on_initialize_close_scoring(v: u32, p: u32, ) -> Weight {
-		Weight::from_parts(892_444_000, 21488)
-			.saturating_add(Weight::from_parts(15_921_963, 0).saturating_mul(v.into()))
-			.saturating_add(Weight::from_parts(11_579_419, 0).saturating_mul(p.into()))
-			.saturating_add(RocksDbWeight::get().reads(2))
-			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(v.into())))
+		Weight::from_parts(1_767_416_000, 21488)
+			.saturating_add(Weight::from_parts(21_726_965, 0).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(10_846_954, 0).saturating_mul(p.into()))
+			.saturating_add(RocksDbWeight::get().reads(4))
+			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(p.into())))
-			.saturating_add(RocksDbWeight::get().writes(1))
+			.saturating_add(RocksDbWeight::get().writes(5))
+			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 20498).saturating_mul(v.into()))

@@ -88,6 +88,8 @@ pub struct Stepped {
 	pub record: WindowRecord,
 	/// Its seed (`None` once pruned).
 	pub seed: Option<[u8; 32]>,
+	/// The next window's seed, which draws the Gauntlet's random rows (`None` once pruned).
+	pub eval_seed: Option<[u8; 32]>,
 	/// The screened updates (empty when a binding verdict was replayed).
 	pub screened: Vec<Screened>,
 	/// The updates applied, in set order.
@@ -327,8 +329,13 @@ impl Follower {
 					(c.account, outcome)
 				})
 				.collect(),
-			// The reveal period was not watched (a restart): what is there now.
+			// The reveal period was not watched in time (a restart, a lagging watcher): what is
+			// there now.
 			None => {
+				tracing::warn!(
+					window,
+					"the reveal period was not watched in time: fetching every payload now"
+				);
 				round::fetch_all(
 					&self.options.resolver,
 					window,
@@ -361,6 +368,7 @@ impl Follower {
 		// Everything read from the chain is read before θ changes: a failing query leaves the
 		// window unapplied, to be stepped again on the next connection.
 		let seed = chain::network::window_seed(client, n, window).await?;
+		let eval_seed = chain::network::window_seed(client, n, window + 1).await?;
 		let theta_before = self.replica.theta().to_vec();
 		self.apply(window, &inclusion, &payloads, false)?;
 		let theta_hash = self.replica.theta_hash();
@@ -377,6 +385,7 @@ impl Follower {
 			window,
 			record,
 			seed,
+			eval_seed,
 			screened,
 			inclusion,
 			theta_before_hash,

@@ -127,6 +127,7 @@ impl Follower {
 			window,
 			record,
 			seed: None,
+			eval_seed: None,
 			screened: Vec::new(),
 			inclusion: verdict.inclusion,
 			theta_before_hash,

@@ -2,9 +2,10 @@
 //! data (DESIGN.md §5). The update is applied alone, as the outer step would apply it: each
 //! tensor clipped to the median of that tensor's norms across the window's evaluated updates,
 //! then `θ ← θ − lr · Δ`. Assigned rows are the first `sequences` rows of the miner's slice (a
-//! prefix of what it trained on, whatever its step count); random rows come from the window's
-//! random slice for that miner (`data::random_slice`), which the miner cannot have trained on
-//! before the window opened.
+//! prefix of what it trained on, whatever its step count); random rows come from the miner's
+//! random slice (`data::random_slice`) drawn with the *next* window's seed — the hash of the
+//! window's last block, which exists only once commitments have closed — so a miner cannot know
+//! them while it trains (issue 17 item 6). Every validator reads the same seed from the chain.
 
 use std::collections::BTreeMap;
 use tessera_codec::{Payload, aggregate::median, aggregate::norm};
@@ -60,8 +61,10 @@ pub struct EvalInput<'a> {
 	pub theta: &'a [Vec<f32>],
 	/// The corpus.
 	pub shard: &'a TokenShard,
-	/// The window's seed.
+	/// The window's seed (the assigned rows).
 	pub seed: &'a [u8; 32],
+	/// The next window's seed (the random rows): unknown until the window's commitments closed.
+	pub random_seed: &'a [u8; 32],
 	/// Rows evaluated per data kind.
 	pub sequences: usize,
 	/// Rows per forward pass.
@@ -124,12 +127,12 @@ fn rows_of(input: &EvalInput<'_>, miner: &[u8; 32]) -> Result<(Rows, Rows), Eval
 	let train = input.shard.train_tokens();
 	Ok((
 		assigned_slice(input.seed, miner, &dataset, train, spec)?.rows(input.shard)?,
-		random_slice(input.seed, miner, &dataset, train, spec)?.rows(input.shard)?,
+		random_slice(input.random_seed, miner, &dataset, train, spec)?.rows(input.shard)?,
 	))
 }
 
 /// The losses of θ_w on `miner`'s assigned and random rows: `(assigned, random)`. Needs only
-/// θ_w and the window's seed, so a validator computes it during the reveal period, before the
+/// θ_w and the two seeds, so a validator computes it during the reveal period, before the
 /// updates are in.
 pub fn before_losses(input: &EvalInput<'_>, miner: &[u8; 32]) -> Result<(f64, f64), EvaluateError> {
 	let (assigned, random) = rows_of(input, miner)?;

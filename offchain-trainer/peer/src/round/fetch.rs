@@ -70,22 +70,42 @@ pub async fn fetch_bytes(
 ) -> Result<Bytes, Exclusion> {
 	let location = c.location.as_ref().ok_or(Exclusion::NoLocation)?;
 	let store = resolver.open(location)?;
+	fetch_checked(&store, &gradient_key(window, &c.account), c, max_bytes, deadline).await
+}
+
+/// Reads `key` from `store` and checks it against `c`'s commitment. Bytes whose hash differs
+/// are read once more before the payload is judged: a transfer corrupted on the way (plain
+/// http through a bad link or a meddling hop) must not mark an honest update invalid for good.
+pub async fn fetch_checked(
+	store: &impl ObjectStore,
+	key: &str,
+	c: &Committed,
+	max_bytes: usize,
+	deadline: Duration,
+) -> Result<Bytes, Exclusion> {
 	let cap = max_bytes.min(c.payload_len as usize);
-	let started = std::time::Instant::now();
-	let bytes = tokio::time::timeout(deadline, store.get(&gradient_key(window, &c.account), cap))
-		.await
-		.map_err(|_| Exclusion::Deadline(deadline))??;
-	let m = crate::metrics::get();
-	m.download_bytes.inc_by(bytes.len() as u64);
-	m.download_seconds.inc_by(started.elapsed().as_secs_f64());
-	let got = payload_hash(&bytes);
-	if got != c.payload_hash {
-		return Err(Exclusion::HashMismatch {
-			got: hex::encode(got),
-			committed: hex::encode(c.payload_hash),
-		});
+	let mut got = [0u8; 32];
+	for attempt in 0..2 {
+		let started = std::time::Instant::now();
+		let bytes = tokio::time::timeout(deadline, store.get(key, cap))
+			.await
+			.map_err(|_| Exclusion::Deadline(deadline))??;
+		let m = crate::metrics::get();
+		m.download_bytes.inc_by(bytes.len() as u64);
+		m.download_seconds.inc_by(started.elapsed().as_secs_f64());
+		got = payload_hash(&bytes);
+		if got == c.payload_hash {
+			return Ok(bytes);
+		}
+		if attempt == 0 {
+			tracing::debug!(
+				peer = %hex::encode(c.account),
+				store = %store.describe(),
+				"payload hash differs from the commitment: reading it once more"
+			);
+		}
 	}
-	Ok(bytes)
+	Err(Exclusion::HashMismatch { got: hex::encode(got), committed: hex::encode(c.payload_hash) })
 }
 
 /// Decodes `c`'s payload bytes for `window` and the model's `shapes`.
@@ -161,6 +181,7 @@ pub async fn probe(
 mod tests {
 	use super::*;
 	use bytes::Bytes;
+	use std::sync::atomic::{AtomicUsize, Ordering};
 	use tessera_codec::{CompressConfig, Header, IndexCoding};
 	use tessera_model::train::UpdateBuilder;
 	use tessera_store::Location;
@@ -254,5 +275,54 @@ mod tests {
 		assert!(reason(garbage).contains("invalid payload"), "{}", reason(garbage));
 		assert!(reason(other_window).contains("invalid payload"), "{}", reason(other_window));
 		assert_eq!(reason([6; 32]), "no storage location");
+	}
+
+	/// Serves `good` after `corrupt_reads` reads that flip one byte of it.
+	struct FlakyLink {
+		good: Bytes,
+		corrupt_reads: usize,
+		reads: AtomicUsize,
+	}
+
+	impl ObjectStore for FlakyLink {
+		async fn put(&self, _: &str, _: Bytes) -> Result<(), StoreError> {
+			Ok(())
+		}
+		async fn get(&self, _: &str, _: usize) -> Result<Bytes, StoreError> {
+			let n = self.reads.fetch_add(1, Ordering::SeqCst);
+			let mut bytes = self.good.to_vec();
+			if n < self.corrupt_reads {
+				bytes[7] ^= 0x40;
+			}
+			Ok(Bytes::from(bytes))
+		}
+		async fn exists(&self, _: &str) -> Result<bool, StoreError> {
+			Ok(true)
+		}
+		fn describe(&self) -> String {
+			"a link that corrupts the first reads".into()
+		}
+	}
+
+	/// Issue 17 item 12: one corrupted transfer does not make an honest payload invalid; bytes
+	/// that differ twice do.
+	#[tokio::test]
+	async fn a_hash_mismatch_is_read_once_more_before_judging() {
+		let good = Bytes::from(update(3, [5; 32], 1.0));
+		let c = Committed {
+			account: [5; 32],
+			payload_hash: payload_hash(&good),
+			payload_len: good.len() as u32,
+			committed_at: 1,
+			location: None,
+		};
+		let deadline = Duration::from_secs(5);
+		let once = FlakyLink { good: good.clone(), corrupt_reads: 1, reads: AtomicUsize::new(0) };
+		assert_eq!(fetch_checked(&once, "k", &c, 1 << 20, deadline).await.unwrap(), good);
+		assert_eq!(once.reads.load(Ordering::SeqCst), 2);
+		let always = FlakyLink { good, corrupt_reads: 2, reads: AtomicUsize::new(0) };
+		let err = fetch_checked(&always, "k", &c, 1 << 20, deadline).await.unwrap_err();
+		assert!(matches!(err, Exclusion::HashMismatch { .. }), "{err}");
+		assert_eq!(always.reads.load(Ordering::SeqCst), 2);
 	}
 }

@@ -10,11 +10,14 @@
 //! - **late**: after the reveal period, until the scoring deadline, which committed payloads
 //!   that were not revealed in time have appeared since.
 //!
-//! An observation only counts when the chain's newest block, read before and after it, was
-//! still inside the period in question: a watcher that lags proves nothing by a late look. A
-//! window's reveal observation is *complete* once its last reveal block was watched in time;
-//! only then may a payload missing from it be called missing. Otherwise the follower fetches
-//! directly.
+//! Every look at one committer's store runs as a task of its own, with its own deadline, and at
+//! most one per committer and kind at a time: a store that answers slowly or not at all delays
+//! only its own payload, never the watcher's next block or anyone else's payload.
+//!
+//! An observation only counts when the chain's newest block, read after it, was still inside the
+//! period in question: a watcher that lags proves nothing by a late look. A window's reveal
+//! observation is *complete* once its last reveal block was watched in time; only then may a
+//! payload missing from it be called missing. Otherwise the follower fetches directly.
 
 use super::{Committed, fetch};
 use bytes::Bytes;
@@ -43,6 +46,19 @@ struct Observations {
 	revealed: BTreeMap<u64, BTreeMap<[u8; 32], Revealed>>,
 	complete: BTreeSet<u64>,
 	late: BTreeMap<u64, BTreeSet<[u8; 32]>>,
+	/// Looks running now: one per window, committer and kind.
+	in_flight: BTreeSet<(u64, [u8; 32], Look)>,
+}
+
+/// What a look at a committer's store is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Look {
+	/// Readable while the window runs?
+	Early,
+	/// Fetch it during the reveal period.
+	Reveal,
+	/// Appeared after the reveal period?
+	Late,
 }
 
 /// A handle on the watcher's observations (cheap to clone).
@@ -106,13 +122,23 @@ impl Watch {
 		});
 	}
 
-	fn record_revealed(&self, window: u64, got: Vec<([u8; 32], Revealed)>, complete: bool) {
+	fn record_revealed(&self, window: u64, account: [u8; 32], got: Revealed) {
 		self.with(|o| {
-			o.revealed.entry(window).or_default().extend(got);
-			if complete {
-				o.complete.insert(window);
-			}
+			o.revealed.entry(window).or_default().insert(account, got);
 		});
+	}
+
+	fn mark_complete(&self, window: u64) {
+		self.with(|o| o.complete.insert(window));
+	}
+
+	/// Claims the look `(window, account, look)`; false when one is already running.
+	fn start(&self, window: u64, account: [u8; 32], look: Look) -> bool {
+		self.with(|o| o.in_flight.insert((window, account, look)))
+	}
+
+	fn finish(&self, window: u64, account: [u8; 32], look: Look) {
+		self.with(|o| o.in_flight.remove(&(window, account, look)));
 	}
 
 	fn record_late(&self, window: u64, accounts: Vec<[u8; 32]>) {
@@ -201,22 +227,19 @@ async fn observe(
 	n: u64,
 ) -> Result<(), ChainError> {
 	let window = timing.window_of(n);
-	let probe_deadline = config.fetch_timeout.min(Duration::from_secs(2));
 	// A new window: locations may have moved since.
 	if n == timing.start(window) {
 		state.locations.clear();
 	}
 
 	// Early: the running window's commitments, readable already?
-	if window >= 1 && newest(client).await? < timing.start(window + 1) {
+	let window_end = timing.start(window + 1);
+	if window >= 1 && newest(client).await? < window_end {
 		let commitments =
 			chain::network::commitments_located(client, n, window, &mut state.locations).await?;
 		let seen = watch.early(window);
-		let unseen: Vec<&Committed> =
-			commitments.iter().filter(|c| !seen.contains(&c.account)).collect();
-		let readable = fetch::probe(&config.resolver, window, &unseen, probe_deadline).await;
-		if !readable.is_empty() && newest(client).await? < timing.start(window + 1) {
-			watch.record_early(window, readable);
+		for c in commitments.into_iter().filter(|c| !seen.contains(&c.account)) {
+			spawn_look(config, watch, client, Look::Early, window, c, window_end);
 		}
 	}
 
@@ -236,43 +259,81 @@ async fn observe(
 		});
 		let reveal_end = timing.reveal_end(prev);
 		if n < reveal_end {
-			let pending: Vec<&Committed> =
-				commitments.iter().filter(|c| !revealed.contains(&c.account)).collect();
-			let got = futures::future::join_all(pending.iter().map(|c| async move {
-				let bytes = fetch::fetch_bytes(
-					&config.resolver,
-					prev,
-					c,
-					config.max_bytes,
-					config.fetch_timeout,
-				)
-				.await;
-				(c.account, bytes)
-			}))
-			.await;
+			// Each pending payload is fetched by a task of its own, recorded if it arrived in
+			// time; the observation is complete once the last reveal block is watched in time.
 			let in_time = newest(client).await? < reveal_end;
-			if in_time {
-				// Absent or unreachable: asked again next block. Anything else is final.
-				let got: Vec<([u8; 32], Revealed)> = got
-					.into_iter()
-					.filter_map(|(a, b)| match b {
-						Ok(bytes) => Some((a, Revealed::Bytes(bytes))),
-						Err(e) if e.is_missing() => None,
-						Err(e) => Some((a, Revealed::Unusable(e.to_string()))),
-					})
-					.collect();
-				watch.record_revealed(prev, got, n + 1 == reveal_end);
+			for c in commitments.into_iter().filter(|c| !revealed.contains(&c.account)) {
+				spawn_look(config, watch, client, Look::Reveal, prev, c, reveal_end);
+			}
+			if in_time && n + 1 == reveal_end {
+				watch.mark_complete(prev);
 			}
 		} else if n < timing.score_deadline(prev) {
 			let late = watch.late(prev);
-			let missing: Vec<&Committed> = commitments
-				.iter()
+			let deadline = timing.score_deadline(prev);
+			for c in commitments
+				.into_iter()
 				.filter(|c| !revealed.contains(&c.account) && !late.contains(&c.account))
-				.collect();
-			let appeared = fetch::probe(&config.resolver, prev, &missing, probe_deadline).await;
-			watch.record_late(prev, appeared);
+			{
+				spawn_look(config, watch, client, Look::Late, prev, c, deadline);
+			}
 		}
 	}
 	watch.prune(window.saturating_sub(2));
 	Ok(())
 }
+
+/// Starts one look at `c`'s store for `window`, unless one is running; its outcome is recorded
+/// only if the chain's newest block is still below `before` when it ends.
+fn spawn_look(
+	config: &WatchConfig,
+	watch: &Watch,
+	client: &Client,
+	look: Look,
+	window: u64,
+	c: Committed,
+	before: u64,
+) {
+	if !watch.start(window, c.account, look) {
+		return;
+	}
+	let (config, watch, client) = (config.clone(), watch.clone(), client.clone());
+	tokio::spawn(async move {
+		let probe_deadline = config.fetch_timeout.min(PROBE_TIMEOUT);
+		let outcome = match look {
+			Look::Early | Look::Late => {
+				let readable = fetch::probe(&config.resolver, window, &[&c], probe_deadline).await;
+				(!readable.is_empty()).then_some(None)
+			},
+			Look::Reveal => {
+				let fetched = fetch::fetch_bytes(
+					&config.resolver,
+					window,
+					&c,
+					config.max_bytes,
+					config.fetch_timeout,
+				)
+				.await;
+				match fetched {
+					Ok(bytes) => Some(Some(Revealed::Bytes(bytes))),
+					// Absent or unreachable: asked again next block. Anything else is final.
+					Err(e) if e.is_missing() => None,
+					Err(e) => Some(Some(Revealed::Unusable(e.to_string()))),
+				}
+			},
+		};
+		let in_time = newest(&client).await.is_ok_and(|newest| newest < before);
+		match (outcome, in_time) {
+			(Some(Some(revealed)), true) => watch.record_revealed(window, c.account, revealed),
+			(Some(None), true) if look == Look::Early => {
+				watch.record_early(window, vec![c.account])
+			},
+			(Some(None), true) => watch.record_late(window, vec![c.account]),
+			_ => {},
+		}
+		watch.finish(window, c.account, look);
+	});
+}
+
+/// The longest one existence check waits.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);

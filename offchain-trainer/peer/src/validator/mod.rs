@@ -269,11 +269,17 @@ impl Validator {
 		let Some(seed) = chain::network::window_seed(client, n, window).await? else {
 			return Ok(());
 		};
+		// The random rows' seed: the next window's, which exists once this one's commitments
+		// closed (the reveal period is after that).
+		let Some(random_seed) = chain::network::window_seed(client, n, window + 1).await? else {
+			return Ok(());
+		};
 		let input = EvalInput {
 			model: self.follower.replica.model(),
 			theta: self.follower.replica.theta(),
 			shard: &self.shard,
 			seed: &seed,
+			random_seed: &random_seed,
 			sequences: self.options.eval_sequences,
 			batch: self.options.eval_batch,
 			lr: self.options.follow.outer.lr,
@@ -376,7 +382,7 @@ impl Validator {
 		theta: &[Vec<f32>],
 	) -> Result<Vec<Option<crate::gauntlet::Losses>>, ValidatorError> {
 		let window = stepped.window;
-		let Some(seed) = stepped.seed else {
+		let (Some(seed), Some(random_seed)) = (stepped.seed, stepped.eval_seed) else {
 			return Ok(vec![None; stepped.screened.len()]);
 		};
 		// Set-aside updates score 0 whatever their losses: only clean ones are evaluated.
@@ -395,6 +401,7 @@ impl Validator {
 			theta,
 			shard: &self.shard,
 			seed: &seed,
+			random_seed: &random_seed,
 			sequences: self.options.eval_sequences,
 			batch: self.options.eval_batch,
 			lr: self.options.follow.outer.lr,

@@ -143,6 +143,7 @@ mod tests {
 				window: 3,
 				record: WindowRecord::default(),
 				seed: None,
+				eval_seed: None,
 				screened: vec![
 					screened(1, flags::MISSING, true),
 					screened(2, flags::INVALID, true),

@@ -30,12 +30,25 @@ pub(crate) struct PeerArgs {
 	/// without it, locations are S3 endpoints.
 	#[arg(long, env = "TESSERA_STORE_DIR")]
 	pub(crate) store_dir: Option<PathBuf>,
-	/// S3 access key id (anonymous reads without it).
+	/// S3 access key id for the peer's own storage location (it signs requests to that
+	/// location only).
 	#[arg(long, env = "AWS_ACCESS_KEY_ID")]
 	pub(crate) s3_access_key: Option<String>,
-	/// S3 secret access key.
+	/// S3 secret access key for the own location.
 	#[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
 	pub(crate) s3_secret_key: Option<String>,
+	/// Access key id for reading other peers' stores (anonymous without it: public-read
+	/// buckets). Never the own key: another peer's endpoint would see its id.
+	#[arg(long, env = "TESSERA_READ_ACCESS_KEY")]
+	pub(crate) read_access_key: Option<String>,
+	/// Secret key for reading other peers' stores.
+	#[arg(long, env = "TESSERA_READ_SECRET_KEY", hide_env_values = true)]
+	pub(crate) read_secret_key: Option<String>,
+	/// Accept other peers' endpoints on loopback, private and link-local addresses (a network
+	/// on one machine or a LAN). Refused by default, so that a peer cannot make others send
+	/// requests into their own networks.
+	#[arg(long, env = "TESSERA_ALLOW_PRIVATE_ENDPOINTS")]
+	pub(crate) allow_private_endpoints: bool,
 	/// Create the bucket if it does not exist (for a fresh local S3 server).
 	#[arg(long)]
 	pub(crate) create_bucket: bool,
@@ -142,23 +155,31 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		},
 		None => None,
 	};
-	let resolver = match &args.store_dir {
-		Some(root) => Resolver::Local { root: root.clone() },
-		None => Resolver::S3 {
-			credentials: match (&args.s3_access_key, &args.s3_secret_key) {
-				(Some(a), Some(s)) => {
-					Some(S3Credentials { access_key: a.clone(), secret_key: s.clone() })
-				},
-				(None, None) => None,
-				_ => anyhow::bail!("give both --s3-access-key and --s3-secret-key, or neither"),
-			},
-			limits: S3Limits::default(),
-		},
-	};
 	let location = Location {
 		endpoint: args.endpoint.clone(),
 		bucket: args.bucket.clone(),
 		prefix: args.prefix.clone().unwrap_or_else(|| account.clone()),
+	};
+	let pair = |key: &Option<String>, secret: &Option<String>, what: &str| match (key, secret) {
+		(Some(a), Some(s)) => {
+			Ok(Some(S3Credentials { access_key: a.clone(), secret_key: s.clone() }))
+		},
+		(None, None) => Ok(None),
+		_ => Err(anyhow::anyhow!("give both {what} keys, or neither")),
+	};
+	let resolver = match &args.store_dir {
+		Some(root) => Resolver::Local { root: root.clone() },
+		None => Resolver::S3 {
+			own: pair(&args.s3_access_key, &args.s3_secret_key, "--s3-access-key/--s3-secret")?
+				.map(|c| (location.clone(), c)),
+			read: pair(
+				&args.read_access_key,
+				&args.read_secret_key,
+				"--read-access-key/--read-secret",
+			)?,
+			limits: S3Limits::default(),
+			allow_private: args.allow_private_endpoints,
+		},
 	};
 	if args.create_bucket
 		&& let Store::S3(store) = resolver.open(&location)?
@@ -186,13 +207,20 @@ pub(crate) fn summary(role: &str, args: &PeerArgs, p: &Peer) -> String {
 		Some(dir) => {
 			format!("directory {}/{}/{}", dir.display(), p.location.bucket, p.location.prefix)
 		},
-		None => format!(
-			"S3 {} bucket {} prefix {}{}",
-			p.location.endpoint,
-			p.location.bucket,
-			p.location.prefix,
-			if args.s3_access_key.is_some() { " (signed)" } else { " (anonymous)" }
-		),
+		None => {
+			format!(
+				"S3 {} bucket {} prefix {}{}",
+				p.location.endpoint,
+				p.location.bucket,
+				p.location.prefix,
+				if args.s3_access_key.is_some() { " (signed)" } else { " (anonymous)" }
+			) + match (&args.read_access_key, args.allow_private_endpoints) {
+				(Some(_), false) => "; others' stores read signed",
+				(Some(_), true) => "; others' stores read signed, private endpoints allowed",
+				(None, false) => "; others' stores read anonymously",
+				(None, true) => "; others' stores read anonymously, private endpoints allowed",
+			}
+		},
 	};
 	let mut account = [0u8; 32];
 	if let Ok(bytes) = hex::decode(&p.account) {
