@@ -28,6 +28,8 @@ const RUN: Duration = Duration::from_secs(420);
 /// stops both tasks.
 struct Sink {
 	account: String,
+	/// Connections the silent store accepted (and held).
+	accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 	tasks: [tokio::task::JoinHandle<()>; 2],
 }
 
@@ -39,10 +41,17 @@ impl Sink {
 		};
 		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 		let endpoint = format!("http://{}", listener.local_addr()?);
+		let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+		let count = accepted.clone();
 		let hold = tokio::spawn(async move {
 			let mut held = Vec::new();
-			while let Ok((socket, _)) = listener.accept().await {
-				held.push(socket);
+			loop {
+				// An accept error (too many open files) must not close the listener: it would
+				// turn the silent store into a refusing one.
+				if let Ok((socket, _)) = listener.accept().await {
+					held.push(socket);
+					count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+				}
 			}
 		});
 		let client = chain::connect(url).await?;
@@ -61,7 +70,7 @@ impl Sink {
 				}
 			}
 		});
-		Ok(Self { account: account_of(suri)?, tasks: [hold, commit] })
+		Ok(Self { account: account_of(suri)?, accepted, tasks: [hold, commit] })
 	}
 }
 
@@ -177,6 +186,8 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 			why()
 		);
 	}
+	let held = sink.accepted.load(std::sync::atomic::Ordering::SeqCst);
+	assert!(held >= 4, "the peers' requests reached the silent store and were held: {held}");
 	// Every peer watched each reveal period in time despite the silent store (one window of
 	// slack for a loaded machine).
 	for name in names {

@@ -396,6 +396,10 @@ mod tests {
 			.status()
 			.unwrap();
 		assert!(status.success(), "the child's save at the size limit: {status}");
+		// The child really ran the limited save (a filter matching nothing would exit 0 too).
+		let marker = dir.path().join("child-ran");
+		assert!(marker.exists(), "the child did not run the test");
+		std::fs::remove_file(&marker).unwrap();
 		let names: Vec<_> = std::fs::read_dir(dir.path())
 			.unwrap()
 			.map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -420,5 +424,6 @@ mod tests {
 		setrlimit(Resource::RLIMIT_FSIZE, size / 2, size / 2).unwrap();
 		let failed = save(dir, &checkpoint(4, 1.0, true), layout, 2);
 		assert!(matches!(failed, Err(CheckpointError::Io { .. })), "{failed:?}");
+		std::fs::write(dir.join("child-ran"), b"").unwrap();
 	}
 }

@@ -300,11 +300,23 @@ mod tests {
 			"http://[fe80::1]",
 			"http://[fd00::5]:443",
 			"http://[::ffff:10.0.0.1]",
+			"http://2130706433:9000",
+			"http://127.1",
+			"http://0x7f.0.0.1",
+			"http://[::7f00:1]",
+			"http://[64:ff9b::a00:1]",
+			"http://[2002:c0a8:101::1]",
 		] {
 			let err = strict.open(&other(endpoint)).unwrap_err();
 			assert!(matches!(err, StoreError::BadLocation(_)), "{endpoint}");
 		}
-		for endpoint in ["https://s3.example.org", "http://8.8.8.8:9000", "https://[2001:db8::1]"] {
+		for endpoint in [
+			"https://s3.example.org",
+			"http://8.8.8.8:9000",
+			"https://[2001:db8::1]",
+			"https://s3.eu-west-1.amazonaws.com",
+			"https://cafe.example",
+		] {
 			assert!(strict.open(&other(endpoint)).is_ok(), "{endpoint}");
 		}
 		assert!(strict.open(&location("tessera", "me")).is_ok(), "the own location");

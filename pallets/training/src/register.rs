@@ -48,36 +48,59 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// The peer a registration evicts when the peer set is full, if any: among peers that are
-	/// not leaving, registered at least `ImmunityPeriod` blocks before `now`, and idle — a miner
-	/// with no commitment in the current or the previous window, a validator without a permit
-	/// for either — the one with the lowest incentive weight (validators: none), earliest
-	/// registration first among equals. One pass over the peers (bounded by `MaxPeers`).
+	/// The peer a registration evicts when the peer set is full, if any. First a peer that left
+	/// and could already withdraw (cool-down and unbonding over) but did not. Otherwise, among
+	/// peers registered at least `ImmunityPeriod` blocks before `now` and idle — a miner with no
+	/// commitment in the current or the previous window and in neither window's aggregation set
+	/// (a set member is scored in that window), a validator without a permit for either — the
+	/// one with the lowest incentive weight (validators: none), earliest registration first
+	/// among equals. One pass over the peers (bounded by `MaxPeers`).
 	pub(crate) fn evictable(now: BlockNumberFor<T>) -> Option<(T::AccountId, PeerOf<T>)> {
 		let current = CurrentWindow::<T>::get();
 		let previous = current.saturating_sub(1);
 		let permits = WindowValidators::<T>::get(current);
 		let previous_permits = WindowValidators::<T>::get(previous);
+		let set = AggregationSets::<T>::get(current);
+		let previous_set = AggregationSets::<T>::get(previous);
 		Peers::<T>::iter()
-			.filter(|(_, peer)| {
-				peer.leaving_at.is_none()
-					&& peer.registered_at.saturating_add(T::ImmunityPeriod::get()) <= now
-			})
-			.filter(|(who, peer)| match peer.role {
-				Role::Miner => {
-					!Commitments::<T>::contains_key(current, who)
-						&& !Commitments::<T>::contains_key(previous, who)
-				},
-				Role::Validator => !permits.contains(who) && !previous_permits.contains(who),
-			})
-			.map(|(who, peer)| {
-				let weight = match peer.role {
-					Role::Miner => IncentiveWeights::<T>::get(&who),
-					Role::Validator => Perbill::zero(),
+			.filter_map(|(who, peer)| {
+				let gone = match peer.leaving_at {
+					Some(left) => {
+						let free = left.saturating_add(T::DeregisterCooldown::get()) <= now
+							&& Self::ensure_stake_free(&who, left, now).is_ok();
+						if !free {
+							return None;
+						}
+						true
+					},
+					None => false,
 				};
-				(weight, peer.index, who, peer)
+				if !gone {
+					if peer.registered_at.saturating_add(T::ImmunityPeriod::get()) > now {
+						return None;
+					}
+					let idle = match peer.role {
+						Role::Miner => {
+							!Commitments::<T>::contains_key(current, &who)
+								&& !Commitments::<T>::contains_key(previous, &who)
+								&& !set.contains(&who) && !previous_set.contains(&who)
+						},
+						Role::Validator => {
+							!permits.contains(&who) && !previous_permits.contains(&who)
+						},
+					};
+					if !idle {
+						return None;
+					}
+				}
+				let weight = match peer.role {
+					Role::Miner if !gone => IncentiveWeights::<T>::get(&who),
+					_ => Perbill::zero(),
+				};
+				// Leaving peers first (false sorts before true).
+				Some((!gone, weight, peer.index, who, peer))
 			})
-			.min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)))
-			.map(|(_, _, who, peer)| (who, peer))
+			.min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)))
+			.map(|(_, _, _, who, peer)| (who, peer))
 	}
 }

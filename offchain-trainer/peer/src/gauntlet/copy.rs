@@ -13,6 +13,9 @@ use tessera_codec::CompressedTensor;
 /// Overlap at or above which a payload counts as a copy.
 pub const COPY_OVERLAP: f64 = 0.9;
 
+/// Payloads whose kept positions differ in number by more than this factor are not compared.
+pub const MAX_SIZE_RATIO: usize = 2;
+
 /// The positions a payload kept, tensor by tensor (sorted within each chunk, as decoded).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IndexSet {
@@ -37,10 +40,16 @@ impl IndexSet {
 
 	/// Fraction of positions the two payloads share, over the smaller of the two: 1.0 when one
 	/// kept a subset of the other's positions. Positions are compared chunk by chunk whatever
-	/// `k` each payload used, so changing `k` (keeping fewer of a victim's positions, or adding
-	/// some) does not hide a copy. 0 when the layouts differ (another model).
+	/// `k` each payload used, so changing `k` (keeping half of a victim's positions, or up to as
+	/// many again) does not hide a copy. 0 when the layouts differ (another model), and when
+	/// one payload keeps more than [`MAX_SIZE_RATIO`] times the other's positions: a dense
+	/// payload contains every sparse one, and must not make honest updates look like copies.
 	pub fn overlap(&self, other: &IndexSet) -> f64 {
 		if self.tensors.len() != other.tensors.len() || self.is_empty() || other.is_empty() {
+			return 0.0;
+		}
+		let (small, large) = (self.len().min(other.len()), self.len().max(other.len()));
+		if large > small * MAX_SIZE_RATIO {
 			return 0.0;
 		}
 		let mut shared = 0usize;
@@ -68,7 +77,7 @@ impl IndexSet {
 				}
 			}
 		}
-		shared as f64 / self.len().min(other.len()) as f64
+		shared as f64 / small as f64
 	}
 }
 
@@ -81,6 +90,10 @@ pub struct Earlier<'a> {
 	pub hash: [u8; 32],
 	/// Its kept positions, when it decoded.
 	pub indices: Option<&'a IndexSet>,
+	/// Whether its bytes are known to be its committer's own: a previous window's payload, or
+	/// one of this window that decoded for its committer. A commitment of this window whose
+	/// payload did not (a front-runner's copy of someone's hash, committed first) is not.
+	pub own_bytes: bool,
 }
 
 /// Why a payload counts as a copy.
@@ -109,7 +122,9 @@ pub fn check(
 	earlier: &[Earlier<'_>],
 ) -> Option<Copied> {
 	for e in earlier.iter().filter(|e| e.miner != *miner) {
-		if e.hash == *hash {
+		// Byte-identical to an earlier payload that was its committer's own. A front-runner's
+		// commitment of *this* payload's hash proves nothing.
+		if e.hash == *hash && e.own_bytes {
 			return Some(Copied::SameBytes { of: e.miner });
 		}
 		if let (Some(mine), Some(theirs)) = (indices, e.indices) {
@@ -155,9 +170,12 @@ mod tests {
 		let victim = IndexSet::of(&[tensor(vec![1, 5, 9, 20, 33, 40, 51, 60], 8)]);
 		let fewer = IndexSet::of(&[tensor(vec![5, 20, 40, 60], 4)]);
 		let more = IndexSet::of(&[tensor(vec![1, 2, 5, 9, 11, 20, 33, 40, 51, 60, 61, 62], 12)]);
+		let far_more = IndexSet::of(&[tensor((0..40).collect(), 40)]);
+		assert_eq!(far_more.overlap(&victim), 0.0, "beyond the size ratio: not compared");
 		assert_eq!(fewer.overlap(&victim), 1.0);
 		assert_eq!(more.overlap(&victim), 1.0);
-		let earlier = [Earlier { miner: [1; 32], hash: [9; 32], indices: Some(&victim) }];
+		let earlier =
+			[Earlier { miner: [1; 32], hash: [9; 32], indices: Some(&victim), own_bytes: true }];
 		for copier in [&fewer, &more] {
 			assert!(matches!(
 				check(&[2; 32], &[8; 32], Some(copier), &earlier),
@@ -169,11 +187,34 @@ mod tests {
 		assert!(honest.overlap(&victim) < COPY_OVERLAP);
 	}
 
+	/// A dense payload (every position of the chunk) contains every honest payload's
+	/// positions; it must not make later honest payloads copies of it.
+	#[test]
+	fn a_dense_payload_does_not_make_honest_ones_copies() {
+		let dense = IndexSet::of(&[tensor((0..64).collect(), 64)]);
+		let honest = IndexSet::of(&[tensor(vec![1, 5, 9, 20, 33, 40, 51, 60], 8)]);
+		assert_eq!(honest.overlap(&dense), 0.0);
+		let earlier =
+			[Earlier { miner: [1; 32], hash: [9; 32], indices: Some(&dense), own_bytes: true }];
+		assert_eq!(check(&[2; 32], &[8; 32], Some(&honest), &earlier), None);
+	}
+
+	/// A front-runner committed this payload's hash first; its copy does not decode for it
+	/// (the header names the honest miner), so the honest payload is not a copy of it.
+	#[test]
+	fn a_front_run_hash_does_not_make_the_honest_payload_a_copy() {
+		let honest = IndexSet::of(&[tensor(vec![1, 5, 9, 20], 4)]);
+		let front_run =
+			[Earlier { miner: [7; 32], hash: [9; 32], indices: None, own_bytes: false }];
+		assert_eq!(check(&[2; 32], &[9; 32], Some(&honest), &front_run), None);
+	}
+
 	#[test]
 	fn copies_are_found_by_hash_or_positions_never_against_oneself() {
 		let original = IndexSet::of(&[tensor(vec![1, 5, 9, 20], 4)]);
 		let honest = IndexSet::of(&[tensor(vec![2, 5, 10, 20], 4)]);
-		let earlier = [Earlier { miner: [1; 32], hash: [9; 32], indices: Some(&original) }];
+		let earlier =
+			[Earlier { miner: [1; 32], hash: [9; 32], indices: Some(&original), own_bytes: true }];
 		assert_eq!(
 			check(&[2; 32], &[9; 32], None, &earlier),
 			Some(Copied::SameBytes { of: [1; 32] })

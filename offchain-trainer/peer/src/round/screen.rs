@@ -107,6 +107,7 @@ pub fn screen(
 				miner: *miner,
 				hash: *hash,
 				indices: p.indices.get(miner),
+				own_bytes: true,
 			}));
 		}
 		earlier.extend(out.iter().filter_map(|o| {
@@ -115,6 +116,7 @@ pub fn screen(
 				miner: o.account,
 				hash: oc.payload_hash,
 				indices: o.indices.as_ref(),
+				own_bytes: o.indices.is_some(),
 			})
 		}));
 		if let Some(copied) = copy::check(&c.account, &c.payload_hash, s.indices.as_ref(), &earlier)

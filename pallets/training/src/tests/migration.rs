@@ -2,21 +2,28 @@
 //! version set, and a second run changing nothing.
 
 use crate::{
-	migrations::v2::{HashOwner, MigrateV1ToV2, VerdictV1Of},
+	migrations::v2::{HashOwner, MigrateV1ToV2},
 	mock::*,
 	*,
 };
-use frame_support::{
-	BoundedVec,
-	traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion},
-};
+use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
 use sp_core::H256;
 use sp_runtime::Perbill;
 
-fn old_verdict(validators: u32) -> VerdictV1Of<Test> {
-	crate::migrations::v2::VerdictV1 {
-		scores: BoundedVec::truncate_from(vec![(ALICE, Perbill::from_percent(30))]),
-		inclusion: BoundedVec::truncate_from(vec![ALICE]),
+/// Version 1's verdict, written out field by field as 88b14f7 declared it (independent of the
+/// migration's own `VerdictV1`, so a layout mismatch there would show).
+#[derive(codec::Encode)]
+struct StoredV1 {
+	scores: Vec<(u64, Perbill)>,
+	inclusion: Vec<u64>,
+	theta_hash: H256,
+	validators: u32,
+}
+
+fn old_verdict(validators: u32) -> StoredV1 {
+	StoredV1 {
+		scores: vec![(ALICE, Perbill::from_percent(30))],
+		inclusion: vec![ALICE],
 		theta_hash: H256::repeat_byte(4),
 		validators,
 	}

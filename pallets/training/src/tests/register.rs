@@ -143,3 +143,30 @@ fn a_full_peer_set_evicts_the_lowest_weighted_idle_peer() {
 		assert_eq!(PeerCount::<Test>::get(), 8);
 	});
 }
+
+/// A squatter that deregisters and never withdraws does not keep its slot: once it could
+/// withdraw, it is evicted first. A member of the current or previous aggregation set is never
+/// evicted, committed or not (the validators score it in that window).
+#[test]
+fn a_peer_that_left_goes_first_and_set_members_stay() {
+	run_test(|| {
+		use frame_support::traits::fungible::Mutate;
+		for who in [DAVE, EVE, FAKES[0], FAKES[1], FAKES[2]] {
+			assert_ok!(register(who));
+		}
+		assert_ok!(<Balances as Mutate<u64>>::mint_into(&10, BALANCE));
+		assert_ok!(<Balances as Mutate<u64>>::mint_into(&11, BALANCE));
+		assert_ok!(Training::deregister(RuntimeOrigin::signed(FAKES[2])));
+		// Nobody commits: Alice, Bob and Dave (the set, registration order) are kept anyway.
+		run_to_window(2);
+		assert_eq!(AggregationSets::<Test>::get(2).into_inner(), vec![ALICE, BOB, DAVE]);
+		assert_ok!(register(10));
+		assert!(!Peers::<Test>::contains_key(FAKES[2]), "the one that left goes first");
+		assert_ok!(register(11));
+		// Then the earliest idle miner outside the set: Eve.
+		assert!(!Peers::<Test>::contains_key(EVE));
+		for kept in [ALICE, BOB, DAVE] {
+			assert!(Peers::<Test>::contains_key(kept));
+		}
+	});
+}
