@@ -42,7 +42,13 @@ async fn two_miners_train_in_lockstep_and_a_restarted_miner_catches_up() -> anyh
 		let (tb, _, _) = b
 			.get(&w)
 			.ok_or_else(|| anyhow::anyhow!("Bob never applied {w}:\n{}", report("Bob")))?;
-		assert_eq!(ta, tb, "θ after window {w} differs between the miners");
+		assert_eq!(
+			ta,
+			tb,
+			"θ after window {w} differs between the miners\n--- Alice ---\n{}\n--- Bob ---\n{}",
+			report("Alice"),
+			report("Bob")
+		);
 	}
 	assert!(
 		bob.iter().any(|r| matches!(r, Record::Restored { window: 3, .. })),

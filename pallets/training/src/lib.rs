@@ -31,13 +31,15 @@
 //!
 //! Where things are: this file holds the pallet's configuration, storage, genesis, hooks, view
 //! functions and calls; `events.rs` its events and errors (a pallet section imported here);
-//! `register.rs`, `lifecycle.rs` (opening and pruning windows), `scoring.rs` (the scoring period
-//! and the verdict) and `try_state.rs` the rest of `impl Pallet`; the other modules hold plain
+//! `register.rs` (with eviction), `lifecycle.rs` (opening and pruning windows), `scoring.rs`
+//! (the scoring period and the verdict), `stake.rs` (bonded and unbonding stake),
+//! `config_check.rs` (the `integrity_test`) and `try_state.rs` the rest of `impl Pallet`; the other modules hold plain
 //! types and pure functions (`consensus`, `permits`, `location`, `window`, `seed`, `history`).
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
 
+mod config_check;
 pub mod consensus;
 mod events;
 pub mod gauntlet;
@@ -364,41 +366,7 @@ pub mod pallet {
 		}
 
 		fn integrity_test() {
-			assert!(
-				T::WindowLength::get() >= 2u32.into(),
-				"WindowLength must be at least 2 blocks"
-			);
-			assert!(T::RetainWindows::get() >= 1, "RetainWindows must be at least 1");
-			assert!(
-				T::UnbondingPeriod::get()
-					>= T::WindowLength::get().saturating_add(T::ScoreDeadlineBlocks::get()),
-				"UnbondingPeriod must cover a window and its scoring period"
-			);
-			assert!(
-				T::BindingThreshold::get() >= Perbill::from_percent(50),
-				"BindingThreshold below one half would let two lists bind"
-			);
-			assert!(T::MaxPeers::get() >= 1, "MaxPeers must be at least 1");
-			assert!(T::MaxPayloadLen::get() >= 1, "MaxPayloadLen must be at least 1");
-			assert!(T::MaxValidators::get() >= 1, "MaxValidators must be at least 1");
-			assert!(T::AggregationSize::get() >= 1, "AggregationSize must be at least 1");
-			assert!(
-				T::ScoreDeadlineBlocks::get() >= 1u32.into(),
-				"ScoreDeadlineBlocks must be at least 1"
-			);
-			assert!(T::RevealBlocks::get() >= 1u32.into(), "RevealBlocks must be at least 1");
-			assert!(
-				T::RevealBlocks::get() < T::ScoreDeadlineBlocks::get(),
-				"the reveal period must end before the scoring deadline"
-			);
-			assert!(
-				T::RevealBlocks::get() < T::WindowLength::get(),
-				"the reveal period must be shorter than a window"
-			);
-			assert!(
-				T::ScoreDeadlineBlocks::get() <= T::WindowLength::get(),
-				"a window's verdict must be published before the next window's reveal period"
-			);
+			Self::check_config();
 		}
 
 		#[cfg(feature = "try-runtime")]

@@ -313,7 +313,8 @@ impl Follower {
 		}
 		let shapes = self.replica.shapes().to_vec();
 		let max = max_payload_bytes(&shapes);
-		let fetched = match self.watch.revealed(window) {
+		let settle = self.options.fetch_timeout + std::time::Duration::from_secs(1);
+		let fetched = match self.watch.revealed_settled(window, settle).await {
 			// What the watcher read during the reveal period, and nothing else.
 			Some(revealed) => record
 				.commitments

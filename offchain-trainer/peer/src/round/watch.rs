@@ -90,6 +90,27 @@ impl Watch {
 		})
 	}
 
+	/// [`Watch::revealed`], once the fetches of `window`'s reveal period still running have
+	/// ended (each is bounded by its own deadline; waiting at most `max_wait`), so a payload
+	/// fetched in time is never missed because it was recorded a moment after it was read.
+	pub async fn revealed_settled(
+		&self,
+		window: u64,
+		max_wait: Duration,
+	) -> Option<BTreeMap<[u8; 32], Revealed>> {
+		let until = tokio::time::Instant::now() + max_wait;
+		while tokio::time::Instant::now() < until {
+			let running = self.with(|o| {
+				o.in_flight.iter().any(|(w, _, look)| *w == window && *look == Look::Reveal)
+			});
+			if !running {
+				break;
+			}
+			tokio::time::sleep(Duration::from_millis(20)).await;
+		}
+		self.revealed(window)
+	}
+
 	/// The committers of `window` whose committed payload has been read so far in its reveal
 	/// period.
 	pub fn revealed_so_far(&self, window: u64) -> Vec<[u8; 32]> {
