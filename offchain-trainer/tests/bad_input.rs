@@ -17,8 +17,8 @@
 use bytes::Bytes;
 use std::{collections::BTreeSet, time::Duration};
 use tessera_codec::{
-	CompressConfig, Expected, Header, IndexCoding, OuterStep, Payload, apply_outer_step, decode,
-	encode, hash::payload_hash,
+	CompressConfig, Expected, Header, IndexCoding, OuterStep, Payload, Rules, apply_outer_step,
+	decode, encode, hash::payload_hash,
 };
 use tessera_model::train::UpdateBuilder;
 use tessera_peer::round::{self, Committed, WindowRecord, flags};
@@ -28,7 +28,8 @@ const WINDOW: u64 = 7;
 const THETA: [u8; 32] = [5; 32];
 const HONEST: [u8; 32] = [1; 32];
 const BAD: [u8; 32] = [2; 32];
-const MAX: usize = 1 << 20;
+/// The network's rules in these tests: the codec's default k and 2-bit values, values up to 1.
+const RULES: Rules = Rules { k: 64, quantised: true, max_value: 1.0 };
 
 fn shapes() -> Vec<Vec<usize>> {
 	vec![vec![64, 64], vec![64]]
@@ -103,12 +104,12 @@ async fn run(
 		WINDOW,
 		&record.commitments,
 		&shapes(),
-		MAX,
+		RULES,
 		Duration::from_secs(5),
 	)
 	.await;
 	let early = if early { BTreeSet::from([BAD]) } else { BTreeSet::new() };
-	let screened = round::screen(&record, fetched, &early, &THETA, previous.as_ref());
+	let screened = round::screen(&record, fetched, &early, &THETA, previous.as_ref(), &[4; 32]);
 	let inclusion = round::inclusion(&record, &screened);
 	let payloads: Vec<&Payload> = inclusion
 		.iter()
@@ -127,7 +128,7 @@ fn honest_theta() -> Vec<Vec<f32>> {
 	let honest = update(HONEST, WINDOW, 0.01);
 	let p = decode(
 		&honest,
-		&Expected { window: WINDOW, miner: &HONEST, shapes: &shapes(), max_bytes: MAX },
+		&Expected { window: WINDOW, miner: &HONEST, shapes: &shapes(), rules: RULES },
 	)
 	.unwrap();
 	let mut theta: Vec<Vec<f32>> = shapes().iter().map(|s| vec![0.5; s.iter().product()]).collect();
@@ -156,8 +157,9 @@ async fn truncated_payload() {
 
 #[tokio::test]
 async fn oversized_payload() {
-	// Larger than the decoder's cap for the model: refused before it is read whole.
-	let bytes = vec![0u8; MAX + 1];
+	// Larger than the cap the network's k and value coding give the model: refused before it
+	// is read whole.
+	let bytes = vec![0u8; RULES.max_payload_len(&shapes()) + 1];
 	assert_set_aside(run(Some(bytes), None, 10, false, None).await, flags::INVALID);
 }
 
@@ -174,15 +176,17 @@ async fn nan_or_inf_values() {
 		UpdateBuilder::new(&shapes(), CompressConfig::default(), IndexCoding::Rice, 1).unwrap();
 	let start: Vec<Vec<f32>> = shapes().iter().map(|s| vec![0.0; s.iter().product()]).collect();
 	let end: Vec<Vec<f32>> =
-		start.iter().map(|t| (0..t.len()).map(|i| i as f32 * 0.001).collect()).collect();
+		start.iter().map(|t| (0..t.len()).map(|i| i as f32 * 0.0001).collect()).collect();
 	let mut tensors = decode(
 		&b.build(&start, &end, header(BAD, WINDOW)).unwrap().bytes,
-		&Expected { window: WINDOW, miner: &BAD, shapes: &shapes(), max_bytes: MAX },
+		&Expected { window: WINDOW, miner: &BAD, shapes: &shapes(), rules: RULES },
 	)
 	.unwrap()
 	.tensors;
 	for (t, bad) in tensors.iter_mut().zip([f32::NAN, f32::INFINITY]) {
-		t.values = tessera_codec::Values::Raw(vec![bad; t.indices.len()]);
+		if let tessera_codec::Values::Quantised { table, .. } = &mut t.values {
+			table[3] = bad;
+		}
 	}
 	let bytes = encode(&header(BAD, WINDOW), &tensors, IndexCoding::Rice);
 	assert_set_aside(run(Some(bytes), None, 10, false, None).await, flags::INVALID);
@@ -192,7 +196,7 @@ async fn nan_or_inf_values() {
 async fn indices_out_of_range() {
 	let p = decode(
 		&update(BAD, WINDOW, 0.01),
-		&Expected { window: WINDOW, miner: &BAD, shapes: &shapes(), max_bytes: MAX },
+		&Expected { window: WINDOW, miner: &BAD, shapes: &shapes(), rules: RULES },
 	)
 	.unwrap();
 	let mut tensors = p.tensors;
@@ -252,7 +256,7 @@ async fn near_duplicate_of_another_miners_payload() {
 	// The honest update's positions with its values nudged, committed a block later.
 	let honest = decode(
 		&update(HONEST, WINDOW, 0.01),
-		&Expected { window: WINDOW, miner: &HONEST, shapes: &shapes(), max_bytes: MAX },
+		&Expected { window: WINDOW, miner: &HONEST, shapes: &shapes(), rules: RULES },
 	)
 	.unwrap();
 	let mut tensors = honest.tensors;
@@ -263,4 +267,57 @@ async fn near_duplicate_of_another_miners_payload() {
 	}
 	let bytes = encode(&header(BAD, WINDOW), &tensors, IndexCoding::Rice);
 	assert_set_aside(run(Some(bytes), None, 11, false, None).await, flags::COPIED);
+}
+
+/// Issue 17 item 4: a payload must use the network's k and value coding, and no value may
+/// exceed the network's largest: one set member cannot write ~3.4e38 into θ even when its
+/// update is the only one.
+#[tokio::test]
+async fn another_k_raw_values_or_an_enormous_value() {
+	let honest = || {
+		decode(
+			&update(BAD, WINDOW, 0.01),
+			&Expected { window: WINDOW, miner: &BAD, shapes: &shapes(), rules: RULES },
+		)
+		.unwrap()
+		.tensors
+	};
+	// The largest finite value in the quantisation table.
+	let mut huge = honest();
+	for t in &mut huge {
+		if let tessera_codec::Values::Quantised { table, .. } = &mut t.values {
+			table[3] = 3.4e38;
+		}
+	}
+	// Raw f32 values where the network quantises: larger than the cap the run's value coding
+	// gives, so refused before it is read.
+	let mut raw = honest();
+	for t in &mut raw {
+		let values = (0..t.indices.len()).map(|i| t.value(i)).collect();
+		t.values = tessera_codec::Values::Raw(values);
+	}
+	// k = 32 where the network's is 64: every other position dropped.
+	let mut fewer = honest();
+	for t in &mut fewer {
+		let keep: Vec<usize> = (0..t.indices.len()).filter(|i| i % 2 == 0).collect();
+		t.indices = keep.iter().map(|&i| t.indices[i]).collect();
+		if let tessera_codec::Values::Quantised { codes, .. } = &mut t.values {
+			*codes = keep.iter().map(|&i| codes[i]).collect();
+		}
+		t.k /= 2;
+	}
+	for (what, tensors, expected) in [
+		("an enormous value", huge, "exceeds the network's largest update value"),
+		("raw values", raw, "exceeds the cap"),
+		("another k", fewer, "the network's is 64"),
+	] {
+		let bytes = encode(&header(BAD, WINDOW), &tensors, IndexCoding::Rice);
+		let err = decode(
+			&bytes,
+			&Expected { window: WINDOW, miner: &BAD, shapes: &shapes(), rules: RULES },
+		)
+		.unwrap_err();
+		assert!(err.to_string().contains(expected), "{what}: {err}");
+		assert_set_aside(run(Some(bytes), None, 10, false, None).await, flags::INVALID);
+	}
 }

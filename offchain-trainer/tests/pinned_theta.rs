@@ -77,7 +77,8 @@ fn theta_of_the_tiny_preset_after_three_windows_is_pinned() -> anyhow::Result<()
 		for (replica, miner) in replicas.iter_mut().zip(&miners) {
 			let trained = replica.train(window, &seed, miner, &shard, None, &progress)?;
 			let shapes = replica.shapes().to_vec();
-			let expected = Expected { window, miner, shapes: &shapes, max_bytes: usize::MAX };
+			let rules = tessera_codec::Rules { k: 64, quantised: true, max_value: 1.0 };
+			let expected = Expected { window, miner, shapes: &shapes, rules };
 			payloads.push(tessera_codec::format::decode(&trained.update.bytes, &expected)?);
 		}
 		let list: Vec<_> = payloads.iter().collect();

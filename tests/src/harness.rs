@@ -1,5 +1,6 @@
-//! What every network test starts with: the corpus, a node with the given block time, a test
-//! directory, and an S3 server serving part of it.
+//! What every network test starts with: the corpus, a node with the given block time and the
+//! tests' run started on it ([`start_run`]), a test directory, and an S3 server serving part of
+//! it.
 
 use crate::{Network, NodeOptions, S3Server, TestDir, TestNode};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ impl Harness {
 	pub async fn start(block_time_ms: u64) -> anyhow::Result<Self> {
 		let corpus = crate::corpus()?;
 		let node = TestNode::start(NodeOptions { block_time_ms, ..Default::default() })?;
+		start_run(node.rpc_url(), &corpus, &[]).await?;
 		let dir = TestDir::new()?;
 		let s3 = S3Server::start(&dir.path().join("s3")).await?;
 		Ok(Self { corpus, node, s3, dir })
@@ -34,4 +36,30 @@ impl Harness {
 	pub fn network<'a>(&'a self, url: &'a str) -> Network<'a> {
 		Network { url, s3: &self.s3, corpus: &self.corpus, dir: self.dir.path() }
 	}
+}
+
+/// The choices of the tests' run: every test peer trains the tiny model, keeping 256 values per
+/// chunk.
+pub const RUN_ARGS: [&str; 6] = ["--model", "tiny", "--top-k", "256", "--outer-lr", "0.7"];
+
+/// Starts the tests' run on the node at `url` with `offchain-trainer start-run` (Alice is the
+/// dev chain's sudo key); `extra` options are appended (they win over [`RUN_ARGS`]).
+pub async fn start_run(url: &str, corpus: &Path, extra: &[&str]) -> anyhow::Result<()> {
+	use anyhow::Context;
+	let out = tokio::process::Command::new(crate::binary("offchain-trainer")?)
+		.args(["start-run", "--url", url, "--suri", "//Alice"])
+		.arg("--corpus")
+		.arg(corpus)
+		.args(RUN_ARGS)
+		.args(extra)
+		.output()
+		.await
+		.context("running start-run")?;
+	anyhow::ensure!(
+		out.status.success(),
+		"start-run failed: {}{}",
+		String::from_utf8_lossy(&out.stdout),
+		String::from_utf8_lossy(&out.stderr)
+	);
+	Ok(())
 }

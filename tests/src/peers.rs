@@ -55,7 +55,7 @@ impl Network<'_> {
 			// key (separate from the own one) and a private endpoint.
 			.args(["--read-access-key", s3::ACCESS_KEY, "--read-secret-key", s3::SECRET_KEY])
 			.arg("--allow-private-endpoints")
-			.args(["--eval-rows", "16", "--outer-lr", "0.7", "--fetch-timeout", "3"])
+			.args(["--eval-rows", "16", "--fetch-timeout", "3"])
 			.arg("--corpus")
 			.arg(self.corpus)
 			.arg("--checkpoint-dir")
@@ -92,7 +92,7 @@ impl Network<'_> {
 	) -> anyhow::Result<Peer> {
 		let mut c = self.command("miner", name, suri, until)?;
 		c.args(["--inner-steps", "8", "--batch-size", "4", "--lr", "3e-3", "--warmup-steps", "4"])
-			.args(["--top-k", "256", "--behaviour", behaviour]);
+			.args(["--behaviour", behaviour]);
 		self.spawn(name, suri, c)
 	}
 

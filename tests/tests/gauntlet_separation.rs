@@ -10,7 +10,6 @@ use tessera_data::TokenShard;
 use tessera_e2e::corpus;
 use tessera_model::ModelConfig;
 use tessera_model::train::{AdamWConfig, InnerConfig, LrSchedule};
-use tessera_peer::follow::max_payload_bytes;
 use tessera_peer::gauntlet::{Losses, evaluate::EvalInput, evaluate_window};
 use tessera_peer::miner::behaviour::noise_payload;
 use tessera_peer::replica::Replica;
@@ -35,7 +34,9 @@ fn honest_updates_separate_from_noise_at_the_networks_evaluation_sizes() -> anyh
 	)?
 	.shapes()
 	.to_vec();
-	let max = max_payload_bytes(&shapes);
+	// The tests' run (harness::RUN_ARGS): k 256, 2-bit values, values up to 1 (start-run's
+	// default): honest updates must fit it.
+	let rules = tessera_codec::Rules { k: 256, quantised: true, max_value: 1.0 };
 	let mut margins = Vec::new();
 	for seed in [[11u8; 32], [22; 32], [33; 32]] {
 		for miner in [[1u8; 32], [2; 32]] {
@@ -51,14 +52,14 @@ fn honest_updates_separate_from_noise_at_the_networks_evaluation_sizes() -> anyh
 			let trained = replica.train(3, &seed, &miner, &shard, None, &ProgressBar::hidden())?;
 			let honest = decode(
 				&trained.update.bytes,
-				&Expected { window: 3, miner: &miner, shapes: &shapes, max_bytes: max },
+				&Expected { window: 3, miner: &miner, shapes: &shapes, rules },
 			)?;
 			let noise_miner = [9u8; 32];
 			let header =
 				Header { window: 3, miner: noise_miner, theta_hash: [0; 32], data_digest: [0; 32] };
 			let noise = decode(
-				&noise_payload(&shapes, &header, 256, 0.02)?,
-				&Expected { window: 3, miner: &noise_miner, shapes: &shapes, max_bytes: max },
+				&noise_payload(&shapes, &header, &rules, 0.02)?,
+				&Expected { window: 3, miner: &noise_miner, shapes: &shapes, rules },
 			)?;
 			for sequences in [8, 16] {
 				let theta = replica.theta().to_vec();

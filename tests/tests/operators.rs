@@ -3,7 +3,7 @@
 //! bad configuration refused up front with the key named.
 
 use std::{process::Stdio, time::Duration};
-use tessera_e2e::{NodeOptions, TestDir, TestNode, binary, corpus};
+use tessera_e2e::{NodeOptions, TestDir, TestNode, binary, corpus, harness::start_run};
 use tokio::{
 	io::{AsyncReadExt, AsyncWriteExt},
 	process::Command,
@@ -29,6 +29,7 @@ async fn a_bad_config_is_refused_up_front_with_the_key_named() -> anyhow::Result
 async fn a_configured_miner_logs_json_and_serves_metrics() -> anyhow::Result<()> {
 	let corpus = corpus()?;
 	let node = TestNode::start(NodeOptions { block_time_ms: 500, ..Default::default() })?;
+	start_run(node.rpc_url(), &corpus, &[]).await?;
 	let dir = TestDir::new()?;
 	let file = dir.path().join("miner.toml");
 	std::fs::write(
@@ -78,5 +79,74 @@ async fn a_configured_miner_logs_json_and_serves_metrics() -> anyhow::Result<()>
 	// The flag (`--until-window 2`) won over the file (100): the miner finishes.
 	let status = tokio::time::timeout(Duration::from_secs(120), child.wait()).await??;
 	assert!(status.success(), "{}", std::fs::read_to_string(&log).unwrap_or_default());
+	Ok(())
+}
+
+async fn trainer(args: &[&str], more: &[&std::path::Path]) -> anyhow::Result<(bool, String)> {
+	let out = Command::new(binary("offchain-trainer")?).args(args).args(more).output().await?;
+	let text =
+		String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+	Ok((out.status.success(), text))
+}
+
+/// Issue 19 item 1 / issue 17 item 4: the run's identity is on chain; a peer without a run, or
+/// with another model, is refused at start with the field and both values named; the run
+/// cannot be changed once started; `audit run` prints it.
+#[tokio::test(flavor = "multi_thread")]
+async fn peers_are_refused_unless_they_match_the_run_on_chain() -> anyhow::Result<()> {
+	let corpus = corpus()?;
+	let node = TestNode::start(NodeOptions { block_time_ms: 500, ..Default::default() })?;
+	let dir = TestDir::new()?;
+	let url = node.rpc_url();
+	let miner = |model: String| {
+		let dir = dir.path().to_path_buf();
+		let corpus = corpus.clone();
+		async move {
+			let model_args = ["miner", "--url", url, "--suri", "//Bob", "--model", model.as_str()];
+			let store = dir.join("store");
+			let ck = dir.join("ck");
+			trainer(
+				&model_args,
+				&[
+					std::path::Path::new("--corpus"),
+					&corpus,
+					std::path::Path::new("--store-dir"),
+					&store,
+					std::path::Path::new("--checkpoint-dir"),
+					&ck,
+				],
+			)
+			.await
+		}
+	};
+	let (ok, text) = miner("tiny".into()).await?;
+	assert!(!ok && text.contains("no run has been started"), "{text}");
+
+	start_run(url, &corpus, &[]).await?;
+	// Starting the same run again changes nothing; another one is refused.
+	start_run(url, &corpus, &[]).await?;
+	assert!(start_run(url, &corpus, &["--outer-lr", "0.5"]).await.is_err());
+
+	let other = dir.path().join("other.toml");
+	std::fs::write(
+		&other,
+		"name = \"tiny\"\nvocab_size = 4096\nd_model = 128\nn_layers = 2\nn_heads = 4\n\
+		 d_ff = 352\nseq_len = 64\ninit_seed = 1\nrope_theta = 500000.0\n",
+	)?;
+	let (ok, text) = miner(other.display().to_string()).await?;
+	assert!(!ok, "{text}");
+	assert!(
+		text.contains("model rope_theta is 500000, the run's on chain is 10000"),
+		"the field and both values are named: {text}"
+	);
+
+	let (ok, text) = trainer(&["audit", "--url", url, "run"], &[]).await?;
+	assert!(ok, "{text}");
+	for (field, value) in [("outer lr", "0.7"), ("top k", "256"), ("values", "2-bit quantised")] {
+		assert!(
+			text.lines().any(|l| l.contains(field) && l.trim_end().ends_with(value)),
+			"{field} {value}: {text}"
+		);
+	}
 	Ok(())
 }

@@ -100,6 +100,30 @@ pub enum CodecError {
 		/// Values per chunk.
 		chunk_len: usize,
 	},
+	/// `k` differs from the network's.
+	#[error("tensor {tensor}: k = {got}, the network's is {expected}")]
+	WrongK {
+		/// Tensor position in the model.
+		tensor: usize,
+		/// The network's k for this tensor.
+		expected: usize,
+		/// The payload's.
+		got: usize,
+	},
+	/// The value coding differs from the network's.
+	#[error("tensor {tensor}: values must be {}", if *quantised { "2-bit quantised" } else { "raw f32" })]
+	WrongValueCoding {
+		/// Tensor position in the model.
+		tensor: usize,
+		/// Whether the network quantises.
+		quantised: bool,
+	},
+	/// A kept value (table entry or raw value) larger in magnitude than the network allows.
+	#[error("tensor {tensor}: a value exceeds the network's largest update value")]
+	ValueTooLarge {
+		/// Tensor position in the model.
+		tensor: usize,
+	},
 	/// An unknown index or value coding.
 	#[error("tensor {tensor}: unknown {what} coding {code}")]
 	UnknownCoding {

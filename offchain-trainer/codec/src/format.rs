@@ -1,8 +1,9 @@
 //! Payload format v1: the bytes a miner uploads, documented byte by byte in
-//! `docs/payload-format.md`. The decoder trusts nothing: the total size is checked against a cap
-//! before anything else, every shape, geometry, `k` and length against the model's known
-//! tensors, every index against its chunk, every value for finiteness — and it allocates only
-//! what the model's shapes bound.
+//! `docs/payload-format.md`. The decoder trusts nothing: the total size is checked against the
+//! cap the network's rules ([`Rules`]) imply before anything else, every shape, geometry and
+//! length against the model's known tensors, `k` and the value coding against the rules, every
+//! index against its chunk, every value for finiteness and the rules' largest magnitude — and it
+//! allocates only what the model's shapes bound.
 
 use crate::{
 	bits::{BitReader, BitWriter},
@@ -10,6 +11,7 @@ use crate::{
 	error::CodecError,
 	geometry::ChunkGeometry,
 	quant::{LEVELS, table_is_valid},
+	rules::Rules,
 };
 
 /// First four bytes of every payload.
@@ -70,8 +72,8 @@ pub struct Expected<'a> {
 	pub miner: &'a [u8; 32],
 	/// The model's tensor shapes, in order.
 	pub shapes: &'a [Vec<usize>],
-	/// Largest payload accepted, in bytes.
-	pub max_bytes: usize,
+	/// The network's coding rules (they also give the size cap).
+	pub rules: Rules,
 }
 
 /// Encodes `header` and `tensors` (in model order) with the given index coding.
@@ -224,8 +226,9 @@ impl<'a> Cursor<'a> {
 /// miner, tensor count, then per tensor its shape, geometry, k, codings, table, index count,
 /// body length, indices and values, and finally that nothing trails the last tensor.
 pub fn decode(bytes: &[u8], expected: &Expected<'_>) -> Result<Payload, CodecError> {
-	if bytes.len() > expected.max_bytes {
-		return Err(CodecError::Oversized { len: bytes.len(), cap: expected.max_bytes });
+	let cap = expected.rules.max_payload_len(expected.shapes);
+	if bytes.len() > cap {
+		return Err(CodecError::Oversized { len: bytes.len(), cap });
 	}
 	let mut c = Cursor { bytes, pos: 0 };
 	let magic = c.array::<4>()?;
@@ -256,7 +259,7 @@ pub fn decode(bytes: &[u8], expected: &Expected<'_>) -> Result<Payload, CodecErr
 	}
 	let mut tensors = Vec::with_capacity(expected.shapes.len());
 	for (tensor, shape) in expected.shapes.iter().enumerate() {
-		tensors.push(decode_tensor(&mut c, tensor, shape)?);
+		tensors.push(decode_tensor(&mut c, tensor, shape, &expected.rules)?);
 	}
 	let trailing = bytes.len() - c.pos;
 	if trailing != 0 {
@@ -269,6 +272,7 @@ fn decode_tensor(
 	c: &mut Cursor<'_>,
 	tensor: usize,
 	shape: &[usize],
+	rules: &Rules,
 ) -> Result<CompressedTensor, CodecError> {
 	let geometry = ChunkGeometry::for_shape(shape)?;
 	let ndim = c.u8()? as usize;
@@ -292,6 +296,9 @@ fn decode_tensor(
 		return Err(CodecError::BadK { tensor, k, chunk_len });
 	}
 	let k = usize::from(k);
+	if k != rules.k_for(&geometry) {
+		return Err(CodecError::WrongK { tensor, expected: rules.k_for(&geometry), got: k });
+	}
 	let index_coding = match c.u8()? {
 		0 => IndexCoding::Packed12,
 		1 => IndexCoding::Rice,
@@ -302,6 +309,9 @@ fn decode_tensor(
 		1 => false,
 		code => return Err(CodecError::UnknownCoding { tensor, what: "value", code }),
 	};
+	if quantised != rules.quantised {
+		return Err(CodecError::WrongValueCoding { tensor, quantised: rules.quantised });
+	}
 	let rice_p = u32::from(c.u8()?);
 	if index_coding == IndexCoding::Packed12 && rice_p != 0 || rice_p > 12 {
 		return Err(CodecError::UnknownCoding { tensor, what: "index", code: rice_p as u8 });
@@ -312,6 +322,9 @@ fn decode_tensor(
 			*v = c.f32()?;
 		}
 		match table_is_valid(&t) {
+			Ok(()) if t.iter().any(|v| v.abs() > rules.max_value) => {
+				return Err(CodecError::ValueTooLarge { tensor });
+			},
 			Ok(()) => Some(t),
 			Err("non-finite") => return Err(CodecError::NonFiniteValue { tensor }),
 			Err(_) => return Err(CodecError::NonMonotoneTable { tensor }),
@@ -336,6 +349,9 @@ fn decode_tensor(
 		}
 	} else if body_len < value_bytes {
 		return Err(CodecError::BodyLength { tensor, expected: value_bytes, got: body_len });
+	} else if body_len - value_bytes > rules.rice_index_bits(&geometry).div_ceil(8) {
+		let expected = rules.rice_index_bits(&geometry).div_ceil(8) + value_bytes;
+		return Err(CodecError::BodyLength { tensor, expected, got: body_len });
 	}
 	let body = c.take(body_len)?;
 	let (index_bytes, value_section) = body.split_at(body_len - value_bytes);
@@ -409,6 +425,9 @@ fn decode_tensor(
 				let v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
 				if !v.is_finite() {
 					return Err(CodecError::NonFiniteValue { tensor });
+				}
+				if v.abs() > rules.max_value {
+					return Err(CodecError::ValueTooLarge { tensor });
 				}
 				values.push(v);
 			}

@@ -8,6 +8,7 @@
 //! - [`quant`]: the 2-bit quantiser and its 4-entry table;
 //! - [`compress`]: error feedback + compression of one tensor;
 //! - [`format`]: payload format v1 (`docs/payload-format.md`), encoder and strict decoder;
+//! - [`rules`]: the network's `k`, value coding and largest value, and the size cap they imply;
 //! - [`aggregate`]: median-norm clipping, scatter-mean and the outer SGD step, bit-identical on
 //!   every peer;
 //! - [`hash`]: BLAKE2b-256 of payloads and parameters;
@@ -24,6 +25,7 @@ pub mod format;
 pub mod geometry;
 pub mod hash;
 pub mod quant;
+pub mod rules;
 pub mod topk;
 
 pub use aggregate::{OuterStep, apply_outer_step};
@@ -33,3 +35,4 @@ pub use compress::{
 pub use error::CodecError;
 pub use format::{Expected, Header, IndexCoding, Payload, decode, encode};
 pub use geometry::ChunkGeometry;
+pub use rules::Rules;

@@ -3,9 +3,12 @@
 //! field at its documented offset (docs/payload-format.md).
 
 use tessera_codec::{
-	ChunkGeometry, CodecError, CompressedTensor, Expected, Header, IndexCoding, Values, decode,
-	encode,
+	ChunkGeometry, CodecError, CompressedTensor, Expected, Header, IndexCoding, Rules, Values,
+	decode, encode,
 };
+
+/// The network's rules the base payload obeys.
+const RULES: Rules = Rules { k: 4, quantised: true, max_value: 2.0 };
 
 const SHAPE: [usize; 2] = [8, 8];
 // Offsets inside the base payload.
@@ -45,9 +48,12 @@ fn shapes() -> Vec<Vec<usize>> {
 }
 
 fn check(bytes: &[u8]) -> Result<(), CodecError> {
+	check_with(bytes, RULES)
+}
+
+fn check_with(bytes: &[u8], rules: Rules) -> Result<(), CodecError> {
 	let shapes = shapes();
-	decode(bytes, &Expected { window: 9, miner: &[3; 32], shapes: &shapes, max_bytes: 4096 })
-		.map(|_| ())
+	decode(bytes, &Expected { window: 9, miner: &[3; 32], shapes: &shapes, rules }).map(|_| ())
 }
 
 /// Packs four 12-bit indices into the 6 index bytes of the body.
@@ -72,13 +78,14 @@ fn truncated() {
 
 #[test]
 fn oversized() {
-	let b = base();
+	// The cap is what the network's k and value coding allow the model's tensors at most.
 	let shapes = shapes();
-	let e = Expected { window: 9, miner: &[3; 32], shapes: &shapes, max_bytes: b.len() - 1 };
-	assert_eq!(
-		decode(&b, &e).map(|_| ()),
-		Err(CodecError::Oversized { len: b.len(), cap: b.len() - 1 })
-	);
+	let cap = RULES.max_payload_len(&shapes);
+	assert!(base().len() <= cap);
+	let mut b = base();
+	b.resize(cap + 1, 0);
+	let e = Expected { window: 9, miner: &[3; 32], shapes: &shapes, rules: RULES };
+	assert_eq!(decode(&b, &e).map(|_| ()), Err(CodecError::Oversized { len: cap + 1, cap }));
 }
 
 #[test]
@@ -105,7 +112,7 @@ fn reserved_flags() {
 #[test]
 fn header_for_another_window() {
 	let shapes = shapes();
-	let e = Expected { window: 10, miner: &[3; 32], shapes: &shapes, max_bytes: 4096 };
+	let e = Expected { window: 10, miner: &[3; 32], shapes: &shapes, rules: RULES };
 	assert_eq!(
 		decode(&base(), &e).map(|_| ()),
 		Err(CodecError::WrongWindow { expected: 10, got: 9 })
@@ -115,14 +122,14 @@ fn header_for_another_window() {
 #[test]
 fn header_for_another_account() {
 	let shapes = shapes();
-	let e = Expected { window: 9, miner: &[4; 32], shapes: &shapes, max_bytes: 4096 };
+	let e = Expected { window: 9, miner: &[4; 32], shapes: &shapes, rules: RULES };
 	assert_eq!(decode(&base(), &e).map(|_| ()), Err(CodecError::WrongAccount));
 }
 
 #[test]
 fn wrong_tensor_count() {
 	let shapes = vec![SHAPE.to_vec(), vec![4]];
-	let e = Expected { window: 9, miner: &[3; 32], shapes: &shapes, max_bytes: 4096 };
+	let e = Expected { window: 9, miner: &[3; 32], shapes: &shapes, rules: RULES };
 	assert_eq!(
 		decode(&base(), &e).map(|_| ()),
 		Err(CodecError::WrongTensorCount { expected: 2, got: 1 })
@@ -132,7 +139,7 @@ fn wrong_tensor_count() {
 #[test]
 fn wrong_shape() {
 	let shapes = vec![vec![4, 16]];
-	let e = Expected { window: 9, miner: &[3; 32], shapes: &shapes, max_bytes: 4096 };
+	let e = Expected { window: 9, miner: &[3; 32], shapes: &shapes, rules: RULES };
 	assert_eq!(decode(&base(), &e).map(|_| ()), Err(CodecError::WrongShape { tensor: 0 }));
 }
 
@@ -217,7 +224,8 @@ fn nan_in_raw_values() {
 		values: Values::Raw(vec![1.0, f32::NAN]),
 	};
 	let b = encode(&header(), &[t], IndexCoding::Packed12);
-	assert_eq!(check(&b), Err(CodecError::NonFiniteValue { tensor: 0 }));
+	let raw = Rules { k: 2, quantised: false, ..RULES };
+	assert_eq!(check_with(&b, raw), Err(CodecError::NonFiniteValue { tensor: 0 }));
 }
 
 #[test]
@@ -232,12 +240,14 @@ fn non_zero_padding() {
 	// k = 3: 36 index bits leave 4 padding bits in the 5th byte.
 	let mut b = encode(&header(), &[tensor(3, vec![1, 2, 3])], IndexCoding::Packed12);
 	b[BODY + 4] |= 0x80;
-	assert_eq!(check(&b), Err(CodecError::NonZeroPadding { tensor: 0 }));
+	let k3 = Rules { k: 3, ..RULES };
+	assert_eq!(check_with(&b, k3), Err(CodecError::NonZeroPadding { tensor: 0 }));
 }
 
 #[test]
 fn trailing_bytes() {
-	let mut b = base();
+	// Rice-coded positions leave room below the cap (packed ones fill it exactly).
+	let mut b = encode(&header(), &[tensor(4, vec![1, 5, 9, 63])], IndexCoding::Rice);
 	b.push(0);
 	assert_eq!(check(&b), Err(CodecError::TrailingBytes(1)));
 }
@@ -259,4 +269,60 @@ fn rice_stream_overrunning_the_chunk() {
 		check(&b),
 		Err(CodecError::IndexOutOfRange { .. }) | Err(CodecError::BodyLength { .. })
 	));
+}
+
+/// Issue 17 item 4: the network's k, value coding and largest value are the decoder's, not the
+/// payload's to choose.
+#[test]
+fn another_k_value_coding_or_a_value_beyond_the_networks() {
+	let shapes = shapes();
+	let with = |rules: Rules| Expected { window: 9, miner: &[3; 32], shapes: &shapes, rules };
+	assert_eq!(
+		decode(&base(), &with(Rules { k: 8, ..RULES })).map(|_| ()),
+		Err(CodecError::WrongK { tensor: 0, expected: 8, got: 4 })
+	);
+	// Rice-coded, so that it fits the (smaller) cap of a raw-valued run.
+	let rice = encode(&header(), &[tensor(4, vec![1, 5, 9, 63])], IndexCoding::Rice);
+	assert_eq!(
+		decode(&rice, &with(Rules { quantised: false, ..RULES })).map(|_| ()),
+		Err(CodecError::WrongValueCoding { tensor: 0, quantised: false })
+	);
+	assert_eq!(
+		decode(&base(), &with(Rules { max_value: 0.75, ..RULES })).map(|_| ()),
+		Err(CodecError::ValueTooLarge { tensor: 0 })
+	);
+	let raw = CompressedTensor {
+		values: Values::Raw(vec![0.1, -0.2, 3.0, 0.0]),
+		..tensor(4, vec![1, 5, 9, 63])
+	};
+	let b = encode(&header(), &[raw], IndexCoding::Packed12);
+	assert_eq!(
+		decode(&b, &with(Rules { quantised: false, ..RULES })).map(|_| ()),
+		Err(CodecError::ValueTooLarge { tensor: 0 })
+	);
+}
+
+/// Issue 17 item 5: Rice-coded positions longer than any Rice parameter needs are refused,
+/// which is what keeps the size cap near the honest size.
+#[test]
+fn rice_positions_longer_than_needed() {
+	let shapes = shapes();
+	let g = ChunkGeometry::for_shape(&SHAPE).expect("valid");
+	let budget = RULES.rice_index_bits(&g).div_ceil(8);
+	let b = encode(&header(), &[tensor(4, vec![1, 5, 9, 63])], IndexCoding::Rice);
+	let e = Expected { window: 9, miner: &[3; 32], shapes: &shapes, rules: RULES };
+	assert!(decode(&b, &e).is_ok());
+	// The same tensor with the body padded past the budget (the body length says so).
+	let body_len_at = BODY_LEN;
+	let declared = u32::from_le_bytes(b[body_len_at..body_len_at + 4].try_into().unwrap());
+	let value_bytes = 1; // four 2-bit codes
+	let long = budget + value_bytes + 1;
+	assert!(long > declared as usize);
+	let mut padded = b[..BODY].to_vec();
+	padded[body_len_at..body_len_at + 4].copy_from_slice(&(long as u32).to_le_bytes());
+	padded.extend(std::iter::repeat_n(0u8, long));
+	assert_eq!(
+		decode(&padded, &e).map(|_| ()),
+		Err(CodecError::BodyLength { tensor: 0, expected: budget + value_bytes, got: long })
+	);
 }

@@ -4,12 +4,17 @@ mod common;
 
 use common::*;
 use tessera_codec::{
-	CompressConfig, Expected, IndexCoding, Values, decode, encode, format::HEADER_LEN,
+	CompressConfig, Expected, IndexCoding, Rules, Values, decode, encode, format::HEADER_LEN,
 	hash::payload_hash,
 };
 
 fn expected<'a>(shapes: &'a [Vec<usize>], miner: &'a [u8; 32]) -> Expected<'a> {
-	Expected { window: 5, miner, shapes, max_bytes: 1 << 20 }
+	Expected {
+		window: 5,
+		miner,
+		shapes,
+		rules: Rules { k: 64, quantised: true, max_value: f32::MAX },
+	}
 }
 
 #[test]
@@ -29,7 +34,11 @@ fn round_trip_raw_values() {
 	let shapes = shapes();
 	let tensors = compressed(2, CompressConfig { quantise: false, ..Default::default() });
 	let bytes = encode(&header(5), &tensors, IndexCoding::Rice);
-	let payload = decode(&bytes, &expected(&shapes, &[7; 32])).expect("decodes");
+	let raw = Expected {
+		rules: Rules { quantised: false, ..expected(&shapes, &[7; 32]).rules },
+		..expected(&shapes, &[7; 32])
+	};
+	let payload = decode(&bytes, &raw).expect("decodes");
 	assert_eq!(payload.tensors, tensors);
 	assert!(matches!(payload.tensors[0].values, Values::Raw(_)));
 }
@@ -105,7 +114,12 @@ fn fixed_vector_layout() {
 	let shapes = vec![vec![4]];
 	let decoded = decode(
 		&bytes,
-		&Expected { window: 0x0102, miner: &[0xAA; 32], shapes: &shapes, max_bytes: 1024 },
+		&Expected {
+			window: 0x0102,
+			miner: &[0xAA; 32],
+			shapes: &shapes,
+			rules: Rules { k: 2, quantised: false, max_value: 2.0 },
+		},
 	)
 	.expect("decodes");
 	assert_eq!(decoded.tensors, vec![t]);

@@ -14,7 +14,12 @@ fn valid_payload(coding: IndexCoding) -> Vec<u8> {
 /// Decodes; if accepted, re-encodes and decodes again and checks the two decodings agree.
 fn try_decode(bytes: &[u8]) -> Result<bool, TestCaseError> {
 	let shapes = shapes();
-	let e = Expected { window: 5, miner: &[7; 32], shapes: &shapes, max_bytes: 1 << 20 };
+	let e = Expected {
+		window: 5,
+		miner: &[7; 32],
+		shapes: &shapes,
+		rules: tessera_codec::Rules { k: 64, quantised: true, max_value: f32::MAX },
+	};
 	let Ok(p) = decode(bytes, &e) else { return Ok(false) };
 	for coding in [IndexCoding::Packed12, IndexCoding::Rice] {
 		let again = decode(&encode(&p.header, &p.tensors, coding), &e);

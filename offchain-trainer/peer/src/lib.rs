@@ -6,7 +6,8 @@
 //! ([`round`]: fetching, screening); keeping θ on the network's ([`follow`]); the replica a peer
 //! trains or only follows ([`replica`]); the miner ([`miner`]) and the validator ([`validator`],
 //! scoring with the [`gauntlet`]); what each peer reports ([`report`]) and exposes as metrics
-//! ([`metrics`]); and the [`wallclock`] the drivers read for the machines.
+//! ([`metrics`]); the run's identity checked against the chain's ([`run`]); and the
+//! [`wallclock`] the drivers read for the machines.
 
 pub mod follow;
 pub mod gauntlet;
@@ -15,5 +16,6 @@ pub mod miner;
 pub mod replica;
 pub mod report;
 pub mod round;
+pub mod run;
 pub mod validator;
 pub mod wallclock;

@@ -31,6 +31,34 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 	serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
+/// The run's manifest, field by field.
+pub fn run(fields: &[(&str, String)], format: Format) -> String {
+	match format {
+		Format::Json => {
+			let map: serde_json::Map<String, serde_json::Value> = fields
+				.iter()
+				.map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
+				.collect();
+			json(&map)
+		},
+		Format::Csv => {
+			let mut out = String::from("field,value\n");
+			for (k, v) in fields {
+				let _ = writeln!(out, "{},{}", csv_field(k), csv_field(v));
+			}
+			out
+		},
+		Format::Table => {
+			let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+			let mut out = String::from("run manifest\n");
+			for (k, v) in fields {
+				let _ = writeln!(out, "  {k:<width$}  {v}");
+			}
+			out
+		},
+	}
+}
+
 /// A window's audit.
 pub fn window(w: &WindowAudit, format: Format) -> String {
 	match format {

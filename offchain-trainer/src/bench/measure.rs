@@ -216,9 +216,15 @@ fn peer_payloads(spec: &BenchSpec, config: CompressConfig) -> Result<Vec<Vec<u8>
 }
 
 /// Decodes payload `p` (from peer byte `p`) for `shapes`.
-fn decode_peer(p: usize, bytes: &[u8], shapes: &[Vec<usize>]) -> Result<Payload, CodecError> {
+fn decode_peer(
+	p: usize,
+	bytes: &[u8],
+	shapes: &[Vec<usize>],
+	k: usize,
+) -> Result<Payload, CodecError> {
 	let miner = [p as u8; 32];
-	decode(bytes, &Expected { window: 1, miner: &miner, shapes, max_bytes: usize::MAX })
+	let rules = tessera_codec::Rules { k, quantised: true, max_value: f32::MAX };
+	decode(bytes, &Expected { window: 1, miner: &miner, shapes, rules })
 }
 
 /// Every payload decoded for `shapes` on `pool`, one payload per task, in peer order: a peer
@@ -227,12 +233,13 @@ fn decode_all(
 	pool: &rayon::ThreadPool,
 	payloads: &[Vec<u8>],
 	shapes: &[Vec<usize>],
+	k: usize,
 ) -> Result<Vec<Vec<CompressedTensor>>, CodecError> {
 	pool.install(|| {
 		payloads
 			.par_iter()
 			.enumerate()
-			.map(|(p, bytes)| decode_peer(p, bytes, shapes).map(|d| d.tensors))
+			.map(|(p, bytes)| decode_peer(p, bytes, shapes, k).map(|d| d.tensors))
 			.collect()
 	})
 }
@@ -277,7 +284,7 @@ fn codec_cpu(spec: &BenchSpec) -> Result<Figures, MeasureError> {
 	let step = OuterStep { lr: spec.lr, threads: spec.threads };
 	let pool = thread_pool(spec.threads)?;
 	let t = median_time(spec.runs, || {
-		let decoded = decode_all(&pool, &payloads, shapes)?;
+		let decoded = decode_all(&pool, &payloads, shapes, spec.k)?;
 		apply_outer_step(&mut theta, &decoded, &step)
 	})?;
 	figures.aggregate_s = Some(t.as_secs_f64());
@@ -332,7 +339,7 @@ fn model_figures(
 	let (assigned, random) =
 		(rows(&mut rng, spec.eval_sequences), rows(&mut rng, spec.eval_sequences));
 	let t = median_time(spec.runs, || -> Result<(), MeasureError> {
-		let payload = decode_peer(0, &bytes, &model_shapes)?;
+		let payload = decode_peer(0, &bytes, &model_shapes, spec.k)?;
 		let clip = clip_limits(&[&payload]);
 		losses_after(
 			&model,
@@ -396,7 +403,7 @@ fn codec_gpu(spec: &BenchSpec) -> Result<Figures, MeasureError> {
 		.map_err(gpu_error)?;
 	let pool = thread_pool(spec.threads)?;
 	let t = median_time(spec.runs, || -> Result<(), MeasureError> {
-		let decoded = decode_all(&pool, &payloads, shapes)?;
+		let decoded = decode_all(&pool, &payloads, shapes, spec.k)?;
 		gpu.apply_outer_step(&mut theta, &decoded, spec.lr).map_err(gpu_error)?;
 		gpu.synchronize().map_err(gpu_error)
 	})?;

@@ -152,6 +152,8 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome, DevnetError> {
 	let mut node = tokio::task::block_in_place(|| NodeProcess::start(&node_config))?;
 	println!("node running at {} (log {})", node.rpc_url(), node.log_path().display());
 
+	start_run(&options, node.rpc_url()).await?;
+
 	let mut specs: Vec<(String, String, Option<String>)> = vec![
 		("dave".into(), "//Dave".into(), None),
 		("alice".into(), "//Alice".into(), Some("honest".into())),
@@ -202,6 +204,32 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome, DevnetError> {
 		tracing::warn!(error = %e, "no plot");
 	}
 	Ok(DevnetOutcome { table, plot, windows })
+}
+
+/// Records the run on the dev chain (Alice is its sudo key) with `start-run`, as an operator
+/// would, before any peer starts.
+async fn start_run(options: &DevnetOptions, url: &str) -> Result<(), DevnetError> {
+	let log = options.dir.join("start-run.log");
+	let file = std::fs::File::create(&log).map_err(io(format!("creating {}", log.display())))?;
+	let err = file.try_clone().map_err(io("duplicating a log handle"))?;
+	let status = Command::new(&options.trainer_bin)
+		.args(["start-run", "--url", url, "--suri", "//Alice", "--model", &options.model])
+		.arg("--corpus")
+		.arg(&options.corpus)
+		.stdin(Stdio::null())
+		.stdout(file)
+		.stderr(err)
+		.status()
+		.await
+		.map_err(io("running start-run"))?;
+	if !status.success() {
+		return Err(DevnetError::PeerFailed {
+			peer: "start-run".into(),
+			status: status.to_string(),
+			log: log.display().to_string(),
+		});
+	}
+	Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -189,6 +189,16 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn start_run() -> Result<(), BenchmarkError> {
+		Run::<T>::kill();
+		let manifest = run::example();
+		#[extrinsic_call]
+		_(RawOrigin::Root, manifest.clone());
+		assert_eq!(Run::<T>::get(), Some(manifest));
+		Ok(())
+	}
+
+	#[benchmark]
 	fn submit_gauntlet_results(
 		r: Linear<0, { T::MaxPeers::get() - 1 }>,
 	) -> Result<(), BenchmarkError> {
@@ -272,6 +282,10 @@ mod benchmarks {
 		p: Linear<0, { T::MaxPeers::get() - T::MaxValidators::get() }>,
 	) -> Result<(), BenchmarkError> {
 		clear_peers::<T>();
+		// A run whose verdicts are null rounds: the manifest is read and the event emitted.
+		let mut manifest = run::example();
+		manifest.outer.min_updates = T::AggregationSize::get();
+		Run::<T>::put(manifest);
 		let mut validators = Vec::new();
 		for i in 0..v {
 			validators.push(add_validator::<T>(i)?);

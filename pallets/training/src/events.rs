@@ -10,6 +10,19 @@ mod events_and_errors {
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
+		/// The run's identity was recorded: every peer checks its own against it at start.
+		RunStarted {
+			/// The manifest.
+			manifest: RunManifest,
+		},
+		/// A window's binding inclusion list holds fewer than the run's `min_updates`: θ stays
+		/// θ_w on every peer (a null round).
+		NullRound {
+			/// The window.
+			window: WindowIndex,
+			/// Updates the binding inclusion list held.
+			updates: u32,
+		},
 		/// A training window opened.
 		WindowOpened {
 			/// The window that opened.
@@ -209,5 +222,10 @@ mod events_and_errors {
 		EmptyPayload,
 		/// `payload_len` exceeds `MaxPayloadLen`.
 		PayloadTooLarge,
+		/// A run was already started on this chain; its identity never changes.
+		RunAlreadyStarted,
+		/// The run manifest is unusable (a zero dimension, `top_k` outside `1..=4096`, a zero
+		/// learning rate or update cap, `min_updates` outside `1..=AggregationSize`, …).
+		InvalidManifest,
 	}
 }

@@ -50,6 +50,7 @@ pub mod location;
 pub mod migrations;
 pub mod permits;
 mod register;
+pub mod run;
 pub mod runtime_api;
 mod scoring;
 pub mod seed;
@@ -73,6 +74,7 @@ pub use history::WindowReport;
 pub use location::StorageLocation;
 pub use pallet::*;
 pub use permits::{HeldStake, StakeInfo};
+pub use run::{CodecManifest, ModelManifest, OuterManifest, RunManifest};
 pub use seed::{ParentHashSeed, WindowSeedSource};
 pub use types::{Commitment, PeerInfo, Role, Unbonding, WindowIndex, WindowInfo};
 pub use weights::WeightInfo;
@@ -312,16 +314,28 @@ pub mod pallet {
 		OptionQuery,
 	>;
 
+	/// The run's identity, once started (genesis or `start_run`); never changes after.
+	#[pallet::storage]
+	pub type Run<T: Config> = StorageValue<_, RunManifest, OptionQuery>;
+
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
 		/// Peers registered at genesis, in registration order.
 		pub peers: Vec<GenesisPeer<T::AccountId>>,
+		/// The run's identity, when the chain starts with one (else `start_run` sets it).
+		pub run: Option<RunManifest>,
 	}
 
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
+			if let Some(run) = &self.run {
+				if let Some(problem) = run.problem(T::AggregationSize::get()) {
+					panic!("genesis run manifest: {problem}");
+				}
+				Run::<T>::put(run.clone());
+			}
 			for peer in &self.peers {
 				let location = StorageLocation {
 					endpoint: genesis::bounded(&peer.account, "endpoint", &peer.endpoint),
@@ -394,6 +408,11 @@ pub mod pallet {
 		/// `window`'s aggregation set and, once published, its θ_{w+1} hash.
 		pub fn aggregation_set(window: WindowIndex) -> (Vec<T::AccountId>, Option<H256>) {
 			Self::aggregation(window)
+		}
+
+		/// The run's identity, once started.
+		pub fn run_manifest() -> Option<RunManifest> {
+			Run::<T>::get()
 		}
 	}
 
@@ -594,6 +613,20 @@ pub mod pallet {
 		pub fn withdraw_unbonded(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_withdraw_unbonded(who)
+		}
+
+		/// Record the run's identity (root only, once): the model, tokenizer, dataset, outer
+		/// step and codec every peer must share.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::start_run())]
+		pub fn start_run(origin: OriginFor<T>, manifest: RunManifest) -> DispatchResult {
+			ensure_root(origin)?;
+			ensure!(!Run::<T>::exists(), Error::<T>::RunAlreadyStarted);
+			let problem = manifest.problem(T::AggregationSize::get());
+			ensure!(problem.is_none(), Error::<T>::InvalidManifest);
+			Run::<T>::put(manifest.clone());
+			Self::deposit_event(Event::RunStarted { manifest });
+			Ok(())
 		}
 	}
 }

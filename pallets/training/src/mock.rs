@@ -168,6 +168,7 @@ pub fn genesis() -> RuntimeGenesisConfig {
 					..genesis_peer(CHARLIE, Validator)
 				},
 			],
+			run: None,
 		},
 	}
 }

@@ -149,6 +149,12 @@ impl<T: Config> Pallet<T> {
 			});
 		}
 
+		// Too few updates bound: every peer leaves θ as it was (a null round).
+		let min_updates = Run::<T>::get().map_or(1, |run| run.outer.min_updates);
+		if binding && (inclusion.len() as u32) < min_updates {
+			Self::deposit_event(Event::NullRound { window: w, updates: inclusion.len() as u32 });
+		}
+
 		let peers = verdicts.len() as u32;
 		let read = submissions.len() as u32;
 		let verdict = Verdict::<T> {

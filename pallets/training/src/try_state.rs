@@ -20,6 +20,10 @@ impl<T: Config> Pallet<T> {
 			ensure!(held == info.deposit, "held deposit differs from the recorded one");
 		}
 
+		if let Some(run) = Run::<T>::get() {
+			ensure!(run.problem(T::AggregationSize::get()).is_none(), "unusable run manifest");
+		}
+
 		let current = CurrentWindow::<T>::get();
 		if current > 0 {
 			ensure!(Windows::<T>::contains_key(current), "open window has no WindowInfo");

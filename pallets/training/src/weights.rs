@@ -61,6 +61,8 @@ pub trait WeightInfo {
 	fn withdraw_unbonded() -> Weight;
 	/// Weight of the `commit_gradient` benchmark.
 	fn commit_gradient() -> Weight;
+	/// Weight of the `start_run` benchmark.
+	fn start_run() -> Weight;
 	/// Weight of the `submit_gauntlet_results` benchmark.
 	fn submit_gauntlet_results(r: u32, ) -> Weight;
 	/// Weight of the `on_initialize_idle` benchmark.
@@ -186,6 +188,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Minimum execution time: 20_705_000 picoseconds.
 		Weight::from_parts(23_523_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(3))
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
+	/// Storage: `Training::Run` (r:1 w:1)
+	fn start_run() -> Weight {
+		Weight::from_parts(20_000_000, 1700)
+			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Training::Peers` (r:256 w:0)
@@ -346,6 +354,11 @@ impl WeightInfo for () {
 	fn commit_gradient() -> Weight {
 		Weight::from_parts(23_523_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(3))
+			.saturating_add(RocksDbWeight::get().writes(1))
+	}
+	fn start_run() -> Weight {
+		Weight::from_parts(20_000_000, 1700)
+			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn submit_gauntlet_results(r: u32, ) -> Weight {

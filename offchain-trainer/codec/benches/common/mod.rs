@@ -40,7 +40,12 @@ pub fn decode_all(payloads: &[Vec<u8>], shapes: &[Vec<usize>]) -> Vec<Vec<Compre
 		.enumerate()
 		.map(|(p, bytes)| {
 			let miner = [p as u8; 32];
-			let expected = Expected { window: 1, miner: &miner, shapes, max_bytes: 1 << 30 };
+			let expected = Expected {
+				window: 1,
+				miner: &miner,
+				shapes,
+				rules: tessera_codec::Rules { k: 64, quantised: true, max_value: f32::MAX },
+			};
 			decode(bytes, &expected).expect("decodes").tensors
 		})
 		.collect()

@@ -160,7 +160,12 @@ mod tests {
 		assert_eq!(built.hash, payload_hash(&built.bytes));
 		let payload = decode(
 			&built.bytes,
-			&Expected { window: 3, miner: &[7; 32], shapes: &shapes, max_bytes: 1 << 20 },
+			&Expected {
+				window: 3,
+				miner: &[7; 32],
+				shapes: &shapes,
+				rules: tessera_codec::Rules { k: 64, quantised: true, max_value: 1.0 },
+			},
 		)
 		.unwrap();
 		assert_eq!(payload.header, header);

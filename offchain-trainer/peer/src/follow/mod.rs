@@ -20,18 +20,11 @@ use crate::report::{Record, Report};
 use crate::round::{self, Exclusion, Revealed, Screened, Watch, WindowRecord, screen::Previous};
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 use tessera_chain::{self as chain, ChainError, Client, network::Timing};
-use tessera_codec::{OuterStep, Payload};
+use tessera_codec::{OuterStep, Payload, Rules};
 use tessera_data::TokenShard;
 use tessera_model::checkpoint::{self, CheckpointError};
 use tessera_protocol::{self as protocol, FollowerAction};
 use tessera_store::Resolver;
-
-/// Largest payload accepted from a peer, in bytes, for a model with `shapes`: generous for
-/// quantised and raw values alike, far below what a hostile peer could make us allocate.
-pub fn max_payload_bytes(shapes: &[Vec<usize>]) -> usize {
-	let values: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
-	4096 + shapes.len() * 512 + values * 6
-}
 
 /// Errors that stop following the network.
 #[derive(Debug, thiserror::Error)]
@@ -55,8 +48,12 @@ pub enum FollowError {
 pub struct FollowOptions {
 	/// How on-chain locations map to stores.
 	pub resolver: Resolver,
-	/// The outer step.
+	/// The outer step (its learning rate is the run's, from the chain).
 	pub outer: OuterStep,
+	/// The run's codec rules: every payload is held to them, and sized by them.
+	pub rules: Rules,
+	/// Fewest included updates that make a step; fewer is a null round (θ unchanged).
+	pub min_updates: usize,
 	/// Local checkpoint directory.
 	pub checkpoint_dir: PathBuf,
 	/// Checkpoint every this many confirmed windows (0: never).
@@ -312,7 +309,7 @@ impl Follower {
 			});
 		}
 		let shapes = self.replica.shapes().to_vec();
-		let max = max_payload_bytes(&shapes);
+		let rules = self.options.rules;
 		let settle = self.options.fetch_timeout + std::time::Duration::from_secs(1);
 		let fetched = match self.watch.revealed_settled(window, settle).await {
 			// What the watcher read during the reveal period, and nothing else.
@@ -322,7 +319,7 @@ impl Follower {
 				.map(|c| {
 					let outcome = match revealed.get(&c.account) {
 						Some(Revealed::Bytes(b)) => {
-							round::fetch::decode_payload(window, c, b, &shapes, max)
+							round::fetch::decode_payload(window, c, b, &shapes, rules)
 						},
 						Some(Revealed::Unusable(why)) => Err(Exclusion::Unusable(why.clone())),
 						None => Err(Exclusion::NotRevealed),
@@ -342,15 +339,18 @@ impl Follower {
 					window,
 					&record.commitments,
 					&shapes,
-					max,
+					rules,
 					self.options.fetch_timeout,
 				)
 				.await
 			},
 		};
 		let early = self.watch.early(window);
+		// The next window's seed: unknown to every committer of this one.
+		let eval_seed = chain::network::window_seed(client, n, window + 1).await?;
+		let key = eval_seed.unwrap_or(theta_hash_w);
 		let screened =
-			round::screen(&record, fetched, &early, &theta_hash_w, self.previous.as_ref());
+			round::screen(&record, fetched, &early, &theta_hash_w, self.previous.as_ref(), &key);
 		for s in screened.iter().filter(|s| s.flags != 0) {
 			tracing::info!(
 				window,
@@ -369,7 +369,6 @@ impl Follower {
 		// Everything read from the chain is read before θ changes: a failing query leaves the
 		// window unapplied, to be stepped again on the next connection.
 		let seed = chain::network::window_seed(client, n, window).await?;
-		let eval_seed = chain::network::window_seed(client, n, window + 1).await?;
 		let theta_before = self.replica.theta().to_vec();
 		self.apply(window, &inclusion, &payloads, false)?;
 		let theta_hash = self.replica.theta_hash();
@@ -403,7 +402,17 @@ impl Follower {
 		payloads: &BTreeMap<[u8; 32], Payload>,
 		resynced: bool,
 	) -> Result<(), FollowError> {
-		let list: Vec<&Payload> = inclusion.iter().filter_map(|a| payloads.get(a)).collect();
+		let mut list: Vec<&Payload> = inclusion.iter().filter_map(|a| payloads.get(a)).collect();
+		if inclusion.len() < self.options.min_updates {
+			// A null round (DESIGN.md §2): too few updates to step on; θ stays θ_w.
+			tracing::info!(
+				window,
+				updates = inclusion.len(),
+				min_updates = self.options.min_updates,
+				"null round: too few included updates, θ unchanged"
+			);
+			list.clear();
+		}
 		self.replica.apply_outer_step(window, &list, &self.options.outer)?;
 		let held_out_loss = self.replica.evaluate(&self.held_out, 8)?;
 		let m = crate::metrics::get();

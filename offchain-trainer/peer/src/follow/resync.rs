@@ -4,7 +4,7 @@
 //! reloading the newest checkpoint (or θ_0) when none of that reproduces the verdict's θ. The
 //! machine decides which; this file only does it and reports what it found.
 
-use super::{FollowError, Follower, Stepped, max_payload_bytes};
+use super::{FollowError, Follower, Stepped};
 use crate::report::Record;
 use crate::round::{self, Committed, Verdict};
 use std::collections::BTreeMap;
@@ -145,7 +145,7 @@ impl Follower {
 			window,
 			listed,
 			&shapes,
-			max_payload_bytes(&shapes),
+			self.options.rules,
 			self.options.fetch_timeout,
 		)
 		.await

@@ -3,13 +3,13 @@
 //! (and `devnet --adversaries`) run them as real processes against a real chain and store.
 //! Each is a deliberate protocol violation; none is reachable without `--behaviour`.
 
-use rand::{SeedableRng, seq::index::sample};
+use rand::{Rng, SeedableRng, seq::index::sample};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use std::str::FromStr;
 use tessera_codec::{
-	ChunkGeometry, CodecError, CompressedTensor, Expected, Header, IndexCoding, Payload, Values,
-	decode, encode,
+	ChunkGeometry, CodecError, CompressedTensor, Expected, Header, IndexCoding, Payload, Rules,
+	Values, decode, encode,
 };
 
 /// What the miner does each window.
@@ -108,12 +108,13 @@ impl FromStr for Behaviour {
 	}
 }
 
-/// A well-formed payload for `shapes` with `k` random positions per chunk and values drawn
-/// by `value` (seeded by the header, so reruns are reproducible).
+/// A well-formed payload for `shapes` under the network's `rules` (its k per chunk at random
+/// positions; quantised with a table of four values drawn by `value`, or raw values drawn by
+/// `value`), seeded by the header so reruns are reproducible.
 fn fabricate(
 	shapes: &[Vec<usize>],
 	header: &Header,
-	k: usize,
+	rules: &Rules,
 	mut value: impl FnMut(&mut ChaCha8Rng) -> f32,
 ) -> Result<Vec<u8>, CodecError> {
 	let mut seed = [0u8; 32];
@@ -123,7 +124,7 @@ fn fabricate(
 	let mut tensors = Vec::with_capacity(shapes.len());
 	for shape in shapes {
 		let geometry = ChunkGeometry::for_shape(shape)?;
-		let kk = k.min(geometry.chunk_len()).max(1);
+		let kk = rules.k_for(&geometry).max(1);
 		let mut indices = Vec::with_capacity(geometry.num_chunks() * kk);
 		for _ in 0..geometry.num_chunks() {
 			let mut chosen: Vec<u16> =
@@ -131,8 +132,18 @@ fn fabricate(
 			chosen.sort_unstable();
 			indices.extend(chosen);
 		}
-		let values = (0..indices.len()).map(|_| value(&mut rng)).collect();
-		tensors.push(CompressedTensor { geometry, k: kk, indices, values: Values::Raw(values) });
+		let values = if rules.quantised {
+			let mut table = [0f32; 4];
+			for v in table.iter_mut() {
+				*v = value(&mut rng);
+			}
+			table.sort_by(f32::total_cmp);
+			let codes = (0..indices.len()).map(|_| rng.random_range(0..4u8)).collect();
+			Values::Quantised { codes, table }
+		} else {
+			Values::Raw((0..indices.len()).map(|_| value(&mut rng)).collect())
+		};
+		tensors.push(CompressedTensor { geometry, k: kk, indices, values });
 	}
 	Ok(encode(header, &tensors, IndexCoding::Rice))
 }
@@ -141,21 +152,21 @@ fn fabricate(
 pub fn noise_payload(
 	shapes: &[Vec<usize>],
 	header: &Header,
-	k: usize,
+	rules: &Rules,
 	scale: f32,
 ) -> Result<Vec<u8>, CodecError> {
 	let normal = Normal::new(0.0f32, scale.abs().max(f32::MIN_POSITIVE))
 		.map_err(|_| CodecError::BadShape("noise scale"))?;
-	fabricate(shapes, header, k, |rng| normal.sample(rng))
+	fabricate(shapes, header, rules, |rng| normal.sample(rng))
 }
 
 /// A payload whose values are all NaN.
 pub fn nan_payload(
 	shapes: &[Vec<usize>],
 	header: &Header,
-	k: usize,
+	rules: &Rules,
 ) -> Result<Vec<u8>, CodecError> {
-	fabricate(shapes, header, k, |_| f32::NAN)
+	fabricate(shapes, header, rules, |_| f32::NAN)
 }
 
 /// `victim`'s payload for window `header.window − 1` (`bytes`), re-issued under `header` with
@@ -165,11 +176,11 @@ pub fn perturbed_copy(
 	victim: &[u8; 32],
 	shapes: &[Vec<usize>],
 	header: &Header,
-	max_bytes: usize,
+	rules: Rules,
 ) -> Result<Vec<u8>, CodecError> {
 	let window = header.window.saturating_sub(1);
 	let Payload { tensors, .. } =
-		decode(bytes, &Expected { window, miner: victim, shapes, max_bytes })?;
+		decode(bytes, &Expected { window, miner: victim, shapes, rules })?;
 	let tensors: Vec<CompressedTensor> = tensors
 		.into_iter()
 		.map(|mut t| {
@@ -197,8 +208,10 @@ mod tests {
 		Header { window, miner: [miner; 32], theta_hash: [0; 32], data_digest: [0; 32] }
 	}
 
+	const RAW: Rules = Rules { k: 16, quantised: false, max_value: 10.0 };
+
 	fn expected<'a>(window: u64, miner: &'a [u8; 32], shapes: &'a [Vec<usize>]) -> Expected<'a> {
-		Expected { window, miner, shapes, max_bytes: 1 << 20 }
+		Expected { window, miner, shapes, rules: RAW }
 	}
 
 	#[test]
@@ -217,10 +230,10 @@ mod tests {
 	#[test]
 	fn noise_decodes_and_nan_is_refused_by_the_decoder() {
 		let s = shapes();
-		let noise = noise_payload(&s, &header(2, 1), 16, 0.05).unwrap();
+		let noise = noise_payload(&s, &header(2, 1), &RAW, 0.05).unwrap();
 		let p = decode(&noise, &expected(2, &[1; 32], &s)).unwrap();
 		assert_eq!(p.tensors[0].indices.len(), 16);
-		let nan = nan_payload(&s, &header(2, 1), 16).unwrap();
+		let nan = nan_payload(&s, &header(2, 1), &RAW).unwrap();
 		assert!(matches!(
 			decode(&nan, &expected(2, &[1; 32], &s)),
 			Err(CodecError::NonFiniteValue { .. })
@@ -230,11 +243,22 @@ mod tests {
 	#[test]
 	fn a_perturbed_copy_keeps_the_positions_under_a_new_header() {
 		let s = shapes();
-		let original = noise_payload(&s, &header(4, 9), 16, 0.05).unwrap();
-		let copy = perturbed_copy(&original, &[9; 32], &s, &header(5, 2), 1 << 20).unwrap();
+		let original = noise_payload(&s, &header(4, 9), &RAW, 0.05).unwrap();
+		let copy = perturbed_copy(&original, &[9; 32], &s, &header(5, 2), RAW).unwrap();
 		let a = decode(&original, &expected(4, &[9; 32], &s)).unwrap();
 		let b = decode(&copy, &expected(5, &[2; 32], &s)).unwrap();
 		assert_eq!(a.tensors[0].indices, b.tensors[0].indices);
 		assert_ne!(a.tensors[0].values, b.tensors[0].values);
+	}
+
+	#[test]
+	fn fabricated_payloads_follow_a_quantised_network() {
+		let s = shapes();
+		let rules = Rules { k: 16, quantised: true, max_value: 10.0 };
+		let noise = noise_payload(&s, &header(2, 1), &rules, 0.05).unwrap();
+		let e = Expected { window: 2, miner: &[1; 32], shapes: &s, rules };
+		assert!(matches!(decode(&noise, &e).unwrap().tensors[0].values, Values::Quantised { .. }));
+		let nan = nan_payload(&s, &header(2, 1), &rules).unwrap();
+		assert!(matches!(decode(&nan, &e), Err(CodecError::NonFiniteValue { .. })));
 	}
 }

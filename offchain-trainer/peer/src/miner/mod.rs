@@ -12,7 +12,7 @@ pub mod behaviour;
 
 pub use behaviour::Behaviour;
 
-use crate::follow::{FollowError, FollowOptions, Follower, max_payload_bytes};
+use crate::follow::{FollowError, FollowOptions, Follower};
 use crate::replica::{Replica, ReplicaError};
 use crate::report::{Record, Report};
 use crate::round;
@@ -88,8 +88,6 @@ pub struct MinerOptions {
 	pub reconnect_attempts: u32,
 	/// Honest, or one of the adversaries the Gauntlet must catch.
 	pub behaviour: Behaviour,
-	/// Values kept per chunk (for fabricated payloads).
-	pub top_k: usize,
 }
 
 /// Uploads `bytes` under `key`, counting them in the metrics.
@@ -147,7 +145,7 @@ pub async fn run(
 	let watch = round::watch::spawn(round::WatchConfig {
 		url: options.url.clone(),
 		resolver: options.follow.resolver.clone(),
-		max_bytes: max_payload_bytes(replica.shapes()),
+		max_bytes: options.follow.rules.max_payload_len(replica.shapes()),
 		fetch_timeout: options.follow.fetch_timeout,
 	});
 	let follower = Follower::new(replica, &shard, options.follow.clone(), report, watch)?;
@@ -515,14 +513,14 @@ impl Miner {
 			theta_hash: self.follower.replica.theta_hash(),
 			data_digest: [0; 32],
 		};
-		let k = self.options.top_k;
+		let rules = self.options.follow.rules;
 		let bytes = match self.options.behaviour {
-			Behaviour::Nan => behaviour::nan_payload(&shapes, &header, k),
+			Behaviour::Nan => behaviour::nan_payload(&shapes, &header, &rules),
 			Behaviour::Noise
 			| Behaviour::NoUpload
 			| Behaviour::WrongHash
 			| Behaviour::Late
-			| Behaviour::Early => behaviour::noise_payload(&shapes, &header, k, 0.02),
+			| Behaviour::Early => behaviour::noise_payload(&shapes, &header, &rules, 0.02),
 			Behaviour::CopyExact { victim } | Behaviour::CopyPerturbed { victim } => {
 				let Some(original) = self.victim_payload(client, n, window, &victim).await? else {
 					tracing::info!(window, victim = %hex::encode(victim), "nothing to copy this window");
@@ -531,13 +529,7 @@ impl Miner {
 				if matches!(self.options.behaviour, Behaviour::CopyExact { .. }) {
 					Ok(original)
 				} else {
-					behaviour::perturbed_copy(
-						&original,
-						&victim,
-						&shapes,
-						&header,
-						max_payload_bytes(&shapes),
-					)
+					behaviour::perturbed_copy(&original, &victim, &shapes, &header, rules)
 				}
 			},
 			Behaviour::Honest => return Ok(None),
@@ -576,6 +568,10 @@ impl Miner {
 		let store = self.options.follow.resolver.open(&location)?;
 		let shapes = self.follower.replica.shapes();
 		let key = gradient_key(window.saturating_sub(1), victim);
-		Ok(store.get(&key, max_payload_bytes(shapes)).await.ok().map(|b| b.to_vec()))
+		Ok(store
+			.get(&key, self.options.follow.rules.max_payload_len(shapes))
+			.await
+			.ok()
+			.map(|b| b.to_vec()))
 	}
 }

@@ -7,7 +7,7 @@
 use super::Committed;
 use bytes::Bytes;
 use std::{collections::BTreeMap, time::Duration};
-use tessera_codec::{CodecError, Expected, Payload, decode, hash::payload_hash};
+use tessera_codec::{CodecError, Expected, Payload, Rules, decode, hash::payload_hash};
 use tessera_store::{ObjectStore, Resolver, StoreError, gradient_key};
 
 /// Why a committed update cannot be used.
@@ -114,9 +114,9 @@ pub fn decode_payload(
 	c: &Committed,
 	bytes: &[u8],
 	shapes: &[Vec<usize>],
-	max_bytes: usize,
+	rules: Rules,
 ) -> Fetched {
-	Ok(decode(bytes, &Expected { window, miner: &c.account, shapes, max_bytes })?)
+	Ok(decode(bytes, &Expected { window, miner: &c.account, shapes, rules })?)
 }
 
 /// Fetches, verifies and decodes `c`'s payload for `window`.
@@ -125,11 +125,12 @@ pub async fn fetch_one(
 	window: u64,
 	c: &Committed,
 	shapes: &[Vec<usize>],
-	max_bytes: usize,
+	rules: Rules,
 	deadline: Duration,
 ) -> Fetched {
+	let max_bytes = rules.max_payload_len(shapes);
 	let bytes = fetch_bytes(resolver, window, c, max_bytes, deadline).await?;
-	decode_payload(window, c, &bytes, shapes, max_bytes)
+	decode_payload(window, c, &bytes, shapes, rules)
 }
 
 /// Fetches every commitment's payload concurrently; one log line per exclusion.
@@ -138,11 +139,11 @@ pub async fn fetch_all(
 	window: u64,
 	commitments: &[Committed],
 	shapes: &[Vec<usize>],
-	max_bytes: usize,
+	rules: Rules,
 	deadline: Duration,
 ) -> BTreeMap<[u8; 32], Fetched> {
 	let outcomes = futures::future::join_all(
-		commitments.iter().map(|c| fetch_one(resolver, window, c, shapes, max_bytes, deadline)),
+		commitments.iter().map(|c| fetch_one(resolver, window, c, shapes, rules, deadline)),
 	)
 	.await;
 	commitments
@@ -188,6 +189,11 @@ mod tests {
 
 	pub(crate) fn shapes() -> Vec<Vec<usize>> {
 		vec![vec![16, 16]]
+	}
+
+	/// The rules `update` obeys (the codec's default k and quantisation).
+	pub(crate) fn rules() -> Rules {
+		Rules { k: 64, quantised: true, max_value: 100.0 }
 	}
 
 	/// A real payload of `account` for `window` (values scaled by `scale`).
@@ -260,7 +266,7 @@ mod tests {
 		assert_eq!(readable, vec![honest, wrong_hash, garbage, other_window]);
 
 		let fetched =
-			fetch_all(&resolver, window, &commitments, &shapes(), 1 << 20, Duration::from_secs(5))
+			fetch_all(&resolver, window, &commitments, &shapes(), rules(), Duration::from_secs(5))
 				.await;
 		let reason =
 			|a: [u8; 32]| fetched[&a].as_ref().err().map_or("ok".to_string(), |e| e.to_string());

@@ -16,7 +16,7 @@
 //! θ's hash, so peers with the same inputs include the same updates in the same order.
 
 use super::{Committed, WindowRecord, fetch::Fetched, flags};
-use crate::gauntlet::copy::{self, Earlier, IndexSet};
+use crate::gauntlet::copy::{self, Earlier, IndexSet, Sketch};
 use std::collections::{BTreeMap, BTreeSet};
 use tessera_codec::Payload;
 
@@ -61,14 +61,20 @@ impl Screened {
 }
 
 /// Screens every commitment of `record` (in commit order), then every aggregation-set member
-/// that did not commit (flagged missing).
+/// that did not commit (flagged missing). `key` keys the copy check's sketches: a seed nobody
+/// knew when they committed (the next window's).
 pub fn screen(
 	record: &WindowRecord,
 	mut fetched: BTreeMap<[u8; 32], Fetched>,
 	early: &BTreeSet<[u8; 32]>,
 	theta_hash: &[u8; 32],
 	previous: Option<&Previous>,
+	key: &[u8; 32],
 ) -> Vec<Screened> {
+	let previous_sketches: BTreeMap<[u8; 32], Sketch> = previous
+		.map(|p| p.indices.iter().map(|(m, i)| (*m, i.sketch(key))).collect())
+		.unwrap_or_default();
+	let mut sketches: Vec<Option<Sketch>> = Vec::with_capacity(record.commitments.len());
 	let mut out: Vec<Screened> = Vec::with_capacity(record.commitments.len());
 	for c in &record.commitments {
 		let mut s = Screened {
@@ -101,29 +107,32 @@ pub fn screen(
 		if early.contains(&c.account) {
 			s.flag(flags::EARLY, "readable before the window closed".into());
 		}
+		let sketch = s.indices.as_ref().map(|i| i.sketch(key));
 		let mut earlier: Vec<Earlier<'_>> = Vec::new();
 		if let Some(p) = previous {
 			earlier.extend(p.hashes.iter().map(|(miner, hash)| Earlier {
 				miner: *miner,
 				hash: *hash,
-				indices: p.indices.get(miner),
+				indices: p.indices.get(miner).zip(previous_sketches.get(miner)),
 				own_bytes: true,
 			}));
 		}
-		earlier.extend(out.iter().filter_map(|o| {
+		earlier.extend(out.iter().zip(&sketches).filter_map(|(o, sk)| {
 			let oc = o.committed.as_ref()?;
 			(oc.committed_at < c.committed_at).then_some(Earlier {
 				miner: o.account,
 				hash: oc.payload_hash,
-				indices: o.indices.as_ref(),
+				indices: o.indices.as_ref().zip(sk.as_ref()),
 				own_bytes: o.indices.is_some(),
 			})
 		}));
-		if let Some(copied) = copy::check(&c.account, &c.payload_hash, s.indices.as_ref(), &earlier)
-		{
+		let mine = s.indices.as_ref().zip(sketch.as_ref());
+		if let Some(copied) = copy::check(&c.account, &c.payload_hash, mine, &earlier) {
 			s.flag(flags::COPIED, format!("{copied:?}"));
 		}
+		drop(earlier);
 		out.push(s);
+		sketches.push(sketch);
 	}
 	for member in &record.set {
 		if record.commitment(member).is_none() {
@@ -228,7 +237,7 @@ mod tests {
 		fetched.insert([6; 32], Ok(payload(6, [3, 7, 11, 22], [0; 32])));
 		fetched.insert([7; 32], Ok(payload(7, [4, 8, 12, 23], THETA)));
 		let early = BTreeSet::from([[7; 32]]);
-		let screened = screen(&record, fetched, &early, &THETA, None);
+		let screened = screen(&record, fetched, &early, &THETA, None, &[0; 32]);
 		let flags_of =
 			|m: u8| screened.iter().find(|s| s.account == [m; 32]).map(|s| s.flags).unwrap();
 		assert_eq!(flags_of(1), 0);
@@ -263,7 +272,8 @@ mod tests {
 			Err(Exclusion::Invalid(tessera_codec::CodecError::BadMagic(*b"XXXX"))),
 		);
 		fetched.insert([3; 32], Ok(payload(3, [1, 5, 9, 20], THETA)));
-		let screened = screen(&record, fetched, &BTreeSet::new(), &THETA, Some(&previous));
+		let screened =
+			screen(&record, fetched, &BTreeSet::new(), &THETA, Some(&previous), &[0; 32]);
 		assert_eq!(screened[0].flags, 0);
 		assert_eq!(screened[1].flags, flags::INVALID | flags::COPIED);
 		assert_eq!(screened[2].flags, flags::COPIED);

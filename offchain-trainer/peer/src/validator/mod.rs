@@ -128,7 +128,7 @@ pub async fn run(
 	let watch = round::watch::spawn(round::WatchConfig {
 		url: options.url.clone(),
 		resolver: options.follow.resolver.clone(),
-		max_bytes: crate::follow::max_payload_bytes(replica.shapes()),
+		max_bytes: options.follow.rules.max_payload_len(replica.shapes()),
 		fetch_timeout: options.follow.fetch_timeout,
 	});
 	let follower = Follower::new(replica, &shard, options.follow.clone(), report, watch)?;

@@ -34,6 +34,9 @@ pub(crate) struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditQuestion {
+	/// The run's identity: model, tokenizer, dataset, outer step and codec (the manifest every
+	/// peer checks its own against).
+	Run,
 	/// What happened in window W: commitments, flags, verdict, aggregation set, θ hash.
 	Window {
 		/// The window.
@@ -79,6 +82,12 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<()> {
 	};
 	let conn = audit::connect(&source).await.context("reaching the chain")?;
 	let out = match args.question {
+		AuditQuestion::Run => {
+			let manifest = tessera_chain::run::manifest_at(&conn.client, conn.at)
+				.await?
+				.context("no run has been started on this chain")?;
+			render::run(&tessera_chain::run::fields(&manifest), format)
+		},
 		AuditQuestion::Window { window } => {
 			render::window(&query::window(&conn.client, conn.at, window).await?, format)
 		},

@@ -9,6 +9,7 @@ mod devnet;
 mod miner;
 mod peer;
 mod simulate;
+mod start_run;
 mod validator;
 
 /// candle allocates a fresh buffer for every tensor op; with glibc's allocator the large ones are
@@ -61,8 +62,12 @@ enum Command {
 	/// Run the whole network locally: a dev node, an object store, 3 miners and 1 validator,
 	/// with a live status, a summary table and a loss/score plot at the end.
 	Devnet(Box<devnet::DevnetArgs>),
-	/// Ask the chain what happened: a window, peers' histories, the incentive standings.
+	/// Ask the chain what happened: the run, a window, peers' histories, the incentive
+	/// standings.
 	Audit(Box<audit::AuditArgs>),
+	/// Record the run's identity on chain (the chain's sudo key): the model, tokenizer and
+	/// dataset every peer must share, and the outer step and codec choices they take from it.
+	StartRun(Box<start_run::StartRunArgs>),
 	/// Simulate one window's payload exchange over given links and report compute utilisation
 	/// per schedule (sequential, duplex, overlapped with the next window's training).
 	Simulate(simulate::SimulateArgs),
@@ -134,6 +139,7 @@ async fn main() -> anyhow::Result<()> {
 		Command::Validator(args) => validator::run(*args).await?,
 		Command::Devnet(args) => devnet::run(*args).await?,
 		Command::Audit(args) => audit::run(*args).await?,
+		Command::StartRun(args) => start_run::run(*args).await?,
 		Command::Bench(args) => bench::run(*args)?,
 		Command::Simulate(args) => simulate::run(args)?,
 		#[cfg(feature = "gpu-codec")]

@@ -23,9 +23,6 @@ pub(crate) struct MinerArgs {
 	/// Inner cosine-decay steps after the warm-up.
 	#[arg(long, default_value_t = 10_000)]
 	decay_steps: u64,
-	/// Values kept per 4096-value chunk.
-	#[arg(long, default_value_t = 64)]
-	top_k: usize,
 	/// An adversary's behaviour, for testing the Gauntlet: nan, noise, copy-exact:<victim>,
 	/// copy-perturbed:<victim>, late, early, no-upload, wrong-hash.
 	#[arg(long, default_value = "honest", hide = true)]
@@ -47,7 +44,12 @@ pub(crate) async fn run(args: MinerArgs) -> anyhow::Result<()> {
 			min_ratio: 0.1,
 		},
 	};
-	let compress = tessera_codec::CompressConfig { k: args.top_k, ..Default::default() };
+	// k and the value coding are the run's (on chain), not the miner's to choose.
+	let compress = tessera_codec::CompressConfig {
+		k: p.network.rules.k,
+		quantise: p.network.rules.quantised,
+		..Default::default()
+	};
 	let replica = Replica::new(
 		&p.model,
 		&tessera_model::model_device(&args.peer.device)?,
@@ -75,7 +77,6 @@ pub(crate) async fn run(args: MinerArgs) -> anyhow::Result<()> {
 		until_window: args.peer.until_window,
 		reconnect_attempts: 10,
 		behaviour: args.behaviour,
-		top_k: args.top_k,
 	};
 	miner::run(options, replica, p.shard, p.report, progress).await?;
 	Ok(())

@@ -61,9 +61,6 @@ pub(crate) struct PeerArgs {
 	/// Key prefix of the peer's own storage location (default: the account, hex).
 	#[arg(long)]
 	pub(crate) prefix: Option<String>,
-	/// Outer learning rate.
-	#[arg(long, default_value_t = 0.7)]
-	pub(crate) outer_lr: f32,
 	/// Local checkpoint directory.
 	#[arg(long)]
 	pub(crate) checkpoint_dir: PathBuf,
@@ -102,6 +99,7 @@ pub(crate) struct Peer {
 	pub(crate) shard: tessera_data::TokenShard,
 	pub(crate) location: tessera_store::Location,
 	pub(crate) follow: tessera_peer::follow::FollowOptions,
+	pub(crate) network: tessera_peer::run::Network,
 	pub(crate) report: tessera_peer::report::Report,
 	pub(crate) metrics: Option<std::net::SocketAddr>,
 }
@@ -133,10 +131,6 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		"--url must be a ws:// or wss:// address, not {:?}",
 		args.url
 	);
-	anyhow::ensure!(
-		args.outer_lr.is_finite() && args.outer_lr > 0.0,
-		"--outer-lr must be a positive number"
-	);
 	anyhow::ensure!(args.threads >= 1, "--threads must be at least 1");
 	std::fs::create_dir_all(&args.checkpoint_dir).with_context(|| {
 		format!("--checkpoint-dir {} cannot be created", args.checkpoint_dir.display())
@@ -145,6 +139,12 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		std::fs::create_dir_all(dir)
 			.with_context(|| format!("--store-dir {} cannot be created", dir.display()))?;
 	}
+	// The run on chain: our model and corpus must be its; its choices are ours.
+	let network = {
+		let client = tessera_chain::connect(&args.url).await?;
+		let on_chain = tessera_chain::run::manifest(&client).await?;
+		tessera_peer::run::check(&model, shard.manifest(), on_chain.as_ref())?
+	};
 	let metrics = match args.metrics_port {
 		Some(port) => {
 			let addr = tessera_peer::metrics::serve(port)
@@ -188,7 +188,9 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 	}
 	let follow = FollowOptions {
 		resolver,
-		outer: tessera_codec::OuterStep { lr: args.outer_lr, threads: args.threads.max(1) },
+		outer: tessera_codec::OuterStep { lr: network.outer_lr, threads: args.threads.max(1) },
+		rules: network.rules,
+		min_updates: network.min_updates,
 		checkpoint_dir: args.checkpoint_dir.clone(),
 		checkpoint_every: args.checkpoint_every,
 		checkpoint_keep: args.checkpoint_keep,
@@ -196,7 +198,7 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		eval_rows: args.eval_rows,
 	};
 	let report = tessera_peer::report::Report::new(args.report.clone());
-	Ok(Peer { signer, account, model, shard, location, follow, report, metrics })
+	Ok(Peer { signer, account, model, shard, location, follow, network, report, metrics })
 }
 
 /// The start-up summary every peer prints: who it is, where it connects and stores, what it
@@ -239,6 +241,14 @@ pub(crate) fn summary(role: &str, args: &PeerArgs, p: &Peer) -> String {
 			args.device
 		),
 		format!("  corpus    {}", args.corpus.display()),
+		format!(
+			"  run       outer lr {}, k {}, {} values up to {}, null round below {} updates",
+			p.network.outer_lr,
+			p.network.rules.k,
+			if p.network.rules.quantised { "2-bit" } else { "raw f32" },
+			p.network.rules.max_value,
+			p.network.min_updates
+		),
 		format!("  state     {}", args.checkpoint_dir.display()),
 		format!(
 			"  metrics   {}",

@@ -127,6 +127,7 @@ fn permits_follow_an_external_stake_table() {
 		},
 		training: pallet_training::GenesisConfig {
 			peers: vec![validator(1), validator(2), validator(3)],
+			run: None,
 		},
 	}
 	.build_storage()

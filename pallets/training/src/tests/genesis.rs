@@ -57,3 +57,24 @@ fn genesis_with_an_over_long_location_field_panics() {
 	g.training.peers[0].prefix = "p".repeat(crate::location::MAX_PREFIX_LEN as usize + 1);
 	let _ = g.build_storage();
 }
+
+#[test]
+fn a_genesis_run_is_recorded() {
+	use sp_runtime::BuildStorage;
+	let mut g = genesis();
+	g.training.run = Some(crate::run::example());
+	let mut ext: sp_io::TestExternalities =
+		g.build_storage().expect("a valid genesis builds").into();
+	ext.execute_with(|| assert_eq!(Run::<Test>::get(), Some(crate::run::example())));
+}
+
+#[test]
+#[should_panic(expected = "genesis run manifest")]
+fn an_unusable_genesis_run_panics() {
+	use sp_runtime::BuildStorage;
+	let mut g = genesis();
+	let mut run = crate::run::example();
+	run.codec.top_k = 0;
+	g.training.run = Some(run);
+	let _ = g.build_storage();
+}

@@ -10,5 +10,6 @@ mod history;
 mod migration;
 mod peers;
 mod register;
+mod run;
 mod stake;
 mod windows;

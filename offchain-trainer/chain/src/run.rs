@@ -1,0 +1,124 @@
+//! The run's identity on chain (`Training::Run`, DESIGN.md §2): reading it, and starting a run
+//! through `Sudo` (the chain's root key). Fixed-point `_e9` fields convert to the trainer's
+//! floats here, once, so every peer uses the same values.
+
+use crate::{ChainError, Client, runtime, tx};
+use subxt_signer::sr25519::Keypair;
+
+pub use runtime::runtime_types::pallet_training::run::{
+	CodecManifest, ModelManifest, OuterManifest, RunManifest,
+};
+
+/// A float as the manifest stores it: units of 10⁻⁹, rounded (negative and non-finite values
+/// become 0, which the pallet refuses where a positive value is needed).
+pub fn to_e9(x: f64) -> u64 {
+	if x.is_finite() && x > 0.0 { (x * 1e9).round() as u64 } else { 0 }
+}
+
+/// A manifest's fixed-point value as the trainer's f32.
+pub fn from_e9(n: u64) -> f32 {
+	(n as f64 / 1e9) as f32
+}
+
+/// The run's manifest, if one was started.
+pub async fn manifest(client: &Client) -> Result<Option<RunManifest>, ChainError> {
+	let at = client.at_current_block().await.map_err(ChainError::query)?;
+	manifest_at_block(at).await
+}
+
+/// The run's manifest at block `number`.
+pub async fn manifest_at(client: &Client, number: u64) -> Result<Option<RunManifest>, ChainError> {
+	manifest_at_block(client.at_block(number).await.map_err(ChainError::query)?).await
+}
+
+/// The fields of `m` as `(name, value)` in the trainer's units (floats, hex digests).
+pub fn fields(m: &RunManifest) -> Vec<(&'static str, String)> {
+	let e9 = |n: u64| from_e9(n).to_string();
+	vec![
+		("model vocab_size", m.model.vocab_size.to_string()),
+		("model d_model", m.model.d_model.to_string()),
+		("model n_layers", m.model.n_layers.to_string()),
+		("model n_heads", m.model.n_heads.to_string()),
+		("model d_ff", m.model.d_ff.to_string()),
+		("model seq_len", m.model.seq_len.to_string()),
+		("model rope_theta", e9(m.model.rope_theta_e9)),
+		("model norm_eps", e9(m.model.norm_eps_e9)),
+		("model init_std", e9(m.model.init_std_e9)),
+		("model init_seed", m.model.init_seed.to_string()),
+		("model tie_embeddings", m.model.tie_embeddings.to_string()),
+		("tokenizer digest", hex::encode(m.tokenizer.0)),
+		("dataset digest", hex::encode(m.dataset.0)),
+		("outer lr", e9(m.outer.lr_e9)),
+		("max update value", e9(m.outer.max_update_value_e9)),
+		("min updates", m.outer.min_updates.to_string()),
+		("payload format version", m.codec.version.to_string()),
+		("top k", m.codec.top_k.to_string()),
+		("values", if m.codec.quantised { "2-bit quantised" } else { "raw f32" }.to_string()),
+	]
+}
+
+async fn manifest_at_block(
+	at: subxt::OnlineClientAtBlock<crate::TesseraConfig>,
+) -> Result<Option<RunManifest>, ChainError> {
+	let run = at
+		.storage()
+		.try_fetch(runtime::storage().training().run(), ())
+		.await
+		.map_err(ChainError::query)?;
+	run.map(|r| r.decode().map_err(ChainError::query)).transpose()
+}
+
+/// Starts the run with `manifest`, signed by the chain's sudo key `root`. The inner call's
+/// failure (a run already started, an unusable manifest) comes back as
+/// [`tx::TxError::Rejected`] like any other.
+pub async fn start(
+	client: &Client,
+	root: &Keypair,
+	manifest: RunManifest,
+) -> Result<(), tx::TxError> {
+	use runtime::runtime_types::{pallet_training, tessera_runtime::RuntimeCall};
+	let inner = RuntimeCall::Training(pallet_training::pallet::Call::start_run { manifest });
+	let call = runtime::transactions().sudo().sudo(inner);
+	let events = tx::submit_and_finalize(client, &call, root).await?;
+	match events.find_first::<runtime::sudo::events::Sudid>() {
+		Some(Ok(sudid)) => match sudid.sudo_result {
+			Ok(()) => Ok(()),
+			Err(e) => Err(named(client, e).await),
+		},
+		Some(Err(e)) => Err(tx::TxError::Submission(e.to_string())),
+		None => Err(tx::TxError::Dispatch("the signer is not the chain's sudo key".into())),
+	}
+}
+
+/// A dispatch error of the call sudo ran, named from the metadata when it is a pallet's.
+async fn named(
+	client: &Client,
+	e: runtime::runtime_types::sp_runtime::DispatchError,
+) -> tx::TxError {
+	use runtime::runtime_types::sp_runtime::DispatchError::Module;
+	if let Module(m) = &e
+		&& let Ok(at) = client.at_current_block().await
+		&& let Some(pallet) = at.metadata_ref().pallet_by_error_index(m.index)
+		&& let Some(variant) = pallet.error_variant_by_index(m.error[0])
+	{
+		return tx::TxError::Rejected {
+			pallet: pallet.name().to_string(),
+			error: variant.name.clone(),
+		};
+	}
+	tx::TxError::Dispatch(format!("{e:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn fixed_point_round_trips_the_values_runs_use() {
+		for x in [0.7f32, 1e-5, 0.02, 10_000.0, 3e-3, 1.0] {
+			assert_eq!(from_e9(to_e9(f64::from(x))), x, "{x}");
+		}
+		assert_eq!(to_e9(-1.0), 0);
+		assert_eq!(to_e9(f64::NAN), 0);
+	}
+}

@@ -1,0 +1,77 @@
+//! `offchain-trainer start-run`: the operator records the run's identity on chain (through the
+//! chain's sudo key): the model and corpus it is computed from, and the network's choices every
+//! peer then takes from the chain (outer learning rate, k, value coding, largest update value,
+//! fewest updates per step).
+
+use anyhow::Context;
+use std::path::PathBuf;
+
+/// Options of `offchain-trainer start-run`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StartRunArgs {
+	/// WebSocket URL of a tessera node.
+	#[arg(long, env = "TESSERA_NODE_URL", default_value = "ws://127.0.0.1:9944")]
+	pub(crate) url: String,
+	/// The chain's sudo key (`//Alice` on dev chains).
+	#[arg(long, env = "TESSERA_SUDO_SURI", hide_env_values = true)]
+	pub(crate) suri: String,
+	/// Model preset (`tiny`, `small`, `medium`) or a TOML config file.
+	#[arg(long, default_value = "tiny")]
+	pub(crate) model: String,
+	/// Corpus directory (built by `offchain-trainer corpus`): its tokenizer and dataset digests.
+	#[arg(long, env = "TESSERA_CORPUS_DIR")]
+	pub(crate) corpus: PathBuf,
+	/// Outer learning rate.
+	#[arg(long, default_value_t = 0.7)]
+	pub(crate) outer_lr: f32,
+	/// Values every payload keeps per 4096-value chunk.
+	#[arg(long, default_value_t = 64)]
+	pub(crate) top_k: u32,
+	/// Send kept values as raw f32 instead of 2-bit codes.
+	#[arg(long)]
+	pub(crate) raw_values: bool,
+	/// Largest magnitude of a kept value; a payload with a larger one is invalid.
+	#[arg(long, default_value_t = 1.0)]
+	pub(crate) max_update_value: f32,
+	/// Fewest included updates that make a step (fewer: a null round, θ unchanged).
+	#[arg(long, default_value_t = 1)]
+	pub(crate) min_updates: u32,
+}
+
+pub(crate) async fn run(args: StartRunArgs) -> anyhow::Result<()> {
+	use std::str::FromStr;
+	use tessera_peer::run::{RunChoices, check, manifest};
+	let model =
+		tessera_model::ModelConfig::load(&args.model).context("loading the model config")?;
+	let corpus = tessera_data::CorpusManifest::load(&args.corpus).context("reading the corpus")?;
+	anyhow::ensure!(
+		corpus.vocab_size == model.vocab_size,
+		"the corpus' vocabulary ({}) differs from the model's ({})",
+		corpus.vocab_size,
+		model.vocab_size
+	);
+	let choices = RunChoices {
+		outer_lr: args.outer_lr,
+		top_k: args.top_k,
+		quantised: !args.raw_values,
+		max_update_value: args.max_update_value,
+		min_updates: args.min_updates,
+	};
+	let wanted = manifest(&model, &corpus, &choices)?;
+	let client = tessera_chain::connect(&args.url).await?;
+	if let Some(existing) = tessera_chain::run::manifest(&client).await? {
+		// Starting the same run again is a no-op; another one is refused with the difference.
+		check(&model, &corpus, Some(&existing))?;
+		anyhow::ensure!(
+			existing == wanted,
+			"a run with other choices is already started on this chain: {existing:?}"
+		);
+		println!("the run is already started on this chain with this manifest");
+		return Ok(());
+	}
+	let uri = subxt_signer::SecretUri::from_str(&args.suri).context("parsing --suri")?;
+	let root = subxt_signer::sr25519::Keypair::from_uri(&uri).context("deriving the key")?;
+	tessera_chain::run::start(&client, &root, wanted.clone()).await.context("starting the run")?;
+	println!("run started: {wanted:?}");
+	Ok(())
+}

@@ -1,0 +1,177 @@
+//! The run's identity (DESIGN.md §2): the model, tokenizer, dataset, outer step and codec every
+//! peer must share to train the same θ. Set once, at genesis or by [`crate::Pallet::start_run`];
+//! a peer computes its own at start and refuses to run on any difference. Numbers are
+//! fixed-point integers (`_e9`: units of 10⁻⁹), never floats.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_core::H256;
+
+/// The model's configuration: its shape and how θ_0 is made.
+#[derive(
+	Clone,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+pub struct ModelManifest {
+	/// Vocabulary size.
+	pub vocab_size: u32,
+	/// Width of the residual stream.
+	pub d_model: u32,
+	/// Decoder blocks.
+	pub n_layers: u32,
+	/// Attention heads.
+	pub n_heads: u32,
+	/// Hidden width of the feed-forward block.
+	pub d_ff: u32,
+	/// Tokens per training sequence.
+	pub seq_len: u32,
+	/// RoPE base frequency, in 10⁻⁹.
+	pub rope_theta_e9: u64,
+	/// RMSNorm epsilon, in 10⁻⁹.
+	pub norm_eps_e9: u64,
+	/// Standard deviation of θ_0's weights, in 10⁻⁹.
+	pub init_std_e9: u64,
+	/// Seed of θ_0.
+	pub init_seed: u64,
+	/// Whether the output projection is the embedding's transpose.
+	pub tie_embeddings: bool,
+}
+
+/// The outer step every peer applies.
+#[derive(
+	Clone,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+pub struct OuterManifest {
+	/// Outer learning rate, in 10⁻⁹.
+	pub lr_e9: u64,
+	/// Largest magnitude of any value an update keeps, in 10⁻⁹: a payload with a larger one
+	/// (a quantisation table entry or a raw value) is invalid. It bounds every update's norm
+	/// absolutely (`≤ max · √kept`) and what one window can move a parameter (`≤ lr · max`).
+	pub max_update_value_e9: u64,
+	/// Fewest included updates that make a step; a window with fewer is a null round (θ
+	/// unchanged, [`crate::Event::NullRound`]).
+	pub min_updates: u32,
+}
+
+/// How updates are compressed (payload format, `docs/payload-format.md`).
+#[derive(
+	Clone,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+pub struct CodecManifest {
+	/// Payload format version.
+	pub version: u16,
+	/// Values kept per chunk (capped at a chunk's size); every payload must use exactly this.
+	pub top_k: u32,
+	/// Values are 2-bit quantised (`true`) or raw f32 (`false`); every payload must use this.
+	pub quantised: bool,
+}
+
+/// The run's identity.
+#[derive(
+	Clone,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+pub struct RunManifest {
+	/// The model.
+	pub model: ModelManifest,
+	/// BLAKE2b-256 of the tokenizer file.
+	pub tokenizer: H256,
+	/// BLAKE2b-256 of the dataset's tokens.
+	pub dataset: H256,
+	/// The outer step.
+	pub outer: OuterManifest,
+	/// The codec.
+	pub codec: CodecManifest,
+}
+
+/// Largest `top_k`: a chunk holds 4096 values.
+pub const MAX_TOP_K: u32 = 4096;
+
+impl RunManifest {
+	/// What makes the manifest unusable, if anything (`max_min_updates`: the aggregation
+	/// set's size, since more updates than that can never be included).
+	pub fn problem(&self, max_min_updates: u32) -> Option<&'static str> {
+		let m = &self.model;
+		if [m.vocab_size, m.d_model, m.n_layers, m.n_heads, m.d_ff, m.seq_len].contains(&0) {
+			return Some("a model dimension is 0");
+		}
+		if !m.d_model.is_multiple_of(m.n_heads) || !(m.d_model / m.n_heads).is_multiple_of(2) {
+			return Some("n_heads must divide d_model into heads of even size");
+		}
+		if m.rope_theta_e9 == 0 || m.norm_eps_e9 == 0 || m.init_std_e9 == 0 {
+			return Some("rope_theta, norm_eps and init_std must be positive");
+		}
+		if self.outer.lr_e9 == 0 || self.outer.max_update_value_e9 == 0 {
+			return Some("the outer learning rate and the update cap must be positive");
+		}
+		if self.outer.min_updates == 0 || self.outer.min_updates > max_min_updates {
+			return Some("min_updates must be between 1 and AggregationSize");
+		}
+		if self.codec.version == 0 || self.codec.top_k == 0 || self.codec.top_k > MAX_TOP_K {
+			return Some("the codec version must be positive and top_k in 1..=4096");
+		}
+		None
+	}
+}
+
+/// A small run, for tests and benchmarks.
+#[cfg(any(test, feature = "runtime-benchmarks"))]
+pub fn example() -> RunManifest {
+	RunManifest {
+		model: ModelManifest {
+			vocab_size: 512,
+			d_model: 64,
+			n_layers: 2,
+			n_heads: 4,
+			d_ff: 128,
+			seq_len: 64,
+			rope_theta_e9: 10_000_000_000_000,
+			norm_eps_e9: 10_000,
+			init_std_e9: 20_000_000,
+			init_seed: 0,
+			tie_embeddings: true,
+		},
+		tokenizer: H256::repeat_byte(1),
+		dataset: H256::repeat_byte(2),
+		outer: OuterManifest { lr_e9: 700_000_000, max_update_value_e9: 1_000_000, min_updates: 1 },
+		codec: CodecManifest { version: 1, top_k: 64, quantised: true },
+	}
+}
