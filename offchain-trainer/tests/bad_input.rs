@@ -244,6 +244,7 @@ async fn duplicate_of_another_miners_payload() {
 		window: WINDOW - 1,
 		hashes: vec![([3; 32], payload_hash(&original))],
 		indices: Default::default(),
+		set: Default::default(),
 	};
 	assert_set_aside(
 		run(Some(original), None, 10, false, Some(previous)).await,

@@ -38,9 +38,26 @@ impl Harness {
 	}
 }
 
-/// The choices of the tests' run: every test peer trains the tiny model, keeping 256 values per
-/// chunk.
-pub const RUN_ARGS: [&str; 6] = ["--model", "tiny", "--top-k", "256", "--outer-lr", "0.7"];
+/// The choices of the tests' run: the tiny model, 8 inner steps of 4 sequences at a peak
+/// learning rate of 3e-3 after 4 warm-up steps, 256 values kept per chunk, outer lr 0.7.
+pub const RUN_ARGS: [&str; 16] = [
+	"--model",
+	"tiny",
+	"--inner-steps",
+	"8",
+	"--batch-size",
+	"4",
+	"--lr",
+	"3e-3",
+	"--warmup-steps",
+	"4",
+	"--top-k",
+	"256",
+	"--outer-lr",
+	"0.7",
+	"--min-updates",
+	"1",
+];
 
 /// Starts the tests' run on the node at `url` with `offchain-trainer start-run` (Alice is the
 /// dev chain's sudo key); `extra` options are appended (they win over [`RUN_ARGS`]).

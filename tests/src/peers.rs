@@ -91,8 +91,8 @@ impl Network<'_> {
 		until: u64,
 	) -> anyhow::Result<Peer> {
 		let mut c = self.command("miner", name, suri, until)?;
-		c.args(["--inner-steps", "8", "--batch-size", "4", "--lr", "3e-3", "--warmup-steps", "4"])
-			.args(["--behaviour", behaviour]);
+		// The inner optimizer is the run's (harness::RUN_ARGS).
+		c.args(["--behaviour", behaviour]);
 		self.spawn(name, suri, c)
 	}
 

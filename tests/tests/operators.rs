@@ -13,7 +13,7 @@ use tokio::{
 async fn a_bad_config_is_refused_up_front_with_the_key_named() -> anyhow::Result<()> {
 	let dir = TestDir::new()?;
 	let file = dir.path().join("miner.toml");
-	std::fs::write(&file, "suri = \"//Alice\"\ninner_steps = 30\n")?;
+	std::fs::write(&file, "suri = \"//Alice\"\nfetch_timeout = 30\n")?;
 	let out = Command::new(binary("offchain-trainer")?)
 		.args(["miner", "--config"])
 		.arg(&file)
@@ -21,7 +21,7 @@ async fn a_bad_config_is_refused_up_front_with_the_key_named() -> anyhow::Result
 		.await?;
 	assert!(!out.status.success());
 	let err = String::from_utf8_lossy(&out.stderr);
-	assert!(err.contains("unknown key `inner_steps`") && err.contains("inner-steps"), "{err}");
+	assert!(err.contains("unknown key `fetch_timeout`") && err.contains("fetch-timeout"), "{err}");
 	Ok(())
 }
 
@@ -29,14 +29,14 @@ async fn a_bad_config_is_refused_up_front_with_the_key_named() -> anyhow::Result
 async fn a_configured_miner_logs_json_and_serves_metrics() -> anyhow::Result<()> {
 	let corpus = corpus()?;
 	let node = TestNode::start(NodeOptions { block_time_ms: 500, ..Default::default() })?;
-	start_run(node.rpc_url(), &corpus, &[]).await?;
+	start_run(node.rpc_url(), &corpus, &["--inner-steps", "4", "--batch-size", "2"]).await?;
 	let dir = TestDir::new()?;
 	let file = dir.path().join("miner.toml");
 	std::fs::write(
 		&file,
 		format!(
 			"url = \"{}\"\nsuri = \"//Alice\"\ncorpus = \"{}\"\nstore-dir = \"{}\"\n\
-			 checkpoint-dir = \"{}\"\ninner-steps = 4\nbatch-size = 2\nuntil-window = 100\n",
+			 checkpoint-dir = \"{}\"\nthreads = 1\nuntil-window = 100\n",
 			node.rpc_url(),
 			corpus.display(),
 			dir.path().join("store").display(),
@@ -125,7 +125,9 @@ async fn peers_are_refused_unless_they_match_the_run_on_chain() -> anyhow::Resul
 	start_run(url, &corpus, &[]).await?;
 	// Starting the same run again changes nothing; another one is refused.
 	start_run(url, &corpus, &[]).await?;
-	assert!(start_run(url, &corpus, &["--outer-lr", "0.5"]).await.is_err());
+	let other_lr = start_run(url, &corpus, &["--outer-lr", "0.5"]).await;
+	let err = other_lr.err().map(|e| e.to_string()).unwrap_or_default();
+	assert!(err.contains("a run with other choices is already started"), "{err}");
 
 	let other = dir.path().join("other.toml");
 	std::fs::write(

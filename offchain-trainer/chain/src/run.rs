@@ -6,7 +6,7 @@ use crate::{ChainError, Client, runtime, tx};
 use subxt_signer::sr25519::Keypair;
 
 pub use runtime::runtime_types::pallet_training::run::{
-	CodecManifest, ModelManifest, OuterManifest, RunManifest,
+	CodecManifest, InnerManifest, ModelManifest, OuterManifest, RunManifest,
 };
 
 /// A float as the manifest stores it: units of 10⁻⁹, rounded (negative and non-finite values
@@ -48,6 +48,17 @@ pub fn fields(m: &RunManifest) -> Vec<(&'static str, String)> {
 		("model tie_embeddings", m.model.tie_embeddings.to_string()),
 		("tokenizer digest", hex::encode(m.tokenizer.0)),
 		("dataset digest", hex::encode(m.dataset.0)),
+		("inner steps", m.inner.steps.to_string()),
+		("inner batch size", m.inner.batch_size.to_string()),
+		("inner peak lr", e9(m.inner.peak_lr_e9)),
+		("inner warmup steps", m.inner.warmup_steps.to_string()),
+		("inner decay steps", m.inner.decay_steps.to_string()),
+		("inner min lr ratio", e9(m.inner.min_ratio_e9)),
+		("adamw beta1", e9(m.inner.beta1_e9)),
+		("adamw beta2", e9(m.inner.beta2_e9)),
+		("adamw eps", e9(m.inner.eps_e9)),
+		("adamw weight decay", e9(m.inner.weight_decay_e9)),
+		("adamw max grad norm", e9(m.inner.max_grad_norm_e9)),
 		("outer lr", e9(m.outer.lr_e9)),
 		("max update value", e9(m.outer.max_update_value_e9)),
 		("min updates", m.outer.min_updates.to_string()),

@@ -2,14 +2,15 @@
 //! against the manifest on chain at start (DESIGN.md §2): any difference refuses to run, naming
 //! the field and both values. What only the chain decides (the outer learning rate, `k`, the
 //! value coding, the largest update value, the fewest updates that make a step) comes from the
-//! chain as [`Network`].
+//! chain as [`Network`], and so does the inner optimizer every miner trains with.
 
 use tessera_chain::run::{
-	CodecManifest, ModelManifest, OuterManifest, RunManifest, from_e9, to_e9,
+	CodecManifest, InnerManifest, ModelManifest, OuterManifest, RunManifest, from_e9, to_e9,
 };
 use tessera_codec::Rules;
 use tessera_data::corpus::CorpusManifest;
 use tessera_model::ModelConfig;
+use tessera_model::train::{AdamWConfig, InnerConfig, LrSchedule};
 
 /// What the chain decides for every peer of the run.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -20,6 +21,10 @@ pub struct Network {
 	pub rules: Rules,
 	/// Fewest included updates that make a step (fewer: a null round, θ unchanged).
 	pub min_updates: usize,
+	/// The inner loop every miner runs.
+	pub inner: InnerConfig,
+	/// The inner optimizer.
+	pub adamw: AdamWConfig,
 }
 
 /// Why this peer cannot run on this chain.
@@ -66,6 +71,14 @@ pub struct RunChoices {
 	pub max_update_value: f32,
 	/// Fewest included updates that make a step.
 	pub min_updates: u32,
+	/// The inner loop every miner runs.
+	pub inner: InnerConfig,
+	/// The inner optimizer.
+	pub adamw: AdamWConfig,
+}
+
+fn f64_e9(n: u64) -> f64 {
+	n as f64 / 1e9
 }
 
 fn digest(what: &'static str, hex_value: &str) -> Result<[u8; 32], RunError> {
@@ -102,6 +115,19 @@ pub fn manifest(
 		model: model_manifest(model),
 		tokenizer: H256(digest("tokenizer", &corpus.tokenizer_digest)?),
 		dataset: H256(digest("dataset", &corpus.dataset_digest)?),
+		inner: InnerManifest {
+			steps: u32::try_from(choices.inner.steps).unwrap_or(u32::MAX),
+			batch_size: u32::try_from(choices.inner.batch_size).unwrap_or(u32::MAX),
+			peak_lr_e9: to_e9(choices.inner.schedule.peak),
+			warmup_steps: choices.inner.schedule.warmup_steps,
+			decay_steps: choices.inner.schedule.decay_steps,
+			min_ratio_e9: to_e9(choices.inner.schedule.min_ratio),
+			beta1_e9: to_e9(choices.adamw.beta1),
+			beta2_e9: to_e9(choices.adamw.beta2),
+			eps_e9: to_e9(choices.adamw.eps),
+			weight_decay_e9: to_e9(choices.adamw.weight_decay),
+			max_grad_norm_e9: to_e9(choices.adamw.max_grad_norm),
+		},
 		outer: OuterManifest {
 			lr_e9: to_e9(f64::from(choices.outer_lr)),
 			max_update_value_e9: to_e9(f64::from(choices.max_update_value)),
@@ -182,6 +208,23 @@ pub fn check(
 			max_value: from_e9(chain.outer.max_update_value_e9),
 		},
 		min_updates: chain.outer.min_updates as usize,
+		inner: InnerConfig {
+			steps: chain.inner.steps as usize,
+			batch_size: chain.inner.batch_size as usize,
+			schedule: LrSchedule {
+				peak: f64_e9(chain.inner.peak_lr_e9),
+				warmup_steps: chain.inner.warmup_steps,
+				decay_steps: chain.inner.decay_steps,
+				min_ratio: f64_e9(chain.inner.min_ratio_e9),
+			},
+		},
+		adamw: AdamWConfig {
+			beta1: f64_e9(chain.inner.beta1_e9),
+			beta2: f64_e9(chain.inner.beta2_e9),
+			eps: f64_e9(chain.inner.eps_e9),
+			weight_decay: f64_e9(chain.inner.weight_decay_e9),
+			max_grad_norm: f64_e9(chain.inner.max_grad_norm_e9),
+		},
 	})
 }
 
@@ -210,6 +253,8 @@ mod tests {
 			quantised: true,
 			max_update_value: 1.0,
 			min_updates: 1,
+			inner: InnerConfig::default(),
+			adamw: AdamWConfig::default(),
 		}
 	}
 
@@ -221,6 +266,8 @@ mod tests {
 		assert_eq!(network.outer_lr, 0.7);
 		assert_eq!(network.rules, Rules { k: 64, quantised: true, max_value: 1.0 });
 		assert_eq!(network.min_updates, 1);
+		assert_eq!(network.inner, InnerConfig::default());
+		assert_eq!(network.adamw, AdamWConfig::default());
 	}
 
 	#[test]

@@ -84,7 +84,9 @@ pub struct DevnetOptions {
 	pub block_time_ms: u64,
 	/// Serve the store over S3 instead of a shared directory.
 	pub s3: bool,
-	/// Extra arguments for every miner (inner steps, batch size, …).
+	/// Extra arguments for `start-run` (the run's inner steps, batch size, …).
+	pub run_args: Vec<String>,
+	/// Extra arguments for every miner.
 	pub miner_args: Vec<String>,
 	/// Extra arguments for the validator.
 	pub validator_args: Vec<String>,
@@ -216,6 +218,7 @@ async fn start_run(options: &DevnetOptions, url: &str) -> Result<(), DevnetError
 		.args(["start-run", "--url", url, "--suri", "//Alice", "--model", &options.model])
 		.arg("--corpus")
 		.arg(&options.corpus)
+		.args(&options.run_args)
 		.stdin(Stdio::null())
 		.stdout(file)
 		.stderr(err)

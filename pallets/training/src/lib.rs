@@ -74,7 +74,7 @@ pub use history::WindowReport;
 pub use location::StorageLocation;
 pub use pallet::*;
 pub use permits::{HeldStake, StakeInfo};
-pub use run::{CodecManifest, ModelManifest, OuterManifest, RunManifest};
+pub use run::{CodecManifest, InnerManifest, ModelManifest, OuterManifest, RunManifest};
 pub use seed::{ParentHashSeed, WindowSeedSource};
 pub use types::{Commitment, PeerInfo, Role, Unbonding, WindowIndex, WindowInfo};
 pub use weights::WeightInfo;

@@ -1,7 +1,7 @@
-//! The run's identity (DESIGN.md §2): the model, tokenizer, dataset, outer step and codec every
-//! peer must share to train the same θ. Set once, at genesis or by [`crate::Pallet::start_run`];
-//! a peer computes its own at start and refuses to run on any difference. Numbers are
-//! fixed-point integers (`_e9`: units of 10⁻⁹), never floats.
+//! The run's identity (DESIGN.md §2): the model, tokenizer, dataset, inner optimizer, outer step
+//! and codec every peer must share to train the same θ. Set once, at genesis or by
+//! [`crate::Pallet::start_run`]; a peer computes its own at start and refuses to run on any
+//! difference. Numbers are fixed-point integers (`_e9`: units of 10⁻⁹), never floats.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
@@ -72,6 +72,46 @@ pub struct OuterManifest {
 	pub min_updates: u32,
 }
 
+/// The inner optimizer every miner trains with: AdamW over `steps` steps of `batch_size`
+/// sequences a window, the learning rate on a warm-up + cosine schedule over network-wide steps.
+#[derive(
+	Clone,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+pub struct InnerManifest {
+	/// Inner steps per window (H).
+	pub steps: u32,
+	/// Sequences per inner step.
+	pub batch_size: u32,
+	/// Peak learning rate, in 10⁻⁹.
+	pub peak_lr_e9: u64,
+	/// Steps of linear warm-up.
+	pub warmup_steps: u64,
+	/// Steps of cosine decay after the warm-up.
+	pub decay_steps: u64,
+	/// Final learning rate as a share of the peak, in 10⁻⁹.
+	pub min_ratio_e9: u64,
+	/// AdamW β₁, in 10⁻⁹.
+	pub beta1_e9: u64,
+	/// AdamW β₂, in 10⁻⁹.
+	pub beta2_e9: u64,
+	/// AdamW ε, in 10⁻⁹.
+	pub eps_e9: u64,
+	/// Decoupled weight decay, in 10⁻⁹.
+	pub weight_decay_e9: u64,
+	/// Largest global gradient norm, in 10⁻⁹.
+	pub max_grad_norm_e9: u64,
+}
+
 /// How updates are compressed (payload format, `docs/payload-format.md`).
 #[derive(
 	Clone,
@@ -116,6 +156,8 @@ pub struct RunManifest {
 	pub tokenizer: H256,
 	/// BLAKE2b-256 of the dataset's tokens.
 	pub dataset: H256,
+	/// The inner optimizer.
+	pub inner: InnerManifest,
 	/// The outer step.
 	pub outer: OuterManifest,
 	/// The codec.
@@ -138,6 +180,16 @@ impl RunManifest {
 		}
 		if m.rope_theta_e9 == 0 || m.norm_eps_e9 == 0 || m.init_std_e9 == 0 {
 			return Some("rope_theta, norm_eps and init_std must be positive");
+		}
+		let i = &self.inner;
+		if i.steps == 0 || i.batch_size == 0 || i.peak_lr_e9 == 0 {
+			return Some("inner steps, batch size and learning rate must be positive");
+		}
+		if i.beta1_e9 >= 1_000_000_000
+			|| i.beta2_e9 >= 1_000_000_000
+			|| i.min_ratio_e9 > 1_000_000_000
+		{
+			return Some("AdamW betas must be below 1 and the final learning-rate share at most 1");
 		}
 		if self.outer.lr_e9 == 0 || self.outer.max_update_value_e9 == 0 {
 			return Some("the outer learning rate and the update cap must be positive");
@@ -171,6 +223,19 @@ pub fn example() -> RunManifest {
 		},
 		tokenizer: H256::repeat_byte(1),
 		dataset: H256::repeat_byte(2),
+		inner: InnerManifest {
+			steps: 30,
+			batch_size: 8,
+			peak_lr_e9: 1_000_000,
+			warmup_steps: 100,
+			decay_steps: 10_000,
+			min_ratio_e9: 100_000_000,
+			beta1_e9: 900_000_000,
+			beta2_e9: 950_000_000,
+			eps_e9: 10,
+			weight_decay_e9: 100_000_000,
+			max_grad_norm_e9: 1_000_000_000,
+		},
 		outer: OuterManifest { lr_e9: 700_000_000, max_update_value_e9: 1_000_000, min_updates: 1 },
 		codec: CodecManifest { version: 1, top_k: 64, quantised: true },
 	}

@@ -54,6 +54,9 @@ pub struct FollowOptions {
 	pub rules: Rules,
 	/// Fewest included updates that make a step; fewer is a null round (θ unchanged).
 	pub min_updates: usize,
+	/// Fetch and decode only the aggregation set's payloads (miners: nothing else can enter
+	/// θ); a validator reads every commitment, to score it.
+	pub members_only: bool,
 	/// Local checkpoint directory.
 	pub checkpoint_dir: PathBuf,
 	/// Checkpoint every this many confirmed windows (0: never).
@@ -306,6 +309,7 @@ impl Follower {
 				window: window - 1,
 				hashes: prev.iter().map(|c| (c.account, c.payload_hash)).collect(),
 				indices: BTreeMap::new(),
+				set: Default::default(),
 			});
 		}
 		let shapes = self.replica.shapes().to_vec();
@@ -334,10 +338,16 @@ impl Follower {
 					window,
 					"the reveal period was not watched in time: fetching every payload now"
 				);
+				let wanted: Vec<_> = record
+					.commitments
+					.iter()
+					.filter(|c| !self.options.members_only || record.set.contains(&c.account))
+					.cloned()
+					.collect();
 				round::fetch_all(
 					&self.options.resolver,
 					window,
-					&record.commitments,
+					&wanted,
 					&shapes,
 					rules,
 					self.options.fetch_timeout,
@@ -402,16 +412,14 @@ impl Follower {
 		payloads: &BTreeMap<[u8; 32], Payload>,
 		resynced: bool,
 	) -> Result<(), FollowError> {
-		let mut list: Vec<&Payload> = inclusion.iter().filter_map(|a| payloads.get(a)).collect();
-		if inclusion.len() < self.options.min_updates {
-			// A null round (DESIGN.md §2): too few updates to step on; θ stays θ_w.
+		let list = step_list(inclusion, payloads, self.options.min_updates);
+		if list.is_empty() && !inclusion.is_empty() {
 			tracing::info!(
 				window,
 				updates = inclusion.len(),
 				min_updates = self.options.min_updates,
 				"null round: too few included updates, θ unchanged"
 			);
-			list.clear();
 		}
 		self.replica.apply_outer_step(window, &list, &self.options.outer)?;
 		let held_out_loss = self.replica.evaluate(&self.held_out, 8)?;
@@ -454,5 +462,49 @@ impl Follower {
 			}
 		}
 		Ok(())
+	}
+}
+
+/// The updates a window's outer step applies: `inclusion`'s payloads in order, or none at all
+/// when the list is shorter than `min_updates` (a null round, DESIGN.md §2: θ stays θ_w).
+fn step_list<'a>(
+	inclusion: &[[u8; 32]],
+	payloads: &'a BTreeMap<[u8; 32], Payload>,
+	min_updates: usize,
+) -> Vec<&'a Payload> {
+	if inclusion.len() < min_updates {
+		return Vec::new();
+	}
+	inclusion.iter().filter_map(|a| payloads.get(a)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use tessera_codec::Header;
+
+	fn payload(miner: u8) -> Payload {
+		Payload {
+			header: Header {
+				window: 1,
+				miner: [miner; 32],
+				theta_hash: [0; 32],
+				data_digest: [0; 32],
+			},
+			tensors: Vec::new(),
+		}
+	}
+
+	/// Issue 17 item 4: a list shorter than the run's `min_updates` steps on nothing; a long
+	/// enough one steps on its payloads in list order.
+	#[test]
+	fn a_short_inclusion_list_is_a_null_round() {
+		let payloads: BTreeMap<[u8; 32], Payload> =
+			[1u8, 2, 3].into_iter().map(|m| ([m; 32], payload(m))).collect();
+		let two = [[2u8; 32], [1; 32]];
+		assert!(step_list(&two, &payloads, 3).is_empty());
+		let list = step_list(&two, &payloads, 2);
+		assert_eq!(list.iter().map(|p| p.header.miner[0]).collect::<Vec<_>>(), vec![2, 1]);
+		assert!(step_list(&[], &payloads, 1).is_empty());
 	}
 }

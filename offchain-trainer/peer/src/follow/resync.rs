@@ -122,6 +122,7 @@ impl Follower {
 				.iter()
 				.map(|(a, p)| (*a, crate::gauntlet::copy::IndexSet::of(&p.tensors)))
 				.collect(),
+			set: record.set.iter().copied().collect(),
 		});
 		let stepped = Stepped {
 			window,

@@ -177,6 +177,7 @@ mod tests {
 			indices: None,
 			flags,
 			reasons: vec![],
+			copies_a_member: false,
 		}
 	}
 

@@ -147,8 +147,10 @@ pub async fn run(
 		resolver: options.follow.resolver.clone(),
 		max_bytes: options.follow.rules.max_payload_len(replica.shapes()),
 		fetch_timeout: options.follow.fetch_timeout,
+		members_only: true,
 	});
-	let follower = Follower::new(replica, &shard, options.follow.clone(), report, watch)?;
+	let follow = FollowOptions { members_only: true, ..options.follow.clone() };
+	let follower = Follower::new(replica, &shard, follow, report, watch)?;
 	let mut miner = Miner {
 		account,
 		follower,

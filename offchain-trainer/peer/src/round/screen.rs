@@ -8,9 +8,16 @@
 //! - **diverged**: the payload was trained from parameters whose hash is not this window's θ;
 //! - **early**: the payload was readable before the window closed (seen by a probe), which
 //!   would let others copy it;
-//! - **copied**: its bytes equal, or its kept positions almost all match
-//!   ([`copy::COPY_OVERLAP`]), another miner's payload committed in an earlier block of this
-//!   window or in the previous window.
+//! - **copied**: its kept positions almost all match ([`copy::COPY_OVERLAP`]) those of another
+//!   *aggregation-set member's* payload committed in an earlier block of this window, or of a
+//!   member of the previous window's set. (A byte copy never gets this far: its header names
+//!   the miner and window that built it, so it does not decode for the copier.)
+//!
+//! For the aggregate only set members' payloads matter, so a follower fetches and decodes
+//! nothing else (`FollowOptions::members_only`). A validator reads every commitment and scores
+//! with the full check as well: bytes or positions copied from *any* earlier commitment set
+//! [`flags::COPIED`] in its results ([`Screened::flags`]), while what enters the aggregate
+//! ([`Screened::enters_aggregate`]) depends only on members, so followers and validators agree.
 //!
 //! Everything here is a pure function of the chain's record, the fetched bytes, the probes and
 //! θ's hash, so peers with the same inputs include the same updates in the same order.
@@ -29,6 +36,8 @@ pub struct Previous {
 	pub hashes: Vec<([u8; 32], [u8; 32])>,
 	/// The kept positions of each of its payloads that decoded.
 	pub indices: BTreeMap<[u8; 32], IndexSet>,
+	/// Its aggregation set: whose positions the inclusion rule compares with.
+	pub set: BTreeSet<[u8; 32]>,
 }
 
 /// One peer's update after screening.
@@ -46,12 +55,21 @@ pub struct Screened {
 	pub flags: u8,
 	/// A human-readable reason for each set flag.
 	pub reasons: Vec<String>,
+	/// Its positions copy an earlier set member's (the inclusion rule's copy check).
+	pub copies_a_member: bool,
 }
 
 impl Screened {
-	/// Whether the update may enter the aggregate.
+	/// Whether the update is clean by every rule, the full copy check included: what a
+	/// validator evaluates and scores.
 	pub fn is_clean(&self) -> bool {
 		self.flags == 0 && self.payload.is_some()
+	}
+
+	/// Whether the update may enter the aggregate: clean but for copies of non-members, which
+	/// only the validators' scores punish.
+	pub fn enters_aggregate(&self) -> bool {
+		self.flags & !flags::COPIED == 0 && self.payload.is_some() && !self.copies_a_member
 	}
 
 	fn flag(&mut self, bit: u8, reason: String) {
@@ -84,6 +102,7 @@ pub fn screen(
 			indices: None,
 			flags: 0,
 			reasons: Vec::new(),
+			copies_a_member: false,
 		};
 		match fetched.remove(&c.account) {
 			None => s.flag(flags::MISSING, "not fetched".into()),
@@ -108,29 +127,48 @@ pub fn screen(
 			s.flag(flags::EARLY, "readable before the window closed".into());
 		}
 		let sketch = s.indices.as_ref().map(|i| i.sketch(key));
-		let mut earlier: Vec<Earlier<'_>> = Vec::new();
+		// Earlier payloads, members of their window's set first.
+		let mut members: Vec<Earlier<'_>> = Vec::new();
+		let mut others: Vec<Earlier<'_>> = Vec::new();
 		if let Some(p) = previous {
-			earlier.extend(p.hashes.iter().map(|(miner, hash)| Earlier {
-				miner: *miner,
-				hash: *hash,
-				indices: p.indices.get(miner).zip(previous_sketches.get(miner)),
-				own_bytes: true,
-			}));
+			for (miner, hash) in &p.hashes {
+				let e = Earlier {
+					miner: *miner,
+					hash: *hash,
+					indices: p.indices.get(miner).zip(previous_sketches.get(miner)),
+					own_bytes: true,
+				};
+				if p.set.contains(miner) { members.push(e) } else { others.push(e) }
+			}
 		}
-		earlier.extend(out.iter().zip(&sketches).filter_map(|(o, sk)| {
-			let oc = o.committed.as_ref()?;
-			(oc.committed_at < c.committed_at).then_some(Earlier {
+		for (o, sk) in out.iter().zip(&sketches) {
+			let Some(oc) = o.committed.as_ref().filter(|oc| oc.committed_at < c.committed_at)
+			else {
+				continue;
+			};
+			let e = Earlier {
 				miner: o.account,
 				hash: oc.payload_hash,
 				indices: o.indices.as_ref().zip(sk.as_ref()),
 				own_bytes: o.indices.is_some(),
-			})
-		}));
+			};
+			if record.set.contains(&o.account) { members.push(e) } else { others.push(e) }
+		}
 		let mine = s.indices.as_ref().zip(sketch.as_ref());
-		if let Some(copied) = copy::check(&c.account, &c.payload_hash, mine, &earlier) {
+		// The inclusion rule looks at members' positions only (what every follower decodes).
+		let member_copy = mine.and_then(|m| {
+			let positions: Vec<Earlier<'_>> =
+				members.iter().filter(|e| e.indices.is_some()).cloned().collect();
+			copy::check(&c.account, &c.payload_hash, Some(m), &positions)
+		});
+		s.copies_a_member = member_copy.is_some();
+		let copied = member_copy
+			.or_else(|| copy::check(&c.account, &c.payload_hash, mine, &members))
+			.or_else(|| copy::check(&c.account, &c.payload_hash, mine, &others));
+		if let Some(copied) = copied {
 			s.flag(flags::COPIED, format!("{copied:?}"));
 		}
-		drop(earlier);
+		drop((members, others));
 		out.push(s);
 		sketches.push(sketch);
 	}
@@ -143,18 +181,19 @@ pub fn screen(
 				indices: None,
 				flags: flags::MISSING,
 				reasons: vec!["no commitment".into()],
+				copies_a_member: false,
 			});
 		}
 	}
 	out
 }
 
-/// The aggregation set's members whose updates are clean, in set order.
+/// The aggregation set's members whose updates may enter the aggregate, in set order.
 pub fn inclusion(record: &WindowRecord, screened: &[Screened]) -> Vec<[u8; 32]> {
 	record
 		.set
 		.iter()
-		.filter(|m| screened.iter().any(|s| s.account == **m && s.is_clean()))
+		.filter(|m| screened.iter().any(|s| s.account == **m && s.enters_aggregate()))
 		.copied()
 		.collect()
 }
@@ -168,6 +207,7 @@ pub fn previous_of(record: &WindowRecord, screened: &[Screened]) -> Previous {
 			.iter()
 			.filter_map(|s| s.indices.clone().map(|i| (s.account, i)))
 			.collect(),
+		set: record.set.iter().copied().collect(),
 	}
 }
 
@@ -264,6 +304,7 @@ mod tests {
 			// Miner 2 re-serves the bytes miner 9 committed a window earlier.
 			hashes: vec![([9; 32], [102; 32])],
 			indices: BTreeMap::from([([9; 32], IndexSet::of(&old.tensors))]),
+			set: BTreeSet::from([[9; 32]]),
 		};
 		let mut fetched: BTreeMap<[u8; 32], Fetched> = BTreeMap::new();
 		fetched.insert([1; 32], Ok(payload(1, [2, 6, 10, 21], THETA)));
@@ -281,5 +322,39 @@ mod tests {
 		let next = previous_of(&record, &screened);
 		assert_eq!(next.hashes.len(), 3);
 		assert_eq!(next.indices.len(), 2);
+	}
+
+	/// Issue 17 item 5: what enters the aggregate depends on set members' payloads only, so a
+	/// follower that decodes nothing else includes what a validator that decodes everything
+	/// includes; copying a non-member is still flagged for the validator's scores.
+	#[test]
+	fn the_aggregate_depends_on_members_only_and_copies_of_others_are_still_flagged() {
+		let record = WindowRecord {
+			window: 2,
+			set: vec![[1; 32], [2; 32]],
+			commitments: vec![
+				committed(5, 10), // a non-member
+				committed(1, 11), // a member copying the non-member's positions
+				committed(2, 11), // an honest member
+			],
+		};
+		let fetch_all = || {
+			let mut f: BTreeMap<[u8; 32], Fetched> = BTreeMap::new();
+			f.insert([5; 32], Ok(payload(5, [1, 5, 9, 20], THETA)));
+			f.insert([1; 32], Ok(payload(1, [1, 5, 9, 20], THETA)));
+			f.insert([2; 32], Ok(payload(2, [2, 6, 10, 21], THETA)));
+			f
+		};
+		// A validator decodes everyone.
+		let validator = screen(&record, fetch_all(), &BTreeSet::new(), &THETA, None, &[0; 32]);
+		// A follower decodes members only.
+		let mut members_only = fetch_all();
+		members_only.remove(&[5; 32]);
+		let follower = screen(&record, members_only, &BTreeSet::new(), &THETA, None, &[0; 32]);
+		assert_eq!(inclusion(&record, &validator), vec![[1; 32], [2; 32]]);
+		assert_eq!(inclusion(&record, &follower), inclusion(&record, &validator));
+		let copier = validator.iter().find(|s| s.account == [1; 32]).unwrap();
+		assert_eq!(copier.flags, flags::COPIED, "the validator still scores it as a copy");
+		assert!(!copier.is_clean());
 	}
 }

@@ -194,6 +194,9 @@ pub struct WatchConfig {
 	pub max_bytes: usize,
 	/// Deadline of one fetch or probe.
 	pub fetch_timeout: Duration,
+	/// Look only at the aggregation set's payloads (a follower: nothing else enters θ); a
+	/// validator looks at every commitment, to score it.
+	pub members_only: bool,
 }
 
 /// Starts the watcher; it runs until the process ends, reconnecting when the node goes away.
@@ -218,6 +221,36 @@ struct WatcherState {
 	locations: BTreeMap<[u8; 32], Option<Location>>,
 	/// The commitments of the window in its reveal period (final once it closed).
 	closed: Option<(u64, Vec<Committed>)>,
+	/// Aggregation sets by window (fixed when a window opens), for `members_only`.
+	sets: BTreeMap<u64, BTreeSet<[u8; 32]>>,
+}
+
+impl WatcherState {
+	/// `commitments` of `window` that the watcher looks at: all, or the set's only.
+	async fn watched(
+		&mut self,
+		config: &WatchConfig,
+		client: &Client,
+		n: u64,
+		window: u64,
+		commitments: Vec<Committed>,
+	) -> Result<Vec<Committed>, ChainError> {
+		if !config.members_only {
+			return Ok(commitments);
+		}
+		let set = match self.sets.get(&window) {
+			Some(set) => set.clone(),
+			None => {
+				let set: BTreeSet<[u8; 32]> =
+					chain::network::aggregation_set(client, n, window).await?.into_iter().collect();
+				let oldest = window.saturating_sub(2);
+				self.sets.retain(|w, _| *w >= oldest);
+				self.sets.insert(window, set.clone());
+				set
+			},
+		};
+		Ok(commitments.into_iter().filter(|c| set.contains(&c.account)).collect())
+	}
 }
 
 async fn newest(client: &Client) -> Result<u64, ChainError> {
@@ -258,6 +291,7 @@ async fn observe(
 	if window >= 1 && newest(client).await? < window_end {
 		let commitments =
 			chain::network::commitments_located(client, n, window, &mut state.locations).await?;
+		let commitments = state.watched(config, client, n, window, commitments).await?;
 		let seen = watch.early(window);
 		for c in commitments.into_iter().filter(|c| !seen.contains(&c.account)) {
 			spawn_look(config, watch, client, Look::Early, window, c, window_end);
@@ -271,6 +305,7 @@ async fn observe(
 			_ => {
 				let c = chain::network::commitments_located(client, n, prev, &mut state.locations)
 					.await?;
+				let c = state.watched(config, client, n, prev, c).await?;
 				state.closed = Some((prev, c.clone()));
 				c
 			},

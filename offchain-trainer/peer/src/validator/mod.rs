@@ -130,8 +130,10 @@ pub async fn run(
 		resolver: options.follow.resolver.clone(),
 		max_bytes: options.follow.rules.max_payload_len(replica.shapes()),
 		fetch_timeout: options.follow.fetch_timeout,
+		members_only: false,
 	});
-	let follower = Follower::new(replica, &shard, options.follow.clone(), report, watch)?;
+	let follow = FollowOptions { members_only: false, ..options.follow.clone() };
+	let follower = Follower::new(replica, &shard, follow, report, watch)?;
 	let state = GauntletState::load(&options.state_path)?;
 	let mut v = Validator {
 		account,

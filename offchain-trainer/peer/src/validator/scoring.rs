@@ -132,6 +132,7 @@ mod tests {
 			indices: None,
 			flags,
 			reasons: vec![],
+			copies_a_member: false,
 		}
 	}
 

@@ -95,7 +95,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
 		},
 	};
 	let threads = args.threads.max(1).to_string();
-	let miner_args = vec![
+	let run_args = vec![
 		"--inner-steps".into(),
 		args.inner_steps.to_string(),
 		"--batch-size".into(),
@@ -104,11 +104,8 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
 		args.lr.to_string(),
 		"--warmup-steps".into(),
 		args.inner_steps.to_string(),
-		"--threads".into(),
-		threads.clone(),
-		"--eval-rows".into(),
-		"8".into(),
 	];
+	let miner_args = vec!["--threads".into(), threads.clone(), "--eval-rows".into(), "8".into()];
 	let validator_args = vec![
 		"--eval-sequences".into(),
 		args.eval_sequences.to_string(),
@@ -126,6 +123,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
 		windows: args.windows,
 		block_time_ms: args.block_time_ms,
 		s3: args.s3,
+		run_args,
 		miner_args,
 		validator_args,
 		adversaries: args.adversaries,

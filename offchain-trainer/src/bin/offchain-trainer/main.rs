@@ -66,7 +66,8 @@ enum Command {
 	/// standings.
 	Audit(Box<audit::AuditArgs>),
 	/// Record the run's identity on chain (the chain's sudo key): the model, tokenizer and
-	/// dataset every peer must share, and the outer step and codec choices they take from it.
+	/// dataset every peer must share, and the inner optimizer, outer step and codec choices
+	/// they take from it.
 	StartRun(Box<start_run::StartRunArgs>),
 	/// Simulate one window's payload exchange over given links and report compute utilisation
 	/// per schedule (sequential, duplex, overlapped with the next window's training).

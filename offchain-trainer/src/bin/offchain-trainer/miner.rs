@@ -8,21 +8,6 @@ use crate::peer::{PeerArgs, peer, summary};
 pub(crate) struct MinerArgs {
 	#[command(flatten)]
 	peer: PeerArgs,
-	/// Inner AdamW steps per window (H).
-	#[arg(long, default_value_t = 30)]
-	inner_steps: usize,
-	/// Sequences per inner step.
-	#[arg(long, default_value_t = 8)]
-	batch_size: usize,
-	/// Peak inner learning rate.
-	#[arg(long, default_value_t = 1e-3)]
-	lr: f64,
-	/// Inner warm-up steps (network-wide).
-	#[arg(long, default_value_t = 100)]
-	warmup_steps: u64,
-	/// Inner cosine-decay steps after the warm-up.
-	#[arg(long, default_value_t = 10_000)]
-	decay_steps: u64,
 	/// An adversary's behaviour, for testing the Gauntlet: nan, noise, copy-exact:<victim>,
 	/// copy-perturbed:<victim>, late, early, no-upload, wrong-hash.
 	#[arg(long, default_value = "honest", hide = true)]
@@ -30,21 +15,11 @@ pub(crate) struct MinerArgs {
 }
 
 pub(crate) async fn run(args: MinerArgs) -> anyhow::Result<()> {
-	use tessera_model::train::{AdamWConfig, InnerConfig, LrSchedule};
 	use tessera_peer::miner::{self, MinerOptions};
 	use tessera_peer::replica::Replica;
 	let p = peer(&args.peer).await?;
-	let inner = InnerConfig {
-		steps: args.inner_steps,
-		batch_size: args.batch_size,
-		schedule: LrSchedule {
-			peak: args.lr,
-			warmup_steps: args.warmup_steps,
-			decay_steps: args.decay_steps,
-			min_ratio: 0.1,
-		},
-	};
-	// k and the value coding are the run's (on chain), not the miner's to choose.
+	// The inner optimizer, k and the value coding are the run's (on chain), not the miner's to
+	// choose.
 	let compress = tessera_codec::CompressConfig {
 		k: p.network.rules.k,
 		quantise: p.network.rules.quantised,
@@ -53,8 +28,8 @@ pub(crate) async fn run(args: MinerArgs) -> anyhow::Result<()> {
 	let replica = Replica::new(
 		&p.model,
 		&tessera_model::model_device(&args.peer.device)?,
-		AdamWConfig::default(),
-		inner,
+		p.network.adamw,
+		p.network.inner,
 		compress,
 		args.peer.threads,
 	)?;

@@ -191,6 +191,8 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		outer: tessera_codec::OuterStep { lr: network.outer_lr, threads: args.threads.max(1) },
 		rules: network.rules,
 		min_updates: network.min_updates,
+		// The miner and the validator choose (members only for a miner).
+		members_only: false,
 		checkpoint_dir: args.checkpoint_dir.clone(),
 		checkpoint_every: args.checkpoint_every,
 		checkpoint_keep: args.checkpoint_keep,

@@ -1,13 +1,14 @@
 //! `offchain-trainer start-run`: the operator records the run's identity on chain (through the
 //! chain's sudo key): the model and corpus it is computed from, and the network's choices every
-//! peer then takes from the chain (outer learning rate, k, value coding, largest update value,
-//! fewest updates per step).
+//! peer then takes from the chain (the inner optimizer, outer learning rate, k, value coding,
+//! largest update value, fewest updates per step).
 
 use anyhow::Context;
 use std::path::PathBuf;
 
-/// Options of `offchain-trainer start-run`.
+/// Options of `offchain-trainer start-run` (a later flag wins over an earlier one).
 #[derive(Debug, clap::Args)]
+#[command(args_override_self = true)]
 pub(crate) struct StartRunArgs {
 	/// WebSocket URL of a tessera node.
 	#[arg(long, env = "TESSERA_NODE_URL", default_value = "ws://127.0.0.1:9944")]
@@ -36,6 +37,21 @@ pub(crate) struct StartRunArgs {
 	/// Fewest included updates that make a step (fewer: a null round, θ unchanged).
 	#[arg(long, default_value_t = 1)]
 	pub(crate) min_updates: u32,
+	/// Inner AdamW steps per window (H).
+	#[arg(long, default_value_t = 30)]
+	pub(crate) inner_steps: usize,
+	/// Sequences per inner step.
+	#[arg(long, default_value_t = 8)]
+	pub(crate) batch_size: usize,
+	/// Peak inner learning rate.
+	#[arg(long, default_value_t = 1e-3)]
+	pub(crate) lr: f64,
+	/// Inner warm-up steps (network-wide).
+	#[arg(long, default_value_t = 100)]
+	pub(crate) warmup_steps: u64,
+	/// Inner cosine-decay steps after the warm-up.
+	#[arg(long, default_value_t = 10_000)]
+	pub(crate) decay_steps: u64,
 }
 
 pub(crate) async fn run(args: StartRunArgs) -> anyhow::Result<()> {
@@ -56,6 +72,17 @@ pub(crate) async fn run(args: StartRunArgs) -> anyhow::Result<()> {
 		quantised: !args.raw_values,
 		max_update_value: args.max_update_value,
 		min_updates: args.min_updates,
+		inner: tessera_model::train::InnerConfig {
+			steps: args.inner_steps,
+			batch_size: args.batch_size,
+			schedule: tessera_model::train::LrSchedule {
+				peak: args.lr,
+				warmup_steps: args.warmup_steps,
+				decay_steps: args.decay_steps,
+				min_ratio: 0.1,
+			},
+		},
+		adamw: tessera_model::train::AdamWConfig::default(),
 	};
 	let wanted = manifest(&model, &corpus, &choices)?;
 	let client = tessera_chain::connect(&args.url).await?;

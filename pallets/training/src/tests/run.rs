@@ -30,8 +30,10 @@ fn only_root_starts_a_run_and_only_once() {
 #[test]
 fn unusable_manifests_are_refused() {
 	run_test(|| {
-		let cases: [fn(&mut RunManifest); 7] = [
+		let cases: [fn(&mut RunManifest); 9] = [
 			|m| m.model.d_model = 0,
+			|m| m.inner.steps = 0,
+			|m| m.inner.beta2_e9 = 1_000_000_000,
 			|m| m.model.n_heads = 3,
 			|m| m.outer.lr_e9 = 0,
 			|m| m.outer.max_update_value_e9 = 0,
