@@ -1,5 +1,5 @@
 //! Operator configuration files. `miner` and `validator` take `--config FILE`: a TOML table
-//! whose keys are the subcommand's long options (`inner-steps = 30`, `suri = "//Alice"`,
+//! whose keys are the subcommand's long options (`fetch-timeout = 10`, `suri = "//Alice"`,
 //! `create-bucket = true`). Precedence: command-line flags, then environment variables, then
 //! the file, then defaults. The file is checked up front: an unknown key, or a value of the
 //! wrong kind, is refused with the key and the file named.

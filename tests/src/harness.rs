@@ -34,7 +34,13 @@ impl Harness {
 
 	/// Peers reaching the node at `url` (its own, or a proxy's).
 	pub fn network<'a>(&'a self, url: &'a str) -> Network<'a> {
-		Network { url, s3: &self.s3, corpus: &self.corpus, dir: self.dir.path() }
+		Network {
+			url,
+			s3: &self.s3,
+			corpus: &self.corpus,
+			dir: self.dir.path(),
+			fetch_timeout_s: 3,
+		}
 	}
 }
 

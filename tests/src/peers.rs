@@ -31,6 +31,8 @@ pub struct Network<'a> {
 	pub corpus: &'a Path,
 	/// Where logs, reports, checkpoints go.
 	pub dir: &'a Path,
+	/// Each peer's `--fetch-timeout`, in seconds.
+	pub fetch_timeout_s: u64,
 }
 
 /// A running trainer process.
@@ -55,7 +57,7 @@ impl Network<'_> {
 			// key (separate from the own one) and a private endpoint.
 			.args(["--read-access-key", s3::ACCESS_KEY, "--read-secret-key", s3::SECRET_KEY])
 			.arg("--allow-private-endpoints")
-			.args(["--eval-rows", "16", "--fetch-timeout", "3"])
+			.args(["--eval-rows", "16", "--fetch-timeout", &self.fetch_timeout_s.to_string()])
 			.arg("--corpus")
 			.arg(self.corpus)
 			.arg("--checkpoint-dir")

@@ -1,7 +1,8 @@
 //! End to end against a real `tessera-node --dev`: window 1 opens at block 10 with its event;
 //! in a freshly opened window Alice commits a gradient hash through subxt, the commitment is in
 //! storage and in the event, and Bob's commit of the same hash (a front-runner copying it from
-//! the pool) is recorded beside Alice's without touching hers: nobody owns a hash.
+//! the pool) is recorded beside Alice's without touching hers: nobody owns a hash. And a
+//! transaction that is never included does not hold its sender past the finalization deadline.
 
 use std::time::Duration;
 use subxt::utils::H256;
@@ -62,5 +63,28 @@ async fn commit_gradient_through_subxt_and_the_same_hash_from_another_account() 
 	assert_eq!(bobs.payload_hash, hash);
 	let alices = training::commitment(&client, w, &alice_id).await?;
 	assert_eq!(alices.map(|c| c.payload_hash), Some(hash), "Alice's commitment stands");
+	Ok(())
+}
+
+/// Issue 17 item 14: following a transaction to finalization is bounded. A transaction with a
+/// nonce far in the future waits in the pool forever; the wait ends with `TimedOut` at the
+/// deadline instead of holding the caller.
+#[tokio::test(flavor = "multi_thread")]
+async fn waiting_for_finalization_is_bounded() -> anyhow::Result<()> {
+	let node = TestNode::start(NodeOptions { block_time_ms: 600, ..Default::default() })?;
+	let client = chain::connect(node.rpc_url()).await?;
+	let never = subxt::config::DefaultExtrinsicParamsBuilder::<chain::TesseraConfig>::new()
+		.nonce(1_000)
+		.build();
+	let call = runtime::transactions().system().remark(b"never included".to_vec());
+	let limit = Duration::from_secs(3);
+	let started = std::time::Instant::now();
+	let outcome = tokio::time::timeout(
+		DEADLINE,
+		chain::tx::submit_and_finalize_with(&client, &call, &dev::eve(), never, limit),
+	)
+	.await?;
+	assert!(matches!(outcome, Err(chain::tx::TxError::TimedOut(d)) if d == limit), "{outcome:?}");
+	assert!(started.elapsed() < limit + Duration::from_secs(10), "{:?}", started.elapsed());
 	Ok(())
 }

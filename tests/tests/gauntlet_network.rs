@@ -15,7 +15,7 @@
 use std::{collections::BTreeMap, str::FromStr, time::Duration};
 use tessera_chain::{self as chain, network};
 use tessera_e2e::{
-	Harness, Peer, TestNode,
+	Harness, Network, Peer, TestNode,
 	peers::{account_of, log_tail, records, theta_by_window},
 };
 use tessera_peer::report::Record;
@@ -120,7 +120,9 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 	const LAST: u64 = 5;
 	let h = Harness::start(1000).await?;
 	let (node, d) = (&h.node, h.dir());
-	let net = h.network(node.rpc_url());
+	// A fetch deadline far longer than the reveal period (3 blocks of 1 s): a peer that waited
+	// for the sink's silent store would see every honest payload too late, or step too late.
+	let net = Network { fetch_timeout_s: 10, ..h.network(node.rpc_url()) };
 	let names = ["Dave", "Alice", "Bob", "Charlie"];
 	let sink = Sink::start(node.rpc_url(), "//Ferdie", LAST).await?;
 	let peers = vec![

@@ -128,6 +128,17 @@ async fn peers_are_refused_unless_they_match_the_run_on_chain() -> anyhow::Resul
 	let other_lr = start_run(url, &corpus, &["--outer-lr", "0.5"]).await;
 	let err = other_lr.err().map(|e| e.to_string()).unwrap_or_default();
 	assert!(err.contains("a run with other choices is already started"), "{err}");
+	// The chain itself refuses a second run, and the error comes back named through sudo.
+	let client = tessera_chain::connect(url).await?;
+	let mut other = tessera_chain::run::manifest(&client).await?.expect("the run is on chain");
+	other.outer.lr_e9 = 500_000_000;
+	let alice = subxt_signer::sr25519::dev::alice();
+	match tessera_chain::run::start(&client, &alice, other).await {
+		Err(tessera_chain::tx::TxError::Rejected { pallet, error }) => {
+			assert_eq!((pallet.as_str(), error.as_str()), ("Training", "RunAlreadyStarted"));
+		},
+		other => panic!("a second run was not refused by the pallet: {other:?}"),
+	}
 
 	let other = dir.path().join("other.toml");
 	std::fs::write(

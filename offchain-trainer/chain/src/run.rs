@@ -97,7 +97,7 @@ pub async fn start(
 			Err(e) => Err(named(client, e).await),
 		},
 		Some(Err(e)) => Err(tx::TxError::Submission(e.to_string())),
-		None => Err(tx::TxError::Dispatch("the signer is not the chain's sudo key".into())),
+		None => Err(tx::TxError::Dispatch("sudo reported no outcome for the call".into())),
 	}
 }
 

@@ -37,20 +37,36 @@ pub enum TxError {
 /// protocol machines plan with the measured time of each transaction, not with this.
 pub const FINALIZATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Signs `call` with `signer`, submits it, and waits until its block is finalized.
+/// Transaction parameters (nonce, tip, mortality) of our chain.
+pub type TxParams = <<TesseraConfig as subxt::Config>::TransactionExtensions as subxt::config::TransactionExtensions<TesseraConfig>>::Params;
+
+/// Signs `call` with `signer`, submits it, and waits until its block is finalized, at most
+/// [`FINALIZATION_TIMEOUT`].
 pub async fn submit_and_finalize<Call: Payload>(
 	client: &Client,
 	call: &Call,
 	signer: &Keypair,
 ) -> Result<ExtrinsicEvents<TesseraConfig>, TxError> {
+	let params = subxt::config::DefaultExtrinsicParamsBuilder::<TesseraConfig>::new().build();
+	submit_and_finalize_with(client, call, signer, params, FINALIZATION_TIMEOUT).await
+}
+
+/// [`submit_and_finalize`] with explicit transaction parameters and finalization deadline.
+pub async fn submit_and_finalize_with<Call: Payload>(
+	client: &Client,
+	call: &Call,
+	signer: &Keypair,
+	params: TxParams,
+	timeout: std::time::Duration,
+) -> Result<ExtrinsicEvents<TesseraConfig>, TxError> {
 	let mut txs = client.tx().await.map_err(|e| TxError::Submission(e.to_string()))?;
 	let progress = txs
-		.sign_and_submit_then_watch_default(call, signer)
+		.sign_and_submit_then_watch(call, signer, params)
 		.await
 		.map_err(|e| TxError::Submission(e.to_string()))?;
-	tokio::time::timeout(FINALIZATION_TIMEOUT, progress.wait_for_finalized_success())
+	tokio::time::timeout(timeout, progress.wait_for_finalized_success())
 		.await
-		.map_err(|_| TxError::TimedOut(FINALIZATION_TIMEOUT))?
+		.map_err(|_| TxError::TimedOut(timeout))?
 		.map_err(classify)
 }
 

@@ -18,11 +18,15 @@ pub struct CompressConfig {
 	pub beta: f32,
 	/// Quantise kept values to 2 bits (default); `false` sends them as raw f32.
 	pub quantise: bool,
+	/// Largest magnitude sent (the run's largest update value): a kept value beyond it is sent
+	/// as ±`max_value` and the rest stays in the error-feedback buffer, so an honest update is
+	/// never refused for it. Default: no limit (`f32::MAX`).
+	pub max_value: f32,
 }
 
 impl Default for CompressConfig {
 	fn default() -> Self {
-		Self { k: 64, beta: 0.95, quantise: true }
+		Self { k: 64, beta: 0.95, quantise: true, max_value: f32::MAX }
 	}
 }
 
@@ -33,6 +37,9 @@ impl CompressConfig {
 		}
 		if !(0.0..=1.0).contains(&self.beta) {
 			return Err(CodecError::BadConfig("beta must be in [0, 1]"));
+		}
+		if self.max_value.is_nan() || self.max_value <= 0.0 {
+			return Err(CodecError::BadConfig("max_value must be positive"));
 		}
 		Ok(())
 	}
@@ -189,6 +196,10 @@ pub fn compress_tensor_threaded(
 		return Err(CodecError::ErrorFeedbackOverflow { tensor });
 	}
 
+	// What is sent stays within the run's largest value; the rest is fed back below.
+	for v in kept.iter_mut() {
+		*v = v.clamp(-config.max_value, config.max_value);
+	}
 	let values = if config.quantise {
 		let q = Quantiser::fit(&kept);
 		Values::Quantised { codes: kept.iter().map(|&v| q.code(v)).collect(), table: q.table }
@@ -325,6 +336,28 @@ mod tests {
 			// `before = sent + after` up to the two roundings of f32 arithmetic.
 			let scale = before[i].abs().max(sent[i].abs());
 			assert!((sent[i] + e[i] - before[i]).abs() <= 2.0 * f32::EPSILON * scale);
+		}
+	}
+
+	/// Issue 17 item 4: what is sent stays within the run's largest value (so an honest
+	/// payload is never refused for it), and what is clamped away stays in the buffer.
+	#[test]
+	fn values_beyond_the_largest_are_clamped_and_fed_back() {
+		let g = ChunkGeometry::for_shape(&[64, 64]).expect("valid");
+		let delta: Vec<f32> = (0..g.len()).map(|i| (i % 97) as f32 * 0.05 - 2.4).collect();
+		for quantise in [false, true] {
+			let config = CompressConfig { quantise, max_value: 0.5, ..Default::default() };
+			let mut e = vec![0.0; g.len()];
+			let c = compress_tensor(0, &mut e, &delta, &g, &config, &mut Scratch::default())
+				.expect("compresses");
+			let sent = c.to_dense();
+			assert!(sent.iter().all(|v| v.abs() <= 0.5), "quantise {quantise}");
+			if !quantise {
+				assert!(sent.iter().any(|v| v.abs() == 0.5), "the largest values were clamped");
+			}
+			for i in 0..g.len() {
+				assert_eq!(e[i].to_bits(), (delta[i] - sent[i]).to_bits(), "e = before − sent");
+			}
 		}
 	}
 

@@ -31,18 +31,19 @@ impl Rules {
 		let chunk_len = geometry.chunk_len();
 		let per_chunk =
 			(0..=12usize).map(|p| k * (1 + p) + (chunk_len >> p)).min().unwrap_or(usize::MAX);
-		geometry.num_chunks() * per_chunk
+		geometry.num_chunks().saturating_mul(per_chunk)
 	}
 
 	/// Largest encoded tensor of `geometry` these rules allow, in bytes.
 	pub fn max_tensor_len(&self, geometry: &ChunkGeometry) -> usize {
-		let n = geometry.num_chunks() * self.k_for(geometry);
+		let n = geometry.num_chunks().saturating_mul(self.k_for(geometry));
 		// ndim, 2 dims, chunk sides, k, codings, Rice parameter, table, index count, body length.
 		let fixed = 1 + 2 * 4 + 2 + 2 + 2 + 1 + 1 + 1 + 4 + 4;
 		let table = if self.quantised { LEVELS * 4 } else { 0 };
-		let index = (n * 12).max(self.rice_index_bits(geometry)).div_ceil(8);
-		let values = if self.quantised { (n * 2).div_ceil(8) } else { n * 4 };
-		fixed + table + index + values
+		let index = n.saturating_mul(12).max(self.rice_index_bits(geometry)).div_ceil(8);
+		let values =
+			if self.quantised { n.saturating_mul(2).div_ceil(8) } else { n.saturating_mul(4) };
+		(fixed + table).saturating_add(index).saturating_add(values)
 	}
 
 	/// Largest payload these rules allow for a model of `shapes` (shapes the codec cannot
@@ -74,7 +75,7 @@ mod tests {
 		let header =
 			Header { window: 1, miner: [1; 32], theta_hash: [0; 32], data_digest: [0; 32] };
 		for (k, quantised) in [(1, true), (64, true), (64, false), (4096, true)] {
-			let config = CompressConfig { k, beta: 0.9, quantise: quantised };
+			let config = CompressConfig { k, beta: 0.9, quantise: quantised, ..Default::default() };
 			for coding in [IndexCoding::Packed12, IndexCoding::Rice] {
 				let mut tensors = Vec::new();
 				let mut scratch = Scratch::default();

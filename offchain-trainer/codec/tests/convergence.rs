@@ -39,9 +39,13 @@ fn run(method: Method) -> f64 {
 	let mut theta = vec![vec![0.0f32; N]];
 	let mut errors = vec![vec![0.0f32; N]; WORKERS];
 	let config = match method {
-		Method::Dense => CompressConfig { k: 4096, quantise: false, beta: 0.0 },
-		Method::TopKNoFeedback => CompressConfig { k: K, quantise: true, beta: 0.0 },
-		Method::Codec => CompressConfig { k: K, quantise: true, beta: 0.95 },
+		Method::Dense => {
+			CompressConfig { k: 4096, quantise: false, beta: 0.0, ..Default::default() }
+		},
+		Method::TopKNoFeedback => {
+			CompressConfig { k: K, quantise: true, beta: 0.0, ..Default::default() }
+		},
+		Method::Codec => CompressConfig { k: K, quantise: true, beta: 0.95, ..Default::default() },
 	};
 	let mut scratch = Scratch::default();
 	for _ in 0..ROUNDS {

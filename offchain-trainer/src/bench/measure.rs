@@ -259,7 +259,8 @@ fn theta(shapes: &[Vec<usize>]) -> Vec<Vec<f32>> {
 
 /// The codec's figures on the CPU: compression, payload size, the outer step.
 fn codec_cpu(spec: &BenchSpec) -> Result<Figures, MeasureError> {
-	let config = CompressConfig { k: spec.k, beta: spec.beta, quantise: true };
+	let config =
+		CompressConfig { k: spec.k, beta: spec.beta, quantise: true, ..Default::default() };
 	let shapes = &spec.shapes;
 	let input_bytes =
 		shapes.iter().map(|s| s.iter().product::<usize>()).sum::<usize>() as f64 * 4.0;
@@ -297,7 +298,8 @@ fn model_figures(
 	device: &Device,
 	figures: &mut Figures,
 ) -> Result<(), MeasureError> {
-	let config = CompressConfig { k: spec.k, beta: spec.beta, quantise: true };
+	let config =
+		CompressConfig { k: spec.k, beta: spec.beta, quantise: true, ..Default::default() };
 	let mut rng = ChaCha8Rng::seed_from_u64(11);
 	// The inner step on the model.
 	let model = Llama::new(&spec.model, device)?;
@@ -365,7 +367,8 @@ fn codec_gpu(spec: &BenchSpec) -> Result<Figures, MeasureError> {
 	use tessera_codec::{ChunkGeometry, cuda::Gpu};
 	let gpu_error = |e: tessera_codec::cuda::GpuError| MeasureError::Gpu(e.to_string());
 	let gpu = Gpu::new(0).map_err(gpu_error)?;
-	let config = CompressConfig { k: spec.k, beta: spec.beta, quantise: true };
+	let config =
+		CompressConfig { k: spec.k, beta: spec.beta, quantise: true, ..Default::default() };
 	let shapes = &spec.shapes;
 	let geometries =
 		shapes.iter().map(|s| ChunkGeometry::for_shape(s)).collect::<Result<Vec<_>, _>>()?;

@@ -10,19 +10,6 @@ mod events_and_errors {
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
-		/// The run's identity was recorded: every peer checks its own against it at start.
-		RunStarted {
-			/// The manifest.
-			manifest: RunManifest,
-		},
-		/// A window's binding inclusion list holds fewer than the run's `min_updates`: θ stays
-		/// θ_w on every peer (a null round).
-		NullRound {
-			/// The window.
-			window: WindowIndex,
-			/// Updates the binding inclusion list held.
-			updates: u32,
-		},
 		/// A training window opened.
 		WindowOpened {
 			/// The window that opened.
@@ -148,6 +135,19 @@ mod events_and_errors {
 		WindowPruned {
 			/// The pruned window.
 			window: WindowIndex,
+		},
+		/// The run's identity was recorded: every peer checks its own against it at start.
+		RunStarted {
+			/// The manifest.
+			manifest: RunManifest,
+		},
+		/// A window's binding inclusion list holds fewer than the run's `min_updates`: θ stays
+		/// θ_w on every peer (a null round).
+		NullRound {
+			/// The window.
+			window: WindowIndex,
+			/// Updates the binding inclusion list held.
+			updates: u32,
 		},
 	}
 

@@ -88,6 +88,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::CurrentWindow` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Training::WindowValidators` (r:1 w:0)
 	/// Proof: `Training::WindowValidators` (`max_values`: None, `max_size`: Some(2066), added: 4541, mode: `MaxEncodedLen`)
+	/// Storage: `Training::AggregationSets` (r:1 w:0)
+	/// Proof: `Training::AggregationSets` (`max_values`: None, `max_size`: Some(1041), added: 3516, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Commitments` (r:256 w:0)
 	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
 	/// Storage: `Training::IncentiveWeights` (r:256 w:1)
@@ -98,17 +100,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
 		// Proof size: measured `34046`, estimated `809304`.
-		// Minimum execution time: 2_722_317_000 picoseconds.
-		Weight::from_parts(2_966_789_000, 809304)
-			.saturating_add(T::DbWeight::get().reads(778))
+		// Minimum execution time: 2_561_435_000 picoseconds.
+		Weight::from_parts(2_656_016_000, 809304)
+			.saturating_add(T::DbWeight::get().reads(779))
 			.saturating_add(T::DbWeight::get().writes(10))
 	}
 	/// Storage: `Training::Peers` (r:1 w:1)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
 	fn set_storage_location() -> Weight {
 		// Proof size: measured `371`, estimated `4123`.
-		// Minimum execution time: 14_257_000 picoseconds.
-		Weight::from_parts(16_349_000, 4123)
+		// Minimum execution time: 13_833_000 picoseconds.
+		Weight::from_parts(15_190_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -116,8 +118,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
 	fn deregister() -> Weight {
 		// Proof size: measured `371`, estimated `4123`.
-		// Minimum execution time: 13_993_000 picoseconds.
-		Weight::from_parts(16_216_000, 4123)
+		// Minimum execution time: 14_038_000 picoseconds.
+		Weight::from_parts(15_221_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -135,8 +137,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn withdraw_deposit() -> Weight {
 		// Proof size: measured `817`, estimated `4123`.
-		// Minimum execution time: 84_612_000 picoseconds.
-		Weight::from_parts(92_836_000, 4123)
+		// Minimum execution time: 80_360_000 picoseconds.
+		Weight::from_parts(84_560_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
@@ -148,8 +150,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn bond() -> Weight {
 		// Proof size: measured `665`, estimated `4123`.
-		// Minimum execution time: 52_987_000 picoseconds.
-		Weight::from_parts(60_013_000, 4123)
+		// Minimum execution time: 50_150_000 picoseconds.
+		Weight::from_parts(53_058_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -159,8 +161,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	fn unbond() -> Weight {
 		// Proof size: measured `338`, estimated `3550`.
-		// Minimum execution time: 17_307_000 picoseconds.
-		Weight::from_parts(19_939_000, 3550)
+		// Minimum execution time: 17_079_000 picoseconds.
+		Weight::from_parts(18_198_000, 3550)
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -172,8 +174,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn withdraw_unbonded() -> Weight {
 		// Proof size: measured `568`, estimated `3593`.
-		// Minimum execution time: 47_129_000 picoseconds.
-		Weight::from_parts(55_368_000, 3593)
+		// Minimum execution time: 46_249_000 picoseconds.
+		Weight::from_parts(48_669_000, 3593)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
@@ -185,14 +187,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
 	fn commit_gradient() -> Weight {
 		// Proof size: measured `500`, estimated `4123`.
-		// Minimum execution time: 20_705_000 picoseconds.
-		Weight::from_parts(23_523_000, 4123)
+		// Minimum execution time: 19_827_000 picoseconds.
+		Weight::from_parts(21_059_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Training::Run` (r:1 w:1)
+	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(228), added: 723, mode: `MaxEncodedLen`)
 	fn start_run() -> Weight {
-		Weight::from_parts(20_000_000, 1700)
+		// Proof size: measured `126`, estimated `1713`.
+		// Minimum execution time: 9_057_000 picoseconds.
+		Weight::from_parts(9_962_000, 1713)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -211,10 +216,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `r` is `[0, 255]`.
 	fn submit_gauntlet_results(r: u32, ) -> Weight {
 		// Proof size: measured `2157 + r * (86 ±0)`, estimated `21488 + r * (3133 ±0)`.
-		// Minimum execution time: 36_830_000 picoseconds.
-		Weight::from_parts(22_813_907, 21488)
-			// Standard error: 13_325
-			.saturating_add(Weight::from_parts(4_112_531, 0).saturating_mul(r.into()))
+		// Minimum execution time: 32_818_000 picoseconds.
+		Weight::from_parts(31_496_290, 21488)
+			// Standard error: 6_052
+			.saturating_add(Weight::from_parts(3_360_395, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -222,8 +227,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	fn on_initialize_idle() -> Weight {
 		// Proof size: measured `0`, estimated `0`.
-		// Minimum execution time: 142_000 picoseconds.
-		Weight::from_parts(216_000, 0)
+		// Minimum execution time: 133_000 picoseconds.
+		Weight::from_parts(205_000, 0)
 	}
 	/// Storage: `Training::Submissions` (r:65 w:64)
 	/// Proof: `Training::Submissions` (`max_values`: None, `max_size`: Some(18023), added: 20498, mode: `MaxEncodedLen`)
@@ -231,6 +236,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
 	/// Storage: `Training::IncentiveWeights` (r:256 w:256)
 	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Run` (r:1 w:0)
+	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(228), added: 723, mode: `MaxEncodedLen`)
 	/// Storage: `Training::PeerCount` (r:1 w:0)
 	/// Proof: `Training::PeerCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
@@ -253,13 +260,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `v` is `[1, 256]`.
 	fn on_initialize_open_window(p: u32, v: u32, ) -> Weight {
 		// Proof size: measured `0 + p * (85 ±0) + v * (210 ±0)`, estimated `1333360 + p * (862 ±150) + v * (3133 ±0)`.
-		// Minimum execution time: 190_476_000 picoseconds.
-		Weight::from_parts(193_681_000, 1333360)
-			// Standard error: 51_727
-			.saturating_add(Weight::from_parts(291_412, 0).saturating_mul(p.into()))
-			// Standard error: 51_707
-			.saturating_add(Weight::from_parts(11_654_902, 0).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads(135))
+		// Minimum execution time: 171_525_000 picoseconds.
+		Weight::from_parts(175_311_000, 1333360)
+			// Standard error: 30_583
+			.saturating_add(Weight::from_parts(284_121, 0).saturating_mul(p.into()))
+			// Standard error: 30_571
+			.saturating_add(Weight::from_parts(10_920_883, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(136))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(139))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
@@ -278,6 +285,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::PermitStakes` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `Training::IncentiveWeights` (r:192 w:192)
 	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Run` (r:1 w:0)
+	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(228), added: 723, mode: `MaxEncodedLen`)
 	/// Storage: `Training::PeerCount` (r:1 w:0)
 	/// Proof: `Training::PeerCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
@@ -296,13 +305,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[0, 192]`.
 	fn on_initialize_close_scoring(v: u32, p: u32, ) -> Weight {
 		// Proof size: measured `0 + p * (215 ±0) + v * (401 ±0)`, estimated `21488 + p * (3133 ±0) + v * (20498 ±0)`.
-		// Minimum execution time: 1_737_597_000 picoseconds.
-		Weight::from_parts(1_767_416_000, 21488)
-			// Standard error: 1_407_236
-			.saturating_add(Weight::from_parts(21_726_965, 0).saturating_mul(v.into()))
-			// Standard error: 469_244
-			.saturating_add(Weight::from_parts(10_846_954, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(4))
+		// Minimum execution time: 1_620_883_000 picoseconds.
+		Weight::from_parts(1_625_051_000, 21488)
+			// Standard error: 1_067_057
+			.saturating_add(Weight::from_parts(17_637_755, 0).saturating_mul(v.into()))
+			// Standard error: 355_811
+			.saturating_add(Weight::from_parts(8_251_372, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(5))
@@ -317,66 +326,66 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// their own.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(2_966_789_000, 809304)
-			.saturating_add(RocksDbWeight::get().reads(778))
+		Weight::from_parts(2_656_016_000, 809304)
+			.saturating_add(RocksDbWeight::get().reads(779))
 			.saturating_add(RocksDbWeight::get().writes(10))
 	}
 	fn set_storage_location() -> Weight {
-		Weight::from_parts(16_349_000, 4123)
+		Weight::from_parts(15_190_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn deregister() -> Weight {
-		Weight::from_parts(16_216_000, 4123)
+		Weight::from_parts(15_221_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn withdraw_deposit() -> Weight {
-		Weight::from_parts(92_836_000, 4123)
+		Weight::from_parts(84_560_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(5))
 			.saturating_add(RocksDbWeight::get().writes(6))
 	}
 	fn bond() -> Weight {
-		Weight::from_parts(60_013_000, 4123)
+		Weight::from_parts(53_058_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(2))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(19_939_000, 3550)
+		Weight::from_parts(18_198_000, 3550)
 			.saturating_add(RocksDbWeight::get().reads(2))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn withdraw_unbonded() -> Weight {
-		Weight::from_parts(55_368_000, 3593)
+		Weight::from_parts(48_669_000, 3593)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(3))
 	}
 	fn commit_gradient() -> Weight {
-		Weight::from_parts(23_523_000, 4123)
+		Weight::from_parts(21_059_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn start_run() -> Weight {
-		Weight::from_parts(20_000_000, 1700)
+		Weight::from_parts(9_962_000, 1713)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn submit_gauntlet_results(r: u32, ) -> Weight {
-		Weight::from_parts(22_813_907, 21488)
-			.saturating_add(Weight::from_parts(4_112_531, 0).saturating_mul(r.into()))
+		Weight::from_parts(31_496_290, 21488)
+			.saturating_add(Weight::from_parts(3_360_395, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(6))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(1))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(r.into()))
 	}
 	fn on_initialize_idle() -> Weight {
-		Weight::from_parts(216_000, 0)
+		Weight::from_parts(205_000, 0)
 	}
 	fn on_initialize_open_window(p: u32, v: u32, ) -> Weight {
-		Weight::from_parts(193_681_000, 1333360)
-			.saturating_add(Weight::from_parts(291_412, 0).saturating_mul(p.into()))
-			.saturating_add(Weight::from_parts(11_654_902, 0).saturating_mul(v.into()))
-			.saturating_add(RocksDbWeight::get().reads(135))
+		Weight::from_parts(175_311_000, 1333360)
+			.saturating_add(Weight::from_parts(284_121, 0).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(10_920_883, 0).saturating_mul(v.into()))
+			.saturating_add(RocksDbWeight::get().reads(136))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes(139))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(v.into())))
@@ -384,10 +393,10 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(v.into()))
 	}
 	fn on_initialize_close_scoring(v: u32, p: u32, ) -> Weight {
-		Weight::from_parts(1_767_416_000, 21488)
-			.saturating_add(Weight::from_parts(21_726_965, 0).saturating_mul(v.into()))
-			.saturating_add(Weight::from_parts(10_846_954, 0).saturating_mul(p.into()))
-			.saturating_add(RocksDbWeight::get().reads(4))
+		Weight::from_parts(1_625_051_000, 21488)
+			.saturating_add(Weight::from_parts(17_637_755, 0).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(8_251_372, 0).saturating_mul(p.into()))
+			.saturating_add(RocksDbWeight::get().reads(5))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(5))

@@ -314,7 +314,8 @@ impl Follower {
 		}
 		let shapes = self.replica.shapes().to_vec();
 		let rules = self.options.rules;
-		let settle = self.options.fetch_timeout + std::time::Duration::from_secs(1);
+		// Only looks recording a finished fetch are waited for: one chain query each.
+		let settle = std::time::Duration::from_secs(5);
 		let fetched = match self.watch.revealed_settled(window, settle).await {
 			// What the watcher read during the reveal period, and nothing else.
 			Some(revealed) => record

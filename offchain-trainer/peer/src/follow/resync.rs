@@ -84,6 +84,15 @@ impl Follower {
 			return Ok(false);
 		}
 		self.apply(window, &verdict.inclusion, &payloads, true)?;
+		// The next window's copy check compares with the verdict's aggregate, as everyone's.
+		if let Some(prev) = self.previous.as_mut().filter(|prev| prev.window == window) {
+			prev.set = verdict.inclusion.iter().copied().collect();
+			for (a, p) in &payloads {
+				prev.indices
+					.entry(*a)
+					.or_insert_with(|| crate::gauntlet::copy::IndexSet::of(&p.tensors));
+			}
+		}
 		Ok(self.replica.theta_hash() == verdict.theta_hash)
 	}
 
@@ -122,7 +131,7 @@ impl Follower {
 				.iter()
 				.map(|(a, p)| (*a, crate::gauntlet::copy::IndexSet::of(&p.tensors)))
 				.collect(),
-			set: record.set.iter().copied().collect(),
+			set: verdict.inclusion.iter().copied().collect(),
 		});
 		let stepped = Stepped {
 			window,

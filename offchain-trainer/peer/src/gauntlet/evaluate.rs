@@ -118,10 +118,13 @@ pub fn clip_limits(payloads: &[&Payload]) -> Vec<f64> {
 }
 
 /// Rows of tokens, `seq_len + 1` each.
-type Rows = Vec<Vec<u16>>;
+pub type Rows = Vec<Vec<u16>>;
 
-/// The assigned and random rows of `miner` in the window.
-fn rows_of(input: &EvalInput<'_>, miner: &[u8; 32]) -> Result<(Rows, Rows), EvaluateError> {
+/// The assigned and random rows `miner`'s update is evaluated on: `(assigned, random)`.
+pub fn evaluation_rows(
+	input: &EvalInput<'_>,
+	miner: &[u8; 32],
+) -> Result<(Rows, Rows), EvaluateError> {
 	let dataset = input.shard.manifest().dataset_digest_bytes()?;
 	let spec = SliceSpec { sequences: input.sequences, seq_len: input.model.config().seq_len };
 	let train = input.shard.train_tokens();
@@ -135,7 +138,7 @@ fn rows_of(input: &EvalInput<'_>, miner: &[u8; 32]) -> Result<(Rows, Rows), Eval
 /// θ_w and the two seeds, so a validator computes it during the reveal period, before the
 /// updates are in.
 pub fn before_losses(input: &EvalInput<'_>, miner: &[u8; 32]) -> Result<(f64, f64), EvaluateError> {
-	let (assigned, random) = rows_of(input, miner)?;
+	let (assigned, random) = evaluation_rows(input, miner)?;
 	input.model.params().set_from_vecs(input.theta)?;
 	Ok((
 		input.model.mean_loss(&assigned, input.batch)?,
@@ -160,7 +163,7 @@ pub fn evaluate_window(
 			Some(b) => *b,
 			None => before_losses(input, miner)?,
 		};
-		let (assigned, random) = rows_of(input, miner)?;
+		let (assigned, random) = evaluation_rows(input, miner)?;
 		let after = losses_after(
 			input.model,
 			input.theta,

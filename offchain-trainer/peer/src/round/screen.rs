@@ -9,8 +9,8 @@
 //! - **early**: the payload was readable before the window closed (seen by a probe), which
 //!   would let others copy it;
 //! - **copied**: its kept positions almost all match ([`copy::COPY_OVERLAP`]) those of another
-//!   *aggregation-set member's* payload committed in an earlier block of this window, or of a
-//!   member of the previous window's set. (A byte copy never gets this far: its header names
+//!   *aggregation-set member's* payload committed in an earlier block of this window, or of an
+//!   update that entered the previous window's aggregate. (A byte copy never gets this far: its header names
 //!   the miner and window that built it, so it does not decode for the copier.)
 //!
 //! For the aggregate only set members' payloads matter, so a follower fetches and decodes
@@ -36,7 +36,8 @@ pub struct Previous {
 	pub hashes: Vec<([u8; 32], [u8; 32])>,
 	/// The kept positions of each of its payloads that decoded.
 	pub indices: BTreeMap<[u8; 32], IndexSet>,
-	/// Its aggregation set: whose positions the inclusion rule compares with.
+	/// The updates that entered its aggregate: whose positions the next window's inclusion
+	/// rule compares with.
 	pub set: BTreeSet<[u8; 32]>,
 }
 
@@ -162,8 +163,13 @@ pub fn screen(
 			copy::check(&c.account, &c.payload_hash, Some(m), &positions)
 		});
 		s.copies_a_member = member_copy.is_some();
+		// The full check (a validator's scores): members' bytes, then everyone else's.
 		let copied = member_copy
-			.or_else(|| copy::check(&c.account, &c.payload_hash, mine, &members))
+			.or_else(|| {
+				let bytes_only: Vec<Earlier<'_>> =
+					members.iter().map(|e| Earlier { indices: None, ..e.clone() }).collect();
+				copy::check(&c.account, &c.payload_hash, None, &bytes_only)
+			})
 			.or_else(|| copy::check(&c.account, &c.payload_hash, mine, &others));
 		if let Some(copied) = copied {
 			s.flag(flags::COPIED, format!("{copied:?}"));
@@ -207,7 +213,9 @@ pub fn previous_of(record: &WindowRecord, screened: &[Screened]) -> Previous {
 			.iter()
 			.filter_map(|s| s.indices.clone().map(|i| (s.account, i)))
 			.collect(),
-		set: record.set.iter().copied().collect(),
+		// What the next window's inclusion rule compares with: this window's aggregate (what a
+		// replay from the verdict also knows).
+		set: screened.iter().filter(|s| s.enters_aggregate()).map(|s| s.account).collect(),
 	}
 }
 

@@ -48,6 +48,9 @@ struct Observations {
 	late: BTreeMap<u64, BTreeSet<[u8; 32]>>,
 	/// Looks running now: one per window, committer and kind.
 	in_flight: BTreeSet<(u64, [u8; 32], Look)>,
+	/// Reveal looks whose fetch has ended and that are checking whether it ended in time, to
+	/// record it: the only ones a follower waits for.
+	settling: BTreeSet<(u64, [u8; 32])>,
 }
 
 /// What a look at a committer's store is for.
@@ -90,9 +93,11 @@ impl Watch {
 		})
 	}
 
-	/// [`Watch::revealed`], once the fetches of `window`'s reveal period still running have
-	/// ended (each is bounded by its own deadline; waiting at most `max_wait`), so a payload
-	/// fetched in time is never missed because it was recorded a moment after it was read.
+	/// [`Watch::revealed`], once the reveal looks of `window` whose fetch has ended have been
+	/// recorded (waiting at most `max_wait`), so a payload read in time is never missed because
+	/// it was recorded a moment after the follower looked. A fetch still running is not waited
+	/// for: it ends after the reveal period (the follower asks once the period is over), so it
+	/// could not count anyway — a store that never answers delays nobody.
 	pub async fn revealed_settled(
 		&self,
 		window: u64,
@@ -100,10 +105,8 @@ impl Watch {
 	) -> Option<BTreeMap<[u8; 32], Revealed>> {
 		let until = tokio::time::Instant::now() + max_wait;
 		while tokio::time::Instant::now() < until {
-			let running = self.with(|o| {
-				o.in_flight.iter().any(|(w, _, look)| *w == window && *look == Look::Reveal)
-			});
-			if !running {
+			let settling = self.with(|o| o.settling.iter().any(|(w, _)| *w == window));
+			if !settling {
 				break;
 			}
 			tokio::time::sleep(Duration::from_millis(20)).await;
@@ -159,7 +162,15 @@ impl Watch {
 	}
 
 	fn finish(&self, window: u64, account: [u8; 32], look: Look) {
-		self.with(|o| o.in_flight.remove(&(window, account, look)));
+		self.with(|o| {
+			o.in_flight.remove(&(window, account, look));
+			o.settling.remove(&(window, account));
+		});
+	}
+
+	/// A reveal look's fetch ended; it is checking whether in time.
+	fn settle(&self, window: u64, account: [u8; 32]) {
+		self.with(|o| o.settling.insert((window, account)));
 	}
 
 	fn record_late(&self, window: u64, accounts: Vec<[u8; 32]>) {
@@ -179,6 +190,7 @@ impl Watch {
 			o.revealed.retain(|w, _| *w >= below);
 			o.complete.retain(|w| *w >= below);
 			o.late.retain(|w, _| *w >= below);
+			o.settling.retain(|(w, _)| *w >= below);
 		});
 	}
 }
@@ -243,9 +255,12 @@ impl WatcherState {
 			None => {
 				let set: BTreeSet<[u8; 32]> =
 					chain::network::aggregation_set(client, n, window).await?.into_iter().collect();
-				let oldest = window.saturating_sub(2);
-				self.sets.retain(|w, _| *w >= oldest);
-				self.sets.insert(window, set.clone());
+				// An empty set (a window unknown at this block) is asked again next time.
+				if !set.is_empty() {
+					let oldest = window.saturating_sub(2);
+					self.sets.retain(|w, _| *w >= oldest);
+					self.sets.insert(window, set.clone());
+				}
 				set
 			},
 		};
@@ -378,6 +393,9 @@ fn spawn_look(
 				}
 			},
 		};
+		if look == Look::Reveal {
+			watch.settle(window, c.account);
+		}
 		let in_time = newest(&client).await.is_ok_and(|newest| newest < before);
 		match (outcome, in_time) {
 			(Some(Some(revealed)), true) => watch.record_revealed(window, c.account, revealed),

@@ -23,6 +23,7 @@ pub(crate) async fn run(args: MinerArgs) -> anyhow::Result<()> {
 	let compress = tessera_codec::CompressConfig {
 		k: p.network.rules.k,
 		quantise: p.network.rules.quantised,
+		max_value: p.network.rules.max_value,
 		..Default::default()
 	};
 	let replica = Replica::new(

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// Options every peer (miner or validator) takes.
 #[derive(Debug, clap::Args)]
 pub(crate) struct PeerArgs {
-	/// A TOML file of options (keys are the long option names, e.g. `inner-steps = 30`);
+	/// A TOML file of options (keys are the long option names, e.g. `fetch-timeout = 10`);
 	/// command-line flags and environment variables win over it.
 	#[arg(long)]
 	pub(crate) config: Option<PathBuf>,
@@ -140,9 +140,25 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 			.with_context(|| format!("--store-dir {} cannot be created", dir.display()))?;
 	}
 	// The run on chain: our model and corpus must be its; its choices are ours.
+	// A node still starting is waited for, as a running peer waits for a lost one.
 	let network = {
-		let client = tessera_chain::connect(&args.url).await?;
-		let on_chain = tessera_chain::run::manifest(&client).await?;
+		let mut failures = 0u32;
+		let on_chain = loop {
+			let read = async {
+				let client = tessera_chain::connect(&args.url).await?;
+				tessera_chain::run::manifest(&client).await
+			};
+			match read.await {
+				Ok(run) => break run,
+				Err(e) if failures < 10 => {
+					failures += 1;
+					let wait = tessera_chain::reconnect::BACKOFF * (1u32 << failures.min(5));
+					tracing::warn!(error = %e, attempt = failures, ?wait, "cannot read the run from the node yet");
+					tokio::time::sleep(wait).await;
+				},
+				Err(e) => return Err(e).context("reading the run from the node"),
+			}
+		};
 		tessera_peer::run::check(&model, shard.manifest(), on_chain.as_ref())?
 	};
 	let metrics = match args.metrics_port {
