@@ -152,6 +152,16 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 			assert_eq!(hash, &hex::encode(v.theta_hash), "{name}'s θ after window {w}");
 		}
 		aggregated += v.inclusion.len();
+		// The silent store delayed nobody: from window 2 on (window 1 may start mid-window),
+		// every honest miner trained, committed and was included in every window.
+		if w >= 2 {
+			assert_eq!(
+				v.inclusion.len(),
+				3,
+				"window {w}: an honest miner's update is missing from the aggregate\n{}",
+				why()
+			);
+		}
 		assert!(
 			v.inclusion.iter().all(|a| hex::encode(a) != sink.account),
 			"window {w}: the sink's update was applied"

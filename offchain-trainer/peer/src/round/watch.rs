@@ -411,3 +411,48 @@ fn spawn_look(
 
 /// The longest one existence check waits.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	const W: u64 = 4;
+	const SILENT: [u8; 32] = [9; 32];
+	const HONEST: [u8; 32] = [1; 32];
+
+	/// Issue 17 item 9: a reveal fetch still running when the follower asks (a store that never
+	/// answers) delays nobody: it could only end after the reveal period, so it could not count.
+	#[tokio::test]
+	async fn a_fetch_that_never_ends_delays_nobody() {
+		let watch = Watch::default();
+		assert!(watch.start(W, SILENT, Look::Reveal));
+		assert!(watch.start(W, HONEST, Look::Reveal));
+		watch.record_revealed(W, HONEST, Revealed::Bytes(Bytes::from_static(b"payload")));
+		watch.finish(W, HONEST, Look::Reveal);
+		watch.mark_complete(W);
+		let started = std::time::Instant::now();
+		let seen = watch.revealed_settled(W, Duration::from_secs(10)).await;
+		assert!(started.elapsed() < Duration::from_secs(1), "waited {:?}", started.elapsed());
+		let seen = seen.expect("the period was watched");
+		assert!(matches!(seen.get(&HONEST), Some(Revealed::Bytes(_))));
+		assert!(!seen.contains_key(&SILENT));
+	}
+
+	/// A look whose fetch ended in time and that is being recorded is waited for, so the
+	/// payload is not missed for being recorded a moment after the follower asked.
+	#[tokio::test]
+	async fn a_look_being_recorded_is_waited_for() {
+		let watch = Watch::default();
+		assert!(watch.start(W, HONEST, Look::Reveal));
+		watch.settle(W, HONEST);
+		watch.mark_complete(W);
+		let recorder = watch.clone();
+		tokio::spawn(async move {
+			tokio::time::sleep(Duration::from_millis(200)).await;
+			recorder.record_revealed(W, HONEST, Revealed::Bytes(Bytes::from_static(b"late")));
+			recorder.finish(W, HONEST, Look::Reveal);
+		});
+		let seen = watch.revealed_settled(W, Duration::from_secs(10)).await.expect("watched");
+		assert!(matches!(seen.get(&HONEST), Some(Revealed::Bytes(_))));
+	}
+}
