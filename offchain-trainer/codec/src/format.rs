@@ -76,6 +76,18 @@ pub struct Expected<'a> {
 	pub rules: Rules,
 }
 
+impl Rules {
+	/// Largest payload these rules allow for a model of `shapes` (shapes the codec cannot
+	/// chunk count as nothing: the decoder refuses them anyway).
+	pub fn max_payload_len(&self, shapes: &[Vec<usize>]) -> usize {
+		shapes
+			.iter()
+			.filter_map(|s| ChunkGeometry::for_shape(s).ok())
+			.map(|g| self.max_tensor_len(&g))
+			.fold(HEADER_LEN, usize::saturating_add)
+	}
+}
+
 /// Encodes `header` and `tensors` (in model order) with the given index coding.
 pub fn encode(header: &Header, tensors: &[CompressedTensor], coding: IndexCoding) -> Vec<u8> {
 	let mut out = Vec::with_capacity(

@@ -136,3 +136,42 @@ fn encoding_is_deterministic_and_hash_changes_with_any_byte() {
 	c[last] ^= 1;
 	assert_ne!(payload_hash(&a), payload_hash(&c));
 }
+
+/// The size cap the network's rules give (`Rules::max_payload_len`): honest payloads of every
+/// k, value coding and index coding fit it, and at k = 64 of 4096 it is a small fraction of the
+/// model.
+#[test]
+fn honest_payloads_fit_the_cap_and_the_cap_is_a_small_fraction_of_the_model() {
+	let shapes = vec![vec![256, 128], vec![128], vec![7, 3]];
+	let header = tessera_codec::Header {
+		window: 1,
+		miner: [1; 32],
+		theta_hash: [0; 32],
+		data_digest: [0; 32],
+	};
+	for (k, quantised) in [(1, true), (64, true), (64, false), (4096, true)] {
+		let config = CompressConfig { k, beta: 0.9, quantise: quantised, ..Default::default() };
+		for coding in [IndexCoding::Packed12, IndexCoding::Rice] {
+			let mut tensors = Vec::new();
+			let mut scratch = tessera_codec::Scratch::default();
+			for (i, shape) in shapes.iter().enumerate() {
+				let len: usize = shape.iter().product();
+				let delta: Vec<f32> =
+					(0..len).map(|j| ((j * 7919 + i) % 1000) as f32 * 1e-4 - 0.05).collect();
+				let mut ef = vec![0.0; len];
+				let g = tessera_codec::ChunkGeometry::for_shape(shape).unwrap();
+				tensors.push(
+					tessera_codec::compress_tensor(i, &mut ef, &delta, &g, &config, &mut scratch)
+						.unwrap(),
+				);
+			}
+			let bytes = encode(&header, &tensors, coding);
+			let cap = Rules { k, quantised, max_value: 1.0 }.max_payload_len(&shapes);
+			assert!(bytes.len() <= cap, "k {k} {coding:?}: {} > {cap}", bytes.len());
+		}
+	}
+	// k = 64 of 4096, quantised: the cap is about 0.03 bytes per parameter.
+	let big = vec![vec![4096, 4096]];
+	let cap = Rules { k: 64, quantised: true, max_value: 1.0 }.max_payload_len(&big);
+	assert!((cap as f64) < 0.03 * (4096.0 * 4096.0), "{cap}");
+}
