@@ -15,9 +15,36 @@ pub fn to_e9(x: f64) -> u64 {
 	if x.is_finite() && x > 0.0 { (x * 1e9).round() as u64 } else { 0 }
 }
 
+/// A manifest's fixed-point value as the trainer's f64.
+pub fn from_e9_f64(n: u64) -> f64 {
+	n as f64 / 1e9
+}
+
 /// A manifest's fixed-point value as the trainer's f32.
 pub fn from_e9(n: u64) -> f32 {
-	(n as f64 / 1e9) as f32
+	from_e9_f64(n) as f32
+}
+
+/// The model part of a manifest, field by field: `(name, value as stored, value shown)`. A
+/// peer's check compares the stored values (fixed point, not as printed); the audit shows them.
+pub fn model_fields(m: &ModelManifest) -> [(&'static str, u64, String); 11] {
+	let int = |v: u64| (v, v.to_string());
+	let e9 = |v: u64| (v, from_e9(v).to_string());
+	let flag = |v: bool| (u64::from(v), v.to_string());
+	let named = |name, (stored, shown): (u64, String)| (name, stored, shown);
+	[
+		named("model vocab_size", int(m.vocab_size.into())),
+		named("model d_model", int(m.d_model.into())),
+		named("model n_layers", int(m.n_layers.into())),
+		named("model n_heads", int(m.n_heads.into())),
+		named("model d_ff", int(m.d_ff.into())),
+		named("model seq_len", int(m.seq_len.into())),
+		named("model rope_theta", e9(m.rope_theta_e9)),
+		named("model norm_eps", e9(m.norm_eps_e9)),
+		named("model init_std", e9(m.init_std_e9)),
+		named("model init_seed", int(m.init_seed)),
+		named("model tie_embeddings", flag(m.tie_embeddings)),
+	]
 }
 
 /// The run's manifest, if one was started.
@@ -34,38 +61,30 @@ pub async fn manifest_at(client: &Client, number: u64) -> Result<Option<RunManif
 /// The fields of `m` as `(name, value)` in the trainer's units (floats, hex digests).
 pub fn fields(m: &RunManifest) -> Vec<(&'static str, String)> {
 	let e9 = |n: u64| from_e9(n).to_string();
-	vec![
-		("model vocab_size", m.model.vocab_size.to_string()),
-		("model d_model", m.model.d_model.to_string()),
-		("model n_layers", m.model.n_layers.to_string()),
-		("model n_heads", m.model.n_heads.to_string()),
-		("model d_ff", m.model.d_ff.to_string()),
-		("model seq_len", m.model.seq_len.to_string()),
-		("model rope_theta", e9(m.model.rope_theta_e9)),
-		("model norm_eps", e9(m.model.norm_eps_e9)),
-		("model init_std", e9(m.model.init_std_e9)),
-		("model init_seed", m.model.init_seed.to_string()),
-		("model tie_embeddings", m.model.tie_embeddings.to_string()),
-		("tokenizer digest", hex::encode(m.tokenizer.0)),
-		("dataset digest", hex::encode(m.dataset.0)),
-		("inner steps", m.inner.steps.to_string()),
-		("inner batch size", m.inner.batch_size.to_string()),
-		("inner peak lr", e9(m.inner.peak_lr_e9)),
-		("inner warmup steps", m.inner.warmup_steps.to_string()),
-		("inner decay steps", m.inner.decay_steps.to_string()),
-		("inner min lr ratio", e9(m.inner.min_ratio_e9)),
-		("adamw beta1", e9(m.inner.beta1_e9)),
-		("adamw beta2", e9(m.inner.beta2_e9)),
-		("adamw eps", e9(m.inner.eps_e9)),
-		("adamw weight decay", e9(m.inner.weight_decay_e9)),
-		("adamw max grad norm", e9(m.inner.max_grad_norm_e9)),
-		("outer lr", e9(m.outer.lr_e9)),
-		("max update value", e9(m.outer.max_update_value_e9)),
-		("min updates", m.outer.min_updates.to_string()),
-		("payload format version", m.codec.version.to_string()),
-		("top k", m.codec.top_k.to_string()),
-		("values", if m.codec.quantised { "2-bit quantised" } else { "raw f32" }.to_string()),
-	]
+	let model = model_fields(&m.model).into_iter().map(|(name, _, shown)| (name, shown));
+	model
+		.chain([
+			("tokenizer digest", hex::encode(m.tokenizer.0)),
+			("dataset digest", hex::encode(m.dataset.0)),
+			("inner steps", m.inner.steps.to_string()),
+			("inner batch size", m.inner.batch_size.to_string()),
+			("inner peak lr", e9(m.inner.peak_lr_e9)),
+			("inner warmup steps", m.inner.warmup_steps.to_string()),
+			("inner decay steps", m.inner.decay_steps.to_string()),
+			("inner min lr ratio", e9(m.inner.min_ratio_e9)),
+			("adamw beta1", e9(m.inner.beta1_e9)),
+			("adamw beta2", e9(m.inner.beta2_e9)),
+			("adamw eps", e9(m.inner.eps_e9)),
+			("adamw weight decay", e9(m.inner.weight_decay_e9)),
+			("adamw max grad norm", e9(m.inner.max_grad_norm_e9)),
+			("outer lr", e9(m.outer.lr_e9)),
+			("max update value", e9(m.outer.max_update_value_e9)),
+			("min updates", m.outer.min_updates.to_string()),
+			("payload format version", m.codec.version.to_string()),
+			("top k", m.codec.top_k.to_string()),
+			("values", if m.codec.quantised { "2-bit quantised" } else { "raw f32" }.to_string()),
+		])
+		.collect()
 }
 
 async fn manifest_at_block(

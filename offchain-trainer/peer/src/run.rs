@@ -5,7 +5,8 @@
 //! chain as [`Network`], and so does the inner optimizer every miner trains with.
 
 use tessera_chain::run::{
-	CodecManifest, InnerManifest, ModelManifest, OuterManifest, RunManifest, from_e9, to_e9,
+	CodecManifest, InnerManifest, ModelManifest, OuterManifest, RunManifest, from_e9, from_e9_f64,
+	model_fields, to_e9,
 };
 use tessera_codec::Rules;
 use tessera_data::corpus::CorpusManifest;
@@ -77,10 +78,6 @@ pub struct RunChoices {
 	pub adamw: AdamWConfig,
 }
 
-fn f64_e9(n: u64) -> f64 {
-	n as f64 / 1e9
-}
-
 fn digest(what: &'static str, hex_value: &str) -> Result<[u8; 32], RunError> {
 	let bad = || RunError::BadDigest { what, value: hex_value.into() };
 	hex::decode(hex_value).map_err(|_| bad())?.try_into().map_err(|_| bad())
@@ -149,40 +146,11 @@ pub fn check(
 	chain: Option<&RunManifest>,
 ) -> Result<Network, RunError> {
 	let chain = chain.ok_or(RunError::NotStarted)?;
-	let ours = model_manifest(model);
-	let theirs = &chain.model;
-	let e9 = |n: u64| format!("{}", from_e9(n));
-	let fields: [(&'static str, String, String); 11] = [
-		("model vocab_size", ours.vocab_size.to_string(), theirs.vocab_size.to_string()),
-		("model d_model", ours.d_model.to_string(), theirs.d_model.to_string()),
-		("model n_layers", ours.n_layers.to_string(), theirs.n_layers.to_string()),
-		("model n_heads", ours.n_heads.to_string(), theirs.n_heads.to_string()),
-		("model d_ff", ours.d_ff.to_string(), theirs.d_ff.to_string()),
-		("model seq_len", ours.seq_len.to_string(), theirs.seq_len.to_string()),
-		("model rope_theta", e9(ours.rope_theta_e9), e9(theirs.rope_theta_e9)),
-		("model norm_eps", e9(ours.norm_eps_e9), e9(theirs.norm_eps_e9)),
-		("model init_std", e9(ours.init_std_e9), e9(theirs.init_std_e9)),
-		("model init_seed", ours.init_seed.to_string(), theirs.init_seed.to_string()),
-		(
-			"model tie_embeddings",
-			ours.tie_embeddings.to_string(),
-			theirs.tie_embeddings.to_string(),
-		),
-	];
-	let raw = [
-		ours.rope_theta_e9 == theirs.rope_theta_e9,
-		ours.norm_eps_e9 == theirs.norm_eps_e9,
-		ours.init_std_e9 == theirs.init_std_e9,
-	];
 	let mismatch = |field, ours: String, chain: String| RunError::Mismatch { field, ours, chain };
-	for (i, (field, a, b)) in fields.into_iter().enumerate() {
-		// Floats compare as stored (fixed point), not as printed.
-		let differs = match i {
-			6..=8 => !raw[i - 6],
-			_ => a != b,
-		};
-		if differs {
-			return Err(mismatch(field, a, b));
+	let ours = model_fields(&model_manifest(model));
+	for ((field, a, shown_a), (_, b, shown_b)) in ours.into_iter().zip(model_fields(&chain.model)) {
+		if a != b {
+			return Err(mismatch(field, shown_a, shown_b));
 		}
 	}
 	for (what, field, ours, theirs) in [
@@ -212,18 +180,18 @@ pub fn check(
 			steps: chain.inner.steps as usize,
 			batch_size: chain.inner.batch_size as usize,
 			schedule: LrSchedule {
-				peak: f64_e9(chain.inner.peak_lr_e9),
+				peak: from_e9_f64(chain.inner.peak_lr_e9),
 				warmup_steps: chain.inner.warmup_steps,
 				decay_steps: chain.inner.decay_steps,
-				min_ratio: f64_e9(chain.inner.min_ratio_e9),
+				min_ratio: from_e9_f64(chain.inner.min_ratio_e9),
 			},
 		},
 		adamw: AdamWConfig {
-			beta1: f64_e9(chain.inner.beta1_e9),
-			beta2: f64_e9(chain.inner.beta2_e9),
-			eps: f64_e9(chain.inner.eps_e9),
-			weight_decay: f64_e9(chain.inner.weight_decay_e9),
-			max_grad_norm: f64_e9(chain.inner.max_grad_norm_e9),
+			beta1: from_e9_f64(chain.inner.beta1_e9),
+			beta2: from_e9_f64(chain.inner.beta2_e9),
+			eps: from_e9_f64(chain.inner.eps_e9),
+			weight_decay: from_e9_f64(chain.inner.weight_decay_e9),
+			max_grad_norm: from_e9_f64(chain.inner.max_grad_norm_e9),
 		},
 	})
 }

@@ -69,6 +69,20 @@ pub struct FollowOptions {
 	pub eval_rows: usize,
 }
 
+impl FollowOptions {
+	/// The watcher that feeds a follower with these options on a model of `shapes`: the same
+	/// stores, payload cap, fetch deadline and scope (members only or everyone).
+	pub fn watch_config(&self, url: &str, shapes: &[Vec<usize>]) -> round::WatchConfig {
+		round::WatchConfig {
+			url: url.to_string(),
+			resolver: self.resolver.clone(),
+			max_bytes: self.rules.max_payload_len(shapes),
+			fetch_timeout: self.fetch_timeout,
+			members_only: self.members_only,
+		}
+	}
+}
+
 /// A window applied from the peer's own screening, awaiting its verdict.
 struct Provisional {
 	window: u64,

@@ -142,14 +142,8 @@ pub async fn run(
 ) -> Result<(), MinerError> {
 	let account = AccountId::from(options.signer.public_key().0);
 	let store = options.follow.resolver.open(&options.location)?;
-	let watch = round::watch::spawn(round::WatchConfig {
-		url: options.url.clone(),
-		resolver: options.follow.resolver.clone(),
-		max_bytes: options.follow.rules.max_payload_len(replica.shapes()),
-		fetch_timeout: options.follow.fetch_timeout,
-		members_only: true,
-	});
 	let follow = FollowOptions { members_only: true, ..options.follow.clone() };
+	let watch = round::watch::spawn(follow.watch_config(&options.url, replica.shapes()));
 	let follower = Follower::new(replica, &shard, follow, report, watch)?;
 	let mut miner = Miner {
 		account,

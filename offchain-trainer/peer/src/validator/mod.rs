@@ -125,14 +125,8 @@ pub async fn run(
 	report: Report,
 ) -> Result<(), ValidatorError> {
 	let account = AccountId::from(options.signer.public_key().0);
-	let watch = round::watch::spawn(round::WatchConfig {
-		url: options.url.clone(),
-		resolver: options.follow.resolver.clone(),
-		max_bytes: options.follow.rules.max_payload_len(replica.shapes()),
-		fetch_timeout: options.follow.fetch_timeout,
-		members_only: false,
-	});
 	let follow = FollowOptions { members_only: false, ..options.follow.clone() };
+	let watch = round::watch::spawn(follow.watch_config(&options.url, replica.shapes()));
 	let follower = Follower::new(replica, &shard, follow, report, watch)?;
 	let state = GauntletState::load(&options.state_path)?;
 	let mut v = Validator {
