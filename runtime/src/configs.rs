@@ -106,8 +106,10 @@ impl pallet_sudo::Config for Runtime {
 parameter_types! {
 	/// Blocks per training window.
 	pub const WindowLength: BlockNumber = 10;
-	/// Windows of commitments kept on chain.
+	/// Windows of commitments kept on chain at most (a run may keep fewer).
 	pub const RetainWindows: u32 = 256;
+	/// Checkpoints of θ a run may keep on chain at most.
+	pub const MaxCheckpoints: u32 = 8;
 	/// Registered peers at most.
 	pub const MaxPeers: u32 = 256;
 	/// Largest announced payload: 2 GiB (a 72B-parameter model compresses to under 2 GB).
@@ -163,6 +165,7 @@ impl pallet_training::Config for Runtime {
 	type BindingThreshold = BindingThreshold;
 	type UnbondingPeriod = UnbondingPeriod;
 	type ImmunityPeriod = ImmunityPeriod;
+	type MaxCheckpoints = MaxCheckpoints;
 	type WeightInfo = pallet_training::weights::SubstrateWeight<Runtime>;
 }
 

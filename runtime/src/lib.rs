@@ -58,7 +58,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("tessera"),
 	impl_name: Cow::Borrowed("tessera"),
 	authoring_version: 1,
-	spec_version: 108,
+	spec_version: 109,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -100,7 +100,10 @@ pub type UncheckedExtrinsic =
 /// The payload a signer signs.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 /// Storage migrations run at the next runtime upgrade, each once (versioned).
-type Migrations = (pallet_training::migrations::v2::MigrateV1ToV2<Runtime>,);
+type Migrations = (
+	pallet_training::migrations::v2::MigrateV1ToV2<Runtime>,
+	pallet_training::migrations::v3::MigrateV2ToV3<Runtime>,
+);
 /// Dispatches calls to the pallets and runs the block lifecycle.
 pub type Executive = frame_executive::Executive<
 	Runtime,

@@ -198,6 +198,46 @@ mod benchmarks {
 		Ok(())
 	}
 
+	/// The worst case: the window's record already holds a copy from every other permitted
+	/// validator (`MaxValidators − 1`), so the caller's is decoded and re-encoded with all of them.
+	#[benchmark]
+	fn record_checkpoint() -> Result<(), BenchmarkError> {
+		clear_peers::<T>();
+		let validator = add_validator::<T>(0)?;
+		Run::<T>::put(run::example());
+		run_to_window::<T>(1);
+		let theta_hash = H256::repeat_byte(5);
+		Verdicts::<T>::insert(
+			1,
+			Verdict::<T> {
+				scores: BoundedVec::new(),
+				inclusion: BoundedVec::new(),
+				theta_hash,
+				validators: 1,
+				backing: Perbill::one(),
+				binding: true,
+			},
+		);
+		let mut permitted = alloc::vec![validator.clone()];
+		let mut copies = Vec::new();
+		for i in 1..T::MaxValidators::get() {
+			let other: T::AccountId = account("validator", i, 0);
+			permitted.push(other.clone());
+			copies.push(CheckpointCopy { validator: other, location: location() });
+		}
+		WindowValidators::<T>::insert(1, BoundedVec::truncate_from(permitted));
+		Checkpoints::<T>::insert(
+			1,
+			CheckpointRecord::<T> { theta_hash, copies: BoundedVec::truncate_from(copies) },
+		);
+		CheckpointWindows::<T>::put(BoundedVec::truncate_from(alloc::vec![1]));
+		#[extrinsic_call]
+		_(RawOrigin::Signed(validator.clone()), 1, theta_hash);
+		let record = Checkpoints::<T>::get(1).ok_or(BenchmarkError::Stop("no record"))?;
+		assert_eq!(record.copies.len() as u32, T::MaxValidators::get());
+		Ok(())
+	}
+
 	#[benchmark]
 	fn submit_gauntlet_results(
 		r: Linear<0, { T::MaxPeers::get() - 1 }>,

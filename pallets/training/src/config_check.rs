@@ -6,10 +6,23 @@ use frame_support::pallet_prelude::*;
 use sp_runtime::{Perbill, traits::Saturating};
 
 impl<T: Config> Pallet<T> {
+	/// What this runtime allows a run manifest.
+	pub fn manifest_limits() -> crate::ManifestLimits {
+		crate::ManifestLimits {
+			aggregation_size: T::AggregationSize::get(),
+			retain_windows: T::RetainWindows::get(),
+			max_checkpoints: T::MaxCheckpoints::get(),
+		}
+	}
+
 	/// Panics (at runtime build and in tests) on a configuration that makes no protocol.
 	pub(crate) fn check_config() {
 		assert!(T::WindowLength::get() >= 2u32.into(), "WindowLength must be at least 2 blocks");
-		assert!(T::RetainWindows::get() >= 1, "RetainWindows must be at least 1");
+		assert!(
+			T::RetainWindows::get() >= 3,
+			"RetainWindows must be at least 3: a checkpoint and the two windows before it is recorded"
+		);
+		assert!(T::MaxCheckpoints::get() >= 1, "MaxCheckpoints must be at least 1");
 		assert!(
 			T::UnbondingPeriod::get()
 				>= T::WindowLength::get().saturating_add(T::ScoreDeadlineBlocks::get()),

@@ -149,6 +149,20 @@ mod events_and_errors {
 			/// Updates the binding inclusion list held.
 			updates: u32,
 		},
+		/// A validator recorded a checkpoint of θ after a window in its store.
+		CheckpointRecorded {
+			/// θ is the result of this window's outer step.
+			window: WindowIndex,
+			/// The validator holding this copy.
+			validator: T::AccountId,
+			/// θ's hash (the window's binding verdict's).
+			theta_hash: H256,
+		},
+		/// A checkpoint record fell out of the run's `checkpoints_kept`.
+		CheckpointPruned {
+			/// Its window.
+			window: WindowIndex,
+		},
 	}
 
 	#[pallet::error]
@@ -225,7 +239,22 @@ mod events_and_errors {
 		/// A run was already started on this chain; its identity never changes.
 		RunAlreadyStarted,
 		/// The run manifest is unusable (a zero dimension, `top_k` outside `1..=4096`, a zero
-		/// learning rate or update cap, `min_updates` outside `1..=AggregationSize`, …).
+		/// learning rate or update cap, `min_updates` outside `1..=AggregationSize`, a history
+		/// too short to replay from the oldest kept checkpoint, …).
 		InvalidManifest,
+		/// No run was started: there is nothing to checkpoint.
+		RunNotStarted,
+		/// Checkpoints are recorded only for windows that are multiples of the run's
+		/// `checkpoint_interval`.
+		NotACheckpointWindow,
+		/// The window has no binding verdict (yet, or any more): there is no θ hash to check
+		/// the checkpoint against.
+		NoBindingVerdict,
+		/// The θ hash is not the one the window's binding verdict records.
+		CheckpointHashMismatch,
+		/// The caller already recorded a checkpoint for this window.
+		CheckpointAlreadyRecorded,
+		/// The window is older than every checkpoint kept.
+		CheckpointTooOld,
 	}
 }

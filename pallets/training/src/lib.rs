@@ -39,6 +39,7 @@
 
 extern crate alloc;
 
+pub mod checkpoints;
 mod config_check;
 pub mod consensus;
 mod events;
@@ -68,13 +69,17 @@ mod mock;
 #[cfg(test)]
 mod tests;
 
+pub use checkpoints::{CheckpointCopy, CheckpointRecord};
 pub use gauntlet::{Flags, PeerResult, Submission, Verdict};
 pub use genesis::GenesisPeer;
 pub use history::WindowReport;
 pub use location::StorageLocation;
 pub use pallet::*;
 pub use permits::{HeldStake, StakeInfo};
-pub use run::{CodecManifest, InnerManifest, ModelManifest, OuterManifest, RunManifest};
+pub use run::{
+	CodecManifest, HistoryManifest, InnerManifest, ManifestLimits, ModelManifest, OuterManifest,
+	RunManifest,
+};
 pub use seed::{ParentHashSeed, WindowSeedSource};
 pub use types::{Commitment, PeerInfo, Role, Unbonding, WindowIndex, WindowInfo};
 pub use weights::WeightInfo;
@@ -107,7 +112,7 @@ pub mod pallet {
 	pub type PeerOf<T> = PeerInfo<BlockNumberFor<T>, BalanceOf<T>>;
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -201,6 +206,11 @@ pub mod pallet {
 		/// peer past this period).
 		#[pallet::constant]
 		type ImmunityPeriod: Get<BlockNumberFor<Self>>;
+
+		/// Checkpoints a run may keep at most (its `checkpoints_kept`): bounds the checkpoint
+		/// records on chain.
+		#[pallet::constant]
+		type MaxCheckpoints: Get<u32>;
 
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
@@ -318,6 +328,17 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Run<T: Config> = StorageValue<_, RunManifest, OptionQuery>;
 
+	/// Checkpoints of θ in validators' stores: window → θ hash (the window's binding verdict's)
+	/// and where each copy is. Only the run's newest `checkpoints_kept` windows are kept.
+	#[pallet::storage]
+	pub type Checkpoints<T: Config> =
+		StorageMap<_, Twox64Concat, WindowIndex, CheckpointRecord<T>, OptionQuery>;
+
+	/// The windows in [`Checkpoints`], oldest first.
+	#[pallet::storage]
+	pub type CheckpointWindows<T: Config> =
+		StorageValue<_, BoundedVec<WindowIndex, T::MaxCheckpoints>, ValueQuery>;
+
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
@@ -331,7 +352,7 @@ pub mod pallet {
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
 			if let Some(run) = &self.run {
-				if let Some(problem) = run.problem(T::AggregationSize::get()) {
+				if let Some(problem) = run.problem(Pallet::<T>::manifest_limits()) {
 					panic!("genesis run manifest: {problem}");
 				}
 				Run::<T>::put(run.clone());
@@ -371,8 +392,13 @@ pub mod pallet {
 			let closed = Self::close_scoring(n);
 			match window::window_opened_at(n, T::WindowLength::get()) {
 				Some(w) => {
-					let pruned = Self::open_window(w, n);
+					let (pruned, windows) = Self::open_window(w, n);
+					// The benchmark prunes one window; a second one (a run that keeps less
+					// history than the runtime) costs at most another opening's fixed part.
+					let second = T::WeightInfo::on_initialize_open_window(0, 1)
+						.saturating_mul(u64::from(windows.saturating_sub(1)));
 					T::WeightInfo::on_initialize_open_window(pruned, PeerCount::<T>::get())
+						.saturating_add(second)
 				},
 				None => T::WeightInfo::on_initialize_idle(),
 			}
@@ -413,6 +439,16 @@ pub mod pallet {
 		/// The run's identity, once started.
 		pub fn run_manifest() -> Option<RunManifest> {
 			Run::<T>::get()
+		}
+
+		/// The recorded checkpoints, newest first: window, θ hash, and each copy's validator
+		/// and storage location.
+		pub fn checkpoints() -> Vec<(WindowIndex, CheckpointRecord<T>)> {
+			CheckpointWindows::<T>::get()
+				.into_iter()
+				.rev()
+				.filter_map(|w| Checkpoints::<T>::get(w).map(|c| (w, c)))
+				.collect()
 		}
 	}
 
@@ -458,10 +494,13 @@ pub mod pallet {
 			ensure!(!Commitments::<T>::contains_key(window, &who), Error::<T>::AlreadyCommitted);
 
 			let committed_at = frame_system::Pallet::<T>::block_number();
+			// The location goes with the commitment: a miner that leaves (or moves) later
+			// leaves its payloads findable for replay.
+			let location = peer.location;
 			Commitments::<T>::insert(
 				window,
 				&who,
-				Commitment { payload_hash, payload_len, committed_at },
+				Commitment { payload_hash, payload_len, committed_at, location },
 			);
 			Self::deposit_event(Event::GradientCommitted {
 				window,
@@ -622,11 +661,27 @@ pub mod pallet {
 		pub fn start_run(origin: OriginFor<T>, manifest: RunManifest) -> DispatchResult {
 			ensure_root(origin)?;
 			ensure!(!Run::<T>::exists(), Error::<T>::RunAlreadyStarted);
-			let problem = manifest.problem(T::AggregationSize::get());
+			let problem = manifest.problem(Self::manifest_limits());
 			ensure!(problem.is_none(), Error::<T>::InvalidManifest);
 			Run::<T>::put(manifest.clone());
 			Self::deposit_event(Event::RunStarted { manifest });
 			Ok(())
+		}
+
+		/// Record that the caller's store holds a checkpoint of θ after `window` under
+		/// `checkpoints/{window}.safetensors` below its registered location, hashing to
+		/// `theta_hash`. Validators only, for a window that is a multiple of the run's
+		/// `checkpoint_interval` and whose binding verdict records that θ hash; recording a window
+		/// newer than every kept one drops the oldest beyond `checkpoints_kept`.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::record_checkpoint())]
+		pub fn record_checkpoint(
+			origin: OriginFor<T>,
+			window: WindowIndex,
+			theta_hash: H256,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_record_checkpoint(who, window, theta_hash)
 		}
 	}
 }

@@ -1,5 +1,6 @@
 //! A window's life on chain: opening it in `on_initialize` (seed, permits, aggregation set) and
-//! pruning the window that falls out of retention, with work bounded by `MaxPeers`.
+//! pruning the windows that fall out of retention (the run's `retain_windows`, else the
+//! runtime's `RetainWindows`), with work bounded by `MaxPeers`.
 
 use crate::{pallet::*, *};
 use alloc::vec::Vec;
@@ -8,20 +9,34 @@ use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::Perbill;
 
 impl<T: Config> Pallet<T> {
-	/// Opens window `w` at block `start_block` and prunes the window that falls out of
-	/// retention. Returns the number of pruned commitments.
-	pub(crate) fn open_window(w: WindowIndex, start_block: BlockNumberFor<T>) -> u32 {
+	/// Opens window `w` at block `start_block` and prunes the windows that fall out of
+	/// retention. Returns the number of pruned commitments and of pruned windows (at most 2).
+	pub(crate) fn open_window(w: WindowIndex, start_block: BlockNumberFor<T>) -> (u32, u32) {
 		let seed = T::SeedSource::window_seed();
 		Windows::<T>::insert(w, WindowInfo { seed, start_block });
 		CurrentWindow::<T>::put(w);
 		Self::deposit_event(Event::WindowOpened { window: w, seed, start_block });
 		Self::select_window_participants(w);
 
-		let retain = WindowIndex::from(T::RetainWindows::get());
-		match w.checked_sub(retain) {
-			Some(old) if old >= 1 => Self::prune_window(old),
-			_ => 0,
+		// The run's retention, and the runtime's: a window opened before a run that keeps
+		// less history started is pruned when the runtime's retention would have pruned it, so
+		// every window is pruned exactly once and at most two per opening.
+		let (mut commitments, mut windows) = (0, 0);
+		for retain in [Self::retain_windows(), WindowIndex::from(T::RetainWindows::get())] {
+			if let Some(old) = w.checked_sub(retain).filter(|old| *old >= 1)
+				&& Windows::<T>::contains_key(old)
+			{
+				commitments += Self::prune_window(old);
+				windows += 1;
+			}
 		}
+		(commitments, windows)
+	}
+
+	/// Windows of history kept on chain: the run's, else the runtime's `RetainWindows`.
+	pub fn retain_windows() -> WindowIndex {
+		let max = T::RetainWindows::get();
+		WindowIndex::from(Run::<T>::get().map_or(max, |r| r.history.retain_windows.min(max)))
 	}
 
 	/// Fixes who takes part in window `w`, from one pass over the peers (bounded by

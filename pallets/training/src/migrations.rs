@@ -98,3 +98,129 @@ pub mod v2 {
 		<T as frame_system::Config>::DbWeight,
 	>;
 }
+
+/// Version 2 → 3 (join late and resync):
+/// - every [`crate::Commitments`] entry gains the `location` its payload is read from: the
+///   committer's registered location at the upgrade (empty, and so unreadable as before, when it
+///   already left and was removed);
+/// - the run manifest ([`crate::Run`]) gains its `history`: the runtime's `RetainWindows`, a
+///   checkpoint every 10 windows, 2 kept (capped to `MaxCheckpoints`).
+///
+/// No checkpoint is on chain before the upgrade.
+pub mod v3 {
+	use super::*;
+	use crate::{
+		CodecManifest, Commitment, Commitments, Config, HistoryManifest, InnerManifest,
+		ModelManifest, OuterManifest, Pallet, Peers, Run, RunManifest, StorageLocation,
+	};
+	use codec::{Decode, Encode};
+	use frame_support::{
+		BoundedVec,
+		pallet_prelude::Weight,
+		traits::{Get, UncheckedOnRuntimeUpgrade},
+	};
+	use sp_core::H256;
+
+	/// A commitment as version 2 stored it.
+	#[derive(Encode, Decode)]
+	pub struct CommitmentV2<BlockNumber> {
+		/// BLAKE2b-256 of the payload.
+		pub payload_hash: H256,
+		/// Its length.
+		pub payload_len: u32,
+		/// Block that included it.
+		pub committed_at: BlockNumber,
+	}
+
+	/// The run manifest as version 2 stored it.
+	#[derive(Encode, Decode)]
+	pub struct RunManifestV2 {
+		/// The model.
+		pub model: ModelManifest,
+		/// Tokenizer hash.
+		pub tokenizer: H256,
+		/// Dataset hash.
+		pub dataset: H256,
+		/// Inner optimizer.
+		pub inner: InnerManifest,
+		/// Outer step.
+		pub outer: OuterManifest,
+		/// Codec.
+		pub codec: CodecManifest,
+	}
+
+	/// Checkpoint interval given to a run started before version 3.
+	pub const DEFAULT_CHECKPOINT_INTERVAL: u32 = 10;
+
+	/// The migration itself, without the version check (see [`MigrateV2ToV3`]).
+	pub struct InnerMigrateV2ToV3<T>(core::marker::PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV2ToV3<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let mut commitments = 0u64;
+			Commitments::<T>::translate::<
+				CommitmentV2<frame_system::pallet_prelude::BlockNumberFor<T>>,
+				_,
+			>(|_, who, old| {
+				commitments += 1;
+				let location = Peers::<T>::get(&who).map_or(
+					StorageLocation {
+						endpoint: BoundedVec::new(),
+						bucket: BoundedVec::new(),
+						prefix: BoundedVec::new(),
+					},
+					|p| p.location,
+				);
+				Some(Commitment {
+					payload_hash: old.payload_hash,
+					payload_len: old.payload_len,
+					committed_at: old.committed_at,
+					location,
+				})
+			});
+			let mut runs = 0u64;
+			let _ = Run::<T>::translate::<RunManifestV2, _>(|old| {
+				runs += 1;
+				old.map(|old| {
+					// RetainWindows ≥ 3 (`integrity_test`): at least one checkpoint fits.
+					let retain = T::RetainWindows::get();
+					let kept =
+						2u32.min(T::MaxCheckpoints::get()).min(retain.saturating_sub(2)).max(1);
+					// The longest interval the retention allows, at most the default.
+					let interval =
+						(retain.saturating_sub(2) / kept).clamp(1, DEFAULT_CHECKPOINT_INTERVAL);
+					RunManifest {
+						model: old.model,
+						tokenizer: old.tokenizer,
+						dataset: old.dataset,
+						inner: old.inner,
+						outer: old.outer,
+						codec: old.codec,
+						history: HistoryManifest {
+							retain_windows: retain,
+							checkpoint_interval: interval,
+							checkpoints_kept: kept,
+						},
+					}
+				})
+			});
+			log::info!(
+				target: crate::LOG_TARGET,
+				"storage v2 → v3: {commitments} commitments given their location, {runs} run manifest(s) their history"
+			);
+			T::DbWeight::get().reads_writes(
+				commitments.saturating_mul(2).saturating_add(runs),
+				commitments.saturating_add(runs),
+			)
+		}
+	}
+
+	/// Version 2 → 3, run once.
+	pub type MigrateV2ToV3<T> = VersionedMigration<
+		2,
+		3,
+		InnerMigrateV2ToV3<T>,
+		Pallet<T>,
+		<T as frame_system::Config>::DbWeight,
+	>;
+}

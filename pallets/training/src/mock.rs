@@ -51,7 +51,8 @@ pub const WINDOW: u64 = 10;
 
 parameter_types! {
 	pub const WindowLength: u64 = WINDOW;
-	pub const RetainWindows: u32 = 3;
+	pub static RetainWindows: u32 = 3;
+	pub const MaxCheckpoints: u32 = 2;
 	pub const MaxPeers: u32 = 8;
 	pub const MaxPayloadLen: u32 = 1_000_000;
 	pub const PeerDeposit: u64 = DEPOSIT;
@@ -106,6 +107,7 @@ impl pallet_training::Config for Test {
 	type BindingThreshold = BindingThreshold;
 	type UnbondingPeriod = UnbondingPeriod;
 	type ImmunityPeriod = ImmunityPeriod;
+	type MaxCheckpoints = MaxCheckpoints;
 	type WeightInfo = ();
 }
 

@@ -135,6 +135,41 @@ pub struct CodecManifest {
 	pub quantised: bool,
 }
 
+/// How long the chain keeps history, and how often θ is checkpointed into validators' stores
+/// (DESIGN.md §2.6): a peer with an empty disk loads the newest checkpoint and replays the
+/// windows since, so every window after the oldest kept checkpoint must still be on chain.
+#[derive(
+	Clone,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+pub struct HistoryManifest {
+	/// Windows whose records (commitments, aggregation sets, verdicts) stay on chain; older ones
+	/// are pruned. At most the runtime's `RetainWindows`.
+	pub retain_windows: u32,
+	/// Validators checkpoint θ after every window that is a multiple of this.
+	pub checkpoint_interval: u32,
+	/// Checkpoints kept (on chain and in the stores); recording a newer one drops the oldest.
+	pub checkpoints_kept: u32,
+}
+
+impl HistoryManifest {
+	/// Windows a miner keeps its payloads readable: a joiner replays from the oldest kept
+	/// checkpoint, up to `checkpoints_kept × checkpoint_interval` windows back, and that
+	/// checkpoint is recorded up to two windows after its own window (its verdict first).
+	pub fn payload_windows(&self) -> u64 {
+		u64::from(self.checkpoints_kept) * u64::from(self.checkpoint_interval) + 2
+	}
+}
+
 /// The run's identity.
 #[derive(
 	Clone,
@@ -162,15 +197,28 @@ pub struct RunManifest {
 	pub outer: OuterManifest,
 	/// The codec.
 	pub codec: CodecManifest,
+	/// History kept on chain and checkpoints.
+	pub history: HistoryManifest,
+}
+
+/// What the runtime allows a manifest.
+#[derive(Clone, Copy, Debug)]
+pub struct ManifestLimits {
+	/// The aggregation set's size: more updates than that can never be included.
+	pub aggregation_size: u32,
+	/// The runtime's `RetainWindows`.
+	pub retain_windows: u32,
+	/// The runtime's `MaxCheckpoints`.
+	pub max_checkpoints: u32,
 }
 
 /// Largest `top_k`: a chunk holds 4096 values.
 pub const MAX_TOP_K: u32 = 4096;
 
 impl RunManifest {
-	/// What makes the manifest unusable, if anything (`max_min_updates`: the aggregation
-	/// set's size, since more updates than that can never be included).
-	pub fn problem(&self, max_min_updates: u32) -> Option<&'static str> {
+	/// What makes the manifest unusable under `limits`, if anything.
+	pub fn problem(&self, limits: ManifestLimits) -> Option<&'static str> {
+		let max_min_updates = limits.aggregation_size;
 		let m = &self.model;
 		if [m.vocab_size, m.d_model, m.n_layers, m.n_heads, m.d_ff, m.seq_len].contains(&0) {
 			return Some("a model dimension is 0");
@@ -199,6 +247,24 @@ impl RunManifest {
 		}
 		if self.codec.version == 0 || self.codec.top_k == 0 || self.codec.top_k > MAX_TOP_K {
 			return Some("the codec version must be positive and top_k in 1..=4096");
+		}
+		let h = &self.history;
+		if h.retain_windows == 0 || h.retain_windows > limits.retain_windows {
+			return Some("retain_windows must be between 1 and the runtime's RetainWindows");
+		}
+		if h.checkpoint_interval == 0
+			|| h.checkpoints_kept == 0
+			|| h.checkpoints_kept > limits.max_checkpoints
+		{
+			return Some(
+				"checkpoint_interval must be positive and checkpoints_kept in 1..=MaxCheckpoints",
+			);
+		}
+		if h.payload_windows() > u64::from(h.retain_windows) {
+			return Some(
+				"retain_windows must be at least checkpoints_kept × checkpoint_interval + 2, so \
+				 that a joiner can replay from the oldest kept checkpoint",
+			);
 		}
 		None
 	}
@@ -238,5 +304,6 @@ pub fn example() -> RunManifest {
 		},
 		outer: OuterManifest { lr_e9: 700_000_000, max_update_value_e9: 1_000_000, min_updates: 1 },
 		codec: CodecManifest { version: 1, top_k: 64, quantised: true },
+		history: HistoryManifest { retain_windows: 3, checkpoint_interval: 1, checkpoints_kept: 1 },
 	}
 }

@@ -21,13 +21,15 @@ impl<T: Config> Pallet<T> {
 		}
 
 		if let Some(run) = Run::<T>::get() {
-			ensure!(run.problem(T::AggregationSize::get()).is_none(), "unusable run manifest");
+			ensure!(run.problem(Self::manifest_limits()).is_none(), "unusable run manifest");
 		}
 
 		let current = CurrentWindow::<T>::get();
 		if current > 0 {
 			ensure!(Windows::<T>::contains_key(current), "open window has no WindowInfo");
 		}
+		// A window opened before a run with a shorter retention started is pruned by the
+		// runtime's (lifecycle.rs): the runtime's bounds every window.
 		let retain = WindowIndex::from(T::RetainWindows::get());
 		for (w, _) in Windows::<T>::iter() {
 			ensure!(w <= current, "a window beyond the current one is recorded");
@@ -77,6 +79,20 @@ impl<T: Config> Pallet<T> {
 			);
 			ensure!(w < current, "verdict of a window still open");
 		}
+		let kept = CheckpointWindows::<T>::get();
+		ensure!(kept.windows(2).all(|w| w[0] < w[1]), "checkpoint windows out of order");
+		ensure!(
+			kept.len() as u32 <= Run::<T>::get().map_or(0, |r| r.history.checkpoints_kept),
+			"more checkpoints than the run keeps"
+		);
+		for (w, record) in Checkpoints::<T>::iter() {
+			ensure!(kept.contains(&w), "a checkpoint record outside CheckpointWindows");
+			ensure!(!record.copies.is_empty(), "a checkpoint record without a copy");
+		}
+		ensure!(
+			kept.iter().all(|w| Checkpoints::<T>::contains_key(w)),
+			"a kept checkpoint window without a record"
+		);
 		Ok(())
 	}
 }

@@ -71,16 +71,7 @@ pub struct WindowInfo<BlockNumber> {
 
 /// A miner's commitment to the payload it will reveal for a window.
 #[derive(
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Debug,
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
 )]
 pub struct Commitment<BlockNumber> {
 	/// BLAKE2b-256 of the payload bytes.
@@ -89,6 +80,9 @@ pub struct Commitment<BlockNumber> {
 	pub payload_len: u32,
 	/// Block in which the commitment was included.
 	pub committed_at: BlockNumber,
+	/// The miner's storage location when it committed: its payload is read from there even
+	/// after the miner moved or left.
+	pub location: StorageLocation,
 }
 
 /// Stake on its way out: held (so it cannot be lent to someone else's vote meanwhile) but no

@@ -63,6 +63,8 @@ pub trait WeightInfo {
 	fn commit_gradient() -> Weight;
 	/// Weight of the `start_run` benchmark.
 	fn start_run() -> Weight;
+	/// Weight of the `record_checkpoint` benchmark.
+	fn record_checkpoint() -> Weight;
 	/// Weight of the `submit_gauntlet_results` benchmark.
 	fn submit_gauntlet_results(r: u32, ) -> Weight;
 	/// Weight of the `on_initialize_idle` benchmark.
@@ -194,6 +196,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// Storage: `Training::Run` (r:1 w:1)
 	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(228), added: 723, mode: `MaxEncodedLen`)
+	fn record_checkpoint() -> Weight {
+		Weight::from_parts(60_000_000, 60_000)
+			.saturating_add(T::DbWeight::get().reads(6))
+			.saturating_add(T::DbWeight::get().writes(3))
+	}
 	fn start_run() -> Weight {
 		// Proof size: measured `126`, estimated `1713`.
 		// Minimum execution time: 9_057_000 picoseconds.
@@ -364,6 +371,11 @@ impl WeightInfo for () {
 		Weight::from_parts(21_059_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(1))
+	}
+	fn record_checkpoint() -> Weight {
+		Weight::from_parts(60_000_000, 60_000)
+			.saturating_add(RocksDbWeight::get().reads(6))
+			.saturating_add(RocksDbWeight::get().writes(3))
 	}
 	fn start_run() -> Weight {
 		Weight::from_parts(9_962_000, 1713)

@@ -18,7 +18,12 @@ fn commit_for_open_window_is_recorded() {
 		assert_ok!(Training::commit_gradient(RuntimeOrigin::signed(ALICE), 1, hash(7), 4242));
 		assert_eq!(
 			Commitments::<Test>::get(1, ALICE),
-			Some(Commitment { payload_hash: hash(7), payload_len: 4242, committed_at: WINDOW + 3 })
+			Some(Commitment {
+				payload_hash: hash(7),
+				payload_len: 4242,
+				committed_at: WINDOW + 3,
+				location: location("peer-1"),
+			})
 		);
 		assert_eq!(
 			training_events(),

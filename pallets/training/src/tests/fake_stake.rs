@@ -66,6 +66,7 @@ fn set_stake(who: u64, stake: u64) {
 parameter_types! {
 	pub const WindowLength: u64 = 10;
 	pub const RetainWindows: u32 = 3;
+	pub const MaxCheckpoints: u32 = 2;
 	pub const MaxPeers: u32 = 8;
 	pub const MaxPayloadLen: u32 = 1_000;
 	pub const PeerDeposit: u64 = 10;
@@ -85,6 +86,7 @@ parameter_types! {
 impl pallet_training::Config for FakeStakeRuntime {
 	type WindowLength = WindowLength;
 	type RetainWindows = RetainWindows;
+	type MaxCheckpoints = MaxCheckpoints;
 	type MaxPeers = MaxPeers;
 	type MaxPayloadLen = MaxPayloadLen;
 	type SeedSource = pallet_training::ParentHashSeed<FakeStakeRuntime>;

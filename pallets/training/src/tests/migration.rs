@@ -61,3 +61,54 @@ fn v1_verdicts_are_translated_and_hash_owners_removed() {
 		HashOwner::<Test>::remove(1, H256::repeat_byte(1));
 	});
 }
+
+/// Version 2's commitment, field by field as it was stored before the location moved into it.
+#[derive(codec::Encode)]
+struct CommitmentV2 {
+	payload_hash: H256,
+	payload_len: u32,
+	committed_at: u64,
+}
+
+#[test]
+fn v2_commitments_gain_their_location_and_the_run_its_history() {
+	use crate::migrations::v3::MigrateV2ToV3;
+	run_test(|| {
+		run_to_window(1);
+		StorageVersion::new(2).put::<Pallet<Test>>();
+		let old =
+			CommitmentV2 { payload_hash: H256::repeat_byte(3), payload_len: 7, committed_at: 11 };
+		let key = |who: u64| Commitments::<Test>::hashed_key_for(1, who);
+		frame_support::storage::unhashed::put(&key(ALICE), &old);
+		// Eve was never a peer: her location is unknown.
+		frame_support::storage::unhashed::put(&key(EVE), &old);
+		// A v2 run manifest: today's without its history.
+		let m = crate::run::example();
+		let v2 = (
+			m.model.clone(),
+			m.tokenizer,
+			m.dataset,
+			m.inner.clone(),
+			m.outer.clone(),
+			m.codec.clone(),
+		);
+		frame_support::storage::unhashed::put(&Run::<Test>::hashed_key(), &v2);
+
+		MigrateV2ToV3::<Test>::on_runtime_upgrade();
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 3);
+		let alice = Commitments::<Test>::get(1, ALICE).expect("translated");
+		assert_eq!((alice.payload_len, alice.committed_at), (7, 11));
+		assert_eq!(alice.location, location("peer-1"));
+		let eve = Commitments::<Test>::get(1, EVE).expect("translated");
+		assert!(eve.location.bucket.is_empty());
+		let run = Run::<Test>::get().expect("translated");
+		assert_eq!(run.model, m.model);
+		assert_eq!(run.history.retain_windows, 3);
+		assert!(run.problem(Pallet::<Test>::manifest_limits()).is_none(), "{:?}", run.history);
+		// A second run changes nothing.
+		MigrateV2ToV3::<Test>::on_runtime_upgrade();
+		assert_eq!(Commitments::<Test>::get(1, ALICE), Some(alice));
+		// Eve's commitment has no peer behind it; the invariants hold without her record.
+		Commitments::<Test>::remove(1, EVE);
+	});
+}

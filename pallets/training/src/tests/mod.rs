@@ -2,6 +2,7 @@
 //! checks the storage invariants (`do_try_state`) afterwards.
 
 mod attacks;
+mod checkpoints;
 mod commit;
 mod fake_stake;
 mod gauntlet;
