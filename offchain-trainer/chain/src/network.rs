@@ -4,7 +4,6 @@
 
 use super::{AccountId, ChainError, Client, runtime};
 use crate::record::{Committed, Verdict, WindowRecord};
-use std::collections::BTreeMap;
 use tessera_store::Location;
 
 /// The protocol's timing (window phases), read from the runtime's constants by [`timing`].
@@ -70,11 +69,7 @@ pub async fn peer_location(
 		.map_err(ChainError::query)?;
 	let Some(peer) = peer else { return Ok(None) };
 	let peer = peer.decode().map_err(ChainError::query)?;
-	Ok(Some(Location {
-		endpoint: text(peer.location.endpoint.0),
-		bucket: text(peer.location.bucket.0),
-		prefix: text(peer.location.prefix.0),
-	}))
+	Ok(location_of(peer.location))
 }
 
 /// The seed of `window` at block `number`, if the window is retained.
@@ -112,22 +107,12 @@ pub async fn aggregation_set(
 }
 
 /// Every commitment of `window` at block `number`, in commit order (block, then account),
-/// with each committer's storage location.
+/// each with the storage location it was committed under (the payload is read there even after
+/// the miner moved or left).
 pub async fn commitments(
 	client: &Client,
 	number: u64,
 	window: u64,
-) -> Result<Vec<Committed>, ChainError> {
-	commitments_located(client, number, window, &mut BTreeMap::new()).await
-}
-
-/// [`commitments`], looking locations up in `known` first (and adding what it reads there), for
-/// callers that ask every block.
-pub async fn commitments_located(
-	client: &Client,
-	number: u64,
-	window: u64,
-	known: &mut BTreeMap<[u8; 32], Option<Location>>,
 ) -> Result<Vec<Committed>, ChainError> {
 	let at = client.at_block(number).await.map_err(ChainError::query)?;
 	let mut entries = at
@@ -135,34 +120,39 @@ pub async fn commitments_located(
 		.iter(runtime::storage().training().commitments(), (window,))
 		.await
 		.map_err(ChainError::query)?;
-	let mut found = Vec::new();
+	let mut out = Vec::new();
 	while let Some(entry) = entries.next().await {
 		let entry = entry.map_err(ChainError::query)?;
 		let (_, account) =
 			entry.key().map_err(ChainError::query)?.decode().map_err(ChainError::query)?;
 		let c = entry.value().decode().map_err(ChainError::query)?;
-		found.push((account, c));
-	}
-	let mut out = Vec::with_capacity(found.len());
-	for (account, c) in found {
-		let location = match known.get(&account.0) {
-			Some(l) => l.clone(),
-			None => {
-				let l = peer_location(client, number, &account).await?;
-				known.insert(account.0, l.clone());
-				l
-			},
-		};
 		out.push(Committed {
 			account: account.0,
 			payload_hash: c.payload_hash.0,
 			payload_len: c.payload_len,
 			committed_at: c.committed_at.into(),
-			location,
+			location: location_of(c.location),
 		});
 	}
 	out.sort_by_key(|c| (c.committed_at, c.account));
 	Ok(out)
+}
+
+/// A location as the pallet stores it; `None` when it has no bucket (a commitment migrated from
+/// before locations were recorded with it, whose miner had already left).
+fn location_of(
+	l: runtime::runtime_types::pallet_training::location::StorageLocation,
+) -> Option<Location> {
+	(!l.bucket.0.is_empty()).then(|| Location {
+		endpoint: text(l.endpoint.0),
+		bucket: text(l.bucket.0),
+		prefix: text(l.prefix.0),
+	})
+}
+
+/// Whether `window`'s records are on chain at block `number` (opened and not yet pruned).
+pub async fn is_retained(client: &Client, number: u64, window: u64) -> Result<bool, ChainError> {
+	Ok(window_seed(client, number, window).await?.is_some())
 }
 
 /// The newest window at block `number`.
@@ -231,4 +221,54 @@ pub async fn verdict(
 		validators: v.validators,
 		binding: v.binding,
 	}))
+}
+
+/// A checkpoint of θ recorded on chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetworkCheckpoint {
+	/// θ is the result of this window's outer step.
+	pub window: u64,
+	/// θ's hash (the window's binding verdict's).
+	pub theta_hash: [u8; 32],
+	/// Each copy: the validator that holds it and its store, at the documented key
+	/// ([`tessera_store::checkpoint_key`]).
+	pub copies: Vec<([u8; 32], Option<Location>)>,
+}
+
+/// The checkpoints recorded on chain at block `number`, newest first.
+pub async fn checkpoints(
+	client: &Client,
+	number: u64,
+) -> Result<Vec<NetworkCheckpoint>, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	let windows = at
+		.storage()
+		.try_fetch(runtime::storage().training().checkpoint_windows(), ())
+		.await
+		.map_err(ChainError::query)?;
+	let windows = match windows {
+		Some(w) => w.decode().map_err(ChainError::query)?.0,
+		None => Vec::new(),
+	};
+	let mut out = Vec::with_capacity(windows.len());
+	for window in windows.into_iter().rev() {
+		let record = at
+			.storage()
+			.try_fetch(runtime::storage().training().checkpoints(), (window,))
+			.await
+			.map_err(ChainError::query)?;
+		let Some(record) = record else { continue };
+		let record = record.decode().map_err(ChainError::query)?;
+		out.push(NetworkCheckpoint {
+			window,
+			theta_hash: record.theta_hash.0,
+			copies: record
+				.copies
+				.0
+				.into_iter()
+				.map(|c| (c.validator.0, location_of(c.location)))
+				.collect(),
+		});
+	}
+	Ok(out)
 }

@@ -6,8 +6,15 @@ use crate::{ChainError, Client, runtime, tx};
 use subxt_signer::sr25519::Keypair;
 
 pub use runtime::runtime_types::pallet_training::run::{
-	CodecManifest, InnerManifest, ModelManifest, OuterManifest, RunManifest,
+	CodecManifest, HistoryManifest, InnerManifest, ModelManifest, OuterManifest, RunManifest,
 };
+
+/// Windows a miner keeps its payloads readable (the pallet's `HistoryManifest::payload_windows`):
+/// a joiner replays from the oldest kept checkpoint, up to `checkpoints_kept ×
+/// checkpoint_interval` windows back, recorded up to two windows after its own window.
+pub fn payload_windows(h: &HistoryManifest) -> u64 {
+	u64::from(h.checkpoints_kept) * u64::from(h.checkpoint_interval) + 2
+}
 
 /// A float as the manifest stores it: units of 10⁻⁹, rounded (negative and non-finite values
 /// become 0, which the pallet refuses where a positive value is needed).
@@ -83,6 +90,9 @@ pub fn fields(m: &RunManifest) -> Vec<(&'static str, String)> {
 			("payload format version", m.codec.version.to_string()),
 			("top k", m.codec.top_k.to_string()),
 			("values", if m.codec.quantised { "2-bit quantised" } else { "raw f32" }.to_string()),
+			("retain windows", m.history.retain_windows.to_string()),
+			("checkpoint interval", m.history.checkpoint_interval.to_string()),
+			("checkpoints kept", m.history.checkpoints_kept.to_string()),
 		])
 		.collect()
 }

@@ -89,6 +89,37 @@ pub async fn bond(
 	tx::submit_and_finalize(client, &call, signer).await
 }
 
+/// Asks to leave: the signer stops taking part; its deposit can be withdrawn after the
+/// cool-down.
+pub async fn deregister(
+	client: &Client,
+	signer: &Keypair,
+) -> Result<ExtrinsicEvents<TesseraConfig>, tx::TxError> {
+	let call = runtime::transactions().training().deregister();
+	tx::submit_and_finalize(client, &call, signer).await
+}
+
+/// Releases the signer's deposit (and stake) after the cool-down and removes it from the peers.
+pub async fn withdraw_deposit(
+	client: &Client,
+	signer: &Keypair,
+) -> Result<ExtrinsicEvents<TesseraConfig>, tx::TxError> {
+	let call = runtime::transactions().training().withdraw_deposit();
+	tx::submit_and_finalize(client, &call, signer).await
+}
+
+/// Records that the signer's store holds the checkpoint of θ after `window`, hashing to
+/// `theta_hash` (the window's binding verdict's).
+pub async fn record_checkpoint(
+	client: &Client,
+	signer: &Keypair,
+	window: u64,
+	theta_hash: H256,
+) -> Result<ExtrinsicEvents<TesseraConfig>, tx::TxError> {
+	let call = runtime::transactions().training().record_checkpoint(window, theta_hash);
+	tx::submit_and_finalize(client, &call, signer).await
+}
+
 /// Submits the signer's Gauntlet results for `window`.
 pub async fn submit_gauntlet_results(
 	client: &Client,

@@ -5,8 +5,8 @@
 //! chain as [`Network`], and so does the inner optimizer every miner trains with.
 
 use tessera_chain::run::{
-	CodecManifest, InnerManifest, ModelManifest, OuterManifest, RunManifest, from_e9, from_e9_f64,
-	model_fields, to_e9,
+	CodecManifest, HistoryManifest, InnerManifest, ModelManifest, OuterManifest, RunManifest,
+	from_e9, from_e9_f64, model_fields, to_e9,
 };
 use tessera_codec::Rules;
 use tessera_data::corpus::CorpusManifest;
@@ -26,6 +26,36 @@ pub struct Network {
 	pub inner: InnerConfig,
 	/// The inner optimizer.
 	pub adamw: AdamWConfig,
+	/// History kept on chain and checkpoints.
+	pub history: History,
+}
+
+/// How long the chain keeps history, and the network's checkpoints (the manifest's
+/// `history`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct History {
+	/// Windows whose records stay on chain.
+	pub retain_windows: u64,
+	/// Validators checkpoint θ after every window that is a multiple of this.
+	pub checkpoint_interval: u64,
+	/// Checkpoints kept, on chain and in the stores.
+	pub checkpoints_kept: u64,
+}
+
+impl History {
+	/// Windows a miner keeps its payloads readable: `checkpoints_kept × checkpoint_interval + 2`
+	/// (a joiner replays from the oldest kept checkpoint, recorded up to two windows after its
+	/// own window).
+	pub fn payload_windows(&self) -> u64 {
+		self.checkpoints_kept.saturating_mul(self.checkpoint_interval).saturating_add(2)
+	}
+
+	/// Whether validators checkpoint θ after `window`.
+	pub fn is_checkpoint_window(&self, window: u64) -> bool {
+		window >= 1
+			&& self.checkpoint_interval > 0
+			&& window.is_multiple_of(self.checkpoint_interval)
+	}
 }
 
 /// Why this peer cannot run on this chain.
@@ -76,6 +106,8 @@ pub struct RunChoices {
 	pub inner: InnerConfig,
 	/// The inner optimizer.
 	pub adamw: AdamWConfig,
+	/// History kept on chain and checkpoints.
+	pub history: History,
 }
 
 fn digest(what: &'static str, hex_value: &str) -> Result<[u8; 32], RunError> {
@@ -135,6 +167,12 @@ pub fn manifest(
 			top_k: choices.top_k,
 			quantised: choices.quantised,
 		},
+		history: HistoryManifest {
+			retain_windows: u32::try_from(choices.history.retain_windows).unwrap_or(u32::MAX),
+			checkpoint_interval: u32::try_from(choices.history.checkpoint_interval)
+				.unwrap_or(u32::MAX),
+			checkpoints_kept: u32::try_from(choices.history.checkpoints_kept).unwrap_or(u32::MAX),
+		},
 	})
 }
 
@@ -193,6 +231,11 @@ pub fn check(
 			weight_decay: from_e9_f64(chain.inner.weight_decay_e9),
 			max_grad_norm: from_e9_f64(chain.inner.max_grad_norm_e9),
 		},
+		history: History {
+			retain_windows: chain.history.retain_windows.into(),
+			checkpoint_interval: chain.history.checkpoint_interval.into(),
+			checkpoints_kept: chain.history.checkpoints_kept.into(),
+		},
 	})
 }
 
@@ -223,6 +266,7 @@ mod tests {
 			min_updates: 1,
 			inner: InnerConfig::default(),
 			adamw: AdamWConfig::default(),
+			history: History { retain_windows: 6, checkpoint_interval: 2, checkpoints_kept: 2 },
 		}
 	}
 
@@ -236,6 +280,11 @@ mod tests {
 		assert_eq!(network.min_updates, 1);
 		assert_eq!(network.inner, InnerConfig::default());
 		assert_eq!(network.adamw, AdamWConfig::default());
+		assert_eq!(network.history, choices().history);
+		assert_eq!(network.history.payload_windows(), 6);
+		assert!(
+			network.history.is_checkpoint_window(4) && !network.history.is_checkpoint_window(3)
+		);
 	}
 
 	#[test]

@@ -83,11 +83,23 @@ pub trait ObjectStore: Send + Sync {
 		key: &str,
 		max_bytes: usize,
 	) -> impl Future<Output = Result<Bytes, StoreError>> + Send;
+	/// [`ObjectStore::get`], calling `progress(bytes read, total when known)` as bytes arrive.
+	fn get_with_progress(
+		&self,
+		key: &str,
+		max_bytes: usize,
+		progress: &Progress,
+	) -> impl Future<Output = Result<Bytes, StoreError>> + Send;
 	/// Whether an object exists under `key` (a metadata request; nothing is downloaded).
 	fn exists(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+	/// Deletes the object under `key`; deleting what is not there succeeds.
+	fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 	/// A short description for logs.
 	fn describe(&self) -> String;
 }
+
+/// Told `(bytes read, total when known)` while an object downloads.
+pub type Progress = dyn Fn(u64, Option<u64>) + Send + Sync;
 
 /// A peer's storage location as recorded on chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,10 +136,29 @@ impl ObjectStore for Store {
 		}
 	}
 
+	async fn get_with_progress(
+		&self,
+		key: &str,
+		max_bytes: usize,
+		progress: &Progress,
+	) -> Result<Bytes, StoreError> {
+		match self {
+			Store::Local(s) => s.get_with_progress(key, max_bytes, progress).await,
+			Store::S3(s) => s.get_with_progress(key, max_bytes, progress).await,
+		}
+	}
+
 	async fn exists(&self, key: &str) -> Result<bool, StoreError> {
 		match self {
 			Store::Local(s) => s.exists(key).await,
 			Store::S3(s) => s.exists(key).await,
+		}
+	}
+
+	async fn delete(&self, key: &str) -> Result<(), StoreError> {
+		match self {
+			Store::Local(s) => s.delete(key).await,
+			Store::S3(s) => s.delete(key).await,
 		}
 	}
 

@@ -44,6 +44,15 @@ impl ObjectStore for LocalStore {
 	}
 
 	async fn get(&self, key: &str, max_bytes: usize) -> Result<Bytes, StoreError> {
+		self.get_with_progress(key, max_bytes, &|_, _| {}).await
+	}
+
+	async fn get_with_progress(
+		&self,
+		key: &str,
+		max_bytes: usize,
+		progress: &crate::Progress,
+	) -> Result<Bytes, StoreError> {
 		let path = self.path(key)?;
 		let meta = match tokio::fs::metadata(&path).await {
 			Ok(meta) => meta,
@@ -59,7 +68,9 @@ impl ObjectStore for LocalStore {
 				max: max_bytes,
 			});
 		}
+		progress(0, Some(meta.len()));
 		let bytes = tokio::fs::read(&path).await.map_err(|e| io(&path, e))?;
+		progress(bytes.len() as u64, Some(meta.len()));
 		if bytes.len() > max_bytes {
 			return Err(StoreError::TooLarge {
 				store: self.describe(),
@@ -75,6 +86,15 @@ impl ObjectStore for LocalStore {
 		match tokio::fs::metadata(&path).await {
 			Ok(meta) => Ok(meta.is_file()),
 			Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+			Err(e) => Err(io(&path, e)),
+		}
+	}
+
+	async fn delete(&self, key: &str) -> Result<(), StoreError> {
+		let path = self.path(key)?;
+		match tokio::fs::remove_file(&path).await {
+			Ok(()) => Ok(()),
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
 			Err(e) => Err(io(&path, e)),
 		}
 	}
@@ -107,5 +127,13 @@ mod tests {
 			Err(StoreError::TooLarge { max: 3, .. })
 		));
 		assert!(matches!(store.get("../x", 3).await, Err(StoreError::BadLocation(_))));
+		let seen = std::sync::Mutex::new(Vec::new());
+		let record = |n: u64, total: Option<u64>| seen.lock().unwrap().push((n, total));
+		store.get_with_progress("gradients/1/aa.tsr", 100, &record).await.unwrap();
+		assert_eq!(seen.lock().unwrap().last(), Some(&(6, Some(6))));
+		store.delete("gradients/1/aa.tsr").await.unwrap();
+		assert!(!store.exists("gradients/1/aa.tsr").await.unwrap());
+		// Deleting what is not there succeeds.
+		store.delete("gradients/1/aa.tsr").await.unwrap();
 	}
 }

@@ -190,6 +190,15 @@ impl ObjectStore for S3Store {
 	}
 
 	async fn get(&self, key: &str, max_bytes: usize) -> Result<Bytes, StoreError> {
+		self.get_with_progress(key, max_bytes, &|_, _| {}).await
+	}
+
+	async fn get_with_progress(
+		&self,
+		key: &str,
+		max_bytes: usize,
+		progress: &crate::Progress,
+	) -> Result<Bytes, StoreError> {
 		let full = self.full_key(key);
 		let out = match self.client.get_object().bucket(&self.bucket).key(&full).send().await {
 			Ok(out) => out,
@@ -207,6 +216,8 @@ impl ObjectStore for S3Store {
 		if out.content_length().is_some_and(|n| n < 0 || n as u64 > max_bytes as u64) {
 			return Err(too_large());
 		}
+		let total = out.content_length().and_then(|n| u64::try_from(n).ok());
+		progress(0, total);
 		let mut body = out.body;
 		let mut buf = BytesMut::new();
 		loop {
@@ -216,6 +227,7 @@ impl ObjectStore for S3Store {
 						return Err(too_large());
 					}
 					buf.extend_from_slice(&chunk);
+					progress(buf.len() as u64, total);
 				},
 				Ok(None) => break,
 				Err(e) => {
@@ -240,6 +252,19 @@ impl ObjectStore for S3Store {
 				if missing { Ok(false) } else { Err(self.classify(&full, e)) }
 			},
 		}
+	}
+
+	async fn delete(&self, key: &str) -> Result<(), StoreError> {
+		let full = self.full_key(key);
+		// S3 answers a delete of a missing key with success.
+		self.client
+			.delete_object()
+			.bucket(&self.bucket)
+			.key(&full)
+			.send()
+			.await
+			.map(|_| ())
+			.map_err(|e| self.classify(&full, e))
 	}
 
 	fn describe(&self) -> String {

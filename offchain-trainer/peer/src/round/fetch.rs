@@ -302,8 +302,19 @@ mod tests {
 			}
 			Ok(Bytes::from(bytes))
 		}
+		async fn get_with_progress(
+			&self,
+			key: &str,
+			max: usize,
+			_: &tessera_store::Progress,
+		) -> Result<Bytes, StoreError> {
+			self.get(key, max).await
+		}
 		async fn exists(&self, _: &str) -> Result<bool, StoreError> {
 			Ok(true)
+		}
+		async fn delete(&self, _: &str) -> Result<(), StoreError> {
+			Ok(())
 		}
 		fn describe(&self) -> String {
 			"a link that corrupts the first reads".into()

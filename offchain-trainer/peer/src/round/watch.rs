@@ -27,7 +27,7 @@ use std::{
 	time::Duration,
 };
 use tessera_chain::{self as chain, ChainError, Client, network::Timing};
-use tessera_store::{Location, Resolver};
+use tessera_store::Resolver;
 
 /// What was read of a payload during the reveal period: its bytes (hash checked), or why
 /// what was there cannot be used (wrong hash, too large).
@@ -230,7 +230,6 @@ pub fn spawn(config: WatchConfig) -> Watch {
 /// What the watcher keeps between blocks.
 #[derive(Default)]
 struct WatcherState {
-	locations: BTreeMap<[u8; 32], Option<Location>>,
 	/// The commitments of the window in its reveal period (final once it closed).
 	closed: Option<(u64, Vec<Committed>)>,
 	/// Aggregation sets by window (fixed when a window opens), for `members_only`.
@@ -296,16 +295,10 @@ async fn observe(
 	n: u64,
 ) -> Result<(), ChainError> {
 	let window = timing.window_of(n);
-	// A new window: locations may have moved since.
-	if n == timing.start(window) {
-		state.locations.clear();
-	}
-
 	// Early: the running window's commitments, readable already?
 	let window_end = timing.start(window + 1);
 	if window >= 1 && newest(client).await? < window_end {
-		let commitments =
-			chain::network::commitments_located(client, n, window, &mut state.locations).await?;
+		let commitments = chain::network::commitments(client, n, window).await?;
 		let commitments = state.watched(config, client, n, window, commitments).await?;
 		let seen = watch.early(window);
 		for c in commitments.into_iter().filter(|c| !seen.contains(&c.account)) {
@@ -318,8 +311,7 @@ async fn observe(
 		let commitments = match &state.closed {
 			Some((w, c)) if *w == prev => c.clone(),
 			_ => {
-				let c = chain::network::commitments_located(client, n, prev, &mut state.locations)
-					.await?;
+				let c = chain::network::commitments(client, n, prev).await?;
 				let c = state.watched(config, client, n, prev, c).await?;
 				state.closed = Some((prev, c.clone()));
 				c

@@ -1,7 +1,7 @@
 //! `offchain-trainer start-run`: the operator records the run's identity on chain (through the
 //! chain's sudo key): the model and corpus it is computed from, and the network's choices every
 //! peer then takes from the chain (the inner optimizer, outer learning rate, k, value coding,
-//! largest update value, fewest updates per step).
+//! largest update value, fewest updates per step, history kept on chain and checkpoints).
 
 use anyhow::Context;
 use std::path::PathBuf;
@@ -52,6 +52,16 @@ pub(crate) struct StartRunArgs {
 	/// Inner cosine-decay steps after the warm-up.
 	#[arg(long, default_value_t = 10_000)]
 	pub(crate) decay_steps: u64,
+	/// Windows of history kept on chain (at most the runtime's `RetainWindows`, 256); at least
+	/// `checkpoints-kept × checkpoint-interval + 2`.
+	#[arg(long, default_value_t = 256)]
+	pub(crate) retain_windows: u64,
+	/// Validators checkpoint θ into their stores after every window that is a multiple of this.
+	#[arg(long, default_value_t = 10)]
+	pub(crate) checkpoint_interval: u64,
+	/// Checkpoints kept on chain and in the stores.
+	#[arg(long, default_value_t = 2)]
+	pub(crate) checkpoints_kept: u64,
 }
 
 pub(crate) async fn run(args: StartRunArgs) -> anyhow::Result<()> {
@@ -83,6 +93,11 @@ pub(crate) async fn run(args: StartRunArgs) -> anyhow::Result<()> {
 			},
 		},
 		adamw: tessera_model::train::AdamWConfig::default(),
+		history: tessera_peer::run::History {
+			retain_windows: args.retain_windows,
+			checkpoint_interval: args.checkpoint_interval,
+			checkpoints_kept: args.checkpoints_kept,
+		},
 	};
 	let wanted = manifest(&model, &corpus, &choices)?;
 	let client = tessera_chain::connect(&args.url).await?;
