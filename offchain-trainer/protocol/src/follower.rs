@@ -1,13 +1,20 @@
 //! The follower's machine (DESIGN.md §2 steps 6–7), shared by miners and validators: keep θ on
 //! the network's. When a window's reveal period ends, apply its outer step from the peer's own
 //! screening (provisional), or — when its verdict is already published (a restart, a peer that
-//! fell behind) — replay the verdict's inclusion list. When the scoring period closes, settle
-//! the provisional step against the verdict: confirmed, recomputed with the verdict's list, or,
-//! when even that does not reproduce the verdict's θ, re-synced from the newest checkpoint
-//! (then θ_0). After [`MAX_FAILED_RESYNCS`] re-syncs in a row that reproduce nothing, θ is
-//! declared diverged: the peer keeps following on its own θ, a miner does not train on it, and
-//! only a verdict its own step agrees with (in practice: a restart from a checkpoint of the
-//! network's θ) brings it back.
+//! fell behind, a joiner) — replay the verdict's inclusion list. When the scoring period closes,
+//! settle the provisional step against the verdict: confirmed, recomputed with the verdict's list,
+//! or, when even that does not reproduce the verdict's θ, re-synced from a checkpoint.
+//!
+//! Checkpoints ([`FollowerAction::Resync`]) come from the peer's own directory or from the
+//! network (validators' stores, hashes on chain); the driver loads the newest that verifies, and
+//! θ_0 when none does. A peer **joins** from the network's newest checkpoint when it is newer
+//! than what it holds ([`Follower::on_network_checkpoint`]); a replay that cannot fetch a listed
+//! payload applies nothing and re-syncs from a checkpoint older than the one it replayed from;
+//! a window no longer on chain re-syncs from the newest; θ found corrupt in memory
+//! ([`Follower::on_theta_corrupt`]) re-syncs at once. After [`MAX_FAILED_RESYNCS`] re-syncs in a
+//! row that reproduce nothing, θ is declared diverged: the peer keeps following on its own θ, a
+//! miner does not train on it, and a verdict its own step agrees with — or a newer network
+//! checkpoint, tried once each — brings it back.
 //!
 //! Windows are applied strictly in order: a step is only ever asked for on θ_w (the window
 //! before it applied), so no window is applied twice onto the same θ.
@@ -45,14 +52,19 @@ pub enum FollowerAction {
 		/// The window.
 		window: Window,
 	},
-	/// θ cannot be brought to `window`'s verdict from here: load the newest checkpoint older
-	/// than `window` (`from_genesis`: θ_0 instead) and report [`Follower::on_restored`]; the
+	/// Load the newest checkpoint that verifies — the peer's own or the network's — of a window
+	/// below `below` (any when `None`; only the network's when `network_only`), θ_0 when none
+	/// does (a join keeps what it holds instead), and report [`Follower::on_restored`]; the
 	/// recorded verdicts are replayed from there.
 	Resync {
-		/// The window whose verdict was not reproduced.
+		/// The window that led here (the next one to apply, for a join).
 		window: Window,
-		/// Load θ_0 rather than a checkpoint.
-		from_genesis: bool,
+		/// Only checkpoints of windows strictly before this one.
+		below: Option<Window>,
+		/// Skip the peer's own checkpoints (they already failed to reproduce the network's θ).
+		network_only: bool,
+		/// Why.
+		cause: LoadCause,
 	},
 	/// Nothing reproduces the network's θ: keep the own θ and say so.
 	Diverged {
@@ -64,6 +76,34 @@ pub enum FollowerAction {
 		/// The window.
 		window: Window,
 	},
+}
+
+/// Why θ is (re)loaded from a checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadCause {
+	/// The network holds a newer checkpoint than this peer (a start with an empty or old disk,
+	/// or a diverged peer trying a new checkpoint).
+	Join,
+	/// Neither the own step nor a recomputation reproduced a verdict.
+	Mismatch,
+	/// A replay could not fetch a payload its verdict lists.
+	Unreadable,
+	/// The next window to replay is no longer on chain.
+	Pruned,
+	/// θ no longer hashes to what was applied (memory or disk corruption).
+	Corrupt,
+}
+
+impl core::fmt::Display for LoadCause {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		f.write_str(match self {
+			Self::Join => "joining from the network's newest checkpoint",
+			Self::Mismatch => "θ does not reproduce the verdict",
+			Self::Unreadable => "a payload the verdict lists cannot be fetched",
+			Self::Pruned => "the next window to replay is no longer on chain",
+			Self::Corrupt => "θ no longer hashes to what was applied",
+		})
+	}
 }
 
 /// What settling found.
@@ -83,10 +123,14 @@ pub enum VerdictCheck {
 pub enum Replayed {
 	/// θ's hash equals the verdict's.
 	Reproduced,
-	/// θ's hash differs from the verdict's (or a listed payload could not be fetched).
+	/// θ's hash differs from the verdict's.
 	Mismatch,
 	/// No validator scored the window: the own screening was applied, and stands.
 	NoVerdict,
+	/// A payload the verdict lists could not be fetched: nothing was applied.
+	Unreadable,
+	/// The window's records are no longer on chain: nothing was applied.
+	Pruned,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,13 +150,57 @@ pub struct Follower {
 	provisional: Option<Window>,
 	failed_resyncs: u32,
 	stage: Stage,
+	/// The checkpoint window θ was last loaded from (`None`: θ_0 or never loaded).
+	base: Option<Window>,
+	/// The newest network checkpoint a load was asked for (each is tried once).
+	tried: Option<Window>,
+	/// A load to ask for at the next [`Follower::next`].
+	pending: Option<(LoadCause, Option<Window>)>,
 }
 
 impl Follower {
 	/// A follower whose θ includes the outer steps up to `applied` (a checkpoint's window, or
 	/// `None` for θ_0).
 	pub fn new(timing: Timing, applied: Option<Window>) -> Self {
-		Self { timing, applied, provisional: None, failed_resyncs: 0, stage: Stage::Idle }
+		Self {
+			timing,
+			applied,
+			provisional: None,
+			failed_resyncs: 0,
+			stage: Stage::Idle,
+			base: applied,
+			tried: None,
+			pending: None,
+		}
+	}
+
+	/// The network's newest checkpoint is `newest`: join from it when it is newer than what θ
+	/// holds — at start, or once θ is diverged — each checkpoint once.
+	pub fn on_network_checkpoint(&mut self, newest: Option<Window>) {
+		let Some(newest) = newest else { return };
+		if self.tried.is_some_and(|t| t >= newest) {
+			return;
+		}
+		let first = self.tried.is_none();
+		let behind = self.applied.is_none_or(|a| a < newest);
+		if (first && behind && self.provisional.is_none()) || (!self.in_sync() && behind) {
+			self.tried = Some(newest);
+			if !self.in_sync() {
+				// One more attempt: a failure declares θ diverged again.
+				self.failed_resyncs = MAX_FAILED_RESYNCS;
+			}
+			self.pending = Some((LoadCause::Join, None));
+		} else if first {
+			self.tried = Some(newest);
+		}
+	}
+
+	/// θ no longer hashes to what was applied: reload it before anything trains on it.
+	pub fn on_theta_corrupt(&mut self) {
+		if self.pending.is_none() {
+			self.failed_resyncs += 1;
+			self.pending = Some((LoadCause::Corrupt, None));
+		}
 	}
 
 	/// The last window whose outer step θ includes.
@@ -141,6 +229,16 @@ impl Follower {
 	pub fn next(&mut self, n: Block) -> Option<FollowerAction> {
 		if self.stage != Stage::Idle {
 			return None;
+		}
+		let next = self.applied.map_or(0, |a| a + 1);
+		if let Some((cause, below)) = self.pending.take() {
+			if self.failed_resyncs > MAX_FAILED_RESYNCS {
+				return Some(self.diverged(next));
+			}
+			self.provisional = None;
+			self.stage = Stage::Busy(next);
+			let network_only = cause == LoadCause::Mismatch && self.failed_resyncs > 1;
+			return Some(FollowerAction::Resync { window: next, below, network_only, cause });
 		}
 		if let Some(window) = self.provisional {
 			if n < self.timing.score_deadline(window) {
@@ -189,6 +287,12 @@ impl Follower {
 				self.applied = Some(window);
 				self.resync(window)
 			},
+			// Nothing was applied: try a checkpoint older than the one replayed from (whose
+			// replay needs the unreadable payload), or the newest for a pruned window.
+			Replayed::Unreadable => {
+				self.load(window, LoadCause::Unreadable, self.base.or(Some(window)))
+			},
+			Replayed::Pruned => self.load(window, LoadCause::Pruned, None),
 		}
 	}
 
@@ -226,13 +330,29 @@ impl Follower {
 	}
 
 	fn resync(&mut self, window: Window) -> Vec<FollowerAction> {
+		self.load(window, LoadCause::Mismatch, Some(window))
+	}
+
+	fn load(
+		&mut self,
+		window: Window,
+		cause: LoadCause,
+		below: Option<Window>,
+	) -> Vec<FollowerAction> {
 		self.provisional = None;
 		self.failed_resyncs += 1;
 		if self.failed_resyncs > MAX_FAILED_RESYNCS {
-			return vec![FollowerAction::Diverged { window }];
+			return vec![self.diverged(window)];
 		}
 		self.stage = Stage::Busy(window);
-		vec![FollowerAction::Resync { window, from_genesis: self.failed_resyncs > 1 }]
+		let network_only = cause == LoadCause::Mismatch && self.failed_resyncs > 1;
+		vec![FollowerAction::Resync { window, below, network_only, cause }]
+	}
+
+	fn diverged(&mut self, window: Window) -> FollowerAction {
+		self.stage = Stage::Idle;
+		self.provisional = None;
+		FollowerAction::Diverged { window }
 	}
 
 	/// The driver's connection was lost mid-action (or the process restarted): whatever was
@@ -255,6 +375,7 @@ impl Follower {
 		self.stage = Stage::Idle;
 		self.provisional = None;
 		self.applied = applied;
+		self.base = applied;
 	}
 }
 

@@ -66,16 +66,27 @@ fn a_verdict_that_disagrees_is_recomputed_then_resynced_then_declared_diverged()
 	f.on_verdict(6, VerdictCheck::Differs);
 	assert_eq!(
 		f.on_recomputed(6, false),
-		vec![FollowerAction::Resync { window: 6, from_genesis: false }]
+		vec![FollowerAction::Resync {
+			window: 6,
+			below: Some(6),
+			network_only: false,
+			cause: LoadCause::Mismatch
+		}]
 	);
 	f.on_restored(6, Some(3));
 	assert_eq!(f.applied(), Some(3));
 	// The verdicts from window 4 on are replayed (their scoring periods are over).
 	assert_eq!(f.next(80), Some(FollowerAction::Replay { window: 4 }));
-	// Replaying still gives another θ: θ_0 next.
+	// Replaying still gives another θ: the own checkpoints are skipped next (the network's,
+	// then θ_0).
 	assert_eq!(
 		f.on_replayed(4, Replayed::Mismatch),
-		vec![FollowerAction::Resync { window: 4, from_genesis: true }]
+		vec![FollowerAction::Resync {
+			window: 4,
+			below: Some(4),
+			network_only: true,
+			cause: LoadCause::Mismatch
+		}]
 	);
 	f.on_restored(4, None);
 	assert_eq!(f.next(80), Some(FollowerAction::Replay { window: 0 }));
@@ -117,9 +128,9 @@ fn a_window_that_never_reproduces_ends_in_divergence_not_a_loop() {
 			FollowerAction::Replay { window } => {
 				let r = if window == 6 { Replayed::Mismatch } else { Replayed::Reproduced };
 				for follow_up in f.on_replayed(window, r) {
-					if let FollowerAction::Resync { window, from_genesis } = follow_up {
+					if let FollowerAction::Resync { window, network_only, .. } = follow_up {
 						resyncs += 1;
-						f.on_restored(window, if from_genesis { None } else { Some(3) });
+						f.on_restored(window, if network_only { None } else { Some(3) });
 					}
 				}
 			},
@@ -213,4 +224,101 @@ fn outcomes_for_another_window_are_ignored() {
 	assert_eq!(f.applied(), None);
 	assert!(f.on_verdict(0, VerdictCheck::Agrees).is_empty());
 	assert!(f.on_recomputed(0, true).is_empty());
+}
+
+/// What a `Resync` asks for: `(window, below, network_only, cause)`.
+fn resync_of(a: Option<FollowerAction>) -> (Window, Option<Window>, bool, LoadCause) {
+	match a {
+		Some(FollowerAction::Resync { window, below, network_only, cause }) => {
+			(window, below, network_only, cause)
+		},
+		other => panic!("expected a re-sync, got {other:?}"),
+	}
+}
+
+/// Issue 19 item 4: a peer with an empty disk joins from the network's newest checkpoint, then
+/// replays the verdicts since; one that holds a newer θ than the checkpoint does not.
+#[test]
+fn an_empty_peer_joins_from_the_networks_newest_checkpoint() {
+	let mut f = Follower::new(DEV, None);
+	f.on_network_checkpoint(Some(6));
+	assert_eq!(resync_of(f.next(100)), (0, None, false, LoadCause::Join));
+	assert!(f.next(100).is_none(), "busy loading");
+	f.on_restored(0, Some(6));
+	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 7 }));
+	// Each checkpoint is offered once, and only at start (or once diverged).
+	f.on_replayed(7, Replayed::Reproduced);
+	f.on_network_checkpoint(Some(8));
+	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 8 }));
+	assert!(f.in_sync());
+
+	let mut ahead = Follower::new(DEV, Some(7));
+	ahead.on_network_checkpoint(Some(6));
+	assert_eq!(ahead.next(100), Some(FollowerAction::Replay { window: 8 }));
+}
+
+/// A join that finds nothing usable keeps what θ holds and replays from there.
+#[test]
+fn a_join_that_loads_nothing_replays_from_what_it_holds() {
+	let mut f = Follower::new(DEV, Some(2));
+	f.on_network_checkpoint(Some(6));
+	assert_eq!(resync_of(f.next(100)).3, LoadCause::Join);
+	f.on_restored(3, Some(2));
+	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 3 }));
+}
+
+/// Issue 19 item 4: an unreadable replay payload applies nothing and tries the checkpoint
+/// before the one replayed from; a pruned window tries the newest.
+#[test]
+fn an_unreadable_payload_tries_the_previous_checkpoint_and_a_pruned_window_the_newest() {
+	let mut f = Follower::new(DEV, None);
+	f.on_network_checkpoint(Some(6));
+	resync_of(f.next(100));
+	f.on_restored(0, Some(6));
+	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 7 }));
+	let follow_up = f.on_replayed(7, Replayed::Unreadable);
+	assert_eq!(resync_of(follow_up.into_iter().next()), (7, Some(6), false, LoadCause::Unreadable));
+	assert_eq!(f.applied(), Some(6), "nothing applied");
+	f.on_restored(7, Some(4));
+	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 5 }));
+	let follow_up = f.on_replayed(5, Replayed::Pruned);
+	assert_eq!(resync_of(follow_up.into_iter().next()), (5, None, false, LoadCause::Pruned));
+	f.on_restored(5, Some(6));
+	// A third failure in a row: diverged, no more loads.
+	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 7 }));
+	assert_eq!(
+		f.on_replayed(7, Replayed::Unreadable),
+		vec![FollowerAction::Diverged { window: 7 }]
+	);
+	assert!(!f.in_sync());
+	// A newer network checkpoint is tried once more.
+	f.on_network_checkpoint(Some(8));
+	assert_eq!(resync_of(f.next(100)), (7, None, false, LoadCause::Join));
+	f.on_restored(7, Some(8));
+	assert_eq!(f.next(200), Some(FollowerAction::Replay { window: 9 }));
+	f.on_replayed(9, Replayed::Reproduced);
+	f.on_network_checkpoint(Some(8));
+	assert_eq!(f.next(200), Some(FollowerAction::Replay { window: 10 }), "tried once");
+}
+
+/// Issue 19 item 5: θ found corrupt is reloaded before anything else, the provisional step
+/// dropped; repeated corruption ends in divergence, not a loop.
+#[test]
+fn corrupt_theta_is_reloaded_at_once() {
+	let mut f = Follower::new(DEV, Some(4));
+	drain(&mut f, 63);
+	assert_eq!(f.provisional(), Some(5));
+	f.on_theta_corrupt();
+	f.on_theta_corrupt();
+	assert_eq!(resync_of(f.next(63)), (6, None, false, LoadCause::Corrupt));
+	assert_eq!(f.provisional(), None);
+	f.on_restored(6, Some(4));
+	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 5 }));
+	f.on_replayed(5, Replayed::Reproduced);
+	f.on_theta_corrupt();
+	assert_eq!(resync_of(f.next(100)).3, LoadCause::Corrupt);
+	f.on_restored(6, Some(5));
+	f.on_theta_corrupt();
+	assert_eq!(f.next(100), Some(FollowerAction::Diverged { window: 6 }));
+	assert!(!f.in_sync());
 }

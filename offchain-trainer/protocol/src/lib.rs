@@ -20,7 +20,7 @@ pub mod validator;
 
 pub use clock::{BlockClock, Millis};
 pub use estimate::{Durations, Estimate};
-pub use follower::{Follower, FollowerAction};
+pub use follower::{Follower, FollowerAction, LoadCause};
 pub use margins::Margins;
 pub use miner::{Miner, MinerAction, SitOut, Trained};
 pub use timing::{Block, Phase, Timing, TimingError, Window};

@@ -236,8 +236,8 @@ fn action_window(action: &FollowerAction) -> Window {
 /// Executes re-syncs: a checkpoint some windows back, or θ_0.
 fn restore(follower: &mut Follower, actions: Vec<FollowerAction>, agree: &mut Draws<'_, bool>) {
 	for a in actions {
-		if let FollowerAction::Resync { window, from_genesis } = a {
-			let to = if from_genesis || agree.next() { None } else { window.checked_sub(2) };
+		if let FollowerAction::Resync { window, network_only, .. } = a {
+			let to = if network_only || agree.next() { None } else { window.checked_sub(2) };
 			follower.on_restored(window, to);
 		}
 	}
