@@ -235,6 +235,20 @@ pub struct NetworkCheckpoint {
 	pub copies: Vec<([u8; 32], Option<Location>)>,
 }
 
+/// The newest checkpoint window recorded on chain at block `number` (one storage read).
+pub async fn newest_checkpoint(client: &Client, number: u64) -> Result<Option<u64>, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	let windows = at
+		.storage()
+		.try_fetch(runtime::storage().training().checkpoint_windows(), ())
+		.await
+		.map_err(ChainError::query)?;
+	Ok(match windows {
+		Some(w) => w.decode().map_err(ChainError::query)?.0.last().copied(),
+		None => None,
+	})
+}
+
 /// The checkpoints recorded on chain at block `number`, newest first.
 pub async fn checkpoints(
 	client: &Client,

@@ -266,7 +266,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Checkpoints in `dir`, oldest first.
-fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>, CheckpointError> {
+pub fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>, CheckpointError> {
 	let entries = match std::fs::read_dir(dir) {
 		Ok(entries) => entries,
 		Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

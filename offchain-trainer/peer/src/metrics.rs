@@ -35,6 +35,10 @@ pub struct Metrics {
 	pub resyncs: IntCounter,
 	/// 1 while nothing reproduces the chain's θ (the peer follows on its own and does not train).
 	pub theta_diverged: IntGauge,
+	/// Checkpoints θ was loaded from (joins and re-syncs).
+	pub checkpoint_loads: IntCounter,
+	/// Windows the peer sat out (did not train, commit or score), whatever the reason.
+	pub sat_out: IntCounter,
 }
 
 fn must<T>(r: Result<T, prometheus::Error>) -> T {
@@ -81,6 +85,14 @@ impl Metrics {
 				"theta_diverged",
 				"1 while no re-sync reproduces the chain's θ (no training on it)",
 			)),
+			checkpoint_loads: must(IntCounter::new(
+				"checkpoint_loads_total",
+				"checkpoints θ was loaded from (joins and re-syncs)",
+			)),
+			sat_out: must(IntCounter::new(
+				"sat_out_total",
+				"windows sat out (not trained, committed or scored)",
+			)),
 			registry,
 		};
 		for c in [
@@ -96,6 +108,8 @@ impl Metrics {
 			Box::new(m.theta_agreed.clone()),
 			Box::new(m.resyncs.clone()),
 			Box::new(m.theta_diverged.clone()),
+			Box::new(m.checkpoint_loads.clone()),
+			Box::new(m.sat_out.clone()),
 		] {
 			must(m.registry.register(c));
 		}

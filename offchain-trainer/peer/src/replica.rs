@@ -64,6 +64,9 @@ pub struct Replica {
 	names: Vec<String>,
 	shapes: Vec<Vec<usize>>,
 	theta: Vec<Vec<f32>>,
+	/// θ's hash when it was last set (an outer step, a re-sync, a restore): θ must still hash
+	/// to it before anything trains on it ([`Replica::is_intact`]).
+	held_hash: [u8; 32],
 	/// A miner's optimizer and error feedback; `None` for a validator.
 	training: Option<MinerState>,
 	/// The last window whose outer step θ includes (`None`: θ_0).
@@ -77,7 +80,8 @@ impl Replica {
 		let names = model.params().iter().map(|p| p.name.clone()).collect();
 		let shapes = model.params().shapes();
 		let theta = model.params().to_vecs()?;
-		Ok(Self { model, names, shapes, theta, training: None, applied: None })
+		let held_hash = tessera_codec::hash::theta_hash(&theta);
+		Ok(Self { model, names, shapes, theta, held_hash, training: None, applied: None })
 	}
 
 	/// A miner's replica at θ_0, with fresh AdamW moments and error feedback.
@@ -114,6 +118,20 @@ impl Replica {
 	/// BLAKE2b-256 of θ.
 	pub fn theta_hash(&self) -> [u8; 32] {
 		tessera_codec::hash::theta_hash(&self.theta)
+	}
+
+	/// Whether θ still hashes to what was last applied, restored or set: memory or a disk it
+	/// was mapped from has not changed it since. One hash of θ.
+	pub fn is_intact(&self) -> bool {
+		self.theta_hash() == self.held_hash
+	}
+
+	/// Changes one value of θ behind the replica's back, as a bit flip in memory would: the
+	/// fault `--behaviour corrupt-theta:W` stages for the tests (never called otherwise).
+	pub fn inject_fault(&mut self) {
+		if let Some(v) = self.theta.first_mut().and_then(|t| t.first_mut()) {
+			*v = -*v + 1.0;
+		}
 	}
 
 	/// The last window whose outer step θ includes.
@@ -182,6 +200,7 @@ impl Replica {
 		let peers: Vec<&[tessera_codec::CompressedTensor]> =
 			payloads.iter().map(|p| p.tensors.as_slice()).collect();
 		tessera_codec::apply_outer_step(&mut self.theta, &peers, step)?;
+		self.held_hash = self.theta_hash();
 		self.applied = Some(window);
 		self.model.params().set_from_vecs(&self.theta)?;
 		Ok(())
@@ -206,6 +225,7 @@ impl Replica {
 		}
 		self.model.params().set_from_vecs(&theta)?;
 		self.theta = theta;
+		self.held_hash = self.theta_hash();
 		self.applied = window;
 		Ok(())
 	}
@@ -276,6 +296,7 @@ impl Replica {
 			training.builder.restore_errors(errors)?;
 		}
 		self.theta = checkpoint.theta;
+		self.held_hash = self.theta_hash();
 		self.applied = Some(checkpoint.window);
 		Ok(())
 	}

@@ -78,12 +78,35 @@ pub enum Record {
 		/// θ hash the peer holds (hex).
 		theta_hash: String,
 	},
-	/// The miner restored a checkpoint.
+	/// The peer restored a checkpoint.
 	Restored {
 		/// The window whose outer step the checkpoint's θ includes.
 		window: u64,
 		/// Its θ hash (hex).
 		theta_hash: String,
+		/// Where it came from: `local` (the peer's own directory) or `network` (a validator's
+		/// store, its hash on chain).
+		#[serde(default)]
+		source: String,
+		/// Why it was loaded (start, join, re-sync cause).
+		#[serde(default)]
+		cause: String,
+	},
+	/// The peer did not train, commit or score in a window, and why.
+	SatOut {
+		/// The window.
+		window: u64,
+		/// Why.
+		reason: String,
+	},
+	/// A validator uploaded a checkpoint of θ and recorded it on chain.
+	Published {
+		/// θ is the result of this window's outer step.
+		window: u64,
+		/// Its θ hash (hex).
+		theta_hash: String,
+		/// Whether the chain accepted the record.
+		recorded: bool,
 	},
 }
 
@@ -191,7 +214,14 @@ mod tests {
 					flags: vec!["early".into()],
 				}],
 			},
-			Record::Restored { window: 3, theta_hash: "ef".into() },
+			Record::Restored {
+				window: 3,
+				theta_hash: "ef".into(),
+				source: "network".into(),
+				cause: "join".into(),
+			},
+			Record::SatOut { window: 4, reason: "diverged".into() },
+			Record::Published { window: 4, theta_hash: "aa".into(), recorded: true },
 			Record::Diverged { window: 5, theta_hash: "12".into() },
 			Record::Resynced {
 				window: 4,

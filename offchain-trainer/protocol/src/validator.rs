@@ -61,6 +61,8 @@ pub enum Skip {
 	},
 	/// The chain refused the results.
 	Refused,
+	/// θ is not the network's (diverged, or found corrupt): nothing is scored on it.
+	Diverged,
 }
 
 impl std::fmt::Display for Skip {
@@ -73,6 +75,7 @@ impl std::fmt::Display for Skip {
 				 late): not submitted"
 			),
 			Self::NothingToScore => write!(f, "nothing to score"),
+			Self::Diverged => write!(f, "θ is not the network's: not scoring on it"),
 			Self::Busy { scoring } => write!(f, "window {scoring} was still being scored"),
 			Self::Refused => write!(f, "the chain refused the results"),
 		}
@@ -198,6 +201,19 @@ impl Validator {
 		}
 		self.scoring = Some((window, Stage::Evaluating));
 		vec![ValidatorAction::Evaluate { window }]
+	}
+
+	/// `window` was stepped on a θ that is not the network's (diverged, or found corrupt): it is
+	/// not scored.
+	pub fn on_stepped_out_of_sync(&mut self, window: Window) -> Vec<ValidatorAction> {
+		if window == 0 || self.last_scored.is_some_and(|s| s >= window) {
+			return Vec::new();
+		}
+		if self.scoring.is_some_and(|(w, _)| w == window) {
+			self.scoring = None;
+		}
+		self.last_scored = Some(window);
+		vec![ValidatorAction::Skip { window, reason: Skip::Diverged }]
 	}
 
 	/// The evaluation of `window` ended at `now`, `elapsed_ms` after it started.

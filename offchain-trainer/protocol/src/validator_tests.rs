@@ -158,3 +158,16 @@ fn a_stalled_chain_holds_the_submission_until_the_late_watch_ends() {
 		vec![ValidatorAction::Submit { window: 1 }]
 	);
 }
+
+/// Issue 19 item 5: a window stepped on a θ that is not the network's is skipped, with why,
+/// and never evaluated later.
+#[test]
+fn a_window_stepped_out_of_sync_is_not_scored() {
+	let mut v = Validator::new(DEV, Margins::default(), None);
+	assert_eq!(
+		v.on_stepped_out_of_sync(1),
+		vec![ValidatorAction::Skip { window: 1, reason: Skip::Diverged }]
+	);
+	assert!(v.on_stepped(1, true, ts(23)).is_empty());
+	assert_eq!(v.last_scored(), Some(1));
+}

@@ -127,8 +127,9 @@ mod tests {
 			Err(StoreError::TooLarge { max: 3, .. })
 		));
 		assert!(matches!(store.get("../x", 3).await, Err(StoreError::BadLocation(_))));
-		let seen = std::sync::Mutex::new(Vec::new());
-		let record = |n: u64, total: Option<u64>| seen.lock().unwrap().push((n, total));
+		let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+		let log = seen.clone();
+		let record = move |n: u64, total: Option<u64>| log.lock().unwrap().push((n, total));
 		store.get_with_progress("gradients/1/aa.tsr", 100, &record).await.unwrap();
 		assert_eq!(seen.lock().unwrap().last(), Some(&(6, Some(6))));
 		store.delete("gradients/1/aa.tsr").await.unwrap();

@@ -90,7 +90,7 @@ impl<T: Config> Pallet<T> {
 			ensure!(!record.copies.is_empty(), "a checkpoint record without a copy");
 		}
 		ensure!(
-			kept.iter().all(|w| Checkpoints::<T>::contains_key(w)),
+			kept.iter().all(Checkpoints::<T>::contains_key),
 			"a kept checkpoint window without a record"
 		);
 		Ok(())

@@ -11,7 +11,12 @@
 //!   list and θ hash with the verdict; on a difference, **recompute** the step from θ_w with the
 //!   verdict's list (fetching what it had left out), and if even that does not give the
 //!   verdict's θ, **re-sync** from the newest checkpoint (then θ_0) and replay the recorded
-//!   verdicts. Every re-sync is logged and reported. Checkpoints are written only of confirmed θ.
+//!   verdicts. Every re-sync is logged and reported. Checkpoints are written only of confirmed θ;
+//! - **join**: a peer that holds less than the network's newest checkpoint (an empty disk, a
+//!   long absence) loads it from a validator's store, checks its hash against the chain, and
+//!   replays the verdicts since (`resync.rs`);
+//! - **publish** (validators): θ after every checkpoint window is handed to the validator's
+//!   driver ([`Follower::take_published`]), which uploads it and records it on chain.
 
 mod resync;
 
@@ -67,6 +72,10 @@ pub struct FollowOptions {
 	pub fetch_timeout: Duration,
 	/// Held-out rows evaluated after each outer step.
 	pub eval_rows: usize,
+	/// The run's history and checkpoint schedule (from the chain).
+	pub history: crate::run::History,
+	/// Hand θ after every checkpoint window to the driver (validators publish it).
+	pub publish_checkpoints: bool,
 }
 
 impl FollowOptions {
@@ -116,6 +125,17 @@ pub struct Stepped {
 	pub provisional: bool,
 }
 
+/// θ after a checkpoint window, encoded, for the validator to upload and record.
+#[derive(Debug)]
+pub struct Published {
+	/// θ is the result of this window's outer step.
+	pub window: u64,
+	/// θ's hash.
+	pub theta_hash: [u8; 32],
+	/// The checkpoint file (θ only, safetensors).
+	pub bytes: Vec<u8>,
+}
+
 /// A replica that follows the network's θ.
 pub struct Follower {
 	/// The replica.
@@ -129,6 +149,8 @@ pub struct Follower {
 	provisional: Option<Provisional>,
 	/// The window protocol's decisions (made at the first catch-up, when the timing is known).
 	machine: Option<protocol::Follower>,
+	/// Checkpoints for the validator's driver to publish.
+	published: Vec<Published>,
 }
 
 impl Follower {
@@ -150,7 +172,12 @@ impl Follower {
 			replica.restore(ck)?;
 			let theta_hash = hex::encode(replica.theta_hash());
 			tracing::info!(window, %theta_hash, "resumed from checkpoint; replaying later aggregates");
-			report.write(&Record::Restored { window, theta_hash });
+			report.write(&Record::Restored {
+				window,
+				theta_hash,
+				source: "local".into(),
+				cause: "start".into(),
+			});
 		}
 		Ok(Self {
 			replica,
@@ -161,7 +188,34 @@ impl Follower {
 			previous: None,
 			provisional: None,
 			machine: None,
+			published: Vec::new(),
 		})
+	}
+
+	/// Checkpoints of θ due for publishing since the last call (validators).
+	pub fn take_published(&mut self) -> Vec<Published> {
+		std::mem::take(&mut self.published)
+	}
+
+	/// Checks that θ still hashes to what was applied; when not (memory or disk corruption),
+	/// says so and has the next catch-up reload it from a checkpoint. Call it before training
+	/// or scoring on θ.
+	pub fn check_theta(&mut self, window: u64) -> bool {
+		if self.replica.is_intact() {
+			return true;
+		}
+		tracing::error!(
+			window,
+			applied = ?self.replica.applied(),
+			"θ no longer hashes to what was applied (corrupted): reloading it from a checkpoint"
+		);
+		self.report
+			.write(&Record::SatOut { window, reason: protocol::LoadCause::Corrupt.to_string() });
+		self.provisional = None;
+		if let Some(m) = self.machine.as_mut() {
+			m.on_theta_corrupt();
+		}
+		false
 	}
 
 	/// The report records are written to.
@@ -214,6 +268,13 @@ impl Follower {
 		let applied = self.replica.applied();
 		let mut machine =
 			self.machine.take().unwrap_or_else(|| protocol::Follower::new(*timing, applied));
+		match chain::network::newest_checkpoint(client, n).await {
+			Ok(newest) => machine.on_network_checkpoint(newest),
+			Err(e) => {
+				self.machine = Some(machine);
+				return Err(e.into());
+			},
+		}
 		let result = self.drive(&mut machine, client, n).await;
 		self.machine = Some(machine);
 		result
@@ -273,14 +334,15 @@ impl Follower {
 					let reproduced = self.recompute(client, n, window).await?;
 					actions.extend(machine.on_recomputed(window, reproduced));
 				},
-				FollowerAction::Resync { window, from_genesis } => {
+				FollowerAction::Resync { window, below, network_only, cause } => {
 					self.provisional = None;
 					self.previous = None;
-					self.resync(window, from_genesis)?;
+					self.load(client, n, window, below, network_only, cause).await?;
 					machine.on_restored(window, self.replica.applied());
 				},
 				FollowerAction::Diverged { window } => {
 					self.provisional = None;
+					self.previous = None;
 					let theta_hash = hex::encode(self.replica.theta_hash());
 					tracing::error!(
 						window,
@@ -453,10 +515,29 @@ impl Follower {
 		Ok(())
 	}
 
-	/// Writes a checkpoint of the confirmed θ after `window`, when one is due.
-	fn checkpoint_if_due(&self, window: u64) -> Result<(), FollowError> {
+	/// Writes a checkpoint of the confirmed θ after `window`, when one is due; hands it to the
+	/// validator's driver when `window` is one of the network's checkpoint windows.
+	fn checkpoint_if_due(&mut self, window: u64) -> Result<(), FollowError> {
+		if self.options.publish_checkpoints
+			&& self.options.history.is_checkpoint_window(window)
+			&& self.replica.applied() == Some(window)
+			&& self.replica.is_intact()
+		{
+			let ck = checkpoint::Checkpoint {
+				window,
+				theta: self.replica.theta().to_vec(),
+				optimizer: None,
+				error_feedback: None,
+			};
+			let bytes = checkpoint::encode(&ck, self.replica.checkpoint_layout())?;
+			self.published.push(Published { window, theta_hash: self.replica.theta_hash(), bytes });
+		}
 		let every = self.options.checkpoint_every;
 		if every == 0 || !window.is_multiple_of(every) || self.replica.applied() != Some(window) {
+			return Ok(());
+		}
+		if !self.replica.is_intact() {
+			tracing::error!(window, "θ no longer hashes to what was applied: no checkpoint of it");
 			return Ok(());
 		}
 		if let Some(ck) = self.replica.checkpoint()? {

@@ -1,8 +1,10 @@
 //! Settling a follower's θ against the chain's verdicts, as its machine
 //! ([`tessera_protocol::follower`]) asks: comparing a provisional step with its verdict,
-//! recomputing it with the verdict's inclusion list, replaying a published verdict, and
-//! reloading the newest checkpoint (or θ_0) when none of that reproduces the verdict's θ. The
-//! machine decides which; this file only does it and reports what it found.
+//! recomputing it with the verdict's inclusion list, replaying a published verdict (all of its
+//! payloads or nothing), and loading a checkpoint — the peer's own, or the network's from a
+//! validator's store with its hash checked against the chain — to join or when none of that
+//! reproduces the verdict's θ. The machine decides which; this file only does it and reports
+//! what it found.
 
 use super::{FollowError, Follower, Stepped};
 use crate::report::Record;
@@ -11,6 +13,7 @@ use std::collections::BTreeMap;
 use tessera_chain::{self as chain, Client};
 use tessera_codec::Payload;
 use tessera_model::checkpoint;
+use tessera_protocol::LoadCause;
 use tessera_protocol::follower::{Replayed, VerdictCheck};
 
 impl Follower {
@@ -104,6 +107,11 @@ impl Follower {
 		n: u64,
 		window: u64,
 	) -> Result<(Replayed, Option<Stepped>), FollowError> {
+		// Window 0 is θ_0's, never on chain.
+		if window >= 1 && !chain::network::is_retained(client, n, window).await? {
+			tracing::warn!(window, "the window to replay is no longer on chain");
+			return Ok((Replayed::Pruned, None));
+		}
 		let Some(verdict) = self.binding_verdict(client, n, window).await? else {
 			let mut stepped = self.step(client, n, window).await?;
 			self.provisional = None;
@@ -115,8 +123,14 @@ impl Follower {
 		let listed: Vec<Committed> =
 			verdict.inclusion.iter().filter_map(|a| record.commitment(a).cloned()).collect();
 		let payloads = self.fetch_listed(window, &listed).await;
-		if verdict.inclusion.iter().any(|a| !payloads.contains_key(a)) {
-			tracing::warn!(window, "a payload in the verdict cannot be fetched: applying the rest");
+		// All of the verdict's payloads or nothing: a partial step is never the network's θ.
+		if let Some(missing) = verdict.inclusion.iter().find(|a| !payloads.contains_key(*a)) {
+			tracing::warn!(
+				window,
+				peer = %hex::encode(missing),
+				"a payload the verdict lists cannot be fetched: nothing applied"
+			);
+			return Ok((Replayed::Unreadable, None));
 		}
 		self.apply(window, &verdict.inclusion, &payloads, false)?;
 		let theta_hash = self.replica.theta_hash();
@@ -164,30 +178,236 @@ impl Follower {
 		.collect()
 	}
 
-	/// θ cannot be brought to the verdict of `window` from here: reload the newest checkpoint
-	/// older than it (`from_genesis`, or none kept: θ_0) so the recorded verdicts are replayed
-	/// from there.
-	pub(super) fn resync(&mut self, window: u64, from_genesis: bool) -> Result<(), FollowError> {
-		let checkpoint = if from_genesis {
-			None
-		} else {
-			checkpoint::load_latest(&self.options.checkpoint_dir, self.replica.checkpoint_layout())?
-				.filter(|ck| ck.window < window)
-		};
-		match checkpoint {
-			Some(ck) => {
-				let from = ck.window;
-				self.replica.restore(ck)?;
-				let theta_hash = hex::encode(self.replica.theta_hash());
-				tracing::warn!(window, from, %theta_hash, "re-syncing from the newest checkpoint");
-				self.report.write(&Record::Restored { window: from, theta_hash });
-			},
-			None => {
-				let theta = self.replica.initial_theta()?;
-				self.replica.set_theta(None, theta)?;
-				tracing::warn!(window, "re-syncing from θ_0: replaying every recorded verdict");
-			},
+	/// Loads the newest checkpoint that verifies, of a window below `below` (any when `None`):
+	/// the peer's own (unless `network_only`; one whose window has a binding verdict must
+	/// match it) or the network's (downloaded from a validator's store, its θ hash the chain's).
+	/// A refused candidate is logged with why and the next one tried; nothing is applied from it.
+	/// When none verifies: a join keeps what θ holds, anything else starts over from θ_0.
+	pub(super) async fn load(
+		&mut self,
+		client: &Client,
+		n: u64,
+		window: u64,
+		below: Option<u64>,
+		network_only: bool,
+		cause: LoadCause,
+	) -> Result<(), FollowError> {
+		tracing::warn!(window, ?below, network_only, %cause, "loading θ from a checkpoint");
+		let older = |w: u64| below.is_none_or(|b| w < b);
+		let mut candidates: Vec<Candidate> = Vec::new();
+		if !network_only {
+			for (w, path) in checkpoint::list(&self.options.checkpoint_dir)? {
+				if older(w) {
+					candidates.push(Candidate::Local { window: w, path });
+				}
+			}
 		}
+		for c in chain::network::checkpoints(client, n).await? {
+			if older(c.window) {
+				candidates.push(Candidate::Network(c));
+			}
+		}
+		// Newest first; at the same window the own copy (no download) before the network's.
+		candidates.sort_by_key(|c| std::cmp::Reverse(c.window()));
+		for candidate in candidates {
+			let (source, loaded) = match &candidate {
+				Candidate::Local { path, .. } => {
+					("local", self.local_checkpoint(client, n, path).await)
+				},
+				Candidate::Network(c) => ("network", self.network_checkpoint(c).await),
+			};
+			match loaded {
+				Ok(ck) => {
+					let from = ck.window;
+					if source == "network" {
+						self.keep_locally(&ck);
+					}
+					self.replica.restore(ck)?;
+					let theta_hash = hex::encode(self.replica.theta_hash());
+					crate::metrics::get().checkpoint_loads.inc();
+					tracing::warn!(window, from, source, %cause, %theta_hash, "θ loaded from a checkpoint; replaying the verdicts since");
+					self.report.write(&Record::Restored {
+						window: from,
+						theta_hash,
+						source: source.into(),
+						cause: cause.to_string(),
+					});
+					return Ok(());
+				},
+				Err(why) => tracing::warn!(
+					window,
+					checkpoint = candidate.window(),
+					source,
+					%why,
+					"checkpoint refused; trying the next"
+				),
+			}
+		}
+		if cause == LoadCause::Join {
+			tracing::info!(window, applied = ?self.replica.applied(), "no usable network checkpoint: replaying from what θ holds");
+			return Ok(());
+		}
+		let theta = self.replica.initial_theta()?;
+		self.replica.set_theta(None, theta)?;
+		tracing::warn!(window, %cause, "no usable checkpoint: starting over from θ_0, replaying every recorded verdict");
 		Ok(())
 	}
+
+	/// The peer's own checkpoint at `path`, if it verifies and (when its window's verdict is
+	/// still on chain and binds) holds the network's θ.
+	async fn local_checkpoint(
+		&self,
+		client: &Client,
+		n: u64,
+		path: &std::path::Path,
+	) -> Result<checkpoint::Checkpoint, String> {
+		let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+		let ck = checkpoint::decode(&bytes, self.replica.checkpoint_layout())
+			.map_err(|e| e.to_string())?;
+		let verdict =
+			self.binding_verdict(client, n, ck.window).await.map_err(|e| e.to_string())?;
+		let hash = tessera_codec::hash::theta_hash(&ck.theta);
+		if let Some(v) = verdict.filter(|v| v.theta_hash != hash) {
+			return Err(format!(
+				"θ hashes to {}, the window's verdict says {}: not the network's",
+				hex::encode(hash),
+				hex::encode(v.theta_hash)
+			));
+		}
+		Ok(ck)
+	}
+
+	/// The network's checkpoint `c`, downloaded from the first copy that verifies: the bytes
+	/// bounded by the model's size, a valid checkpoint of this model and window, θ hashing to
+	/// the hash on chain. Only θ is taken (a validator's store never sets a miner's optimizer
+	/// or error feedback).
+	async fn network_checkpoint(
+		&self,
+		c: &chain::network::NetworkCheckpoint,
+	) -> Result<checkpoint::Checkpoint, String> {
+		use tessera_store::ObjectStore;
+		let cap = checkpoint_cap(self.replica.shapes());
+		let key = tessera_store::checkpoint_key(c.window);
+		let mut why = Vec::new();
+		for (validator, location) in &c.copies {
+			let who = hex::encode(validator);
+			let Some(location) = location else {
+				why.push(format!("{who}: no storage location"));
+				continue;
+			};
+			let store = match self.options.resolver.open(location) {
+				Ok(store) => store,
+				Err(e) => {
+					why.push(format!("{who}: {e}"));
+					continue;
+				},
+			};
+			let bar = download_bar(c.window);
+			let shown = bar.clone();
+			let progress = move |done: u64, total: Option<u64>| {
+				if let Some(total) = total {
+					shown.set_length(total);
+				}
+				shown.set_position(done);
+			};
+			let started = std::time::Instant::now();
+			let bytes = store.get_with_progress(&key, cap, &progress).await;
+			bar.finish_and_clear();
+			let bytes = match bytes {
+				Ok(bytes) => bytes,
+				Err(e) => {
+					why.push(format!("{who}: {e}"));
+					continue;
+				},
+			};
+			let m = crate::metrics::get();
+			m.download_bytes.inc_by(bytes.len() as u64);
+			m.download_seconds.inc_by(started.elapsed().as_secs_f64());
+			let ck = match checkpoint::decode(&bytes, self.replica.checkpoint_layout()) {
+				Ok(ck) => ck,
+				Err(e) => {
+					why.push(format!("{who}: {e}"));
+					continue;
+				},
+			};
+			let hash = tessera_codec::hash::theta_hash(&ck.theta);
+			if ck.window != c.window || hash != c.theta_hash {
+				why.push(format!(
+					"{who}: window {} θ {}, the chain records window {} θ {}",
+					ck.window,
+					hex::encode(hash),
+					c.window,
+					hex::encode(c.theta_hash)
+				));
+				continue;
+			}
+			tracing::info!(
+				window = c.window,
+				validator = %who,
+				bytes = bytes.len(),
+				seconds = started.elapsed().as_secs_f64(),
+				"network checkpoint downloaded and verified"
+			);
+			return Ok(checkpoint::Checkpoint { optimizer: None, error_feedback: None, ..ck });
+		}
+		if why.is_empty() {
+			why.push("no copy recorded".into());
+		}
+		Err(why.join("; "))
+	}
+
+	/// Writes a downloaded checkpoint into the own directory (a restart then needs no download);
+	/// a failure is logged, never fatal.
+	fn keep_locally(&self, ck: &checkpoint::Checkpoint) {
+		let saved = checkpoint::save(
+			&self.options.checkpoint_dir,
+			ck,
+			self.replica.checkpoint_layout(),
+			self.options.checkpoint_keep,
+		);
+		if let Err(e) = saved {
+			tracing::warn!(window = ck.window, error = %e, "cannot keep the downloaded checkpoint locally");
+		}
+	}
+}
+
+/// A checkpoint a re-sync may load.
+enum Candidate {
+	/// In the peer's own directory.
+	Local {
+		/// Its window.
+		window: u64,
+		/// Its file.
+		path: std::path::PathBuf,
+	},
+	/// Recorded on chain, in validators' stores.
+	Network(chain::network::NetworkCheckpoint),
+}
+
+impl Candidate {
+	fn window(&self) -> u64 {
+		match self {
+			Candidate::Local { window, .. } => *window,
+			Candidate::Network(c) => c.window,
+		}
+	}
+}
+
+/// Largest network checkpoint of a model of `shapes`: θ as f32 plus the safetensors header
+/// (names, shapes, offsets, metadata).
+pub(crate) fn checkpoint_cap(shapes: &[Vec<usize>]) -> usize {
+	let values: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
+	values.saturating_mul(4).saturating_add(65_536).saturating_add(shapes.len().saturating_mul(512))
+}
+
+/// A byte progress bar for a checkpoint download (drawn only on a terminal).
+fn download_bar(window: u64) -> indicatif::ProgressBar {
+	let bar = indicatif::ProgressBar::new(0);
+	if let Ok(style) = indicatif::ProgressStyle::with_template(
+		"{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+	) {
+		bar.set_style(style);
+	}
+	bar.set_message(format!("checkpoint {window}"));
+	bar
 }

@@ -41,6 +41,13 @@ pub enum Behaviour {
 	NoUpload,
 	/// Upload a payload whose hash is not the committed one.
 	WrongHash,
+	/// Train honestly, but once θ includes window `at − 1`, flip a value of θ in memory and a
+	/// byte of every local checkpoint file (a fault, not an attack): the miner must notice before
+	/// training on it, sit out, and recover from the network's checkpoint.
+	CorruptTheta {
+		/// The first window trained on the corrupted θ, were nothing noticed.
+		at: u64,
+	},
 }
 
 impl Behaviour {
@@ -48,7 +55,7 @@ impl Behaviour {
 	/// the Gauntlet must catch in them is their timing or their content, not their training,
 	/// and on a small test machine a dozen trainers would only slow everyone down.
 	pub fn trains(&self) -> bool {
-		matches!(self, Behaviour::Honest)
+		matches!(self, Behaviour::Honest | Behaviour::CorruptTheta { .. })
 	}
 
 	/// The name used on the command line.
@@ -63,6 +70,7 @@ impl Behaviour {
 			Behaviour::Early => "early",
 			Behaviour::NoUpload => "no-upload",
 			Behaviour::WrongHash => "wrong-hash",
+			Behaviour::CorruptTheta { .. } => "corrupt-theta",
 		}
 	}
 }
@@ -73,7 +81,8 @@ pub enum BehaviourError {
 	/// Unknown name.
 	#[error(
 		"unknown behaviour {0:?}: expected honest, nan, noise, copy-exact:<victim hex>, \
-		 copy-perturbed:<victim hex>, late, early, no-upload or wrong-hash"
+		 copy-perturbed:<victim hex>, late, early, no-upload, wrong-hash or \
+		 corrupt-theta:<window>"
 	)]
 	Unknown(String),
 	/// The victim is not a 32-byte hex account.
@@ -103,8 +112,28 @@ impl FromStr for Behaviour {
 			},
 			Some(("copy-exact", v)) => Behaviour::CopyExact { victim: victim(v)? },
 			Some(("copy-perturbed", v)) => Behaviour::CopyPerturbed { victim: victim(v)? },
+			Some(("corrupt-theta", w)) => Behaviour::CorruptTheta {
+				at: w.parse().map_err(|_| BehaviourError::Unknown(s.into()))?,
+			},
 			Some(_) => return Err(BehaviourError::Unknown(s.into())),
 		})
+	}
+}
+
+/// Flips a byte near the end (in θ's data) of every file in `dir`, as a failing disk would:
+/// the checkpoints there no longer verify. Errors are logged; the fault is best-effort.
+pub fn corrupt_files(dir: &std::path::Path) {
+	let Ok(entries) = std::fs::read_dir(dir) else { return };
+	for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+		let flipped = std::fs::read(&path).and_then(|mut bytes| {
+			if let Some(b) = bytes.len().checked_sub(5).and_then(|i| bytes.get_mut(i)) {
+				*b ^= 0x55;
+			}
+			std::fs::write(&path, bytes)
+		});
+		if let Err(e) = flipped {
+			tracing::warn!(path = %path.display(), error = %e, "cannot corrupt the file");
+		}
 	}
 }
 
@@ -225,6 +254,10 @@ mod tests {
 		assert!(matches!("copy-exact:12".parse::<Behaviour>(), Err(BehaviourError::Victim(_))));
 		assert!(matches!("sneaky".parse::<Behaviour>(), Err(BehaviourError::Unknown(_))));
 		assert!(Behaviour::Honest.trains() && !Behaviour::Late.trains());
+		let corrupt = "corrupt-theta:5".parse::<Behaviour>().unwrap();
+		assert_eq!(corrupt, Behaviour::CorruptTheta { at: 5 });
+		assert!(corrupt.trains());
+		assert!(matches!("corrupt-theta:x".parse::<Behaviour>(), Err(BehaviourError::Unknown(_))));
 	}
 
 	#[test]

@@ -130,6 +130,8 @@ struct Miner {
 	payload: Option<Pending>,
 	/// Blocks processed (all sessions).
 	blocks: u64,
+	/// The `corrupt-theta` fault was staged.
+	corrupted: bool,
 }
 
 /// Runs the miner until `until_window` (forever without it).
@@ -155,6 +157,7 @@ pub async fn run(
 		built: None,
 		payload: None,
 		blocks: 0,
+		corrupted: false,
 		options,
 	};
 	let attempts = miner.options.reconnect_attempts;
@@ -206,6 +209,7 @@ impl Session for Miner {
 			self.execute(&client, n, actions).await?;
 			self.late_upload_if_due(n, &timing);
 			self.follower.catch_up(&client, n, &timing).await?;
+			self.stage_fault();
 			if self.options.until_window.is_some_and(|u| self.follower.is_confirmed(u)) {
 				return Ok(());
 			}
@@ -271,7 +275,12 @@ impl Miner {
 			for action in actions {
 				match action {
 					MinerAction::Train { window, stop_at } => {
-						let built = self.build(client, n, window, stop_at).await?;
+						// Never train on a θ that no longer hashes to what was applied.
+						let built = if self.follower.check_theta(window) {
+							self.build(client, n, window, stop_at).await?
+						} else {
+							None
+						};
 						let trained = protocol::Trained {
 							built: built.is_some(),
 							longest_step_ms: built.as_ref().and_then(|b| b.longest_step).map(ms),
@@ -295,6 +304,10 @@ impl Miner {
 					MinerAction::SitOut { window, reason } => {
 						// Whatever was built is not committed.
 						self.built = None;
+						crate::metrics::get().sat_out.inc();
+						self.follower
+							.report()
+							.write(&Record::SatOut { window, reason: reason.to_string() });
 						if matches!(reason, protocol::SitOut::RevealOver) {
 							self.payload = None;
 							tracing::warn!(window, %reason, "payload dropped");
@@ -403,9 +416,42 @@ impl Miner {
 			Ok(()) => {
 				tracing::info!(window, store = %self.store.describe(), %key, "{what}");
 				self.follower.report().write(&Record::Uploaded { window });
+				self.delete_old_payloads(window);
 			},
 			Err(e) => tracing::warn!(window, error = %e, "payload upload failed"),
 		}
+	}
+
+	/// `--behaviour corrupt-theta:W`: once θ includes window W − 1, corrupt it in memory and
+	/// every local checkpoint file (once).
+	fn stage_fault(&mut self) {
+		let Behaviour::CorruptTheta { at } = self.options.behaviour else { return };
+		if self.corrupted || self.follower.replica.applied().is_none_or(|a| a + 1 < at) {
+			return;
+		}
+		self.corrupted = true;
+		self.follower.replica.inject_fault();
+		behaviour::corrupt_files(&self.options.follow.checkpoint_dir);
+		tracing::warn!(
+			window = at,
+			"fault staged: θ corrupted in memory and in every local checkpoint file"
+		);
+	}
+
+	/// Deletes the payloads no joiner can need any more: those older than the run's
+	/// `payload_windows()` before `window` (the oldest kept checkpoint's replay), the one that
+	/// just fell out and two more, should an upload have been missed. In the background.
+	fn delete_old_payloads(&self, window: u64) {
+		let keep = self.options.follow.history.payload_windows();
+		let Some(newest_old) = window.checked_sub(keep).filter(|w| *w >= 1) else { return };
+		let (store, account) = (self.store.clone(), self.account.0);
+		tokio::spawn(async move {
+			for old in (newest_old.saturating_sub(2)..=newest_old).filter(|w| *w >= 1) {
+				if let Err(e) = store.delete(&gradient_key(old, &account)).await {
+					tracing::warn!(window = old, error = %e, "cannot delete an old payload");
+				}
+			}
+		});
 	}
 
 	/// A late adversary uploads about one block after the reveal period, from a background
@@ -528,7 +574,7 @@ impl Miner {
 					behaviour::perturbed_copy(&original, &victim, &shapes, &header, rules)
 				}
 			},
-			Behaviour::Honest => return Ok(None),
+			Behaviour::Honest | Behaviour::CorruptTheta { .. } => return Ok(None),
 		};
 		let bytes = match bytes {
 			Ok(b) => b,

@@ -14,7 +14,7 @@ pub mod scoring;
 
 pub use scoring::{ScorePolicy, Scoring};
 
-use crate::follow::{FollowError, FollowOptions, Follower, Stepped};
+use crate::follow::{FollowError, FollowOptions, Follower, Published, Stepped};
 use crate::gauntlet::{
 	GauntletState, ScoreConfig,
 	evaluate::{EvalInput, before_losses},
@@ -125,7 +125,8 @@ pub async fn run(
 	report: Report,
 ) -> Result<(), ValidatorError> {
 	let account = AccountId::from(options.signer.public_key().0);
-	let follow = FollowOptions { members_only: false, ..options.follow.clone() };
+	let follow =
+		FollowOptions { members_only: false, publish_checkpoints: true, ..options.follow.clone() };
 	let watch = round::watch::spawn(follow.watch_config(&options.url, replica.shapes()));
 	let follower = Follower::new(replica, &shard, follow, report, watch)?;
 	let state = GauntletState::load(&options.state_path)?;
@@ -189,10 +190,25 @@ impl Session for Validator {
 			self.execute(&client, actions).await?;
 			for stepped in self.follower.catch_up(&client, n, &timing).await? {
 				let (window, provisional) = (stepped.window, stepped.provisional);
-				let actions = self.machine(|m| m.on_stepped(window, provisional, now_ms()));
+				// Never score on a θ that is not the network's.
+				let in_sync =
+					!provisional || (self.follower.in_sync() && self.follower.check_theta(window));
+				let actions = if in_sync {
+					self.machine(|m| m.on_stepped(window, provisional, now_ms()))
+				} else {
+					crate::metrics::get().sat_out.inc();
+					self.follower.report().write(&Record::SatOut {
+						window,
+						reason: protocol::Skip::Diverged.to_string(),
+					});
+					self.machine(|m| m.on_stepped_out_of_sync(window))
+				};
 				self.pending = Some(stepped);
 				self.execute(&client, actions).await?;
 				self.pending = None;
+			}
+			for published in self.follower.take_published() {
+				self.publish(&client, published);
 			}
 			self.prepare_before(&client, n, &timing).await?;
 			let last_scored = self.machine.as_ref().and_then(protocol::Validator::last_scored);
@@ -209,6 +225,63 @@ impl Session for Validator {
 }
 
 impl Validator {
+	/// Uploads a checkpoint of θ to the validator's store under the documented key and records
+	/// it on chain, in the background (scoring goes on meanwhile); then deletes the checkpoints
+	/// the run no longer keeps. One that the chain refuses (no binding verdict to check it
+	/// against) is deleted again.
+	fn publish(&self, client: &Client, published: Published) {
+		use tessera_store::ObjectStore;
+		let store = match self.options.follow.resolver.open(&self.options.location) {
+			Ok(store) => store,
+			Err(e) => {
+				tracing::warn!(window = published.window, error = %e, "checkpoint not published");
+				return;
+			},
+		};
+		let (client, signer) = (client.clone(), self.options.signer.clone());
+		let report = self.follower.report().clone();
+		let history = self.options.follow.history;
+		tokio::spawn(async move {
+			let Published { window, theta_hash, bytes } = published;
+			let key = tessera_store::checkpoint_key(window);
+			if let Err(e) = store.put(&key, bytes.into()).await {
+				tracing::warn!(window, error = %e, "checkpoint upload failed; not recorded");
+				return;
+			}
+			let recorded =
+				training::record_checkpoint(&client, &signer, window, H256(theta_hash)).await;
+			let recorded = match recorded {
+				Ok(_) => {
+					tracing::info!(window, theta = %hex::encode(theta_hash), %key, "checkpoint published");
+					true
+				},
+				Err(e) => {
+					tracing::warn!(window, error = %e, "checkpoint not recorded on chain; deleting the upload");
+					if let Err(e) = store.delete(&key).await {
+						tracing::warn!(window, error = %e, "cannot delete the unrecorded checkpoint");
+					}
+					false
+				},
+			};
+			report.write(&Record::Published {
+				window,
+				theta_hash: hex::encode(theta_hash),
+				recorded,
+			});
+			// The run keeps `checkpoints_kept` windows, `checkpoint_interval` apart: older ones
+			// (and two more, should a publication have been missed) go.
+			let (kept, interval) = (history.checkpoints_kept, history.checkpoint_interval);
+			for k in kept..kept.saturating_add(3) {
+				if let Some(old) =
+					window.checked_sub(k.saturating_mul(interval)).filter(|w| *w >= 1)
+					&& let Err(e) = store.delete(&tessera_store::checkpoint_key(old)).await
+				{
+					tracing::warn!(window = old, error = %e, "cannot delete an old checkpoint");
+				}
+			}
+		});
+	}
+
 	async fn ensure_registered(&mut self, client: &Client) -> Result<(), ValidatorError> {
 		let at = client.at_current_block().await.map_err(ChainError::query)?;
 		let window = chain::network::current_window(client, at.block_number()).await?;

@@ -214,6 +214,9 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		checkpoint_keep: args.checkpoint_keep,
 		fetch_timeout: std::time::Duration::from_secs_f64(args.fetch_timeout),
 		eval_rows: args.eval_rows,
+		history: network.history,
+		// The validator publishes checkpoints; a miner does not.
+		publish_checkpoints: false,
 	};
 	let report = tessera_peer::report::Report::new(args.report.clone());
 	Ok(Peer { signer, account, model, shard, location, follow, network, report, metrics })
