@@ -19,9 +19,15 @@ pub struct Harness {
 impl Harness {
 	/// Starts a node sealing every `block_time_ms` and an S3 server.
 	pub async fn start(block_time_ms: u64) -> anyhow::Result<Self> {
+		Self::start_with(block_time_ms, &[]).await
+	}
+
+	/// [`Harness::start`], the run started with `run_args` after [`RUN_ARGS`] (a test preset:
+	/// a short history, frequent checkpoints).
+	pub async fn start_with(block_time_ms: u64, run_args: &[&str]) -> anyhow::Result<Self> {
 		let corpus = crate::corpus()?;
 		let node = TestNode::start(NodeOptions { block_time_ms, ..Default::default() })?;
-		start_run(node.rpc_url(), &corpus, &[]).await?;
+		start_run(node.rpc_url(), &corpus, run_args).await?;
 		let dir = TestDir::new()?;
 		let s3 = S3Server::start(&dir.path().join("s3")).await?;
 		Ok(Self { corpus, node, s3, dir })

@@ -153,9 +153,41 @@ async fn peers_are_refused_unless_they_match_the_run_on_chain() -> anyhow::Resul
 		"the field and both values are named: {text}"
 	);
 
+	// Another tokenizer (here: the same one with a byte more) is another run.
+	let other_corpus = dir.path().join("other-corpus");
+	std::fs::create_dir_all(&other_corpus)?;
+	for file in ["corpus.json", "tokens.bin", "tokenizer.json"] {
+		std::fs::copy(corpus.join(file), other_corpus.join(file))?;
+	}
+	let mut tokenizer = std::fs::read(other_corpus.join("tokenizer.json"))?;
+	tokenizer.push(b'\n');
+	std::fs::write(other_corpus.join("tokenizer.json"), tokenizer)?;
+	let store = dir.path().join("store");
+	let ck = dir.path().join("ck");
+	let (ok, text) = trainer(
+		&["miner", "--url", url, "--suri", "//Bob", "--model", "tiny"],
+		&[
+			std::path::Path::new("--corpus"),
+			&other_corpus,
+			std::path::Path::new("--store-dir"),
+			&store,
+			std::path::Path::new("--checkpoint-dir"),
+			&ck,
+		],
+	)
+	.await?;
+	assert!(!ok, "{text}");
+	assert!(text.contains("tokenizer digest is"), "the field is named: {text}");
+
 	let (ok, text) = trainer(&["audit", "--url", url, "run"], &[]).await?;
 	assert!(ok, "{text}");
-	for (field, value) in [("outer lr", "0.7"), ("top k", "256"), ("values", "2-bit quantised")] {
+	for (field, value) in [
+		("outer lr", "0.7"),
+		("top k", "256"),
+		("values", "2-bit quantised"),
+		("checkpoint interval", "10"),
+		("checkpoints kept", "2"),
+	] {
 		assert!(
 			text.lines().any(|l| l.contains(field) && l.trim_end().ends_with(value)),
 			"{field} {value}: {text}"

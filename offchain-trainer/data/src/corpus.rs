@@ -67,6 +67,18 @@ impl CorpusManifest {
 		Ok(manifest)
 	}
 
+	/// This manifest with the tokenizer digest computed from `dir`'s `tokenizer.json` itself
+	/// (what a peer checks against the run: its own file, not what the manifest claims).
+	pub fn with_own_tokenizer_digest(&self, dir: &Path) -> Result<Self, DataError> {
+		let path = dir.join("tokenizer.json");
+		let bytes = std::fs::read(&path).map_err(|source| DataError::Io {
+			what: "cannot read the tokenizer",
+			path: path.display().to_string(),
+			source,
+		})?;
+		Ok(Self { tokenizer_digest: blake2_hex(&bytes), ..self.clone() })
+	}
+
 	/// The dataset digest as bytes.
 	pub fn dataset_digest_bytes(&self) -> Result<[u8; 32], DataError> {
 		let mut out = [0u8; 32];

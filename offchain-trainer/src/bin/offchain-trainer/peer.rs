@@ -159,7 +159,12 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 				Err(e) => return Err(e).context("reading the run from the node"),
 			}
 		};
-		tessera_peer::run::check(&model, shard.manifest(), on_chain.as_ref())?
+		// The tokenizer is identified by its own bytes, whatever corpus.json claims.
+		let ours = shard
+			.manifest()
+			.with_own_tokenizer_digest(&args.corpus)
+			.context("hashing the corpus' tokenizer")?;
+		tessera_peer::run::check(&model, &ours, on_chain.as_ref())?
 	};
 	let metrics = match args.metrics_port {
 		Some(port) => {

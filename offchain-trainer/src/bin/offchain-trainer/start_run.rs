@@ -69,7 +69,9 @@ pub(crate) async fn run(args: StartRunArgs) -> anyhow::Result<()> {
 	use tessera_peer::run::{RunChoices, check, manifest};
 	let model =
 		tessera_model::ModelConfig::load(&args.model).context("loading the model config")?;
-	let corpus = tessera_data::CorpusManifest::load(&args.corpus).context("reading the corpus")?;
+	let corpus = tessera_data::CorpusManifest::load(&args.corpus)
+		.and_then(|c| c.with_own_tokenizer_digest(&args.corpus))
+		.context("reading the corpus")?;
 	anyhow::ensure!(
 		corpus.vocab_size == model.vocab_size,
 		"the corpus' vocabulary ({}) differs from the model's ({})",
