@@ -245,8 +245,7 @@ async fn a_network_past_its_history_admits_joiners_and_heals_corruption() -> any
 		why()
 	);
 	let n = newest_block(&client).await?;
-	let kept: Vec<u64> =
-		network::checkpoints(&client, n).await?.iter().map(|c| c.window).collect();
+	let kept: Vec<u64> = network::checkpoints(&client, n).await?.iter().map(|c| c.window).collect();
 	assert!(kept.len() == 2 && kept[0] >= 8, "the chain keeps the newest two: {kept:?}");
 
 	// (a) Eve loaded the network's checkpoint, replayed to the chain's θ and committed in sync.
@@ -278,9 +277,9 @@ async fn a_network_past_its_history_admits_joiners_and_heals_corruption() -> any
 	// (b) Charlie noticed, sat out, reloaded the network's checkpoint, and is back in sync.
 	let charlie_records = records(d, "Charlie")?;
 	assert!(
-		charlie_records
-			.iter()
-			.any(|r| matches!(r, Record::SatOut { window: 5, reason } if reason.contains("hashes"))),
+		charlie_records.iter().any(
+			|r| matches!(r, Record::SatOut { window: 5, reason } if reason.contains("hashes"))
+		),
 		"Charlie sat window 5 out for its corrupted θ\n{}",
 		why()
 	);

@@ -156,6 +156,8 @@ pub struct Follower {
 	tried: Option<Window>,
 	/// A load to ask for at the next [`Follower::next`].
 	pending: Option<(LoadCause, Option<Window>)>,
+	/// The network's checkpoints were looked at once (the start).
+	started: bool,
 }
 
 impl Follower {
@@ -171,27 +173,28 @@ impl Follower {
 			base: applied,
 			tried: None,
 			pending: None,
+			started: false,
 		}
 	}
 
 	/// The network's newest checkpoint is `newest`: join from it when it is newer than what θ
 	/// holds — at start, or once θ is diverged — each checkpoint once.
 	pub fn on_network_checkpoint(&mut self, newest: Option<Window>) {
+		let first = !self.started;
+		self.started = true;
 		let Some(newest) = newest else { return };
 		if self.tried.is_some_and(|t| t >= newest) {
 			return;
 		}
-		let first = self.tried.is_none();
 		let behind = self.applied.is_none_or(|a| a < newest);
-		if (first && behind && self.provisional.is_none()) || (!self.in_sync() && behind) {
+		let join = first && self.provisional.is_none();
+		if behind && (join || !self.in_sync()) {
 			self.tried = Some(newest);
 			if !self.in_sync() {
 				// One more attempt: a failure declares θ diverged again.
 				self.failed_resyncs = MAX_FAILED_RESYNCS;
 			}
 			self.pending = Some((LoadCause::Join, None));
-		} else if first {
-			self.tried = Some(newest);
 		}
 	}
 

@@ -255,6 +255,12 @@ fn an_empty_peer_joins_from_the_networks_newest_checkpoint() {
 	let mut ahead = Follower::new(DEV, Some(7));
 	ahead.on_network_checkpoint(Some(6));
 	assert_eq!(ahead.next(100), Some(FollowerAction::Replay { window: 8 }));
+
+	// A peer that started before any checkpoint existed does not load one later while in sync.
+	let mut early = Follower::new(DEV, None);
+	early.on_network_checkpoint(None);
+	early.on_network_checkpoint(Some(2));
+	assert_eq!(early.next(100), Some(FollowerAction::Replay { window: 0 }));
 }
 
 /// A join that finds nothing usable keeps what θ holds and replays from there.

@@ -25,7 +25,8 @@
 //!   ([`Verdicts`]); and every miner's incentive weight moves by an EMA towards its verdict
 //!   ([`IncentiveWeights`]).
 //! - [`Pallet::commit_gradient`] records a miner's `(payload_hash, payload_len)` for the open
-//!   window, once per account per window.
+//!   window, once per account per window, with the storage location the payload will be read
+//!   from (kept after the miner moves or leaves).
 //! - Windows older than [`Config::RetainWindows`] are pruned when a new window opens, with work
 //!   bounded by [`Config::MaxPeers`].
 //!

@@ -286,9 +286,20 @@ impl Validator {
 		let at = client.at_current_block().await.map_err(ChainError::query)?;
 		let window = chain::network::current_window(client, at.block_number()).await?;
 		tracing::info!(url = %self.options.url, block = at.block_number(), window, role = "validator", "connected");
-		if chain::network::peer_location(client, at.block_number(), &self.account).await?.is_some()
-		{
-			return Ok(());
+		match chain::network::peer_location(client, at.block_number(), &self.account).await? {
+			Some(location) if location == self.options.location => return Ok(()),
+			// Checkpoints are recorded under the location on chain: it must be this store.
+			Some(location) => {
+				tracing::info!(from = ?location, to = ?self.options.location, "moving the storage location on chain");
+				training::set_storage_location(
+					client,
+					&self.options.signer,
+					&self.options.location,
+				)
+				.await?;
+				return Ok(());
+			},
+			None => {},
 		}
 		tracing::info!(account = %self.account, "registering as a validator");
 		training::register(
