@@ -93,7 +93,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Training::AggregationSets` (r:1 w:0)
 	/// Proof: `Training::AggregationSets` (`max_values`: None, `max_size`: Some(1041), added: 3516, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Commitments` (r:256 w:0)
-	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
+	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(684), added: 3159, mode: `MaxEncodedLen`)
 	/// Storage: `Training::IncentiveWeights` (r:256 w:1)
 	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Training::NextPeerIndex` (r:1 w:1)
@@ -101,9 +101,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Training::UnbondingStake` (r:0 w:1)
 	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
-		// Proof size: measured `34046`, estimated `809304`.
-		// Minimum execution time: 2_561_435_000 picoseconds.
-		Weight::from_parts(2_656_016_000, 809304)
+		// Proof size: measured `34046`, estimated `809694`.
+		// Minimum execution time: 2_507_049_000 picoseconds.
+		Weight::from_parts(2_611_129_000, 809694)
 			.saturating_add(T::DbWeight::get().reads(779))
 			.saturating_add(T::DbWeight::get().writes(10))
 	}
@@ -111,8 +111,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
 	fn set_storage_location() -> Weight {
 		// Proof size: measured `371`, estimated `4123`.
-		// Minimum execution time: 13_833_000 picoseconds.
-		Weight::from_parts(15_190_000, 4123)
+		// Minimum execution time: 13_806_000 picoseconds.
+		Weight::from_parts(14_897_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -120,8 +120,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
 	fn deregister() -> Weight {
 		// Proof size: measured `371`, estimated `4123`.
-		// Minimum execution time: 14_038_000 picoseconds.
-		Weight::from_parts(15_221_000, 4123)
+		// Minimum execution time: 13_629_000 picoseconds.
+		Weight::from_parts(14_878_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -139,8 +139,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn withdraw_deposit() -> Weight {
 		// Proof size: measured `817`, estimated `4123`.
-		// Minimum execution time: 80_360_000 picoseconds.
-		Weight::from_parts(84_560_000, 4123)
+		// Minimum execution time: 80_572_000 picoseconds.
+		Weight::from_parts(85_500_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
@@ -152,8 +152,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn bond() -> Weight {
 		// Proof size: measured `665`, estimated `4123`.
-		// Minimum execution time: 50_150_000 picoseconds.
-		Weight::from_parts(53_058_000, 4123)
+		// Minimum execution time: 50_276_000 picoseconds.
+		Weight::from_parts(52_926_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -163,8 +163,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	fn unbond() -> Weight {
 		// Proof size: measured `338`, estimated `3550`.
-		// Minimum execution time: 17_079_000 picoseconds.
-		Weight::from_parts(18_198_000, 3550)
+		// Minimum execution time: 16_632_000 picoseconds.
+		Weight::from_parts(17_957_000, 3550)
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -176,8 +176,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn withdraw_unbonded() -> Weight {
 		// Proof size: measured `568`, estimated `3593`.
-		// Minimum execution time: 46_249_000 picoseconds.
-		Weight::from_parts(48_669_000, 3593)
+		// Minimum execution time: 45_744_000 picoseconds.
+		Weight::from_parts(48_620_000, 3593)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
@@ -186,26 +186,40 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Training::CurrentWindow` (r:1 w:0)
 	/// Proof: `Training::CurrentWindow` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Commitments` (r:1 w:1)
-	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
+	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(684), added: 3159, mode: `MaxEncodedLen`)
 	fn commit_gradient() -> Weight {
-		// Proof size: measured `500`, estimated `4123`.
-		// Minimum execution time: 19_827_000 picoseconds.
-		Weight::from_parts(21_059_000, 4123)
+		// Proof size: measured `500`, estimated `4149`.
+		// Minimum execution time: 19_418_000 picoseconds.
+		Weight::from_parts(20_743_000, 4149)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Training::Run` (r:1 w:1)
-	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(228), added: 723, mode: `MaxEncodedLen`)
-	fn record_checkpoint() -> Weight {
-		Weight::from_parts(60_000_000, 60_000)
-			.saturating_add(T::DbWeight::get().reads(6))
-			.saturating_add(T::DbWeight::get().writes(3))
-	}
+	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(240), added: 735, mode: `MaxEncodedLen`)
 	fn start_run() -> Weight {
-		// Proof size: measured `126`, estimated `1713`.
-		// Minimum execution time: 9_057_000 picoseconds.
-		Weight::from_parts(9_962_000, 1713)
+		// Proof size: measured `126`, estimated `1725`.
+		// Minimum execution time: 9_027_000 picoseconds.
+		Weight::from_parts(9_965_000, 1725)
 			.saturating_add(T::DbWeight::get().reads(1))
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
+	/// Storage: `Training::Peers` (r:1 w:0)
+	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Run` (r:1 w:0)
+	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(240), added: 735, mode: `MaxEncodedLen`)
+	/// Storage: `Training::WindowValidators` (r:1 w:0)
+	/// Proof: `Training::WindowValidators` (`max_values`: None, `max_size`: Some(2066), added: 4541, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Verdicts` (r:1 w:0)
+	/// Proof: `Training::Verdicts` (`max_values`: None, `max_size`: Some(10300), added: 12775, mode: `MaxEncodedLen`)
+	/// Storage: `Training::CheckpointWindows` (r:1 w:0)
+	/// Proof: `Training::CheckpointWindows` (`max_values`: Some(1), `max_size`: Some(65), added: 560, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Checkpoints` (r:1 w:1)
+	/// Proof: `Training::Checkpoints` (`max_values`: None, `max_size`: Some(39218), added: 41693, mode: `MaxEncodedLen`)
+	fn record_checkpoint() -> Weight {
+		// Proof size: measured `7548`, estimated `42683`.
+		// Minimum execution time: 56_743_000 picoseconds.
+		Weight::from_parts(59_617_000, 42683)
+			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Training::Peers` (r:256 w:0)
@@ -223,10 +237,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `r` is `[0, 255]`.
 	fn submit_gauntlet_results(r: u32, ) -> Weight {
 		// Proof size: measured `2157 + r * (86 ±0)`, estimated `21488 + r * (3133 ±0)`.
-		// Minimum execution time: 32_818_000 picoseconds.
-		Weight::from_parts(31_496_290, 21488)
-			// Standard error: 6_052
-			.saturating_add(Weight::from_parts(3_360_395, 0).saturating_mul(r.into()))
+		// Minimum execution time: 32_443_000 picoseconds.
+		Weight::from_parts(25_737_753, 21488)
+			// Standard error: 6_664
+			.saturating_add(Weight::from_parts(3_386_772, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -235,7 +249,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn on_initialize_idle() -> Weight {
 		// Proof size: measured `0`, estimated `0`.
 		// Minimum execution time: 133_000 picoseconds.
-		Weight::from_parts(205_000, 0)
+		Weight::from_parts(195_000, 0)
 	}
 	/// Storage: `Training::Submissions` (r:65 w:64)
 	/// Proof: `Training::Submissions` (`max_values`: None, `max_size`: Some(18023), added: 20498, mode: `MaxEncodedLen`)
@@ -244,19 +258,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Training::IncentiveWeights` (r:256 w:256)
 	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Run` (r:1 w:0)
-	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(228), added: 723, mode: `MaxEncodedLen`)
+	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(240), added: 735, mode: `MaxEncodedLen`)
 	/// Storage: `Training::PeerCount` (r:1 w:0)
 	/// Proof: `Training::PeerCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Windows` (r:1 w:2)
+	/// Proof: `Training::Windows` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Commitments` (r:256 w:256)
-	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
+	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(684), added: 3159, mode: `MaxEncodedLen`)
 	/// Storage: `Training::PermitStakes` (r:64 w:64)
 	/// Proof: `Training::PermitStakes` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Verdicts` (r:0 w:2)
 	/// Proof: `Training::Verdicts` (`max_values`: None, `max_size`: Some(10300), added: 12775, mode: `MaxEncodedLen`)
-	/// Storage: `Training::Windows` (r:0 w:2)
-	/// Proof: `Training::Windows` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Training::AggregationSets` (r:0 w:2)
 	/// Proof: `Training::AggregationSets` (`max_values`: None, `max_size`: Some(1041), added: 3516, mode: `MaxEncodedLen`)
 	/// Storage: `Training::CurrentWindow` (r:0 w:1)
@@ -266,18 +280,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[0, 256]`.
 	/// The range of component `v` is `[1, 256]`.
 	fn on_initialize_open_window(p: u32, v: u32, ) -> Weight {
-		// Proof size: measured `0 + p * (85 ±0) + v * (210 ±0)`, estimated `1333360 + p * (862 ±150) + v * (3133 ±0)`.
-		// Minimum execution time: 171_525_000 picoseconds.
-		Weight::from_parts(175_311_000, 1333360)
-			// Standard error: 30_583
-			.saturating_add(Weight::from_parts(284_121, 0).saturating_mul(p.into()))
-			// Standard error: 30_571
-			.saturating_add(Weight::from_parts(10_920_883, 0).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads(136))
+		// Proof size: measured `0 + p * (85 ±0) + v * (210 ±0)`, estimated `1333360 + p * (1056 ±184) + v * (3133 ±0)`.
+		// Minimum execution time: 176_704_000 picoseconds.
+		Weight::from_parts(178_394_000, 1333360)
+			// Standard error: 36_357
+			.saturating_add(Weight::from_parts(260_849, 0).saturating_mul(p.into()))
+			// Standard error: 36_342
+			.saturating_add(Weight::from_parts(10_922_258, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(137))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(139))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
-			.saturating_add(Weight::from_parts(0, 862).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(0, 1056).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(v.into()))
 	}
 	/// Storage: `Training::Submissions` (r:65 w:0)
@@ -293,7 +307,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Training::IncentiveWeights` (r:192 w:192)
 	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Run` (r:1 w:0)
-	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(228), added: 723, mode: `MaxEncodedLen`)
+	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(240), added: 735, mode: `MaxEncodedLen`)
 	/// Storage: `Training::PeerCount` (r:1 w:0)
 	/// Proof: `Training::PeerCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
@@ -312,12 +326,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[0, 192]`.
 	fn on_initialize_close_scoring(v: u32, p: u32, ) -> Weight {
 		// Proof size: measured `0 + p * (215 ±0) + v * (401 ±0)`, estimated `21488 + p * (3133 ±0) + v * (20498 ±0)`.
-		// Minimum execution time: 1_620_883_000 picoseconds.
-		Weight::from_parts(1_625_051_000, 21488)
-			// Standard error: 1_067_057
-			.saturating_add(Weight::from_parts(17_637_755, 0).saturating_mul(v.into()))
-			// Standard error: 355_811
-			.saturating_add(Weight::from_parts(8_251_372, 0).saturating_mul(p.into()))
+		// Minimum execution time: 1_613_548_000 picoseconds.
+		Weight::from_parts(1_640_815_000, 21488)
+			// Standard error: 1_241_753
+			.saturating_add(Weight::from_parts(19_587_534, 0).saturating_mul(v.into()))
+			// Standard error: 414_064
+			.saturating_add(Weight::from_parts(9_466_453, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(p.into())))
@@ -333,81 +347,81 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// their own.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(2_656_016_000, 809304)
+		Weight::from_parts(2_611_129_000, 809694)
 			.saturating_add(RocksDbWeight::get().reads(779))
 			.saturating_add(RocksDbWeight::get().writes(10))
 	}
 	fn set_storage_location() -> Weight {
-		Weight::from_parts(15_190_000, 4123)
+		Weight::from_parts(14_897_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn deregister() -> Weight {
-		Weight::from_parts(15_221_000, 4123)
+		Weight::from_parts(14_878_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn withdraw_deposit() -> Weight {
-		Weight::from_parts(84_560_000, 4123)
+		Weight::from_parts(85_500_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(5))
 			.saturating_add(RocksDbWeight::get().writes(6))
 	}
 	fn bond() -> Weight {
-		Weight::from_parts(53_058_000, 4123)
+		Weight::from_parts(52_926_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(2))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(18_198_000, 3550)
+		Weight::from_parts(17_957_000, 3550)
 			.saturating_add(RocksDbWeight::get().reads(2))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn withdraw_unbonded() -> Weight {
-		Weight::from_parts(48_669_000, 3593)
+		Weight::from_parts(48_620_000, 3593)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(3))
 	}
 	fn commit_gradient() -> Weight {
-		Weight::from_parts(21_059_000, 4123)
+		Weight::from_parts(20_743_000, 4149)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
-	fn record_checkpoint() -> Weight {
-		Weight::from_parts(60_000_000, 60_000)
-			.saturating_add(RocksDbWeight::get().reads(6))
-			.saturating_add(RocksDbWeight::get().writes(3))
-	}
 	fn start_run() -> Weight {
-		Weight::from_parts(9_962_000, 1713)
+		Weight::from_parts(9_965_000, 1725)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
+	fn record_checkpoint() -> Weight {
+		Weight::from_parts(59_617_000, 42683)
+			.saturating_add(RocksDbWeight::get().reads(6))
+			.saturating_add(RocksDbWeight::get().writes(1))
+	}
 	fn submit_gauntlet_results(r: u32, ) -> Weight {
-		Weight::from_parts(31_496_290, 21488)
-			.saturating_add(Weight::from_parts(3_360_395, 0).saturating_mul(r.into()))
+		Weight::from_parts(25_737_753, 21488)
+			.saturating_add(Weight::from_parts(3_386_772, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(6))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(1))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(r.into()))
 	}
 	fn on_initialize_idle() -> Weight {
-		Weight::from_parts(205_000, 0)
+		Weight::from_parts(195_000, 0)
 	}
 	fn on_initialize_open_window(p: u32, v: u32, ) -> Weight {
-		Weight::from_parts(175_311_000, 1333360)
-			.saturating_add(Weight::from_parts(284_121, 0).saturating_mul(p.into()))
-			.saturating_add(Weight::from_parts(10_920_883, 0).saturating_mul(v.into()))
-			.saturating_add(RocksDbWeight::get().reads(136))
+		Weight::from_parts(178_394_000, 1333360)
+			.saturating_add(Weight::from_parts(260_849, 0).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(10_922_258, 0).saturating_mul(v.into()))
+			.saturating_add(RocksDbWeight::get().reads(137))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes(139))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(v.into())))
-			.saturating_add(Weight::from_parts(0, 862).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(0, 1056).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(v.into()))
 	}
 	fn on_initialize_close_scoring(v: u32, p: u32, ) -> Weight {
-		Weight::from_parts(1_625_051_000, 21488)
-			.saturating_add(Weight::from_parts(17_637_755, 0).saturating_mul(v.into()))
-			.saturating_add(Weight::from_parts(8_251_372, 0).saturating_mul(p.into()))
+		Weight::from_parts(1_640_815_000, 21488)
+			.saturating_add(Weight::from_parts(19_587_534, 0).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(9_466_453, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(5))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(p.into())))
