@@ -235,6 +235,11 @@ pub struct NetworkCheckpoint {
 	pub copies: Vec<([u8; 32], Option<Location>)>,
 }
 
+/// The newest finalized block's number.
+pub async fn newest_finalized(client: &Client) -> Result<u64, ChainError> {
+	Ok(client.at_current_block().await.map_err(ChainError::query)?.block_number())
+}
+
 /// The newest checkpoint window recorded on chain at block `number` (one storage read).
 pub async fn newest_checkpoint(client: &Client, number: u64) -> Result<Option<u64>, ChainError> {
 	let at = client.at_block(number).await.map_err(ChainError::query)?;

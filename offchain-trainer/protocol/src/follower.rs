@@ -9,9 +9,10 @@
 //! network (validators' stores, hashes on chain); the driver loads the newest that verifies, and
 //! θ_0 when none does. A peer **joins** from the network's newest checkpoint when it is newer
 //! than what it holds ([`Follower::on_network_checkpoint`]); a replay that cannot fetch a listed
-//! payload applies nothing and re-syncs from a checkpoint older than the one it replayed from;
-//! a window no longer on chain re-syncs from the newest; θ found corrupt in memory
-//! ([`Follower::on_theta_corrupt`]) re-syncs at once. After [`MAX_FAILED_RESYNCS`] re-syncs in a
+//! payload — or finds its window no longer on chain — applies nothing and loads a network
+//! checkpoint of that window or later, which skips it (a checkpoint before it would need the
+//! same payload); θ found corrupt ([`Follower::on_theta_corrupt`]) is reloaded before anything
+//! else. After [`MAX_FAILED_RESYNCS`] re-syncs in a
 //! row that reproduce nothing, θ is declared diverged: the peer keeps following on its own θ, a
 //! miner does not train on it, and a verdict its own step agrees with — or a newer network
 //! checkpoint, tried once each — brings it back.
@@ -53,15 +54,21 @@ pub enum FollowerAction {
 		window: Window,
 	},
 	/// Load the newest checkpoint that verifies — the peer's own or the network's — of a window
-	/// below `below` (any when `None`; only the network's when `network_only`), θ_0 when none
-	/// does (a join keeps what it holds instead), and report [`Follower::on_restored`]; the
-	/// recorded verdicts are replayed from there.
+	/// in `at_least..below` (either end open when `None`; only the network's when
+	/// `network_only`) and report [`Follower::on_restored`]; the recorded verdicts are replayed
+	/// from there. When none verifies, θ_0 for a [`LoadCause::Mismatch`] or
+	/// [`LoadCause::Corrupt`] whose replay from θ_0 is still on chain; otherwise θ is kept and
+	/// [`Follower::on_nothing_loaded`] reported.
 	Resync {
 		/// The window that led here (the next one to apply, for a join).
 		window: Window,
 		/// Only checkpoints of windows strictly before this one.
 		below: Option<Window>,
-		/// Skip the peer's own checkpoints (they already failed to reproduce the network's θ).
+		/// Only checkpoints of this window or later (they skip a window that cannot be
+		/// replayed).
+		at_least: Option<Window>,
+		/// Skip the peer's own checkpoints (a join, or they already failed to reproduce the
+		/// network's θ).
 		network_only: bool,
 		/// Why.
 		cause: LoadCause,
@@ -150,12 +157,12 @@ pub struct Follower {
 	provisional: Option<Window>,
 	failed_resyncs: u32,
 	stage: Stage,
-	/// The checkpoint window θ was last loaded from (`None`: θ_0 or never loaded).
-	base: Option<Window>,
 	/// The newest network checkpoint a load was asked for (each is tried once).
 	tried: Option<Window>,
 	/// A load to ask for at the next [`Follower::next`].
-	pending: Option<(LoadCause, Option<Window>)>,
+	pending: Option<Load>,
+	/// The load being executed (asked for again if the connection breaks meanwhile).
+	loading: Option<Load>,
 	/// The network's checkpoints were looked at once (the start).
 	started: bool,
 }
@@ -170,9 +177,9 @@ impl Follower {
 			provisional: None,
 			failed_resyncs: 0,
 			stage: Stage::Idle,
-			base: applied,
 			tried: None,
 			pending: None,
+			loading: None,
 			started: false,
 		}
 	}
@@ -194,7 +201,7 @@ impl Follower {
 				// One more attempt: a failure declares θ diverged again.
 				self.failed_resyncs = MAX_FAILED_RESYNCS;
 			}
-			self.pending = Some((LoadCause::Join, None));
+			self.pending = Some(Load::join());
 		}
 	}
 
@@ -202,7 +209,7 @@ impl Follower {
 	pub fn on_theta_corrupt(&mut self) {
 		if self.pending.is_none() {
 			self.failed_resyncs += 1;
-			self.pending = Some((LoadCause::Corrupt, None));
+			self.pending = Some(Load { cause: LoadCause::Corrupt, ..Load::newest() });
 		}
 	}
 
@@ -234,14 +241,12 @@ impl Follower {
 			return None;
 		}
 		let next = self.applied.map_or(0, |a| a + 1);
-		if let Some((cause, below)) = self.pending.take() {
+		if let Some(load) = self.pending.take() {
 			if self.failed_resyncs > MAX_FAILED_RESYNCS {
 				return Some(self.diverged(next));
 			}
 			self.provisional = None;
-			self.stage = Stage::Busy(next);
-			let network_only = cause == LoadCause::Mismatch && self.failed_resyncs > 1;
-			return Some(FollowerAction::Resync { window: next, below, network_only, cause });
+			return Some(self.ask(next, load));
 		}
 		if let Some(window) = self.provisional {
 			if n < self.timing.score_deadline(window) {
@@ -290,12 +295,17 @@ impl Follower {
 				self.applied = Some(window);
 				self.resync(window)
 			},
-			// Nothing was applied: try a checkpoint older than the one replayed from (whose
-			// replay needs the unreadable payload), or the newest for a pruned window.
-			Replayed::Unreadable => {
-				self.load(window, LoadCause::Unreadable, self.base.or(Some(window)))
+			// Nothing was applied: only a checkpoint of this window or later skips the payload
+			// (or the window) that cannot be had; the network's, since the own ones did not.
+			Replayed::Unreadable | Replayed::Pruned => {
+				let cause = if replayed == Replayed::Pruned {
+					LoadCause::Pruned
+				} else {
+					LoadCause::Unreadable
+				};
+				let load = Load { cause, at_least: Some(window), network_only: true, below: None };
+				self.load(window, load)
 			},
-			Replayed::Pruned => self.load(window, LoadCause::Pruned, None),
 		}
 	}
 
@@ -333,23 +343,28 @@ impl Follower {
 	}
 
 	fn resync(&mut self, window: Window) -> Vec<FollowerAction> {
-		self.load(window, LoadCause::Mismatch, Some(window))
+		// The own checkpoints once; after that only the network's (then θ_0).
+		let network_only = self.failed_resyncs >= 1;
+		let load =
+			Load { cause: LoadCause::Mismatch, below: Some(window), at_least: None, network_only };
+		self.load(window, load)
 	}
 
-	fn load(
-		&mut self,
-		window: Window,
-		cause: LoadCause,
-		below: Option<Window>,
-	) -> Vec<FollowerAction> {
+	/// A counted re-sync: diverged after too many in a row.
+	fn load(&mut self, window: Window, load: Load) -> Vec<FollowerAction> {
 		self.provisional = None;
 		self.failed_resyncs += 1;
 		if self.failed_resyncs > MAX_FAILED_RESYNCS {
 			return vec![self.diverged(window)];
 		}
+		vec![self.ask(window, load)]
+	}
+
+	fn ask(&mut self, window: Window, load: Load) -> FollowerAction {
 		self.stage = Stage::Busy(window);
-		let network_only = cause == LoadCause::Mismatch && self.failed_resyncs > 1;
-		vec![FollowerAction::Resync { window, below, network_only, cause }]
+		self.loading = Some(load);
+		let Load { cause, below, at_least, network_only } = load;
+		FollowerAction::Resync { window, below, at_least, network_only, cause }
 	}
 
 	fn diverged(&mut self, window: Window) -> FollowerAction {
@@ -364,6 +379,10 @@ impl Follower {
 	/// stays to be settled against its verdict — also one applied just before the connection
 	/// broke, whose outcome the machine never heard.
 	pub fn on_restart(&mut self, applied: Option<Window>, provisional: Option<Window>) {
+		// A load cut short is asked for again (θ may be half-way anywhere).
+		if let Some(load) = self.loading.take() {
+			self.pending = Some(load);
+		}
 		self.stage = Stage::Idle;
 		self.provisional = provisional.filter(|p| Some(*p) == applied);
 		self.applied = applied;
@@ -376,9 +395,45 @@ impl Follower {
 			return;
 		}
 		self.stage = Stage::Idle;
+		self.loading = None;
 		self.provisional = None;
 		self.applied = applied;
-		self.base = applied;
+	}
+
+	/// A re-sync for `window` found no checkpoint it could use and left θ as it was. A join
+	/// by a diverged peer leaves it diverged; any other cause already counted.
+	pub fn on_nothing_loaded(&mut self, window: Window) {
+		if self.stage != Stage::Busy(window) {
+			return;
+		}
+		self.stage = Stage::Idle;
+		let load = self.loading.take();
+		if load.is_some_and(|l| l.cause == LoadCause::Join)
+			&& self.failed_resyncs >= MAX_FAILED_RESYNCS
+		{
+			self.failed_resyncs = MAX_FAILED_RESYNCS + 1;
+		}
+	}
+}
+
+/// A load the machine asks for (the fields of [`FollowerAction::Resync`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Load {
+	cause: LoadCause,
+	below: Option<Window>,
+	at_least: Option<Window>,
+	network_only: bool,
+}
+
+impl Load {
+	/// The newest checkpoint, own or network.
+	fn newest() -> Self {
+		Self { cause: LoadCause::Join, below: None, at_least: None, network_only: false }
+	}
+
+	/// The network's newest checkpoint.
+	fn join() -> Self {
+		Self { network_only: true, ..Self::newest() }
 	}
 }
 

@@ -69,6 +69,7 @@ fn a_verdict_that_disagrees_is_recomputed_then_resynced_then_declared_diverged()
 		vec![FollowerAction::Resync {
 			window: 6,
 			below: Some(6),
+			at_least: None,
 			network_only: false,
 			cause: LoadCause::Mismatch
 		}]
@@ -84,6 +85,7 @@ fn a_verdict_that_disagrees_is_recomputed_then_resynced_then_declared_diverged()
 		vec![FollowerAction::Resync {
 			window: 4,
 			below: Some(4),
+			at_least: None,
 			network_only: true,
 			cause: LoadCause::Mismatch
 		}]
@@ -226,89 +228,139 @@ fn outcomes_for_another_window_are_ignored() {
 	assert!(f.on_recomputed(0, true).is_empty());
 }
 
-/// What a `Resync` asks for: `(window, below, network_only, cause)`.
-fn resync_of(a: Option<FollowerAction>) -> (Window, Option<Window>, bool, LoadCause) {
+/// What a `Resync` asks for.
+#[derive(Debug, PartialEq, Eq)]
+struct Asked {
+	window: Window,
+	below: Option<Window>,
+	at_least: Option<Window>,
+	network_only: bool,
+	cause: LoadCause,
+}
+
+fn resync_of(a: Option<FollowerAction>) -> Asked {
 	match a {
-		Some(FollowerAction::Resync { window, below, network_only, cause }) => {
-			(window, below, network_only, cause)
+		Some(FollowerAction::Resync { window, below, at_least, network_only, cause }) => {
+			Asked { window, below, at_least, network_only, cause }
 		},
 		other => panic!("expected a re-sync, got {other:?}"),
 	}
 }
 
-/// Issue 19 item 4: a peer with an empty disk joins from the network's newest checkpoint, then
-/// replays the verdicts since; one that holds a newer θ than the checkpoint does not.
+/// Issue 19 item 4: a peer with an empty disk joins from the network's newest checkpoint (never
+/// its own files), then replays the verdicts since; one that holds a newer θ than the
+/// checkpoint does not, nor does one that started before any checkpoint existed.
 #[test]
 fn an_empty_peer_joins_from_the_networks_newest_checkpoint() {
 	let mut f = Follower::new(DEV, None);
 	f.on_network_checkpoint(Some(6));
-	assert_eq!(resync_of(f.next(100)), (0, None, false, LoadCause::Join));
+	let join = Asked {
+		window: 0,
+		below: None,
+		at_least: None,
+		network_only: true,
+		cause: LoadCause::Join,
+	};
+	assert_eq!(resync_of(f.next(100)), join);
 	assert!(f.next(100).is_none(), "busy loading");
 	f.on_restored(0, Some(6));
 	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 7 }));
-	// Each checkpoint is offered once, and only at start (or once diverged).
 	f.on_replayed(7, Replayed::Reproduced);
 	f.on_network_checkpoint(Some(8));
-	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 8 }));
+	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 8 }), "only at start");
 	assert!(f.in_sync());
 
 	let mut ahead = Follower::new(DEV, Some(7));
 	ahead.on_network_checkpoint(Some(6));
 	assert_eq!(ahead.next(100), Some(FollowerAction::Replay { window: 8 }));
 
-	// A peer that started before any checkpoint existed does not load one later while in sync.
 	let mut early = Follower::new(DEV, None);
 	early.on_network_checkpoint(None);
 	early.on_network_checkpoint(Some(2));
 	assert_eq!(early.next(100), Some(FollowerAction::Replay { window: 0 }));
 }
 
-/// A join that finds nothing usable keeps what θ holds and replays from there.
+/// A join that loads nothing keeps what θ holds and replays from there, still in sync.
 #[test]
 fn a_join_that_loads_nothing_replays_from_what_it_holds() {
 	let mut f = Follower::new(DEV, Some(2));
 	f.on_network_checkpoint(Some(6));
-	assert_eq!(resync_of(f.next(100)).3, LoadCause::Join);
-	f.on_restored(3, Some(2));
+	assert_eq!(resync_of(f.next(100)).cause, LoadCause::Join);
+	f.on_nothing_loaded(3);
+	assert!(f.in_sync());
 	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 3 }));
 }
 
-/// Issue 19 item 4: an unreadable replay payload applies nothing and tries the checkpoint
-/// before the one replayed from; a pruned window tries the newest.
+/// Issue 19 item 4: an unreadable replay payload, or a window no longer on chain, applies
+/// nothing and asks for a network checkpoint of that window or later (one before it would need
+/// the same payload); when none exists the attempts are counted and end in divergence, from
+/// which a newer network checkpoint brings the peer back — and a failed one leaves it diverged.
 #[test]
-fn an_unreadable_payload_tries_the_previous_checkpoint_and_a_pruned_window_the_newest() {
-	let mut f = Follower::new(DEV, None);
-	f.on_network_checkpoint(Some(6));
-	resync_of(f.next(100));
-	f.on_restored(0, Some(6));
+fn an_unreadable_or_pruned_window_skips_to_a_later_network_checkpoint() {
+	let mut f = Follower::new(DEV, Some(6));
 	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 7 }));
-	let follow_up = f.on_replayed(7, Replayed::Unreadable);
-	assert_eq!(resync_of(follow_up.into_iter().next()), (7, Some(6), false, LoadCause::Unreadable));
-	assert_eq!(f.applied(), Some(6), "nothing applied");
-	f.on_restored(7, Some(4));
-	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 5 }));
-	let follow_up = f.on_replayed(5, Replayed::Pruned);
-	assert_eq!(resync_of(follow_up.into_iter().next()), (5, None, false, LoadCause::Pruned));
-	f.on_restored(5, Some(6));
-	// A third failure in a row: diverged, no more loads.
-	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 7 }));
+	let asked = resync_of(f.on_replayed(7, Replayed::Unreadable).into_iter().next());
 	assert_eq!(
-		f.on_replayed(7, Replayed::Unreadable),
-		vec![FollowerAction::Diverged { window: 7 }]
+		asked,
+		Asked {
+			window: 7,
+			below: None,
+			at_least: Some(7),
+			network_only: true,
+			cause: LoadCause::Unreadable
+		}
 	);
-	assert!(!f.in_sync());
-	// A newer network checkpoint is tried once more.
-	f.on_network_checkpoint(Some(8));
-	assert_eq!(resync_of(f.next(100)), (7, None, false, LoadCause::Join));
+	assert_eq!(f.applied(), Some(6), "nothing applied");
+	// Nothing that late yet: θ stays, the replay is tried again.
+	f.on_nothing_loaded(7);
+	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 7 }));
+	let asked = resync_of(f.on_replayed(7, Replayed::Pruned).into_iter().next());
+	assert_eq!((asked.at_least, asked.cause), (Some(7), LoadCause::Pruned));
+	// A checkpoint of window 8 skips window 7.
 	f.on_restored(7, Some(8));
 	assert_eq!(f.next(200), Some(FollowerAction::Replay { window: 9 }));
+	// Failing again and again: diverged.
+	assert_eq!(
+		f.on_replayed(9, Replayed::Unreadable),
+		vec![FollowerAction::Diverged { window: 9 }]
+	);
+	assert!(!f.in_sync());
+	// A newer network checkpoint is tried once; when it cannot be loaded either, the peer
+	// stays diverged.
+	f.on_network_checkpoint(Some(10));
+	let asked = resync_of(f.next(200));
+	assert_eq!((asked.cause, asked.network_only), (LoadCause::Join, true));
+	f.on_nothing_loaded(asked.window);
+	assert!(!f.in_sync(), "a join that loaded nothing leaves θ diverged");
+	f.on_network_checkpoint(Some(10));
+	assert_eq!(f.next(200), Some(FollowerAction::Replay { window: 9 }), "tried once");
 	f.on_replayed(9, Replayed::Reproduced);
-	f.on_network_checkpoint(Some(8));
-	assert_eq!(f.next(200), Some(FollowerAction::Replay { window: 10 }), "tried once");
+	// The next one loads: in sync again (the re-sync count is spent to the last attempt).
+	f.on_network_checkpoint(Some(12));
+	let asked = resync_of(f.next(200));
+	f.on_restored(asked.window, Some(12));
+	assert!(f.in_sync());
+	assert_eq!(f.next(200), Some(FollowerAction::Replay { window: 13 }));
 }
 
-/// Issue 19 item 5: θ found corrupt is reloaded before anything else, the provisional step
-/// dropped; repeated corruption ends in divergence, not a loop.
+/// Issue 19 item 5: a load cut short by a lost connection is asked for again, not forgotten.
+#[test]
+fn a_load_cut_short_is_asked_for_again() {
+	let mut f = Follower::new(DEV, Some(4));
+	drain(&mut f, 63);
+	f.on_theta_corrupt();
+	let asked = resync_of(f.next(63));
+	assert_eq!(asked.cause, LoadCause::Corrupt);
+	f.on_restart(Some(5), None);
+	assert_eq!(resync_of(f.next(63)), asked);
+	f.on_restored(asked.window, Some(4));
+	f.on_restart(Some(4), None);
+	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 5 }), "nothing to redo");
+}
+
+/// Issue 19 item 5: θ found corrupt is reloaded before anything else (the own checkpoints
+/// first: the driver verifies each), the provisional step dropped; repeated corruption ends in
+/// divergence, not a loop.
 #[test]
 fn corrupt_theta_is_reloaded_at_once() {
 	let mut f = Follower::new(DEV, Some(4));
@@ -316,13 +368,23 @@ fn corrupt_theta_is_reloaded_at_once() {
 	assert_eq!(f.provisional(), Some(5));
 	f.on_theta_corrupt();
 	f.on_theta_corrupt();
-	assert_eq!(resync_of(f.next(63)), (6, None, false, LoadCause::Corrupt));
+	let asked = resync_of(f.next(63));
+	assert_eq!(
+		asked,
+		Asked {
+			window: 6,
+			below: None,
+			at_least: None,
+			network_only: false,
+			cause: LoadCause::Corrupt
+		}
+	);
 	assert_eq!(f.provisional(), None);
 	f.on_restored(6, Some(4));
 	assert_eq!(f.next(100), Some(FollowerAction::Replay { window: 5 }));
 	f.on_replayed(5, Replayed::Reproduced);
 	f.on_theta_corrupt();
-	assert_eq!(resync_of(f.next(100)).3, LoadCause::Corrupt);
+	assert_eq!(resync_of(f.next(100)).cause, LoadCause::Corrupt);
 	f.on_restored(6, Some(5));
 	f.on_theta_corrupt();
 	assert_eq!(f.next(100), Some(FollowerAction::Diverged { window: 6 }));

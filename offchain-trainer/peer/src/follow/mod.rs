@@ -334,11 +334,15 @@ impl Follower {
 					let reproduced = self.recompute(client, n, window).await?;
 					actions.extend(machine.on_recomputed(window, reproduced));
 				},
-				FollowerAction::Resync { window, below, network_only, cause } => {
+				FollowerAction::Resync { window, below, at_least, network_only, cause } => {
 					self.provisional = None;
 					self.previous = None;
-					self.load(client, n, window, below, network_only, cause).await?;
-					machine.on_restored(window, self.replica.applied());
+					let wanted = resync::Wanted { below, at_least, network_only, cause };
+					if self.load(client, n, window, wanted).await? {
+						machine.on_restored(window, self.replica.applied());
+					} else {
+						machine.on_nothing_loaded(window);
+					}
 				},
 				FollowerAction::Diverged { window } => {
 					self.provisional = None;

@@ -178,41 +178,39 @@ impl Follower {
 		.collect()
 	}
 
-	/// Loads the newest checkpoint that verifies, of a window below `below` (any when `None`):
-	/// the peer's own (unless `network_only`; one whose window has a binding verdict must
-	/// match it) or the network's (downloaded from a validator's store, its θ hash the chain's).
-	/// A refused candidate is logged with why and the next one tried; nothing is applied from it.
-	/// When none verifies: a join keeps what θ holds, anything else starts over from θ_0.
+	/// Loads the newest checkpoint that verifies, of a window in `wanted.at_least..wanted.below`:
+	/// the peer's own (unless `network_only`; checked against the chain's record of its window
+	/// where one is left) or the network's (downloaded from a validator's store, its θ hash the
+	/// chain's). A refused candidate is logged with why and the next one tried; nothing is
+	/// applied from it. When none verifies, a mismatch or corruption starts over from θ_0 if
+	/// window 1 is still on chain to replay; otherwise θ is kept. Whether θ was replaced.
 	pub(super) async fn load(
 		&mut self,
 		client: &Client,
 		n: u64,
 		window: u64,
-		below: Option<u64>,
-		network_only: bool,
-		cause: LoadCause,
-	) -> Result<(), FollowError> {
-		tracing::warn!(window, ?below, network_only, %cause, "loading θ from a checkpoint");
-		let older = |w: u64| below.is_none_or(|b| w < b);
+		wanted: Wanted,
+	) -> Result<bool, FollowError> {
+		let Wanted { below, at_least, network_only, cause } = wanted;
+		tracing::warn!(window, ?below, ?at_least, network_only, %cause, "loading θ from a checkpoint");
+		let fits = |w: u64| below.is_none_or(|b| w < b) && at_least.is_none_or(|a| w >= a);
+		let network = chain::network::checkpoints(client, n).await?;
 		let mut candidates: Vec<Candidate> = Vec::new();
 		if !network_only {
 			for (w, path) in checkpoint::list(&self.options.checkpoint_dir)? {
-				if older(w) {
-					candidates.push(Candidate::Local { window: w, path });
+				if fits(w) {
+					let recorded = network.iter().find(|c| c.window == w).map(|c| c.theta_hash);
+					candidates.push(Candidate::Local { window: w, path, recorded });
 				}
 			}
 		}
-		for c in chain::network::checkpoints(client, n).await? {
-			if older(c.window) {
-				candidates.push(Candidate::Network(c));
-			}
-		}
+		candidates.extend(network.into_iter().filter(|c| fits(c.window)).map(Candidate::Network));
 		// Newest first; at the same window the own copy (no download) before the network's.
 		candidates.sort_by_key(|c| std::cmp::Reverse(c.window()));
 		for candidate in candidates {
 			let (source, loaded) = match &candidate {
-				Candidate::Local { path, .. } => {
-					("local", self.local_checkpoint(client, n, path).await)
+				Candidate::Local { path, recorded, .. } => {
+					("local", self.local_checkpoint(client, n, path, *recorded).await)
 				},
 				Candidate::Network(c) => ("network", self.network_checkpoint(c).await),
 			};
@@ -232,7 +230,7 @@ impl Follower {
 						source: source.into(),
 						cause: cause.to_string(),
 					});
-					return Ok(());
+					return Ok(true);
 				},
 				Err(why) => tracing::warn!(
 					window,
@@ -243,35 +241,47 @@ impl Follower {
 				),
 			}
 		}
-		if cause == LoadCause::Join {
-			tracing::info!(window, applied = ?self.replica.applied(), "no usable network checkpoint: replaying from what θ holds");
-			return Ok(());
+		let from_genesis = matches!(cause, LoadCause::Mismatch | LoadCause::Corrupt)
+			&& at_least.is_none()
+			&& chain::network::is_retained(client, n, 1).await?;
+		if !from_genesis {
+			tracing::warn!(window, applied = ?self.replica.applied(), %cause, "no usable checkpoint: θ stays as it is");
+			return Ok(false);
 		}
 		let theta = self.replica.initial_theta()?;
 		self.replica.set_theta(None, theta)?;
 		tracing::warn!(window, %cause, "no usable checkpoint: starting over from θ_0, replaying every recorded verdict");
-		Ok(())
+		Ok(true)
 	}
 
-	/// The peer's own checkpoint at `path`, if it verifies and (when its window's verdict is
-	/// still on chain and binds) holds the network's θ.
+	/// The peer's own checkpoint at `path`, if it verifies and holds the network's θ as far as
+	/// the chain still says: the checkpoint recorded on chain for its window (`recorded`), else
+	/// the window's binding verdict, when either is left.
 	async fn local_checkpoint(
 		&self,
 		client: &Client,
 		n: u64,
 		path: &std::path::Path,
+		recorded: Option<[u8; 32]>,
 	) -> Result<checkpoint::Checkpoint, String> {
 		let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
 		let ck = checkpoint::decode(&bytes, self.replica.checkpoint_layout())
 			.map_err(|e| e.to_string())?;
-		let verdict =
-			self.binding_verdict(client, n, ck.window).await.map_err(|e| e.to_string())?;
+		let chain = match recorded {
+			Some(hash) => Some(hash),
+			None => self
+				.binding_verdict(client, n, ck.window)
+				.await
+				.map_err(|e| e.to_string())?
+				.map(|v| v.theta_hash),
+		};
 		let hash = tessera_codec::hash::theta_hash(&ck.theta);
-		if let Some(v) = verdict.filter(|v| v.theta_hash != hash) {
+		if let Some(chain) = chain.filter(|c| *c != hash) {
 			return Err(format!(
-				"θ hashes to {}, the window's verdict says {}: not the network's",
+				"θ hashes to {}, the chain records {} for window {}: not the network's",
 				hex::encode(hash),
-				hex::encode(v.theta_hash)
+				hex::encode(chain),
+				ck.window
 			));
 		}
 		Ok(ck)
@@ -311,12 +321,19 @@ impl Follower {
 				shown.set_position(done);
 			};
 			let started = std::time::Instant::now();
-			let bytes = store.get_with_progress(&key, cap, &progress).await;
+			// A copy that trickles in is given up on: at least 1 MiB/s, plus a minute.
+			let deadline = std::time::Duration::from_secs(60 + (cap >> 20) as u64);
+			let bytes =
+				tokio::time::timeout(deadline, store.get_with_progress(&key, cap, &progress)).await;
 			bar.finish_and_clear();
 			let bytes = match bytes {
-				Ok(bytes) => bytes,
-				Err(e) => {
+				Ok(Ok(bytes)) => bytes,
+				Ok(Err(e)) => {
 					why.push(format!("{who}: {e}"));
+					continue;
+				},
+				Err(_) => {
+					why.push(format!("{who}: not downloaded within {deadline:?}"));
 					continue;
 				},
 			};
@@ -371,6 +388,19 @@ impl Follower {
 	}
 }
 
+/// What a re-sync asks for (the machine's [`tessera_protocol::FollowerAction::Resync`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Wanted {
+	/// Only checkpoints of windows strictly before this one.
+	pub below: Option<u64>,
+	/// Only checkpoints of this window or later.
+	pub at_least: Option<u64>,
+	/// Skip the own directory.
+	pub network_only: bool,
+	/// Why.
+	pub cause: LoadCause,
+}
+
 /// A checkpoint a re-sync may load.
 enum Candidate {
 	/// In the peer's own directory.
@@ -379,6 +409,8 @@ enum Candidate {
 		window: u64,
 		/// Its file.
 		path: std::path::PathBuf,
+		/// The θ hash the chain records for a checkpoint of this window, if any.
+		recorded: Option<[u8; 32]>,
 	},
 	/// Recorded on chain, in validators' stores.
 	Network(chain::network::NetworkCheckpoint),

@@ -132,6 +132,23 @@ struct Miner {
 	blocks: u64,
 	/// The `corrupt-theta` fault was staged.
 	corrupted: bool,
+	/// The oldest own payload window not yet deleted (0: not known yet).
+	gc_next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Most payload keys deleted per window.
+const GC_BATCH: u64 = 64;
+
+/// The newest window whose payload no joiner can need when `window` is uploaded: at most
+/// `payload_windows()` before it, and no later than the oldest checkpoint the chain keeps
+/// (replays start there); without a checkpoint, only what the chain pruned.
+fn gc_limit(window: u64, oldest_kept: Option<u64>, history: &crate::run::History) -> u64 {
+	let pruned = window.saturating_sub(history.retain_windows);
+	let needed = match oldest_kept {
+		Some(c) => c.min(window.saturating_sub(history.payload_windows())),
+		None => pruned,
+	};
+	needed.max(pruned)
 }
 
 /// Runs the miner until `until_window` (forever without it).
@@ -158,6 +175,7 @@ pub async fn run(
 		payload: None,
 		blocks: 0,
 		corrupted: false,
+		gc_next: Default::default(),
 		options,
 	};
 	let attempts = miner.options.reconnect_attempts;
@@ -300,7 +318,10 @@ impl Miner {
 							);
 						},
 					},
-					MinerAction::Upload { window } => self.upload_revealed(window).await,
+					MinerAction::Upload { window } => {
+						self.upload_revealed(window).await;
+						self.delete_old_payloads(client, window);
+					},
 					MinerAction::SitOut { window, reason } => {
 						// Whatever was built is not committed.
 						self.built = None;
@@ -416,7 +437,6 @@ impl Miner {
 			Ok(()) => {
 				tracing::info!(window, store = %self.store.describe(), %key, "{what}");
 				self.follower.report().write(&Record::Uploaded { window });
-				self.delete_old_payloads(window);
 			},
 			Err(e) => tracing::warn!(window, error = %e, "payload upload failed"),
 		}
@@ -438,18 +458,42 @@ impl Miner {
 		);
 	}
 
-	/// Deletes the payloads no joiner can need any more: those older than the run's
-	/// `payload_windows()` before `window` (the oldest kept checkpoint's replay), the one that
-	/// just fell out and two more, should an upload have been missed. In the background.
-	fn delete_old_payloads(&self, window: u64) {
-		let keep = self.options.follow.history.payload_windows();
-		let Some(newest_old) = window.checked_sub(keep).filter(|w| *w >= 1) else { return };
-		let (store, account) = (self.store.clone(), self.account.0);
+	/// Deletes, in the background, the own payloads no joiner can need any more: a joiner
+	/// replays from a checkpoint the chain keeps, so windows up to the oldest kept checkpoint's
+	/// (and at least `payload_windows()` before `window`) go, and so does anything the chain
+	/// no longer holds (older than `retain_windows`). At most [`GC_BATCH`] keys per window,
+	/// from where the last collection stopped (after a restart: one batch back).
+	fn delete_old_payloads(&self, client: &Client, window: u64) {
+		let history = self.options.follow.history;
+		let (store, account, client) = (self.store.clone(), self.account.0, client.clone());
+		let next = self.gc_next.clone();
 		tokio::spawn(async move {
-			for old in (newest_old.saturating_sub(2)..=newest_old).filter(|w| *w >= 1) {
+			use std::sync::atomic::Ordering;
+			let oldest_kept = match chain::network::newest_finalized(&client).await {
+				Ok(n) => chain::network::checkpoints(&client, n)
+					.await
+					.map(|c| c.iter().map(|c| c.window).min()),
+				Err(e) => Err(e),
+			};
+			let oldest_kept = match oldest_kept {
+				Ok(w) => w,
+				Err(e) => {
+					tracing::debug!(window, error = %e, "old payloads not collected this window");
+					return;
+				},
+			};
+			let limit = gc_limit(window, oldest_kept, &history);
+			let from = match next.load(Ordering::Relaxed) {
+				0 => limit.saturating_sub(GC_BATCH).max(1),
+				from => from,
+			};
+			let to = limit.min(from.saturating_add(GC_BATCH - 1));
+			for old in from..=to {
 				if let Err(e) = store.delete(&gradient_key(old, &account)).await {
 					tracing::warn!(window = old, error = %e, "cannot delete an old payload");
+					return;
 				}
+				next.store(old + 1, Ordering::Relaxed);
 			}
 		});
 	}
@@ -615,5 +659,28 @@ impl Miner {
 			.await
 			.ok()
 			.map(|b| b.to_vec()))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// Issue 19 item 3: payloads go once no kept checkpoint's replay can need them, and never
+	/// while the chain still holds their window without a checkpoint after it.
+	#[test]
+	fn payloads_go_once_no_kept_checkpoints_replay_needs_them() {
+		let h =
+			crate::run::History { retain_windows: 8, checkpoint_interval: 2, checkpoints_kept: 2 };
+		assert_eq!(h.payload_windows(), 6);
+		// Checkpoints kept: 6 and 8; uploading 10 may drop up to min(6, 10 − 6) = 4.
+		assert_eq!(gc_limit(10, Some(6), &h), 4);
+		// Recording lags (the oldest kept is 2): only what the replay from 2 does not need.
+		assert_eq!(gc_limit(10, Some(2), &h), 2);
+		// No checkpoint at all: only the windows the chain no longer holds.
+		assert_eq!(gc_limit(10, None, &h), 2);
+		assert_eq!(gc_limit(5, None, &h), 0);
+		// Whatever the checkpoints, a pruned window cannot be replayed.
+		assert_eq!(gc_limit(20, Some(2), &h), 12);
 	}
 }

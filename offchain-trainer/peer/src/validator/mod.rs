@@ -115,6 +115,9 @@ struct Validator {
 	blocks: u64,
 	/// θ_w's losses on each committed miner's rows, computed in window w's reveal period.
 	before: (u64, BTreeMap<[u8; 32], (f64, f64)>),
+	/// Held while one of the validator's transactions is in flight: the chain gives a signer's
+	/// next nonce from finalized state, so two at once would share it.
+	tx_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Runs the validator until `until_window` (forever without it).
@@ -140,6 +143,7 @@ pub async fn run(
 		machine: None,
 		blocks: 0,
 		before: (0, BTreeMap::new()),
+		tx_lock: Default::default(),
 		options,
 	};
 	let attempts = v.options.reconnect_attempts;
@@ -226,9 +230,9 @@ impl Session for Validator {
 
 impl Validator {
 	/// Uploads a checkpoint of θ to the validator's store under the documented key and records
-	/// it on chain, in the background (scoring goes on meanwhile); then deletes the checkpoints
-	/// the run no longer keeps. One that the chain refuses (no binding verdict to check it
-	/// against) is deleted again.
+	/// it on chain, in the background (scoring goes on meanwhile); then deletes from the store
+	/// the checkpoints older than every one the chain keeps. One the chain refuses (no binding
+	/// verdict to check it against) is deleted again.
 	fn publish(&self, client: &Client, published: Published) {
 		use tessera_store::ObjectStore;
 		let store = match self.options.follow.resolver.open(&self.options.location) {
@@ -240,7 +244,8 @@ impl Validator {
 		};
 		let (client, signer) = (client.clone(), self.options.signer.clone());
 		let report = self.follower.report().clone();
-		let history = self.options.follow.history;
+		let interval = self.options.follow.history.checkpoint_interval.max(1);
+		let lock = self.tx_lock.clone();
 		tokio::spawn(async move {
 			let Published { window, theta_hash, bytes } = published;
 			let key = tessera_store::checkpoint_key(window);
@@ -248,8 +253,10 @@ impl Validator {
 				tracing::warn!(window, error = %e, "checkpoint upload failed; not recorded");
 				return;
 			}
-			let recorded =
-				training::record_checkpoint(&client, &signer, window, H256(theta_hash)).await;
+			let recorded = {
+				let _one_at_a_time = lock.lock().await;
+				training::record_checkpoint(&client, &signer, window, H256(theta_hash)).await
+			};
 			let recorded = match recorded {
 				Ok(_) => {
 					tracing::info!(window, theta = %hex::encode(theta_hash), %key, "checkpoint published");
@@ -268,12 +275,25 @@ impl Validator {
 				theta_hash: hex::encode(theta_hash),
 				recorded,
 			});
-			// The run keeps `checkpoints_kept` windows, `checkpoint_interval` apart: older ones
-			// (and two more, should a publication have been missed) go.
-			let (kept, interval) = (history.checkpoints_kept, history.checkpoint_interval);
-			for k in kept..kept.saturating_add(3) {
-				if let Some(old) =
-					window.checked_sub(k.saturating_mul(interval)).filter(|w| *w >= 1)
+			if !recorded {
+				return;
+			}
+			// What the chain no longer keeps goes: the three checkpoint windows before the
+			// oldest it keeps (earlier ones went at earlier publications).
+			let kept = match chain::network::newest_finalized(&client).await {
+				Ok(n) => chain::network::checkpoints(&client, n).await,
+				Err(e) => Err(e),
+			};
+			let oldest = match kept {
+				Ok(kept) => kept.iter().map(|c| c.window).min(),
+				Err(e) => {
+					tracing::warn!(window, error = %e, "old checkpoints not collected");
+					return;
+				},
+			};
+			let Some(oldest) = oldest else { return };
+			for k in 1..=3u64 {
+				if let Some(old) = oldest.checked_sub(k * interval).filter(|w| *w >= 1)
 					&& let Err(e) = store.delete(&tessera_store::checkpoint_key(old)).await
 				{
 					tracing::warn!(window = old, error = %e, "cannot delete an old checkpoint");
@@ -524,6 +544,8 @@ impl Validator {
 		let inclusion: Vec<AccountId> =
 			scoring.stepped.inclusion.iter().map(|a| AccountId::from(*a)).collect();
 		let theta_hash = scoring.stepped.theta_hash;
+		let lock = self.tx_lock.clone();
+		let _one_at_a_time = lock.lock().await;
 		let submitted = match training::submit_gauntlet_results(
 			client,
 			&self.options.signer,

@@ -123,15 +123,13 @@ fn a_newer_checkpoint_drops_the_oldest_beyond_the_runs_kept() {
 #[test]
 fn a_history_too_short_to_replay_from_the_oldest_checkpoint_is_refused() {
 	run_test(|| {
-		let cases: [HistoryManifest; 5] = [
+		let cases: [HistoryManifest; 4] = [
 			// kept 1 × interval 2 + 2 = 4 windows needed, 3 kept.
 			HistoryManifest { retain_windows: 3, checkpoint_interval: 2, checkpoints_kept: 1 },
 			// More than the runtime's RetainWindows (3).
 			HistoryManifest { retain_windows: 4, checkpoint_interval: 1, checkpoints_kept: 1 },
 			HistoryManifest { retain_windows: 3, checkpoint_interval: 0, checkpoints_kept: 1 },
 			HistoryManifest { retain_windows: 3, checkpoint_interval: 1, checkpoints_kept: 0 },
-			// More than MaxCheckpoints (2).
-			HistoryManifest { retain_windows: 3, checkpoint_interval: 1, checkpoints_kept: 3 },
 		];
 		for history in cases {
 			let mut m = example();
@@ -141,6 +139,58 @@ fn a_history_too_short_to_replay_from_the_oldest_checkpoint_is_refused() {
 				Error::<Test>::InvalidManifest
 			);
 		}
+		// With room for the history, more than MaxCheckpoints (2) alone is refused.
+		RetainWindows::set(10);
+		let mut m = example();
+		m.history =
+			HistoryManifest { retain_windows: 10, checkpoint_interval: 1, checkpoints_kept: 3 };
+		assert_noop!(
+			Training::start_run(RuntimeOrigin::root(), m.clone()),
+			Error::<Test>::InvalidManifest
+		);
+		m.history.checkpoints_kept = 2;
+		assert_ok!(Training::start_run(RuntimeOrigin::root(), m));
+	});
+}
+
+/// Two kept: windows are kept in order whatever order they are recorded in, a second permitted
+/// validator adds its copy, one without a permit for the window cannot, and once full a window
+/// older than every kept one is refused while a newer one drops the oldest.
+#[test]
+fn two_kept_checkpoints_in_order_with_a_copy_per_permitted_validator() {
+	RetainWindows::set(8);
+	run_test(|| {
+		assert_ok!(Training::register(RuntimeOrigin::signed(DAVE), Role::Validator, location("d")));
+		assert_ok!(Training::bond(RuntimeOrigin::signed(DAVE), 300));
+		start(1, 2, 4);
+		run_to_window(2);
+		bind(1);
+		run_to_window(3);
+		bind(2);
+		// Eve becomes a validator after windows 1 and 2 opened: no permit for them.
+		assert_ok!(Training::register(RuntimeOrigin::signed(EVE), Role::Validator, location("e")));
+		assert_ok!(Training::bond(RuntimeOrigin::signed(EVE), 300));
+		run_to_block(3 * WINDOW + DEADLINE);
+		assert_ok!(record(CHARLIE, 2, THETA));
+		assert_ok!(record(DAVE, 2, THETA));
+		assert_noop!(record(EVE, 2, THETA), Error::<Test>::NoPermit);
+		let copies = Checkpoints::<Test>::get(2).expect("recorded").copies;
+		assert_eq!(copies.iter().map(|c| c.validator).collect::<Vec<_>>(), vec![CHARLIE, DAVE]);
+		assert_eq!(copies[1].location, location("d"));
+		assert_ok!(record(DAVE, 1, THETA));
+		assert_eq!(CheckpointWindows::<Test>::get().into_inner(), vec![1, 2]);
+		assert_eq!(
+			Training::checkpoints().into_iter().map(|(w, _)| w).collect::<Vec<_>>(),
+			vec![2, 1]
+		);
+		run_to_window(4);
+		bind(3);
+		run_to_block(4 * WINDOW + DEADLINE);
+		assert_ok!(record(CHARLIE, 3, THETA));
+		assert_eq!(CheckpointWindows::<Test>::get().into_inner(), vec![2, 3]);
+		assert!(!Checkpoints::<Test>::contains_key(1));
+		// Full, and window 1 is older than both kept ones.
+		assert_noop!(record(CHARLIE, 1, THETA), Error::<Test>::CheckpointTooOld);
 	});
 }
 

@@ -105,10 +105,35 @@ fn v2_commitments_gain_their_location_and_the_run_its_history() {
 		assert_eq!(run.model, m.model);
 		assert_eq!(run.history.retain_windows, 3);
 		assert!(run.problem(Pallet::<Test>::manifest_limits()).is_none(), "{:?}", run.history);
-		// A second run changes nothing.
-		MigrateV2ToV3::<Test>::on_runtime_upgrade();
-		assert_eq!(Commitments::<Test>::get(1, ALICE), Some(alice));
 		// Eve's commitment has no peer behind it; the invariants hold without her record.
 		Commitments::<Test>::remove(1, EVE);
+	});
+}
+
+/// With the production runtime's 256 windows, a run from before version 3 keeps all of them
+/// and checkpoints every 10 windows, 2 kept.
+#[test]
+fn a_v2_run_on_the_production_retention_gets_the_default_checkpoints() {
+	use crate::migrations::v3::MigrateV2ToV3;
+	RetainWindows::set(256);
+	run_test(|| {
+		StorageVersion::new(2).put::<Pallet<Test>>();
+		let m = crate::run::example();
+		let v2 = (
+			m.model.clone(),
+			m.tokenizer,
+			m.dataset,
+			m.inner.clone(),
+			m.outer.clone(),
+			m.codec.clone(),
+		);
+		frame_support::storage::unhashed::put(&Run::<Test>::hashed_key(), &v2);
+		MigrateV2ToV3::<Test>::on_runtime_upgrade();
+		let run = Run::<Test>::get().expect("translated");
+		assert_eq!(
+			run.history,
+			HistoryManifest { retain_windows: 256, checkpoint_interval: 10, checkpoints_kept: 2 }
+		);
+		assert!(run.problem(Pallet::<Test>::manifest_limits()).is_none());
 	});
 }
