@@ -333,7 +333,10 @@ async fn a_network_past_its_history_admits_joiners_and_heals_corruption() -> any
 	let dave_store = store("Dave")?;
 	for w in &kept {
 		let key = tessera_store::checkpoint_key(*w);
-		assert!(dave_store.exists(&key).await?, "Dave deleted checkpoint {w}, which the chain keeps");
+		assert!(
+			dave_store.exists(&key).await?,
+			"Dave deleted checkpoint {w}, which the chain keeps"
+		);
 	}
 	// Each publication deletes what falls out; the last one may have been cut short by the
 	// validator's exit, so only what an earlier publication deleted is checked.
