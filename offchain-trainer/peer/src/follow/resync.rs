@@ -340,32 +340,20 @@ impl Follower {
 			let m = crate::metrics::get();
 			m.download_bytes.inc_by(bytes.len() as u64);
 			m.download_seconds.inc_by(started.elapsed().as_secs_f64());
-			let ck = match checkpoint::decode(&bytes, self.replica.checkpoint_layout()) {
-				Ok(ck) => ck,
-				Err(e) => {
-					why.push(format!("{who}: {e}"));
-					continue;
+			let layout = self.replica.checkpoint_layout();
+			match verify_network_checkpoint(&bytes, layout, c.window, &c.theta_hash) {
+				Ok(ck) => {
+					tracing::info!(
+						window = c.window,
+						validator = %who,
+						bytes = bytes.len(),
+						seconds = started.elapsed().as_secs_f64(),
+						"network checkpoint downloaded and verified"
+					);
+					return Ok(ck);
 				},
-			};
-			let hash = tessera_codec::hash::theta_hash(&ck.theta);
-			if ck.window != c.window || hash != c.theta_hash {
-				why.push(format!(
-					"{who}: window {} θ {}, the chain records window {} θ {}",
-					ck.window,
-					hex::encode(hash),
-					c.window,
-					hex::encode(c.theta_hash)
-				));
-				continue;
+				Err(e) => why.push(format!("{who}: {e}")),
 			}
-			tracing::info!(
-				window = c.window,
-				validator = %who,
-				bytes = bytes.len(),
-				seconds = started.elapsed().as_secs_f64(),
-				"network checkpoint downloaded and verified"
-			);
-			return Ok(checkpoint::Checkpoint { optimizer: None, error_feedback: None, ..ck });
 		}
 		if why.is_empty() {
 			why.push("no copy recorded".into());
@@ -425,6 +413,29 @@ impl Candidate {
 	}
 }
 
+/// A network checkpoint's bytes as a checkpoint this peer may load: one of this model (every
+/// tensor's name and shape, θ hashing to its own metadata — `checkpoint::decode`), of the
+/// window the chain records, θ hashing to the chain's hash. Only θ is kept: a validator's file
+/// never sets a miner's optimizer state or error feedback.
+pub(crate) fn verify_network_checkpoint(
+	bytes: &[u8],
+	layout: checkpoint::ModelLayout<'_>,
+	window: u64,
+	theta_hash: &[u8; 32],
+) -> Result<checkpoint::Checkpoint, String> {
+	let ck = checkpoint::decode(bytes, layout).map_err(|e| e.to_string())?;
+	let hash = tessera_codec::hash::theta_hash(&ck.theta);
+	if ck.window != window || hash != *theta_hash {
+		return Err(format!(
+			"window {} θ {}, the chain records window {window} θ {}",
+			ck.window,
+			hex::encode(hash),
+			hex::encode(theta_hash)
+		));
+	}
+	Ok(checkpoint::Checkpoint { optimizer: None, error_feedback: None, ..ck })
+}
+
 /// Largest network checkpoint of a model of `shapes`: θ as f32 plus the safetensors header
 /// (names, shapes, offsets, metadata).
 pub(crate) fn checkpoint_cap(shapes: &[Vec<usize>]) -> usize {
@@ -442,4 +453,65 @@ fn download_bar(window: u64) -> indicatif::ProgressBar {
 	}
 	bar.set_message(format!("checkpoint {window}"));
 	bar
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use tessera_model::checkpoint::{Checkpoint, ModelLayout, OptimizerState};
+
+	fn parts() -> (Vec<String>, Vec<Vec<usize>>) {
+		(vec!["embed".into(), "norm".into()], vec![vec![4, 3], vec![3]])
+	}
+
+	fn theta(bump: f32) -> Vec<Vec<f32>> {
+		vec![(0..12).map(|i| i as f32 * 0.25 + bump).collect(), vec![1.0, 1.0, bump]]
+	}
+
+	/// Issue 19, bad input: a checkpoint from the network is refused — with why — when it is
+	/// truncated, of another model, of another window or θ than the chain records; a good one
+	/// loads θ only, whatever optimizer state it carries.
+	#[test]
+	fn network_checkpoints_are_verified_against_the_chain() {
+		let (names, shapes) = parts();
+		let layout = ModelLayout { model: "tiny", names: &names, shapes: &shapes };
+		let good = Checkpoint {
+			window: 6,
+			theta: theta(0.5),
+			optimizer: Some(OptimizerState { steps: 9, m: theta(0.1), v: theta(0.2) }),
+			error_feedback: Some(theta(0.3)),
+		};
+		let bytes = checkpoint::encode(&good, layout).unwrap();
+		let hash = tessera_codec::hash::theta_hash(&good.theta);
+
+		let ck = verify_network_checkpoint(&bytes, layout, 6, &hash).unwrap();
+		assert_eq!((ck.window, &ck.theta), (6, &good.theta));
+		assert!(ck.optimizer.is_none() && ck.error_feedback.is_none());
+
+		assert!(verify_network_checkpoint(&bytes[..bytes.len() / 2], layout, 6, &hash).is_err());
+		assert!(verify_network_checkpoint(&[], layout, 6, &hash).is_err());
+		let other_model = ModelLayout { model: "small", ..layout };
+		let err = verify_network_checkpoint(&bytes, other_model, 6, &hash).unwrap_err();
+		assert!(err.contains("small"), "{err}");
+		let err = verify_network_checkpoint(&bytes, layout, 8, &hash).unwrap_err();
+		assert!(err.contains("window 6") && err.contains("window 8"), "{err}");
+		let err = verify_network_checkpoint(&bytes, layout, 6, &[7; 32]).unwrap_err();
+		assert!(err.contains(&hex::encode([7u8; 32])), "{err}");
+		// A checkpoint whose θ was changed after its metadata was written is corrupt.
+		let mut flipped = bytes.clone();
+		let last = flipped.len() - 1;
+		flipped[last] ^= 0x40;
+		assert!(verify_network_checkpoint(&flipped, layout, 6, &hash).is_err());
+	}
+
+	/// The download cap holds θ and its header, for any model size.
+	#[test]
+	fn the_download_cap_holds_a_checkpoint_of_the_model() {
+		let (names, shapes) = parts();
+		let layout = ModelLayout { model: "tiny", names: &names, shapes: &shapes };
+		let ck = Checkpoint { window: 1, theta: theta(0.0), optimizer: None, error_feedback: None };
+		let bytes = checkpoint::encode(&ck, layout).unwrap();
+		assert!(bytes.len() <= checkpoint_cap(&shapes));
+		assert!(checkpoint_cap(&shapes) < bytes.len() + 70_000);
+	}
 }
