@@ -97,6 +97,15 @@ impl pallet_transaction_payment::Config for Runtime {
 	type WeightInfo = ();
 }
 
+/// The subnet owner, who receives the rest of each window's emission: the chain's sudo key.
+pub struct SudoKey;
+
+impl frame_support::traits::Get<Option<AccountId>> for SudoKey {
+	fn get() -> Option<AccountId> {
+		pallet_sudo::Key::<Runtime>::get()
+	}
+}
+
 impl pallet_sudo::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type RuntimeCall = RuntimeCall;
@@ -110,6 +119,14 @@ parameter_types! {
 	pub const RetainWindows: u32 = 256;
 	/// Checkpoints of θ a run may keep on chain at most.
 	pub const MaxCheckpoints: u32 = 8;
+	/// Minted per window and paid when its verdict is published (`docs/incentives.md`).
+	pub const EmissionPerWindow: Balance = 100 * UNIT;
+	/// Miners' share of each window's emission (subtensor's split: 41 / 41 / 18).
+	pub const MinersShare: Perbill = Perbill::from_percent(41);
+	/// Validators' share of each window's emission.
+	pub const ValidatorsShare: Perbill = Perbill::from_percent(41);
+	/// Weight of a window in a validator's agreement EMA.
+	pub const AgreementAlpha: Perbill = Perbill::from_percent(10);
 	/// Registered peers at most.
 	pub const MaxPeers: u32 = 256;
 	/// Largest announced payload: 2 GiB (a 72B-parameter model compresses to under 2 GB).
@@ -166,6 +183,11 @@ impl pallet_training::Config for Runtime {
 	type UnbondingPeriod = UnbondingPeriod;
 	type ImmunityPeriod = ImmunityPeriod;
 	type MaxCheckpoints = MaxCheckpoints;
+	type Rewards = pallet_training::Mint<Balances, EmissionPerWindow>;
+	type MinersShare = MinersShare;
+	type ValidatorsShare = ValidatorsShare;
+	type RewardsOwner = SudoKey;
+	type AgreementAlpha = AgreementAlpha;
 	type WeightInfo = pallet_training::weights::SubstrateWeight<Runtime>;
 }
 

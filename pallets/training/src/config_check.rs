@@ -24,6 +24,12 @@ impl<T: Config> Pallet<T> {
 		);
 		assert!(T::MaxCheckpoints::get() >= 1, "MaxCheckpoints must be at least 1");
 		assert!(
+			u64::from(T::MinersShare::get().deconstruct())
+				+ u64::from(T::ValidatorsShare::get().deconstruct())
+				<= 1_000_000_000,
+			"MinersShare + ValidatorsShare must be at most 100%"
+		);
+		assert!(
 			T::UnbondingPeriod::get()
 				>= T::WindowLength::get().saturating_add(T::ScoreDeadlineBlocks::get()),
 			"UnbondingPeriod must cover a window and its scoring period"

@@ -161,6 +161,24 @@ mod events_and_errors {
 			/// θ's hash (the window's binding verdict's).
 			theta_hash: H256,
 		},
+		/// A window's emission was paid when its verdict was published:
+		/// `miners + validators + owner + burned = emission`.
+		RewardsPaid {
+			/// The window.
+			window: WindowIndex,
+			/// What the window paid out in all.
+			emission: BalanceOf<T>,
+			/// Paid to miners, by incentive weight.
+			miners: BalanceOf<T>,
+			/// Paid to validators, by stake × agreement.
+			validators: BalanceOf<T>,
+			/// Paid to the owner: its share and the rounding dust.
+			owner: BalanceOf<T>,
+			/// Not paid (no owner, or a payment that failed).
+			burned: BalanceOf<T>,
+			/// Accounts paid.
+			recipients: u32,
+		},
 		/// A checkpoint record fell out of the run's `checkpoints_kept`.
 		CheckpointPruned {
 			/// Its window.

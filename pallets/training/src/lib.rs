@@ -52,6 +52,7 @@ pub mod location;
 pub mod migrations;
 pub mod permits;
 mod register;
+pub mod rewards;
 pub mod run;
 pub mod runtime_api;
 mod scoring;
@@ -77,6 +78,7 @@ pub use history::WindowReport;
 pub use location::StorageLocation;
 pub use pallet::*;
 pub use permits::{HeldStake, StakeInfo};
+pub use rewards::{Mint, RewardSource};
 pub use run::{
 	CodecManifest, HistoryManifest, InnerManifest, ManifestLimits, ModelManifest, OuterManifest,
 	RunManifest,
@@ -213,6 +215,26 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxCheckpoints: Get<u32>;
 
+		/// Where each window's emission comes from and how it is paid (this runtime mints; a
+		/// Bittensor-style runtime plugs its subnet's emission in here).
+		type Rewards: RewardSource<Self::AccountId, BalanceOf<Self>>;
+
+		/// Share of a window's emission paid to miners, by incentive weight.
+		#[pallet::constant]
+		type MinersShare: Get<Perbill>;
+
+		/// Share of a window's emission paid to validators, by stake × agreement.
+		#[pallet::constant]
+		type ValidatorsShare: Get<Perbill>;
+
+		/// Who receives the rest of each window's emission (the owner's share and rounding
+		/// dust); `None`: it is not paid.
+		type RewardsOwner: Get<Option<Self::AccountId>>;
+
+		/// Weight of a window's agreement sample in a validator's agreement EMA.
+		#[pallet::constant]
+		type AgreementAlpha: Get<Perbill>;
+
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 	}
@@ -328,6 +350,24 @@ pub mod pallet {
 	/// The run's identity, once started (genesis or `start_run`); never changes after.
 	#[pallet::storage]
 	pub type Run<T: Config> = StorageValue<_, RunManifest, OptionQuery>;
+
+	/// Each validator's agreement with the consensus: an EMA of `1 − mean |own − consensus|`
+	/// over the peers of each verdict it counted in (`rewards.rs`).
+	#[pallet::storage]
+	pub type Agreement<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, Perbill, ValueQuery>;
+
+	/// What each account was paid for each retained window.
+	#[pallet::storage]
+	pub type Earnings<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		WindowIndex,
+		Blake2_128Concat,
+		T::AccountId,
+		BalanceOf<T>,
+		ValueQuery,
+	>;
 
 	/// Checkpoints of θ in validators' stores: window → θ hash (the window's binding verdict's)
 	/// and where each copy is. Only the run's newest `checkpoints_kept` windows are kept.

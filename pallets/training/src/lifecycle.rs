@@ -99,9 +99,12 @@ impl<T: Config> Pallet<T> {
 		Verdicts::<T>::remove(old);
 		let submissions = Submissions::<T>::clear_prefix(old, T::MaxValidators::get(), None);
 		let stakes = PermitStakes::<T>::clear_prefix(old, T::MaxValidators::get(), None);
+		// Everyone paid for the window is a peer (or the owner): at most MaxPeers + 1.
+		let earnings = Earnings::<T>::clear_prefix(old, limit.saturating_add(1), None);
 		if commitments.maybe_cursor.is_some()
 			|| submissions.maybe_cursor.is_some()
 			|| stakes.maybe_cursor.is_some()
+			|| earnings.maybe_cursor.is_some()
 		{
 			log::error!(
 				target: LOG_TARGET,

@@ -53,6 +53,11 @@ parameter_types! {
 	pub const WindowLength: u64 = WINDOW;
 	pub static RetainWindows: u32 = 3;
 	pub const MaxCheckpoints: u32 = 2;
+	pub static EmissionPerWindow: u64 = EMISSION;
+	pub const MinersShare: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(41);
+	pub const ValidatorsShare: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(41);
+	pub static RewardsOwner: Option<u64> = Some(OWNER);
+	pub const AgreementAlpha: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(10);
 	pub const MaxPeers: u32 = 8;
 	pub const MaxPayloadLen: u32 = 1_000_000;
 	pub const PeerDeposit: u64 = DEPOSIT;
@@ -108,6 +113,11 @@ impl pallet_training::Config for Test {
 	type UnbondingPeriod = UnbondingPeriod;
 	type ImmunityPeriod = ImmunityPeriod;
 	type MaxCheckpoints = MaxCheckpoints;
+	type Rewards = pallet_training::Mint<Balances, EmissionPerWindow>;
+	type MinersShare = MinersShare;
+	type ValidatorsShare = ValidatorsShare;
+	type RewardsOwner = RewardsOwner;
+	type AgreementAlpha = AgreementAlpha;
 	type WeightInfo = ();
 }
 
@@ -124,6 +134,11 @@ pub const FERDIE: u64 = 6;
 pub const FAKES: [u64; 3] = [7, 8, 9];
 /// Balance of every funded account.
 pub const BALANCE: u64 = 1_000;
+
+/// What a window pays out in the mock (the test of the books sets others).
+pub const EMISSION: u64 = 1_000;
+/// The subnet owner (receives the rest of each window's emission); not a peer.
+pub const OWNER: u64 = 99;
 
 /// A valid storage location.
 pub fn location(prefix: &str) -> crate::StorageLocation {

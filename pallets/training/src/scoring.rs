@@ -91,11 +91,13 @@ impl<T: Config> Pallet<T> {
 		let mut lists: BTreeMap<(Vec<T::AccountId>, H256), u128> = BTreeMap::new();
 		let mut total = 0u128;
 		let mut validators = 0u32;
+		let mut counted = Vec::with_capacity(submissions.len());
 		for (validator, submission) in &submissions {
 			let stake = Self::counted_stake(w, validator);
 			if stake == 0 {
 				continue;
 			}
+			counted.push(rewards::Counted::<T> { validator, stake, submission });
 			total = total.saturating_add(stake);
 			validators = validators.saturating_add(1);
 			for r in submission.results.iter() {
@@ -148,6 +150,8 @@ impl<T: Config> Pallet<T> {
 				*weight = consensus::ema(*weight, sample, alpha)
 			});
 		}
+
+		Self::pay_window(w, &verdicts, &counted, binding.then_some(theta_hash));
 
 		// Too few updates bound: every peer leaves θ as it was (a null round).
 		let min_updates = Run::<T>::get().map_or(1, |run| run.outer.min_updates);

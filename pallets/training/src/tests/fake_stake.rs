@@ -67,6 +67,11 @@ parameter_types! {
 	pub const WindowLength: u64 = 10;
 	pub const RetainWindows: u32 = 3;
 	pub const MaxCheckpoints: u32 = 2;
+	pub const EmissionPerWindow: u64 = 1_000;
+	pub const MinersShare: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(41);
+	pub const ValidatorsShare: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(41);
+	pub RewardsOwner: Option<u64> = None;
+	pub const AgreementAlpha: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(10);
 	pub const MaxPeers: u32 = 8;
 	pub const MaxPayloadLen: u32 = 1_000;
 	pub const PeerDeposit: u64 = 10;
@@ -87,6 +92,11 @@ impl pallet_training::Config for FakeStakeRuntime {
 	type WindowLength = WindowLength;
 	type RetainWindows = RetainWindows;
 	type MaxCheckpoints = MaxCheckpoints;
+	type Rewards = pallet_training::Mint<Balances, EmissionPerWindow>;
+	type MinersShare = MinersShare;
+	type ValidatorsShare = ValidatorsShare;
+	type RewardsOwner = RewardsOwner;
+	type AgreementAlpha = AgreementAlpha;
 	type MaxPeers = MaxPeers;
 	type MaxPayloadLen = MaxPayloadLen;
 	type SeedSource = pallet_training::ParentHashSeed<FakeStakeRuntime>;

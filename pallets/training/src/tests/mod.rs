@@ -11,6 +11,7 @@ mod history;
 mod migration;
 mod peers;
 mod register;
+mod rewards;
 mod run;
 mod stake;
 mod windows;

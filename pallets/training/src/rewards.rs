@@ -1,0 +1,231 @@
+//! Paying a window's emission when its verdict is published (`docs/incentives.md`).
+//!
+//! The emission of window `w` ([`RewardSource::emission`]) splits three ways:
+//! - **miners** (`MinersShare`): in proportion to their incentive weights after `w`'s verdict
+//!   moved them (the EMA of their verdict scores);
+//! - **validators** (`ValidatorsShare`): dividends to the validators whose results for `w`
+//!   counted, in proportion to `stake × agreement`, where agreement is an EMA of how close a
+//!   validator's scores sat to the stake-weighted consensus:
+//!   `sample = 1 − Σ_p |s_v(p) − m(p)| / |P|` over the peers `P` of the verdict (`s_v(p)` is 0
+//!   for a peer it left out), `A_v ← α·sample + (1 − α)·A_v` with `α = AgreementAlpha`. A
+//!   validator whose θ hash differs from the binding one samples 0 and earns nothing for `w`;
+//!   one that submitted nothing earns nothing;
+//! - **the owner** ([`Config::RewardsOwner`]): the rest, including the rounding dust of both
+//!   pools and a pool nobody qualifies for (no miner with weight, no validator with stake). Without
+//!   an owner, or where a payment fails, that amount is not paid (`burned` in the event).
+//!
+//! So `miners + validators + owner + burned = emission`, exactly, every window
+//! ([`Event::RewardsPaid`]). Work: one pass over the peers (`MaxPeers`) and the window's
+//! submissions (`MaxValidators`, each with at most `MaxPeers` results).
+
+use crate::{pallet::*, *};
+use alloc::{collections::BTreeMap, vec::Vec};
+use frame_support::{pallet_prelude::*, traits::fungible};
+use sp_core::H256;
+use sp_runtime::{
+	Perbill, Rounding,
+	helpers_128bit::multiply_by_rational_with_rounding,
+	traits::{Saturating, UniqueSaturatedFrom, UniqueSaturatedInto},
+};
+
+/// Where a window's rewards come from: the seam a runtime plugs its emission into (this
+/// runtime mints, [`Mint`]; a Bittensor-style runtime would pay its subnet's emission).
+pub trait RewardSource<AccountId, Balance> {
+	/// What window `window` pays out in all.
+	fn emission(window: WindowIndex) -> Balance;
+	/// Pays `amount` to `who`.
+	fn pay(who: &AccountId, amount: Balance) -> DispatchResult;
+}
+
+/// Mints `Emission` per window into the recipients' free balances (total issuance grows by it).
+pub struct Mint<Currency, Emission>(core::marker::PhantomData<(Currency, Emission)>);
+
+impl<AccountId, Currency, Emission> RewardSource<AccountId, Currency::Balance>
+	for Mint<Currency, Emission>
+where
+	AccountId: Eq,
+	Currency: fungible::Mutate<AccountId>,
+	Emission: Get<Currency::Balance>,
+{
+	fn emission(_window: WindowIndex) -> Currency::Balance {
+		Emission::get()
+	}
+
+	fn pay(who: &AccountId, amount: Currency::Balance) -> DispatchResult {
+		Currency::mint_into(who, amount).map(|_| ())
+	}
+}
+
+/// One counted submission of a window, as the verdict saw it.
+pub(crate) struct Counted<'a, T: Config> {
+	/// The validator.
+	pub validator: &'a T::AccountId,
+	/// The stake it counted with.
+	pub stake: u128,
+	/// Its submission.
+	pub submission: &'a Submission<T>,
+}
+
+/// `pool × weight / total`, rounded down (0 when `total` is 0).
+fn share(pool: u128, weight: u128, total: u128) -> u128 {
+	if total == 0 {
+		return 0;
+	}
+	multiply_by_rational_with_rounding(pool, weight, total, Rounding::Down).unwrap_or(0)
+}
+
+/// How close `scores` sit to the verdict `consensus` (both by peer): one minus the mean
+/// absolute difference, a validator's silence on a peer counting as 0.
+pub fn agreement<A: Ord>(scores: &BTreeMap<&A, Perbill>, consensus: &[(A, Perbill)]) -> Perbill {
+	if consensus.is_empty() {
+		return Perbill::one();
+	}
+	let deviation: u128 = consensus
+		.iter()
+		.map(|(peer, m)| {
+			let s = scores.get(peer).copied().unwrap_or_else(Perbill::zero);
+			u128::from(s.deconstruct().abs_diff(m.deconstruct()))
+		})
+		.sum();
+	let mean = deviation / consensus.len() as u128;
+	Perbill::one().saturating_sub(Perbill::from_parts(mean.min(1_000_000_000) as u32))
+}
+
+impl<T: Config> Pallet<T> {
+	/// Pays window `w`'s emission: `verdicts` are its consensus scores (sorted by peer),
+	/// `counted` its submissions with stake, `bound` the binding θ hash if the verdict binds.
+	/// Called once incentive weights have moved.
+	pub(crate) fn pay_window(
+		w: WindowIndex,
+		verdicts: &[(T::AccountId, Perbill)],
+		counted: &[Counted<'_, T>],
+		bound: Option<H256>,
+	) {
+		let emission: u128 = T::Rewards::emission(w).unique_saturated_into();
+		let miners_pool = T::MinersShare::get().mul_floor(emission);
+		let validators_pool = T::ValidatorsShare::get().mul_floor(emission);
+
+		// Miners by incentive weight.
+		let miners: Vec<(T::AccountId, u128)> = Peers::<T>::iter()
+			.filter(|(_, p)| p.role == Role::Miner)
+			.map(|(who, _)| {
+				let weight = u128::from(IncentiveWeights::<T>::get(&who).deconstruct());
+				(who, weight)
+			})
+			.filter(|(_, weight)| *weight > 0)
+			.collect();
+		let total_weight: u128 = miners.iter().map(|(_, w)| *w).sum();
+
+		// Validators by stake × agreement.
+		let alpha = T::AgreementAlpha::get();
+		let mut dividends: Vec<(T::AccountId, u128)> = Vec::with_capacity(counted.len());
+		for c in counted {
+			let scores: BTreeMap<&T::AccountId, Perbill> =
+				c.submission.results.iter().map(|r| (&r.peer, r.final_score)).collect();
+			let off_theta = bound.is_some_and(|hash| hash != c.submission.theta_hash);
+			let sample = if off_theta { Perbill::zero() } else { agreement(&scores, verdicts) };
+			let agreed = Agreement::<T>::mutate(c.validator, |a| {
+				*a = consensus::ema(*a, sample, alpha);
+				*a
+			});
+			if !off_theta {
+				dividends.push((c.validator.clone(), agreed.mul_floor(c.stake)));
+			}
+		}
+		let total_dividend: u128 = dividends.iter().map(|(_, d)| *d).sum();
+
+		let mut paid = Paid::default();
+		for (who, weight) in &miners {
+			let got = Self::pay_one(w, who, share(miners_pool, *weight, total_weight), &mut paid);
+			paid.miners = paid.miners.saturating_add(got);
+		}
+		for (who, dividend) in &dividends {
+			let amount = share(validators_pool, *dividend, total_dividend);
+			let got = Self::pay_one(w, who, amount, &mut paid);
+			paid.validators = paid.validators.saturating_add(got);
+		}
+		let rest = emission
+			.saturating_sub(paid.miners)
+			.saturating_sub(paid.validators)
+			.saturating_sub(paid.burned);
+		match T::RewardsOwner::get() {
+			Some(owner) => {
+				let got = Self::pay_one(w, &owner, rest, &mut paid);
+				paid.owner = got;
+			},
+			None => paid.burned = paid.burned.saturating_add(rest),
+		}
+		debug_assert_eq!(paid.miners + paid.validators + paid.owner + paid.burned, emission);
+		let balance = BalanceOf::<T>::unique_saturated_from;
+		Self::deposit_event(Event::RewardsPaid {
+			window: w,
+			emission: balance(emission),
+			miners: balance(paid.miners),
+			validators: balance(paid.validators),
+			owner: balance(paid.owner),
+			burned: balance(paid.burned),
+			recipients: paid.recipients,
+		});
+	}
+
+	/// Pays `amount` to `who` for window `w` and records it; what was paid (a failed payment
+	/// counts as burned in `paid`).
+	fn pay_one(w: WindowIndex, who: &T::AccountId, amount: u128, paid: &mut Paid) -> u128 {
+		if amount == 0 {
+			return 0;
+		}
+		let balance = BalanceOf::<T>::unique_saturated_from(amount);
+		match T::Rewards::pay(who, balance) {
+			Ok(()) => {
+				paid.recipients = paid.recipients.saturating_add(1);
+				Earnings::<T>::mutate(w, who, |e| *e = e.saturating_add(balance));
+				amount
+			},
+			Err(e) => {
+				log::warn!(target: LOG_TARGET, "window {w}: a reward of {amount} was not paid: {e:?}");
+				paid.burned = paid.burned.saturating_add(amount);
+				0
+			},
+		}
+	}
+}
+
+/// What a window's payout came to.
+#[derive(Default)]
+struct Paid {
+	miners: u128,
+	validators: u128,
+	owner: u128,
+	burned: u128,
+	recipients: u32,
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn p(percent: u32) -> Perbill {
+		Perbill::from_percent(percent)
+	}
+
+	#[test]
+	fn agreement_is_one_minus_the_mean_distance_to_consensus() {
+		let consensus = [(1u64, p(60)), (2, p(40)), (3, p(0))];
+		let same: BTreeMap<&u64, Perbill> = consensus.iter().map(|(a, s)| (a, *s)).collect();
+		assert_eq!(agreement(&same, &consensus), Perbill::one());
+		// 20 points off on one peer, silent on another scored 40: mean (20 + 40 + 0) / 3 = 20.
+		let off: BTreeMap<&u64, Perbill> = [(&1u64, p(80)), (&3, p(0))].into_iter().collect();
+		assert_eq!(agreement(&off, &consensus), p(80));
+		// Nothing to disagree on.
+		assert_eq!(agreement(&off, &[]), Perbill::one());
+		let opposite: BTreeMap<&u64, Perbill> = [(&1u64, p(0))].into_iter().collect();
+		assert_eq!(agreement(&opposite, &[(1u64, p(100))]), Perbill::zero());
+	}
+
+	#[test]
+	fn shares_round_down_and_never_divide_by_zero() {
+		assert_eq!(share(1_000, 1, 3), 333);
+		assert_eq!(share(1_000, 0, 0), 0);
+		assert_eq!(share(u128::MAX, u128::MAX, u128::MAX), u128::MAX);
+	}
+}
