@@ -223,6 +223,23 @@ pub async fn verdict(
 	}))
 }
 
+/// What `who` was paid for `window` at block `number`, in the chain's base units (0 when nothing,
+/// or the window is pruned).
+pub async fn earnings(
+	client: &Client,
+	number: u64,
+	window: u64,
+	who: &[u8; 32],
+) -> Result<u128, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	let paid = at
+		.storage()
+		.try_fetch(runtime::storage().training().earnings(), (window, AccountId::from(*who)))
+		.await
+		.map_err(ChainError::query)?;
+	paid.map_or(Ok(0), |p| p.decode().map_err(ChainError::query))
+}
+
 /// A checkpoint of θ recorded on chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetworkCheckpoint {

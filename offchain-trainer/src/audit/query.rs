@@ -71,6 +71,8 @@ pub struct PeerWindow {
 	pub score: Option<f64>,
 	/// Flags any validator set (union).
 	pub flags: Vec<String>,
+	/// What the window paid it, in the chain's base units (10⁻¹² of a unit).
+	pub earned: u128,
 }
 
 /// A peer's history over a range of windows.
@@ -222,6 +224,7 @@ pub async fn peer(
 				.as_ref()
 				.and_then(|v| v.scores.iter().find(|(p, _)| *p == peer).map(|(_, s)| perbill(*s))),
 			flags,
+			earned: network::earnings(client, number, w, &peer).await?,
 		});
 	}
 	let account = hex::encode(peer);

@@ -139,12 +139,12 @@ pub fn peers(audits: &[PeerAudit], format: Format) -> String {
 		Format::Json => json(&audits),
 		Format::Csv => {
 			let mut out =
-				String::from("account,name,window,committed,in_set,included,score,flags\n");
+				String::from("account,name,window,committed,in_set,included,score,earned,flags\n");
 			for a in audits {
 				for w in &a.windows {
 					let _ = writeln!(
 						out,
-						"{},{},{},{},{},{},{},{}",
+						"{},{},{},{},{},{},{},{},{}",
 						a.account,
 						csv_field(a.name.as_deref().unwrap_or("")),
 						w.window,
@@ -152,6 +152,7 @@ pub fn peers(audits: &[PeerAudit], format: Format) -> String {
 						w.in_set,
 						w.included,
 						w.score.map_or(String::new(), |s| s.to_string()),
+						w.earned,
 						csv_field(&w.flags.join(" "))
 					);
 				}
@@ -178,18 +179,19 @@ pub fn peers(audits: &[PeerAudit], format: Format) -> String {
 				);
 				let _ = writeln!(
 					out,
-					"{:>6} {:>9} {:>6} {:>8} {:>8}  flags",
-					"window", "committed", "in set", "applied", "score"
+					"{:>6} {:>9} {:>6} {:>8} {:>8} {:>14}  flags",
+					"window", "committed", "in set", "applied", "score", "earned"
 				);
 				for w in &a.windows {
 					let _ = writeln!(
 						out,
-						"{:>6} {:>9} {:>6} {:>8} {:>8}  {}",
+						"{:>6} {:>9} {:>6} {:>8} {:>8} {:>14}  {}",
 						w.window,
 						if w.committed { "yes" } else { "no" },
 						if w.in_set { "yes" } else { "no" },
 						if w.included { "yes" } else { "no" },
 						opt(w.score),
+						units(w.earned),
 						w.flags.join(",")
 					);
 				}
@@ -198,6 +200,12 @@ pub fn peers(audits: &[PeerAudit], format: Format) -> String {
 			out
 		},
 	}
+}
+
+/// An amount in the chain's base units as units with 12 decimals (`1.500000000000`).
+fn units(base: u128) -> String {
+	const UNIT: u128 = 1_000_000_000_000;
+	format!("{}.{:012}", base / UNIT, base % UNIT)
 }
 
 /// Standings by incentive weight.
@@ -300,11 +308,17 @@ mod tests {
 				included: true,
 				score: Some(0.4),
 				flags: vec![],
+				earned: 1_500_000_000_000,
 			}],
 		};
 		let table = peers(std::slice::from_ref(&p), Format::Table);
 		assert!(table.contains("incentive weight 0.2500") && table.contains("mean score 0.4000"));
-		assert_eq!(peers(&[p], Format::Csv).lines().count(), 2);
+		assert!(table.contains("1.500000000000"), "earnings beside scores: {table}");
+		let csv = peers(std::slice::from_ref(&p), Format::Csv);
+		assert_eq!(csv.lines().count(), 2);
+		assert!(csv.lines().nth(1).is_some_and(|l| l.contains(",0.4,1500000000000,")), "{csv}");
+		let parsed: serde_json::Value = serde_json::from_str(&peers(&[p], Format::Json)).unwrap();
+		assert_eq!(parsed[0]["windows"][0]["earned"], 1_500_000_000_000u64);
 		let s = standings(
 			&[Standing { account: "11".repeat(32), name: None, incentive: 0.3, active: true }],
 			Format::Table,

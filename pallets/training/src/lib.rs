@@ -482,6 +482,22 @@ pub mod pallet {
 			Run::<T>::get()
 		}
 
+		/// What `who` was paid for each retained window in `from..=to` that paid it, oldest
+		/// first (at most `RetainWindows` entries).
+		pub fn earnings(
+			who: T::AccountId,
+			from: WindowIndex,
+			to: WindowIndex,
+		) -> Vec<(WindowIndex, BalanceOf<T>)> {
+			// Only retained windows can hold earnings: at most RetainWindows of them.
+			let current = CurrentWindow::<T>::get();
+			let retain = WindowIndex::from(T::RetainWindows::get());
+			let from = from.max(current.saturating_sub(retain.saturating_sub(1)));
+			(from..=to.min(current))
+				.filter_map(|w| Earnings::<T>::try_get(w, &who).ok().map(|e| (w, e)))
+				.collect()
+		}
+
 		/// The recorded checkpoints, newest first: window, θ hash, and each copy's validator
 		/// and storage location.
 		pub fn checkpoints() -> Vec<(WindowIndex, CheckpointRecord<T>)> {

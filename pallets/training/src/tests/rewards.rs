@@ -69,6 +69,8 @@ fn a_window_pays_miners_by_weight_validators_by_agreement_and_the_owner_the_rest
 			}]
 		);
 		assert_eq!(Balances::free_balance(OWNER), 181);
+		assert_eq!(Training::earnings(ALICE, 0, 5), vec![(1, 307)]);
+		assert_eq!(Training::earnings(DAVE, 0, 5), vec![]);
 		assert_eq!(Agreement::<Test>::get(CHARLIE), Perbill::from_percent(10));
 	});
 }
