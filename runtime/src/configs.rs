@@ -220,4 +220,29 @@ mod tests {
 			block.ref_time()
 		);
 	}
+
+	/// Issue 20 item 6: the block that publishes a verdict also pays every peer; its
+	/// `on_initialize`, charged for every validator's submission and every peer paid, stays within
+	/// half a block's time, leaving room for that block's commitments. (This solo chain sets no
+	/// proof-size limit; the proof is printed.)
+	#[test]
+	fn closing_a_scoring_period_and_paying_every_peer_fits_in_half_a_block() {
+		let block = RuntimeBlockWeights::get().max_block;
+		let validators = MaxValidators::get();
+		let close =
+			pallet_training::weights::SubstrateWeight::<Runtime>::on_initialize_close_scoring(
+				validators,
+				MaxPeers::get() - validators,
+			);
+		println!(
+			"closing a scoring period with {validators} validators and {} miners paid: {:.1} ms of \
+			 a {:.0} ms block ({:.1}%), proof {} bytes",
+			MaxPeers::get() - validators,
+			close.ref_time() as f64 / 1e9,
+			block.ref_time() as f64 / 1e9,
+			100.0 * close.ref_time() as f64 / block.ref_time() as f64,
+			close.proof_size(),
+		);
+		assert!(close.ref_time() * 2 <= block.ref_time());
+	}
 }

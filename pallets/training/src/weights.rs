@@ -102,8 +102,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
 		// Proof size: measured `34046`, estimated `809694`.
-		// Minimum execution time: 2_507_049_000 picoseconds.
-		Weight::from_parts(2_611_129_000, 809694)
+		// Minimum execution time: 2_490_534_000 picoseconds.
+		Weight::from_parts(2_586_498_000, 809694)
 			.saturating_add(T::DbWeight::get().reads(779))
 			.saturating_add(T::DbWeight::get().writes(10))
 	}
@@ -111,8 +111,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
 	fn set_storage_location() -> Weight {
 		// Proof size: measured `371`, estimated `4123`.
-		// Minimum execution time: 13_806_000 picoseconds.
-		Weight::from_parts(14_897_000, 4123)
+		// Minimum execution time: 13_816_000 picoseconds.
+		Weight::from_parts(14_999_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -120,8 +120,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
 	fn deregister() -> Weight {
 		// Proof size: measured `371`, estimated `4123`.
-		// Minimum execution time: 13_629_000 picoseconds.
-		Weight::from_parts(14_878_000, 4123)
+		// Minimum execution time: 13_906_000 picoseconds.
+		Weight::from_parts(15_069_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -139,8 +139,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn withdraw_deposit() -> Weight {
 		// Proof size: measured `817`, estimated `4123`.
-		// Minimum execution time: 80_572_000 picoseconds.
-		Weight::from_parts(85_500_000, 4123)
+		// Minimum execution time: 81_322_000 picoseconds.
+		Weight::from_parts(84_921_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
@@ -152,8 +152,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn bond() -> Weight {
 		// Proof size: measured `665`, estimated `4123`.
-		// Minimum execution time: 50_276_000 picoseconds.
-		Weight::from_parts(52_926_000, 4123)
+		// Minimum execution time: 50_126_000 picoseconds.
+		Weight::from_parts(52_768_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -163,8 +163,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	fn unbond() -> Weight {
 		// Proof size: measured `338`, estimated `3550`.
-		// Minimum execution time: 16_632_000 picoseconds.
-		Weight::from_parts(17_957_000, 3550)
+		// Minimum execution time: 16_783_000 picoseconds.
+		Weight::from_parts(18_020_000, 3550)
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -176,8 +176,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn withdraw_unbonded() -> Weight {
 		// Proof size: measured `568`, estimated `3593`.
-		// Minimum execution time: 45_744_000 picoseconds.
-		Weight::from_parts(48_620_000, 3593)
+		// Minimum execution time: 46_369_000 picoseconds.
+		Weight::from_parts(48_638_000, 3593)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
@@ -189,8 +189,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(684), added: 3159, mode: `MaxEncodedLen`)
 	fn commit_gradient() -> Weight {
 		// Proof size: measured `500`, estimated `4149`.
-		// Minimum execution time: 19_418_000 picoseconds.
-		Weight::from_parts(20_743_000, 4149)
+		// Minimum execution time: 19_264_000 picoseconds.
+		Weight::from_parts(20_748_000, 4149)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -198,8 +198,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(240), added: 735, mode: `MaxEncodedLen`)
 	fn start_run() -> Weight {
 		// Proof size: measured `126`, estimated `1725`.
-		// Minimum execution time: 9_027_000 picoseconds.
-		Weight::from_parts(9_965_000, 1725)
+		// Minimum execution time: 8_935_000 picoseconds.
+		Weight::from_parts(9_958_000, 1725)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -217,8 +217,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Checkpoints` (`max_values`: None, `max_size`: Some(39218), added: 41693, mode: `MaxEncodedLen`)
 	fn record_checkpoint() -> Weight {
 		// Proof size: measured `7548`, estimated `42683`.
-		// Minimum execution time: 56_743_000 picoseconds.
-		Weight::from_parts(59_617_000, 42683)
+		// Minimum execution time: 58_147_000 picoseconds.
+		Weight::from_parts(60_182_000, 42683)
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -237,10 +237,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `r` is `[0, 255]`.
 	fn submit_gauntlet_results(r: u32, ) -> Weight {
 		// Proof size: measured `2157 + r * (86 ±0)`, estimated `21488 + r * (3133 ±0)`.
-		// Minimum execution time: 32_443_000 picoseconds.
-		Weight::from_parts(25_737_753, 21488)
-			// Standard error: 6_664
-			.saturating_add(Weight::from_parts(3_386_772, 0).saturating_mul(r.into()))
+		// Minimum execution time: 31_890_000 picoseconds.
+		Weight::from_parts(30_940_777, 21488)
+			// Standard error: 6_424
+			.saturating_add(Weight::from_parts(3_309_217, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -248,8 +248,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	fn on_initialize_idle() -> Weight {
 		// Proof size: measured `0`, estimated `0`.
-		// Minimum execution time: 133_000 picoseconds.
-		Weight::from_parts(195_000, 0)
+		// Minimum execution time: 131_000 picoseconds.
+		Weight::from_parts(183_000, 0)
 	}
 	/// Storage: `Training::Submissions` (r:65 w:64)
 	/// Proof: `Training::Submissions` (`max_values`: None, `max_size`: Some(18023), added: 20498, mode: `MaxEncodedLen`)
@@ -257,6 +257,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
 	/// Storage: `Training::IncentiveWeights` (r:256 w:256)
 	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Sudo::Key` (r:1 w:0)
+	/// Proof: `Sudo::Key` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Earnings` (r:1 w:1)
+	/// Proof: `Training::Earnings` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Run` (r:1 w:0)
 	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(240), added: 735, mode: `MaxEncodedLen`)
 	/// Storage: `Training::PeerCount` (r:1 w:0)
@@ -280,16 +286,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[0, 256]`.
 	/// The range of component `v` is `[1, 256]`.
 	fn on_initialize_open_window(p: u32, v: u32, ) -> Weight {
-		// Proof size: measured `0 + p * (85 ±0) + v * (210 ±0)`, estimated `1333360 + p * (1056 ±184) + v * (3133 ±0)`.
-		// Minimum execution time: 176_704_000 picoseconds.
-		Weight::from_parts(178_394_000, 1333360)
-			// Standard error: 36_357
-			.saturating_add(Weight::from_parts(260_849, 0).saturating_mul(p.into()))
-			// Standard error: 36_342
-			.saturating_add(Weight::from_parts(10_922_258, 0).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads(137))
+		// Proof size: measured `0 + p * (85 ±0) + v * (211 ±0)`, estimated `1333360 + p * (1056 ±184) + v * (3133 ±188)`.
+		// Minimum execution time: 214_328_000 picoseconds.
+		Weight::from_parts(216_197_000, 1333360)
+			// Standard error: 31_664
+			.saturating_add(Weight::from_parts(319_955, 0).saturating_mul(p.into()))
+			// Standard error: 31_652
+			.saturating_add(Weight::from_parts(13_693_660, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(140))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
-			.saturating_add(T::DbWeight::get().writes(139))
+			.saturating_add(T::DbWeight::get().writes(141))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 1056).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(v.into()))
@@ -306,6 +312,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::PermitStakes` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `Training::IncentiveWeights` (r:192 w:192)
 	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Agreement` (r:64 w:64)
+	/// Proof: `Training::Agreement` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:257 w:257)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Earnings` (r:257 w:257)
+	/// Proof: `Training::Earnings` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Sudo::Key` (r:1 w:0)
+	/// Proof: `Sudo::Key` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Run` (r:1 w:0)
 	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(240), added: 735, mode: `MaxEncodedLen`)
 	/// Storage: `Training::PeerCount` (r:1 w:0)
@@ -325,19 +339,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `v` is `[1, 64]`.
 	/// The range of component `p` is `[0, 192]`.
 	fn on_initialize_close_scoring(v: u32, p: u32, ) -> Weight {
-		// Proof size: measured `0 + p * (215 ±0) + v * (401 ±0)`, estimated `21488 + p * (3133 ±0) + v * (20498 ±0)`.
-		// Minimum execution time: 1_613_548_000 picoseconds.
-		Weight::from_parts(1_640_815_000, 21488)
-			// Standard error: 1_241_753
-			.saturating_add(Weight::from_parts(19_587_534, 0).saturating_mul(v.into()))
-			// Standard error: 414_064
-			.saturating_add(Weight::from_parts(9_466_453, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(5))
-			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(v.into())))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(p.into())))
-			.saturating_add(T::DbWeight::get().writes(5))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(p.into())))
+		// Proof size: measured `0 + p * (301 ±0) + v * (487 ±0)`, estimated `21488 + p * (3133 ±0) + v * (20498 ±0)`.
+		// Minimum execution time: 3_295_198_000 picoseconds.
+		Weight::from_parts(3_306_062_000, 21488)
+			// Standard error: 1_961_111
+			.saturating_add(Weight::from_parts(29_564_090, 0).saturating_mul(v.into()))
+			// Standard error: 653_935
+			.saturating_add(Weight::from_parts(28_776_078, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(8))
+			.saturating_add(T::DbWeight::get().reads((8_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(p.into())))
+			.saturating_add(T::DbWeight::get().writes(7))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 20498).saturating_mul(v.into()))
 	}
@@ -347,87 +361,87 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// their own.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(2_611_129_000, 809694)
+		Weight::from_parts(2_586_498_000, 809694)
 			.saturating_add(RocksDbWeight::get().reads(779))
 			.saturating_add(RocksDbWeight::get().writes(10))
 	}
 	fn set_storage_location() -> Weight {
-		Weight::from_parts(14_897_000, 4123)
+		Weight::from_parts(14_999_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn deregister() -> Weight {
-		Weight::from_parts(14_878_000, 4123)
+		Weight::from_parts(15_069_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn withdraw_deposit() -> Weight {
-		Weight::from_parts(85_500_000, 4123)
+		Weight::from_parts(84_921_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(5))
 			.saturating_add(RocksDbWeight::get().writes(6))
 	}
 	fn bond() -> Weight {
-		Weight::from_parts(52_926_000, 4123)
+		Weight::from_parts(52_768_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(2))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(17_957_000, 3550)
+		Weight::from_parts(18_020_000, 3550)
 			.saturating_add(RocksDbWeight::get().reads(2))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn withdraw_unbonded() -> Weight {
-		Weight::from_parts(48_620_000, 3593)
+		Weight::from_parts(48_638_000, 3593)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(3))
 	}
 	fn commit_gradient() -> Weight {
-		Weight::from_parts(20_743_000, 4149)
+		Weight::from_parts(20_748_000, 4149)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn start_run() -> Weight {
-		Weight::from_parts(9_965_000, 1725)
+		Weight::from_parts(9_958_000, 1725)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn record_checkpoint() -> Weight {
-		Weight::from_parts(59_617_000, 42683)
+		Weight::from_parts(60_182_000, 42683)
 			.saturating_add(RocksDbWeight::get().reads(6))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn submit_gauntlet_results(r: u32, ) -> Weight {
-		Weight::from_parts(25_737_753, 21488)
-			.saturating_add(Weight::from_parts(3_386_772, 0).saturating_mul(r.into()))
+		Weight::from_parts(30_940_777, 21488)
+			.saturating_add(Weight::from_parts(3_309_217, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(6))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(1))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(r.into()))
 	}
 	fn on_initialize_idle() -> Weight {
-		Weight::from_parts(195_000, 0)
+		Weight::from_parts(183_000, 0)
 	}
 	fn on_initialize_open_window(p: u32, v: u32, ) -> Weight {
-		Weight::from_parts(178_394_000, 1333360)
-			.saturating_add(Weight::from_parts(260_849, 0).saturating_mul(p.into()))
-			.saturating_add(Weight::from_parts(10_922_258, 0).saturating_mul(v.into()))
-			.saturating_add(RocksDbWeight::get().reads(137))
+		Weight::from_parts(216_197_000, 1333360)
+			.saturating_add(Weight::from_parts(319_955, 0).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(13_693_660, 0).saturating_mul(v.into()))
+			.saturating_add(RocksDbWeight::get().reads(140))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(v.into())))
-			.saturating_add(RocksDbWeight::get().writes(139))
+			.saturating_add(RocksDbWeight::get().writes(141))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 1056).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(v.into()))
 	}
 	fn on_initialize_close_scoring(v: u32, p: u32, ) -> Weight {
-		Weight::from_parts(1_640_815_000, 21488)
-			.saturating_add(Weight::from_parts(19_587_534, 0).saturating_mul(v.into()))
-			.saturating_add(Weight::from_parts(9_466_453, 0).saturating_mul(p.into()))
-			.saturating_add(RocksDbWeight::get().reads(5))
-			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(v.into())))
-			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(p.into())))
-			.saturating_add(RocksDbWeight::get().writes(5))
-			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(v.into())))
-			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(p.into())))
+		Weight::from_parts(3_306_062_000, 21488)
+			.saturating_add(Weight::from_parts(29_564_090, 0).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(28_776_078, 0).saturating_mul(p.into()))
+			.saturating_add(RocksDbWeight::get().reads(8))
+			.saturating_add(RocksDbWeight::get().reads((8_u64).saturating_mul(v.into())))
+			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(p.into())))
+			.saturating_add(RocksDbWeight::get().writes(7))
+			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(v.into())))
+			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 20498).saturating_mul(v.into()))
 	}
