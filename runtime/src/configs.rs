@@ -229,15 +229,16 @@ mod tests {
 	fn closing_a_scoring_period_and_paying_every_peer_fits_in_half_a_block() {
 		let block = RuntimeBlockWeights::get().max_block;
 		let validators = MaxValidators::get();
+		// Charged as the hook charges it: for every peer (PeerCount, at most MaxPeers).
 		let close =
 			pallet_training::weights::SubstrateWeight::<Runtime>::on_initialize_close_scoring(
 				validators,
-				MaxPeers::get() - validators,
+				MaxPeers::get(),
 			);
 		println!(
-			"closing a scoring period with {validators} validators and {} miners paid: {:.1} ms of \
-			 a {:.0} ms block ({:.1}%), proof {} bytes",
-			MaxPeers::get() - validators,
+			"closing a scoring period with {validators} validators, charged for {} peers: {:.1} ms \
+			 of a {:.0} ms block ({:.1}%), proof {} bytes",
+			MaxPeers::get(),
 			close.ref_time() as f64 / 1e9,
 			block.ref_time() as f64 / 1e9,
 			100.0 * close.ref_time() as f64 / block.ref_time() as f64,

@@ -303,6 +303,11 @@ mod benchmarks {
 			permitted.push(validator);
 		}
 		WindowValidators::<T>::insert(1, BoundedVec::truncate_from(permitted));
+		// And what every peer and the owner were paid for it (MaxPeers + 1 entries).
+		for i in 0..=T::MaxPeers::get() {
+			let paid: T::AccountId = account("paid", i, 0);
+			Earnings::<T>::insert(1, &paid, BalanceOf::<T>::from(1u32));
+		}
 		// The window whose opening prunes window 1.
 		let w = 1 + WindowIndex::from(T::RetainWindows::get());
 		let start: BlockNumberFor<T> = window::window_start(w, T::WindowLength::get());
@@ -313,6 +318,7 @@ mod benchmarks {
 		}
 		assert!(!Windows::<T>::contains_key(1));
 		assert_eq!(Submissions::<T>::iter_prefix(1).count(), 0);
+		assert_eq!(Earnings::<T>::iter_prefix(1).count(), 0);
 		Ok(())
 	}
 

@@ -1,15 +1,18 @@
 //! Paying a window's emission when its verdict is published (`docs/incentives.md`).
 //!
 //! The emission of window `w` ([`RewardSource::emission`]) splits three ways:
-//! - **miners** (`MinersShare`): in proportion to their incentive weights after `w`'s verdict
-//!   moved them (the EMA of their verdict scores);
+//! - **miners** (`MinersShare`): registered miners that are not leaving, in proportion to their
+//!   incentive weights after `w`'s verdict moved them (the EMA of their verdict scores); nothing
+//!   when no validator's results counted for `w` (no verdict, no pay);
 //! - **validators** (`ValidatorsShare`): dividends to the validators whose results for `w`
 //!   counted, in proportion to `stake × agreement`, where agreement is an EMA of how close a
 //!   validator's scores sat to the stake-weighted consensus:
-//!   `sample = 1 − Σ_p |s_v(p) − m(p)| / |P|` over the peers `P` of the verdict (`s_v(p)` is 0
-//!   for a peer it left out), `A_v ← α·sample + (1 − α)·A_v` with `α = AgreementAlpha`. A
-//!   validator whose θ hash differs from the binding one samples 0 and earns nothing for `w`;
-//!   one that submitted nothing earns nothing;
+//!   `sample = 1 − Σ_p |s_v(p) − m(p)| / Σ_p (s_v(p) + m(p))` over the peers `P` of the verdict
+//!   (`s_v(p)` is 0 for a peer it left out; 1 when both sums are 0), `A_v ← α·sample + (1 − α)·A_v`
+//!   with `α = AgreementAlpha`. An empty submission samples 0, and padding a submission with
+//!   peers scored 0 that the consensus also scores 0 changes nothing. A validator whose θ hash
+//!   differs from the binding one samples 0 and earns nothing for `w`; one that submitted
+//!   nothing earns nothing;
 //! - **the owner** ([`Config::RewardsOwner`]): the rest, including the rounding dust of both
 //!   pools and a pool nobody qualifies for (no miner with weight, no validator with stake). Without
 //!   an owner, or where a payment fails, that amount is not paid (`burned` in the event).
@@ -74,21 +77,19 @@ fn share(pool: u128, weight: u128, total: u128) -> u128 {
 	multiply_by_rational_with_rounding(pool, weight, total, Rounding::Down).unwrap_or(0)
 }
 
-/// How close `scores` sit to the verdict `consensus` (both by peer): one minus the mean
-/// absolute difference, a validator's silence on a peer counting as 0.
+/// How close `scores` sit to the verdict `consensus` (both by peer): one minus the total
+/// absolute difference over the total score mass, a validator's silence on a peer counting as 0.
+/// An empty submission against any positive consensus is 0; peers both score 0 do not count.
 pub fn agreement<A: Ord>(scores: &BTreeMap<&A, Perbill>, consensus: &[(A, Perbill)]) -> Perbill {
-	if consensus.is_empty() {
+	let (deviation, mass) = consensus.iter().fold((0u128, 0u128), |(d, m), (peer, median)| {
+		let s = u128::from(scores.get(peer).copied().unwrap_or_else(Perbill::zero).deconstruct());
+		let median = u128::from(median.deconstruct());
+		(d.saturating_add(s.abs_diff(median)), m.saturating_add(s).saturating_add(median))
+	});
+	if mass == 0 {
 		return Perbill::one();
 	}
-	let deviation: u128 = consensus
-		.iter()
-		.map(|(peer, m)| {
-			let s = scores.get(peer).copied().unwrap_or_else(Perbill::zero);
-			u128::from(s.deconstruct().abs_diff(m.deconstruct()))
-		})
-		.sum();
-	let mean = deviation / consensus.len() as u128;
-	Perbill::one().saturating_sub(Perbill::from_parts(mean.min(1_000_000_000) as u32))
+	Perbill::one().saturating_sub(Perbill::from_rational(deviation.min(mass), mass))
 }
 
 impl<T: Config> Pallet<T> {
@@ -105,16 +106,17 @@ impl<T: Config> Pallet<T> {
 		let miners_pool = T::MinersShare::get().mul_floor(emission);
 		let validators_pool = T::ValidatorsShare::get().mul_floor(emission);
 
-		// Miners by incentive weight.
+		// Miners by incentive weight: registered, not leaving, and only for a window some
+		// validator's results counted in.
 		let miners: Vec<(T::AccountId, u128)> = Peers::<T>::iter()
-			.filter(|(_, p)| p.role == Role::Miner)
+			.filter(|(_, p)| p.role == Role::Miner && p.leaving_at.is_none() && !counted.is_empty())
 			.map(|(who, _)| {
 				let weight = u128::from(IncentiveWeights::<T>::get(&who).deconstruct());
 				(who, weight)
 			})
 			.filter(|(_, weight)| *weight > 0)
 			.collect();
-		let total_weight: u128 = miners.iter().map(|(_, w)| *w).sum();
+		let total_weight = miners.iter().fold(0u128, |t, (_, w)| t.saturating_add(*w));
 
 		// Validators by stake × agreement.
 		let alpha = T::AgreementAlpha::get();
@@ -132,7 +134,7 @@ impl<T: Config> Pallet<T> {
 				dividends.push((c.validator.clone(), agreed.mul_floor(c.stake)));
 			}
 		}
-		let total_dividend: u128 = dividends.iter().map(|(_, d)| *d).sum();
+		let total_dividend = dividends.iter().fold(0u128, |t, (_, d)| t.saturating_add(*d));
 
 		let mut paid = Paid::default();
 		for (who, weight) in &miners {
@@ -155,7 +157,14 @@ impl<T: Config> Pallet<T> {
 			},
 			None => paid.burned = paid.burned.saturating_add(rest),
 		}
-		debug_assert_eq!(paid.miners + paid.validators + paid.owner + paid.burned, emission);
+		let booked = paid
+			.miners
+			.saturating_add(paid.validators)
+			.saturating_add(paid.owner)
+			.saturating_add(paid.burned);
+		if booked != emission {
+			log::error!(target: LOG_TARGET, "window {w}: {booked} booked of an emission of {emission}");
+		}
 		let balance = BalanceOf::<T>::unique_saturated_from;
 		Self::deposit_event(Event::RewardsPaid {
 			window: w,
@@ -209,13 +218,18 @@ mod tests {
 	}
 
 	#[test]
-	fn agreement_is_one_minus_the_mean_distance_to_consensus() {
+	fn agreement_is_one_minus_the_distance_over_the_score_mass() {
 		let consensus = [(1u64, p(60)), (2, p(40)), (3, p(0))];
 		let same: BTreeMap<&u64, Perbill> = consensus.iter().map(|(a, s)| (a, *s)).collect();
 		assert_eq!(agreement(&same, &consensus), Perbill::one());
-		// 20 points off on one peer, silent on another scored 40: mean (20 + 40 + 0) / 3 = 20.
+		// 20 points off on one peer, silent on another scored 40: (20 + 40) / (140 + 40) = ⅓.
 		let off: BTreeMap<&u64, Perbill> = [(&1u64, p(80)), (&3, p(0))].into_iter().collect();
-		assert_eq!(agreement(&off, &consensus), p(80));
+		assert_eq!(agreement(&off, &consensus), Perbill::from_parts(666_666_667));
+		// An empty submission agrees with nothing; padding with zeros changes nothing.
+		let empty: BTreeMap<&u64, Perbill> = BTreeMap::new();
+		assert_eq!(agreement(&empty, &consensus), Perbill::zero());
+		let padded_consensus = [(1u64, p(60)), (2, p(40)), (3, p(0)), (4, p(0)), (5, p(0))];
+		assert_eq!(agreement(&off, &padded_consensus), agreement(&off, &consensus));
 		// Nothing to disagree on.
 		assert_eq!(agreement(&off, &[]), Perbill::one());
 		let opposite: BTreeMap<&u64, Perbill> = [(&1u64, p(0))].into_iter().collect();

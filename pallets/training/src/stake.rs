@@ -84,6 +84,7 @@ impl<T: Config> Pallet<T> {
 		let stake = T::Currency::release(&stake_reason, who, held, Precision::BestEffort)?;
 		Peers::<T>::remove(who);
 		IncentiveWeights::<T>::remove(who);
+		Agreement::<T>::remove(who);
 		UnbondingStake::<T>::remove(who);
 		PeerCount::<T>::mutate(|c| *c = c.saturating_sub(1));
 		Ok(deposit.saturating_add(stake))

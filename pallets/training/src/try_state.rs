@@ -79,6 +79,12 @@ impl<T: Config> Pallet<T> {
 			);
 			ensure!(w < current, "verdict of a window still open");
 		}
+		for (who, _) in Agreement::<T>::iter() {
+			ensure!(Peers::<T>::contains_key(&who), "agreement of an account that is not a peer");
+		}
+		for (w, _, _) in Earnings::<T>::iter() {
+			ensure!(Windows::<T>::contains_key(w), "earnings of an unrecorded window");
+		}
 		let kept = CheckpointWindows::<T>::get();
 		ensure!(kept.windows(2).all(|w| w[0] < w[1]), "checkpoint windows out of order");
 		ensure!(

@@ -6,7 +6,7 @@
 //! template `pallets/training/benchmarking/weight-template.hbs`. Do not edit by hand: re-run the
 //! script after changing a call or a benchmark.
 //!
-//! Benchmark CLI 64.0.0, 2026-12-02; steps `20`, repeat `10`;
+//! Benchmark CLI 64.0.0, 2026-12-03; steps `20`, repeat `10`;
 //! wasm execution `Compiled`; CPU `Intel(R) Xeon(R) Processor`.
 //!
 //! [`SubstrateWeight`] prices storage with the runtime's configured database weights; `()` with
@@ -100,19 +100,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::NextPeerIndex` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Training::UnbondingStake` (r:0 w:1)
 	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Agreement` (r:0 w:1)
+	/// Proof: `Training::Agreement` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
 		// Proof size: measured `34046`, estimated `809694`.
-		// Minimum execution time: 2_490_534_000 picoseconds.
-		Weight::from_parts(2_586_498_000, 809694)
+		// Minimum execution time: 2_449_459_000 picoseconds.
+		Weight::from_parts(2_550_512_000, 809694)
 			.saturating_add(T::DbWeight::get().reads(779))
-			.saturating_add(T::DbWeight::get().writes(10))
+			.saturating_add(T::DbWeight::get().writes(11))
 	}
 	/// Storage: `Training::Peers` (r:1 w:1)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
 	fn set_storage_location() -> Weight {
 		// Proof size: measured `371`, estimated `4123`.
-		// Minimum execution time: 13_816_000 picoseconds.
-		Weight::from_parts(14_999_000, 4123)
+		// Minimum execution time: 13_820_000 picoseconds.
+		Weight::from_parts(14_963_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -120,8 +122,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
 	fn deregister() -> Weight {
 		// Proof size: measured `371`, estimated `4123`.
-		// Minimum execution time: 13_906_000 picoseconds.
-		Weight::from_parts(15_069_000, 4123)
+		// Minimum execution time: 13_823_000 picoseconds.
+		Weight::from_parts(15_044_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -137,12 +139,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::PeerCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Training::IncentiveWeights` (r:0 w:1)
 	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Agreement` (r:0 w:1)
+	/// Proof: `Training::Agreement` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn withdraw_deposit() -> Weight {
 		// Proof size: measured `817`, estimated `4123`.
-		// Minimum execution time: 81_322_000 picoseconds.
-		Weight::from_parts(84_921_000, 4123)
+		// Minimum execution time: 81_749_000 picoseconds.
+		Weight::from_parts(85_072_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(5))
-			.saturating_add(T::DbWeight::get().writes(6))
+			.saturating_add(T::DbWeight::get().writes(7))
 	}
 	/// Storage: `Training::Peers` (r:1 w:0)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
@@ -152,8 +156,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn bond() -> Weight {
 		// Proof size: measured `665`, estimated `4123`.
-		// Minimum execution time: 50_126_000 picoseconds.
-		Weight::from_parts(52_768_000, 4123)
+		// Minimum execution time: 50_007_000 picoseconds.
+		Weight::from_parts(52_740_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -163,8 +167,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	fn unbond() -> Weight {
 		// Proof size: measured `338`, estimated `3550`.
-		// Minimum execution time: 16_783_000 picoseconds.
-		Weight::from_parts(18_020_000, 3550)
+		// Minimum execution time: 16_616_000 picoseconds.
+		Weight::from_parts(17_792_000, 3550)
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -176,8 +180,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn withdraw_unbonded() -> Weight {
 		// Proof size: measured `568`, estimated `3593`.
-		// Minimum execution time: 46_369_000 picoseconds.
-		Weight::from_parts(48_638_000, 3593)
+		// Minimum execution time: 45_714_000 picoseconds.
+		Weight::from_parts(48_154_000, 3593)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
@@ -189,8 +193,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(684), added: 3159, mode: `MaxEncodedLen`)
 	fn commit_gradient() -> Weight {
 		// Proof size: measured `500`, estimated `4149`.
-		// Minimum execution time: 19_264_000 picoseconds.
-		Weight::from_parts(20_748_000, 4149)
+		// Minimum execution time: 19_453_000 picoseconds.
+		Weight::from_parts(20_953_000, 4149)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -198,8 +202,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(240), added: 735, mode: `MaxEncodedLen`)
 	fn start_run() -> Weight {
 		// Proof size: measured `126`, estimated `1725`.
-		// Minimum execution time: 8_935_000 picoseconds.
-		Weight::from_parts(9_958_000, 1725)
+		// Minimum execution time: 9_205_000 picoseconds.
+		Weight::from_parts(10_089_000, 1725)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -217,8 +221,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Checkpoints` (`max_values`: None, `max_size`: Some(39218), added: 41693, mode: `MaxEncodedLen`)
 	fn record_checkpoint() -> Weight {
 		// Proof size: measured `7548`, estimated `42683`.
-		// Minimum execution time: 58_147_000 picoseconds.
-		Weight::from_parts(60_182_000, 42683)
+		// Minimum execution time: 58_212_000 picoseconds.
+		Weight::from_parts(60_672_000, 42683)
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -237,10 +241,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `r` is `[0, 255]`.
 	fn submit_gauntlet_results(r: u32, ) -> Weight {
 		// Proof size: measured `2157 + r * (86 ±0)`, estimated `21488 + r * (3133 ±0)`.
-		// Minimum execution time: 31_890_000 picoseconds.
-		Weight::from_parts(30_940_777, 21488)
-			// Standard error: 6_424
-			.saturating_add(Weight::from_parts(3_309_217, 0).saturating_mul(r.into()))
+		// Minimum execution time: 32_638_000 picoseconds.
+		Weight::from_parts(31_794_621, 21488)
+			// Standard error: 5_927
+			.saturating_add(Weight::from_parts(3_299_877, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -248,8 +252,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	fn on_initialize_idle() -> Weight {
 		// Proof size: measured `0`, estimated `0`.
-		// Minimum execution time: 131_000 picoseconds.
-		Weight::from_parts(183_000, 0)
+		// Minimum execution time: 132_000 picoseconds.
+		Weight::from_parts(192_000, 0)
 	}
 	/// Storage: `Training::Submissions` (r:65 w:64)
 	/// Proof: `Training::Submissions` (`max_values`: None, `max_size`: Some(18023), added: 20498, mode: `MaxEncodedLen`)
@@ -261,7 +265,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Sudo::Key` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Training::Earnings` (r:1 w:1)
+	/// Storage: `Training::Earnings` (r:258 w:258)
 	/// Proof: `Training::Earnings` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Run` (r:1 w:0)
 	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(240), added: 735, mode: `MaxEncodedLen`)
@@ -286,17 +290,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[0, 256]`.
 	/// The range of component `v` is `[1, 256]`.
 	fn on_initialize_open_window(p: u32, v: u32, ) -> Weight {
-		// Proof size: measured `0 + p * (85 ±0) + v * (211 ±0)`, estimated `1333360 + p * (1056 ±184) + v * (3133 ±188)`.
-		// Minimum execution time: 214_328_000 picoseconds.
-		Weight::from_parts(216_197_000, 1333360)
-			// Standard error: 31_664
-			.saturating_add(Weight::from_parts(319_955, 0).saturating_mul(p.into()))
-			// Standard error: 31_652
-			.saturating_add(Weight::from_parts(13_693_660, 0).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads(140))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
-			.saturating_add(T::DbWeight::get().writes(141))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
+		// Proof size: measured `6936 + p * (85 ±0) + v * (211 ±0)`, estimated `1333360 + p * (1056 ±184) + v * (3133 ±0)`.
+		// Minimum execution time: 461_796_000 picoseconds.
+		Weight::from_parts(171_228_615, 1333360)
+			// Standard error: 26_559
+			.saturating_add(Weight::from_parts(1_058_061, 0).saturating_mul(p.into()))
+			// Standard error: 26_675
+			.saturating_add(Weight::from_parts(13_465_987, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(138))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes(140))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(p.into())))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 1056).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(v.into()))
 	}
@@ -340,12 +346,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[0, 192]`.
 	fn on_initialize_close_scoring(v: u32, p: u32, ) -> Weight {
 		// Proof size: measured `0 + p * (301 ±0) + v * (487 ±0)`, estimated `21488 + p * (3133 ±0) + v * (20498 ±0)`.
-		// Minimum execution time: 3_295_198_000 picoseconds.
-		Weight::from_parts(3_306_062_000, 21488)
-			// Standard error: 1_961_111
-			.saturating_add(Weight::from_parts(29_564_090, 0).saturating_mul(v.into()))
-			// Standard error: 653_935
-			.saturating_add(Weight::from_parts(28_776_078, 0).saturating_mul(p.into()))
+		// Minimum execution time: 3_219_760_000 picoseconds.
+		Weight::from_parts(3_285_506_000, 21488)
+			// Standard error: 1_983_425
+			.saturating_add(Weight::from_parts(29_865_306, 0).saturating_mul(v.into()))
+			// Standard error: 661_375
+			.saturating_add(Weight::from_parts(28_532_790, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().reads((8_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(p.into())))
@@ -361,81 +367,83 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// their own.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(2_586_498_000, 809694)
+		Weight::from_parts(2_550_512_000, 809694)
 			.saturating_add(RocksDbWeight::get().reads(779))
-			.saturating_add(RocksDbWeight::get().writes(10))
+			.saturating_add(RocksDbWeight::get().writes(11))
 	}
 	fn set_storage_location() -> Weight {
-		Weight::from_parts(14_999_000, 4123)
+		Weight::from_parts(14_963_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn deregister() -> Weight {
-		Weight::from_parts(15_069_000, 4123)
+		Weight::from_parts(15_044_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn withdraw_deposit() -> Weight {
-		Weight::from_parts(84_921_000, 4123)
+		Weight::from_parts(85_072_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(5))
-			.saturating_add(RocksDbWeight::get().writes(6))
+			.saturating_add(RocksDbWeight::get().writes(7))
 	}
 	fn bond() -> Weight {
-		Weight::from_parts(52_768_000, 4123)
+		Weight::from_parts(52_740_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(2))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(18_020_000, 3550)
+		Weight::from_parts(17_792_000, 3550)
 			.saturating_add(RocksDbWeight::get().reads(2))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn withdraw_unbonded() -> Weight {
-		Weight::from_parts(48_638_000, 3593)
+		Weight::from_parts(48_154_000, 3593)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(3))
 	}
 	fn commit_gradient() -> Weight {
-		Weight::from_parts(20_748_000, 4149)
+		Weight::from_parts(20_953_000, 4149)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn start_run() -> Weight {
-		Weight::from_parts(9_958_000, 1725)
+		Weight::from_parts(10_089_000, 1725)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn record_checkpoint() -> Weight {
-		Weight::from_parts(60_182_000, 42683)
+		Weight::from_parts(60_672_000, 42683)
 			.saturating_add(RocksDbWeight::get().reads(6))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn submit_gauntlet_results(r: u32, ) -> Weight {
-		Weight::from_parts(30_940_777, 21488)
-			.saturating_add(Weight::from_parts(3_309_217, 0).saturating_mul(r.into()))
+		Weight::from_parts(31_794_621, 21488)
+			.saturating_add(Weight::from_parts(3_299_877, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(6))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(1))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(r.into()))
 	}
 	fn on_initialize_idle() -> Weight {
-		Weight::from_parts(183_000, 0)
+		Weight::from_parts(192_000, 0)
 	}
 	fn on_initialize_open_window(p: u32, v: u32, ) -> Weight {
-		Weight::from_parts(216_197_000, 1333360)
-			.saturating_add(Weight::from_parts(319_955, 0).saturating_mul(p.into()))
-			.saturating_add(Weight::from_parts(13_693_660, 0).saturating_mul(v.into()))
-			.saturating_add(RocksDbWeight::get().reads(140))
-			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(v.into())))
-			.saturating_add(RocksDbWeight::get().writes(141))
-			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(v.into())))
+		Weight::from_parts(171_228_615, 1333360)
+			.saturating_add(Weight::from_parts(1_058_061, 0).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(13_465_987, 0).saturating_mul(v.into()))
+			.saturating_add(RocksDbWeight::get().reads(138))
+			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(v.into())))
+			.saturating_add(RocksDbWeight::get().writes(140))
+			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(p.into())))
+			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 1056).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(v.into()))
 	}
 	fn on_initialize_close_scoring(v: u32, p: u32, ) -> Weight {
-		Weight::from_parts(3_306_062_000, 21488)
-			.saturating_add(Weight::from_parts(29_564_090, 0).saturating_mul(v.into()))
-			.saturating_add(Weight::from_parts(28_776_078, 0).saturating_mul(p.into()))
+		Weight::from_parts(3_285_506_000, 21488)
+			.saturating_add(Weight::from_parts(29_865_306, 0).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(28_532_790, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(8))
 			.saturating_add(RocksDbWeight::get().reads((8_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(p.into())))

@@ -87,6 +87,82 @@ fn without_scores_or_an_owner_nothing_is_paid_and_the_books_still_balance() {
 	});
 }
 
+/// Two validators: dividends go by stake × agreement. Dave (300) sets the consensus; Charlie
+/// (100) is 40 points off on Alice: (60 − 20) / (60 + 20) = ½ agreement this window.
+#[test]
+fn dividends_go_by_stake_times_agreement() {
+	run_test(|| {
+		assert_ok!(Training::register(RuntimeOrigin::signed(DAVE), Role::Validator, location("d")));
+		assert_ok!(Training::bond(RuntimeOrigin::signed(DAVE), 300));
+		run_to_window(2);
+		for (who, score) in [(DAVE, 60), (CHARLIE, 20)] {
+			assert_ok!(Training::submit_gauntlet_results(
+				RuntimeOrigin::signed(who),
+				1,
+				vec![peer_result(ALICE, score)],
+				vec![ALICE],
+				theta(1),
+			));
+		}
+		rewards_until(2 * WINDOW + DEADLINE);
+		assert_eq!(Agreement::<Test>::get(DAVE), Perbill::from_percent(10));
+		assert_eq!(Agreement::<Test>::get(CHARLIE), Perbill::from_percent(5));
+		// Weights 10 % × 300 = 30 and 5 % × 100 = 5: 410 × 30/35 and 410 × 5/35, rounded down.
+		assert_eq!(Earnings::<Test>::get(1, DAVE), 351);
+		assert_eq!(Earnings::<Test>::get(1, CHARLIE), 58);
+	});
+}
+
+/// A miner that asked to leave is paid no more; a window nobody scored pays no miner; what a
+/// window paid is pruned with it.
+#[test]
+fn leaving_miners_and_unscored_windows_are_not_paid_and_earnings_are_pruned() {
+	run_test(|| {
+		run_to_window(2);
+		assert_ok!(Training::submit_gauntlet_results(
+			RuntimeOrigin::signed(CHARLIE),
+			1,
+			vec![peer_result(ALICE, 60), peer_result(BOB, 60)],
+			vec![ALICE, BOB],
+			theta(1),
+		));
+		assert_ok!(Training::deregister(RuntimeOrigin::signed(BOB)));
+		rewards_until(2 * WINDOW + DEADLINE);
+		assert!(Earnings::<Test>::get(1, ALICE) > 0);
+		assert_eq!(Earnings::<Test>::get(1, BOB), 0, "Bob is leaving");
+		// Nobody scores window 2: Alice's weight is still positive, but no verdict, no pay.
+		let paid = rewards_until(3 * WINDOW + DEADLINE);
+		assert_eq!(totals(&paid), (EMISSION, 0, 0, EMISSION, 0));
+		assert!(IncentiveWeights::<Test>::get(ALICE) > Perbill::zero());
+		// RetainWindows = 3: window 1's earnings go when window 4 opens.
+		run_to_window(4);
+		assert_eq!(Earnings::<Test>::iter_prefix(1).count(), 0);
+		assert_eq!(Training::earnings(ALICE, 0, 4), vec![]);
+	});
+}
+
+/// Without an owner the rest is not paid: the books still balance, and issuance grows only by
+/// what was paid.
+#[test]
+fn without_an_owner_the_rest_is_burned() {
+	run_test(|| {
+		RewardsOwner::set(None);
+		let issuance = Balances::total_issuance();
+		run_to_window(2);
+		assert_ok!(Training::submit_gauntlet_results(
+			RuntimeOrigin::signed(CHARLIE),
+			1,
+			vec![peer_result(ALICE, 60)],
+			vec![ALICE],
+			theta(1),
+		));
+		let paid = rewards_until(2 * WINDOW + DEADLINE);
+		let (emission, miners, validators, owner, burned) = totals(&paid);
+		assert_eq!((emission, miners, validators, owner, burned), (EMISSION, 410, 410, 0, 180));
+		assert_eq!(Balances::total_issuance() - issuance, miners + validators);
+	});
+}
+
 /// Issue 20 item 3: a validator whose θ hash is not the one the verdict binds earns nothing
 /// for the window, and its agreement takes a sample of 0.
 #[test]
@@ -191,6 +267,13 @@ fn over_a_hundred_windows_honesty_pays_and_the_books_balance() {
 		// The books: every window paid out exactly its emission; what was minted is what the
 		// accounts received.
 		assert_eq!(paid.len() as u64, WINDOWS);
+		for e in &paid {
+			let Event::RewardsPaid { emission, miners, validators, owner, burned, .. } = e else {
+				continue;
+			};
+			assert_eq!(miners + validators + owner + burned, *emission, "{e:?}");
+			assert_eq!(*emission, EMISSION);
+		}
 		let (emission, miners, validators, owner_paid, burned) = totals(&paid);
 		assert_eq!(emission, WINDOWS * EMISSION);
 		assert_eq!(miners + validators + owner_paid + burned, emission);
