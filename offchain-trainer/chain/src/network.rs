@@ -257,18 +257,31 @@ pub async fn newest_finalized(client: &Client) -> Result<u64, ChainError> {
 	Ok(client.at_current_block().await.map_err(ChainError::query)?.block_number())
 }
 
-/// The newest checkpoint window recorded on chain at block `number` (one storage read).
-pub async fn newest_checkpoint(client: &Client, number: u64) -> Result<Option<u64>, ChainError> {
+/// The checkpoint windows the chain keeps at block `number`, oldest first (one storage read,
+/// no record).
+pub async fn checkpoint_windows(client: &Client, number: u64) -> Result<Vec<u64>, ChainError> {
 	let at = client.at_block(number).await.map_err(ChainError::query)?;
 	let windows = at
 		.storage()
 		.try_fetch(runtime::storage().training().checkpoint_windows(), ())
 		.await
 		.map_err(ChainError::query)?;
-	Ok(match windows {
-		Some(w) => w.decode().map_err(ChainError::query)?.0.last().copied(),
-		None => None,
-	})
+	match windows {
+		Some(w) => Ok(w.decode().map_err(ChainError::query)?.0),
+		None => Ok(Vec::new()),
+	}
+}
+
+/// The newest checkpoint window recorded on chain at block `number` (one storage read).
+pub async fn newest_checkpoint(client: &Client, number: u64) -> Result<Option<u64>, ChainError> {
+	Ok(checkpoint_windows(client, number).await?.last().copied())
+}
+
+/// The oldest checkpoint window the chain keeps at the newest finalized block: a replay never
+/// starts before it (one storage read).
+pub async fn oldest_kept_checkpoint(client: &Client) -> Result<Option<u64>, ChainError> {
+	let n = newest_finalized(client).await?;
+	Ok(checkpoint_windows(client, n).await?.first().copied())
 }
 
 /// The checkpoints recorded on chain at block `number`, newest first.
@@ -276,16 +289,8 @@ pub async fn checkpoints(
 	client: &Client,
 	number: u64,
 ) -> Result<Vec<NetworkCheckpoint>, ChainError> {
+	let windows = checkpoint_windows(client, number).await?;
 	let at = client.at_block(number).await.map_err(ChainError::query)?;
-	let windows = at
-		.storage()
-		.try_fetch(runtime::storage().training().checkpoint_windows(), ())
-		.await
-		.map_err(ChainError::query)?;
-	let windows = match windows {
-		Some(w) => w.decode().map_err(ChainError::query)?.0,
-		None => Vec::new(),
-	};
 	let mut out = Vec::with_capacity(windows.len());
 	for window in windows.into_iter().rev() {
 		let record = at

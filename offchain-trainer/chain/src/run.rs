@@ -9,13 +9,6 @@ pub use runtime::runtime_types::pallet_training::run::{
 	CodecManifest, HistoryManifest, InnerManifest, ModelManifest, OuterManifest, RunManifest,
 };
 
-/// Windows a miner keeps its payloads readable (the pallet's `HistoryManifest::payload_windows`):
-/// a joiner replays from the oldest kept checkpoint, up to `checkpoints_kept ×
-/// checkpoint_interval` windows back, recorded up to two windows after its own window.
-pub fn payload_windows(h: &HistoryManifest) -> u64 {
-	u64::from(h.checkpoints_kept) * u64::from(h.checkpoint_interval) + 2
-}
-
 /// A float as the manifest stores it: units of 10⁻⁹, rounded (negative and non-finite values
 /// become 0, which the pallet refuses where a positive value is needed).
 pub fn to_e9(x: f64) -> u64 {

@@ -5,7 +5,7 @@
 //! (`tessera-store`) and the model (`tessera-model`). One window's exchange of updates
 //! ([`round`]: fetching, screening); keeping θ on the network's ([`follow`]); the replica a peer
 //! trains or only follows ([`replica`]); the miner ([`miner`]) and the validator ([`validator`],
-//! scoring with the [`gauntlet`]); what each peer reports ([`report`]) and exposes as metrics
+//! scoring with the [`gauntlet`]), each registered (or its location moved) at start; what each peer reports ([`report`]) and exposes as metrics
 //! ([`metrics`]); the run's identity checked against the chain's ([`run`]); and the
 //! [`wallclock`] the drivers read for the machines.
 
@@ -13,6 +13,7 @@ pub mod follow;
 pub mod gauntlet;
 pub mod metrics;
 pub mod miner;
+mod registration;
 pub mod replica;
 pub mod report;
 pub mod round;

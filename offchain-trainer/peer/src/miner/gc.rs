@@ -33,13 +33,7 @@ impl Miner {
 		let next = self.gc_next.clone();
 		tokio::spawn(async move {
 			use std::sync::atomic::Ordering;
-			let oldest_kept = match chain::network::newest_finalized(&client).await {
-				Ok(n) => chain::network::checkpoints(&client, n)
-					.await
-					.map(|c| c.iter().map(|c| c.window).min()),
-				Err(e) => Err(e),
-			};
-			let oldest_kept = match oldest_kept {
+			let oldest_kept = match chain::network::oldest_kept_checkpoint(&client).await {
 				Ok(w) => w,
 				Err(e) => {
 					tracing::debug!(window, error = %e, "old payloads not collected this window");

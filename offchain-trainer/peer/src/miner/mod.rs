@@ -238,28 +238,11 @@ impl Miner {
 
 	/// Registers (or moves the storage location) if needed; the open window.
 	async fn ensure_registered(&mut self, client: &Client) -> Result<u64, MinerError> {
-		let at = client.at_current_block().await.map_err(ChainError::query)?;
-		let window = chain::network::current_window(client, at.block_number()).await?;
-		tracing::info!(url = %self.options.url, block = at.block_number(), window, role = "miner", "connected");
-		let number = at.block_number();
-		match chain::network::peer_location(client, number, &self.account).await? {
-			Some(location) if location == self.options.location => return Ok(window),
-			Some(location) => {
-				tracing::info!(from = ?location, to = ?self.options.location, "moving the storage location on chain");
-				training::set_storage_location(
-					client,
-					&self.options.signer,
-					&self.options.location,
-				)
-				.await?;
-				return Ok(window);
-			},
-			None => {},
-		}
-		tracing::info!(account = %self.account, "registering as a miner");
-		training::register(
+		let (window, _) = crate::registration::ensure::<MinerError>(
 			client,
+			&self.options.url,
 			&self.options.signer,
+			&self.account,
 			training::Role::Miner,
 			&self.options.location,
 		)

@@ -280,12 +280,8 @@ impl Validator {
 			}
 			// What the chain no longer keeps goes: the three checkpoint windows before the
 			// oldest it keeps (earlier ones went at earlier publications).
-			let kept = match chain::network::newest_finalized(&client).await {
-				Ok(n) => chain::network::checkpoints(&client, n).await,
-				Err(e) => Err(e),
-			};
-			let oldest = match kept {
-				Ok(kept) => kept.iter().map(|c| c.window).min(),
+			let oldest = match chain::network::oldest_kept_checkpoint(&client).await {
+				Ok(oldest) => oldest,
 				Err(e) => {
 					tracing::warn!(window, error = %e, "old checkpoints not collected");
 					return;
@@ -303,33 +299,16 @@ impl Validator {
 	}
 
 	async fn ensure_registered(&mut self, client: &Client) -> Result<(), ValidatorError> {
-		let at = client.at_current_block().await.map_err(ChainError::query)?;
-		let window = chain::network::current_window(client, at.block_number()).await?;
-		tracing::info!(url = %self.options.url, block = at.block_number(), window, role = "validator", "connected");
-		match chain::network::peer_location(client, at.block_number(), &self.account).await? {
-			Some(location) if location == self.options.location => return Ok(()),
-			// Checkpoints are recorded under the location on chain: it must be this store.
-			Some(location) => {
-				tracing::info!(from = ?location, to = ?self.options.location, "moving the storage location on chain");
-				training::set_storage_location(
-					client,
-					&self.options.signer,
-					&self.options.location,
-				)
-				.await?;
-				return Ok(());
-			},
-			None => {},
-		}
-		tracing::info!(account = %self.account, "registering as a validator");
-		training::register(
+		let (_, registered) = crate::registration::ensure::<ValidatorError>(
 			client,
+			&self.options.url,
 			&self.options.signer,
+			&self.account,
 			training::Role::Validator,
 			&self.options.location,
 		)
 		.await?;
-		if let Some(amount) = self.options.bond {
+		if let Some(amount) = self.options.bond.filter(|_| registered) {
 			tracing::info!(amount, "bonding stake");
 			training::bond(client, &self.options.signer, amount).await?;
 		}

@@ -70,6 +70,21 @@ struct CommitmentV2 {
 	committed_at: u64,
 }
 
+/// Stores the example run as version 2 encoded it (today's without its history); the example.
+fn put_v2_run() -> RunManifest {
+	let m = crate::run::example();
+	let v2 = (
+		m.model.clone(),
+		m.tokenizer,
+		m.dataset,
+		m.inner.clone(),
+		m.outer.clone(),
+		m.codec.clone(),
+	);
+	frame_support::storage::unhashed::put(&Run::<Test>::hashed_key(), &v2);
+	m
+}
+
 #[test]
 fn v2_commitments_gain_their_location_and_the_run_its_history() {
 	use crate::migrations::v3::MigrateV2ToV3;
@@ -82,17 +97,7 @@ fn v2_commitments_gain_their_location_and_the_run_its_history() {
 		frame_support::storage::unhashed::put(&key(ALICE), &old);
 		// Eve was never a peer: her location is unknown.
 		frame_support::storage::unhashed::put(&key(EVE), &old);
-		// A v2 run manifest: today's without its history.
-		let m = crate::run::example();
-		let v2 = (
-			m.model.clone(),
-			m.tokenizer,
-			m.dataset,
-			m.inner.clone(),
-			m.outer.clone(),
-			m.codec.clone(),
-		);
-		frame_support::storage::unhashed::put(&Run::<Test>::hashed_key(), &v2);
+		let m = put_v2_run();
 
 		MigrateV2ToV3::<Test>::on_runtime_upgrade();
 		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 3);
@@ -118,16 +123,7 @@ fn a_v2_run_on_the_production_retention_gets_the_default_checkpoints() {
 	RetainWindows::set(256);
 	run_test(|| {
 		StorageVersion::new(2).put::<Pallet<Test>>();
-		let m = crate::run::example();
-		let v2 = (
-			m.model.clone(),
-			m.tokenizer,
-			m.dataset,
-			m.inner.clone(),
-			m.outer.clone(),
-			m.codec.clone(),
-		);
-		frame_support::storage::unhashed::put(&Run::<Test>::hashed_key(), &v2);
+		put_v2_run();
 		MigrateV2ToV3::<Test>::on_runtime_upgrade();
 		let run = Run::<Test>::get().expect("translated");
 		assert_eq!(
