@@ -3,8 +3,9 @@
 //! and (with the `runtime-benchmarks` feature) benchmarking.
 
 use crate::{
-	AccountId, Balance, Block, Executive, InherentDataExt, Nonce, Runtime, RuntimeCall,
-	RuntimeGenesisConfig, System, Training, TransactionPayment, VERSION, genesis_presets,
+	AccountId, Balance, Block, BlockNumber, Executive, InherentDataExt, Nonce, Runtime,
+	RuntimeCall, RuntimeGenesisConfig, System, Training, TransactionPayment, VERSION,
+	genesis_presets,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -159,7 +160,7 @@ impl_runtime_apis! {
 		}
 	}
 
-	impl pallet_training::runtime_api::TrainingApi<Block, AccountId> for Runtime {
+	impl pallet_training::runtime_api::TrainingApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn window_report(window: pallet_training::WindowIndex) -> Option<pallet_training::WindowReport<AccountId>> {
 			Training::window_report(window)
 		}
@@ -176,6 +177,21 @@ impl_runtime_apis! {
 			window: pallet_training::WindowIndex,
 		) -> (Vec<AccountId>, Option<sp_core::H256>) {
 			Training::aggregation(window)
+		}
+
+		fn earnings(
+			who: AccountId,
+			from: pallet_training::WindowIndex,
+			to: pallet_training::WindowIndex,
+		) -> Vec<(pallet_training::WindowIndex, Balance)> {
+			Training::earnings_of(&who, from, to)
+		}
+
+		fn parameters() -> (
+			pallet_training::ParametersOf<Runtime>,
+			Option<pallet_training::ParametersOf<Runtime>>,
+		) {
+			Training::parameters()
 		}
 	}
 

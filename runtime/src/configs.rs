@@ -119,8 +119,11 @@ parameter_types! {
 	pub const RetainWindows: u32 = 256;
 	/// Checkpoints of θ a run may keep on chain at most.
 	pub const MaxCheckpoints: u32 = 8;
-	/// Minted per window and paid when its verdict is published (`docs/incentives.md`).
+	/// Minted per window at genesis and paid when its verdict is published
+	/// (`docs/incentives.md`); governed after (`set_parameters`).
 	pub const EmissionPerWindow: Balance = 100 * UNIT;
+	/// The most `set_parameters` may make a window pay.
+	pub const MaxEmissionPerWindow: Balance = 10_000 * UNIT;
 	/// Miners' share of each window's emission (subtensor's split: 41 / 41 / 18).
 	pub const MinersShare: Perbill = Perbill::from_percent(41);
 	/// Validators' share of each window's emission.
@@ -183,7 +186,10 @@ impl pallet_training::Config for Runtime {
 	type UnbondingPeriod = UnbondingPeriod;
 	type ImmunityPeriod = ImmunityPeriod;
 	type MaxCheckpoints = MaxCheckpoints;
-	type Rewards = pallet_training::Mint<Balances, EmissionPerWindow>;
+	type Rewards = pallet_training::Mint<Balances, pallet_training::GovernedEmission<Runtime>>;
+	type EmissionPerWindow = EmissionPerWindow;
+	type MaxEmissionPerWindow = MaxEmissionPerWindow;
+	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
 	type MinersShare = MinersShare;
 	type ValidatorsShare = ValidatorsShare;
 	type RewardsOwner = SudoKey;

@@ -58,7 +58,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("tessera"),
 	impl_name: Cow::Borrowed("tessera"),
 	authoring_version: 1,
-	spec_version: 110,
+	spec_version: 111,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -103,6 +103,7 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 type Migrations = (
 	pallet_training::migrations::v2::MigrateV1ToV2<Runtime>,
 	pallet_training::migrations::v3::MigrateV2ToV3<Runtime>,
+	pallet_training::migrations::v4::MigrateV3ToV4<Runtime>,
 );
 /// Dispatches calls to the pallets and runs the block lifecycle.
 pub type Executive = frame_executive::Executive<

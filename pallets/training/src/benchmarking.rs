@@ -8,11 +8,14 @@ use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
 use frame_support::{
 	BoundedVec,
-	traits::{Get, Hooks, fungible::Mutate},
+	traits::{EnsureOrigin, Get, Hooks, fungible::Mutate},
 };
 use frame_system::{RawOrigin, pallet_prelude::BlockNumberFor};
 use sp_core::H256;
-use sp_runtime::{Perbill, traits::Saturating};
+use sp_runtime::{
+	Perbill,
+	traits::{Saturating, UniqueSaturatedInto},
+};
 
 fn location() -> StorageLocation {
 	StorageLocation {
@@ -28,8 +31,9 @@ where
 	T::Currency: Mutate<T::AccountId>,
 {
 	let who: T::AccountId = account("peer", seed, 0);
-	let amount = T::PeerDeposit::get()
-		.saturating_add(T::MinValidatorStake::get())
+	let amount = Pallet::<T>::params()
+		.peer_deposit
+		.saturating_add(Pallet::<T>::params().min_validator_stake)
 		.saturating_mul(10u32.into())
 		.saturating_add(1_000_000u32.into());
 	T::Currency::set_balance(&who, amount);
@@ -56,8 +60,11 @@ where
 	T::Currency: Mutate<T::AccountId>,
 {
 	let who = add_peer::<T>(seed, Role::Validator)?;
-	Pallet::<T>::bond(RawOrigin::Signed(who.clone()).into(), T::MinValidatorStake::get())
-		.map_err(|_| BenchmarkError::Stop("bond failed"))?;
+	Pallet::<T>::bond(
+		RawOrigin::Signed(who.clone()).into(),
+		Pallet::<T>::params().min_validator_stake,
+	)
+	.map_err(|_| BenchmarkError::Stop("bond failed"))?;
 	Ok(who)
 }
 
@@ -68,10 +75,33 @@ fn clear_peers<T: Config>() {
 	PeerCount::<T>::kill();
 }
 
-fn run_to_window<T: Config>(w: WindowIndex) {
-	let start: BlockNumberFor<T> = window::window_start(w, T::WindowLength::get());
+/// First block of window `w` under the parameters in force (the benchmarks change none).
+fn window_start<T: Config>(w: WindowIndex) -> BlockNumberFor<T> {
+	let w: BlockNumberFor<T> = w.unique_saturated_into();
+	w.saturating_mul(Pallet::<T>::params().window_length)
+}
+
+/// Makes the next block the one that opens window `w`, and returns it.
+fn schedule_window<T: Config>(w: WindowIndex) -> BlockNumberFor<T> {
+	let start = window_start::<T>(w);
+	CurrentWindow::<T>::put(w.saturating_sub(1));
+	WindowSchedule::<T>::mutate(|s| s.next_open = start);
 	frame_system::Pallet::<T>::set_block_number(start);
+	start
+}
+
+fn run_to_window<T: Config>(w: WindowIndex) {
+	let start = schedule_window::<T>(w);
 	Pallet::<T>::on_initialize(start);
+}
+
+/// A valid set of parameters that differs from the one in force.
+fn other_parameters<T: Config>() -> ParametersOf<T> {
+	let mut p = Pallet::<T>::params();
+	p.window_length = p.window_length.saturating_add(1u32.into());
+	p.deregister_cooldown = p.deregister_cooldown.saturating_add(1u32.into());
+	p.unbonding_period = p.unbonding_period.saturating_add(1u32.into());
+	p
 }
 
 fn result<T: Config>(peer: T::AccountId) -> PeerResult<T::AccountId> {
@@ -102,8 +132,8 @@ mod benchmarks {
 		for i in 0..T::MaxPeers::get() {
 			add_peer::<T>(i + 1, Role::Miner)?;
 		}
-		let later =
-			frame_system::Pallet::<T>::block_number().saturating_add(T::ImmunityPeriod::get());
+		let later = frame_system::Pallet::<T>::block_number()
+			.saturating_add(Pallet::<T>::params().immunity_period);
 		frame_system::Pallet::<T>::set_block_number(later);
 		let who = funded::<T>(0);
 		#[extrinsic_call]
@@ -133,11 +163,15 @@ mod benchmarks {
 	#[benchmark]
 	fn withdraw_deposit() -> Result<(), BenchmarkError> {
 		let who = add_validator::<T>(0)?;
-		Pallet::<T>::unbond(RawOrigin::Signed(who.clone()).into(), T::MinValidatorStake::get())
-			.map_err(|_| BenchmarkError::Stop("unbond failed"))?;
+		Pallet::<T>::unbond(
+			RawOrigin::Signed(who.clone()).into(),
+			Pallet::<T>::params().min_validator_stake,
+		)
+		.map_err(|_| BenchmarkError::Stop("unbond failed"))?;
 		Pallet::<T>::deregister(RawOrigin::Signed(who.clone()).into())
 			.map_err(|_| BenchmarkError::Stop("deregister failed"))?;
-		let wait = T::DeregisterCooldown::get().max(T::UnbondingPeriod::get());
+		let wait =
+			Pallet::<T>::params().deregister_cooldown.max(Pallet::<T>::params().unbonding_period);
 		let later = frame_system::Pallet::<T>::block_number().saturating_add(wait);
 		frame_system::Pallet::<T>::set_block_number(later);
 		#[extrinsic_call]
@@ -149,7 +183,7 @@ mod benchmarks {
 	#[benchmark]
 	fn bond() -> Result<(), BenchmarkError> {
 		let who = add_peer::<T>(0, Role::Validator)?;
-		let amount: BalanceOf<T> = T::MinValidatorStake::get();
+		let amount: BalanceOf<T> = Pallet::<T>::params().min_validator_stake;
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), amount);
 		Ok(())
@@ -158,7 +192,7 @@ mod benchmarks {
 	#[benchmark]
 	fn unbond() -> Result<(), BenchmarkError> {
 		let who = add_validator::<T>(0)?;
-		let amount: BalanceOf<T> = T::MinValidatorStake::get();
+		let amount: BalanceOf<T> = Pallet::<T>::params().min_validator_stake;
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), amount);
 		Ok(())
@@ -167,10 +201,13 @@ mod benchmarks {
 	#[benchmark]
 	fn withdraw_unbonded() -> Result<(), BenchmarkError> {
 		let who = add_validator::<T>(0)?;
-		Pallet::<T>::unbond(RawOrigin::Signed(who.clone()).into(), T::MinValidatorStake::get())
-			.map_err(|_| BenchmarkError::Stop("unbond failed"))?;
-		let later =
-			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
+		Pallet::<T>::unbond(
+			RawOrigin::Signed(who.clone()).into(),
+			Pallet::<T>::params().min_validator_stake,
+		)
+		.map_err(|_| BenchmarkError::Stop("unbond failed"))?;
+		let later = frame_system::Pallet::<T>::block_number()
+			.saturating_add(Pallet::<T>::params().unbonding_period);
 		frame_system::Pallet::<T>::set_block_number(later);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()));
@@ -259,6 +296,17 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn set_parameters() -> Result<(), BenchmarkError> {
+		let parameters = other_parameters::<T>();
+		let origin =
+			T::AdminOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, parameters);
+		assert_eq!(PendingParameters::<T>::get(), Some(parameters));
+		Ok(())
+	}
+
+	#[benchmark]
 	fn on_initialize_idle() {
 		let n: BlockNumberFor<T> = 1u32.into();
 		#[block]
@@ -299,7 +347,7 @@ mod benchmarks {
 				submitted_at: frame_system::Pallet::<T>::block_number(),
 			};
 			Submissions::<T>::insert(1, &validator, submission);
-			PermitStakes::<T>::insert(1, &validator, T::MinValidatorStake::get());
+			PermitStakes::<T>::insert(1, &validator, Pallet::<T>::params().min_validator_stake);
 			permitted.push(validator);
 		}
 		WindowValidators::<T>::insert(1, BoundedVec::truncate_from(permitted));
@@ -310,8 +358,13 @@ mod benchmarks {
 		}
 		// The window whose opening prunes window 1.
 		let w = 1 + WindowIndex::from(T::RetainWindows::get());
-		let start: BlockNumberFor<T> = window::window_start(w, T::WindowLength::get());
-		frame_system::Pallet::<T>::set_block_number(start);
+		// The window before it exists (its scoring deadline is read) and new parameters are
+		// pending (they take effect with this opening).
+		let first = Windows::<T>::get(1).ok_or(BenchmarkError::Stop("window 1 not open"))?;
+		Windows::<T>::insert(w - 1, first);
+		Pallet::<T>::do_set_parameters(other_parameters::<T>())
+			.map_err(|_| BenchmarkError::Stop("set_parameters failed"))?;
+		let start = schedule_window::<T>(w);
 		#[block]
 		{
 			Pallet::<T>::on_initialize(start);
@@ -354,8 +407,10 @@ mod benchmarks {
 			)
 			.map_err(|_| BenchmarkError::Stop("submission failed"))?;
 		}
-		let close = window::window_start::<BlockNumberFor<T>>(2, T::WindowLength::get())
-			.saturating_add(T::ScoreDeadlineBlocks::get());
+		let close = WindowSchedule::<T>::get()
+			.closing
+			.map(|(_, at)| at)
+			.ok_or(BenchmarkError::Stop("window 1 has no scoring deadline"))?;
 		frame_system::Pallet::<T>::set_block_number(close);
 		#[block]
 		{

@@ -21,6 +21,24 @@ mod events_and_errors {
 			seed: H256,
 			/// Its first block.
 			start_block: BlockNumberFor<T>,
+			/// Its length in blocks (the next window opens at `start_block + length`).
+			length: BlockNumberFor<T>,
+		},
+		/// The admin origin scheduled new governed parameters for the next window.
+		ParametersScheduled {
+			/// The window that opens with them.
+			window: WindowIndex,
+			/// The block that opens it.
+			at_block: BlockNumberFor<T>,
+			/// The whole new set.
+			parameters: ParametersOf<T>,
+		},
+		/// Scheduled parameters took effect as a window opened.
+		ParametersChanged {
+			/// The first window with them.
+			window: WindowIndex,
+			/// The set now in force.
+			parameters: ParametersOf<T>,
 		},
 		/// An account registered as a peer.
 		PeerRegistered {
@@ -277,5 +295,24 @@ mod events_and_errors {
 		CheckpointAlreadyRecorded,
 		/// The window is older than every checkpoint kept.
 		CheckpointTooOld,
+		/// `window_length` is below 2 blocks or above `MAX_WINDOW_LENGTH`.
+		InvalidWindowLength,
+		/// `reveal_blocks` is 0 or not below `score_deadline_blocks`, or `score_deadline_blocks`
+		/// exceeds `window_length`.
+		InvalidPeriods,
+		/// The new `window_length` is shorter than the scoring period of the window it
+		/// follows (that window's verdict must come before the new window's reveal period).
+		WindowShorterThanScoring,
+		/// `deregister_cooldown` or `unbonding_period` is shorter than a window and its scoring
+		/// period.
+		ReleaseTooEarly,
+		/// `peer_deposit` is zero.
+		ZeroDeposit,
+		/// `emission_per_window` exceeds `MaxEmissionPerWindow`.
+		EmissionTooLarge,
+		/// `miners_share + validators_share` exceeds 100 %.
+		SharesOverOne,
+		/// `incentive_alpha` or `agreement_alpha` is zero.
+		ZeroAlpha,
 	}
 }

@@ -3,9 +3,14 @@
 //! The on-chain half of tessera (DESIGN.md §2–3): who may train, when each training window opens
 //! and with which seed, and which gradient payload each miner committed to in a window.
 //!
-//! - Time is counted in windows of [`Config::WindowLength`] blocks. Window `w ≥ 1` opens in
-//!   `on_initialize` of block `w * WindowLength`, which stores [`Windows`]`[w]` (seed = hash of the
-//!   previous block, via [`Config::SeedSource`]) and emits [`Event::WindowOpened`].
+//! - Time is counted in windows of the governed `window_length` ([`Parameters`], starting from
+//!   [`Config::WindowLength`]). Window 1 opens at block `window_length`, each next one where the
+//!   previous ends ([`WindowSchedule`]); `on_initialize` of that block stores [`Windows`]`[w]`
+//!   (seed = hash of the previous block, via [`Config::SeedSource`], and the window's timing)
+//!   and emits [`Event::WindowOpened`].
+//! - [`Pallet::set_parameters`] ([`Config::AdminOrigin`]) schedules a new set of governed
+//!   parameters (window timing, deposits, stake, periods, emission and split, EMA rates); it
+//!   takes effect when the next window opens (`parameters.rs`).
 //! - [`Pallet::register`] makes the caller a peer (permissionless): a miner or a validator, with a
 //!   storage location (endpoint, bucket, prefix — never a secret) and [`Config::PeerDeposit`] held
 //!   from its account. [`Pallet::deregister`] starts a cool-down of
@@ -50,6 +55,7 @@ pub mod history;
 mod lifecycle;
 pub mod location;
 pub mod migrations;
+pub mod parameters;
 pub mod permits;
 mod register;
 pub mod rewards;
@@ -62,7 +68,6 @@ mod stake;
 mod try_state;
 pub mod types;
 pub mod weights;
-pub mod window;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
@@ -77,6 +82,7 @@ pub use genesis::GenesisPeer;
 pub use history::WindowReport;
 pub use location::StorageLocation;
 pub use pallet::*;
+pub use parameters::{GovernedEmission, ParameterProblem, ParametersOf, RunParameters};
 pub use permits::{HeldStake, StakeInfo};
 pub use rewards::{Mint, RewardSource};
 pub use run::{
@@ -84,7 +90,7 @@ pub use run::{
 	RunManifest,
 };
 pub use seed::{ParentHashSeed, WindowSeedSource};
-pub use types::{Commitment, PeerInfo, Role, Unbonding, WindowIndex, WindowInfo};
+pub use types::{Commitment, PeerInfo, Role, Schedule, Unbonding, WindowIndex, WindowInfo};
 pub use weights::WeightInfo;
 
 use frame_support::pallet_macros::import_section;
@@ -115,7 +121,7 @@ pub mod pallet {
 	pub type PeerOf<T> = PeerInfo<BlockNumberFor<T>, BalanceOf<T>>;
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(4);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -123,7 +129,7 @@ pub mod pallet {
 
 	#[pallet::config]
 	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
-		/// Length of a training window in blocks. Must be at least 2.
+		/// Genesis value of the governed `window_length` ([`RunParameters`]): blocks per window.
 		#[pallet::constant]
 		type WindowLength: Get<BlockNumberFor<Self>>;
 
@@ -148,11 +154,13 @@ pub mod pallet {
 		/// The runtime's hold reasons, which include this pallet's.
 		type RuntimeHoldReason: From<HoldReason>;
 
-		/// Deposit held from a peer's account while it is registered.
+		/// Genesis value of the governed `peer_deposit`: held from a peer's account while it is
+		/// registered.
 		#[pallet::constant]
 		type PeerDeposit: Get<BalanceOf<Self>>;
 
-		/// Blocks between `deregister` and the deposit's release.
+		/// Genesis value of the governed `deregister_cooldown`: blocks between `deregister` and
+		/// the deposit's release (at least a window and its scoring period).
 		#[pallet::constant]
 		type DeregisterCooldown: Get<BlockNumberFor<Self>>;
 
@@ -163,15 +171,17 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxValidators: Get<u32>;
 
-		/// Least stake a validator needs for a permit.
+		/// Genesis value of the governed `min_validator_stake`: least stake for a permit.
 		#[pallet::constant]
 		type MinValidatorStake: Get<BalanceOf<Self>>;
 
-		/// Blocks after the end of a window during which its results are accepted.
+		/// Genesis value of the governed `score_deadline_blocks`: blocks after the end of a
+		/// window during which its results are accepted.
 		#[pallet::constant]
 		type ScoreDeadlineBlocks: Get<BlockNumberFor<Self>>;
 
-		/// Blocks after the end of a window during which miners reveal (upload) its payloads;
+		/// Genesis value of the governed `reveal_blocks`: blocks after the end of a window
+		/// during which miners reveal (upload) its payloads;
 		/// every peer applies the window's outer step when it ends. Off-chain peers read it from
 		/// here so they all agree; it must end before the scoring deadline.
 		#[pallet::constant]
@@ -181,7 +191,8 @@ pub mod pallet {
 		#[pallet::constant]
 		type AggregationSize: Get<u32>;
 
-		/// Weight of a new verdict in the incentive EMA.
+		/// Genesis value of the governed `incentive_alpha`: weight of a new verdict in the
+		/// incentive EMA.
 		#[pallet::constant]
 		type IncentiveAlpha: Get<Perbill>;
 
@@ -198,13 +209,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type BindingThreshold: Get<Perbill>;
 
-		/// Blocks between `unbond` (or leaving, for a validator with stake) and the release of
+		/// Genesis value of the governed `unbonding_period`: blocks between `unbond` (or
+		/// leaving, for a validator with stake) and the release of
 		/// the stake. At least a window plus its scoring period, so stake that gave a permit
 		/// stays held until that window's verdict: borrowing stake for a few blocks buys nothing.
 		#[pallet::constant]
 		type UnbondingPeriod: Get<BlockNumberFor<Self>>;
 
-		/// Blocks after registration during which a peer cannot be evicted to make room for a
+		/// Genesis value of the governed `immunity_period`: blocks after registration during
+		/// which a peer cannot be evicted to make room for a
 		/// newcomer (when the peer set is full, the registration evicts the lowest-weighted idle
 		/// peer past this period).
 		#[pallet::constant]
@@ -219,11 +232,12 @@ pub mod pallet {
 		/// Bittensor-style runtime plugs its subnet's emission in here).
 		type Rewards: RewardSource<Self::AccountId, BalanceOf<Self>>;
 
-		/// Share of a window's emission paid to miners, by incentive weight.
+		/// Genesis value of the governed `miners_share`: paid to miners by incentive weight.
 		#[pallet::constant]
 		type MinersShare: Get<Perbill>;
 
-		/// Share of a window's emission paid to validators, by stake × agreement.
+		/// Genesis value of the governed `validators_share`: paid to validators by stake ×
+		/// agreement.
 		#[pallet::constant]
 		type ValidatorsShare: Get<Perbill>;
 
@@ -231,19 +245,46 @@ pub mod pallet {
 		/// dust); `None`: it is not paid.
 		type RewardsOwner: Get<Option<Self::AccountId>>;
 
-		/// Weight of a window's agreement sample in a validator's agreement EMA.
+		/// Genesis value of the governed `agreement_alpha`: weight of a window's agreement
+		/// sample in a validator's agreement EMA.
 		#[pallet::constant]
 		type AgreementAlpha: Get<Perbill>;
+
+		/// Genesis value of the governed `emission_per_window` (what [`GovernedEmission`] pays
+		/// a window).
+		#[pallet::constant]
+		type EmissionPerWindow: Get<BalanceOf<Self>>;
+
+		/// The most a window may pay (bounds `set_parameters`).
+		#[pallet::constant]
+		type MaxEmissionPerWindow: Get<BalanceOf<Self>>;
+
+		/// Who may change the governed parameters (`set_parameters`): root (sudo) in this
+		/// runtime; a governance origin can replace it.
+		type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 	}
 
-	/// The most recently opened window (0 until window 1 opens at block `WindowLength`).
+	/// The governed parameters in force (absent only on a chain not yet migrated to storage
+	/// version 4: then the `Config` values, [`Pallet::params`]).
+	#[pallet::storage]
+	pub type Parameters<T: Config> = StorageValue<_, ParametersOf<T>, OptionQuery>;
+
+	/// Parameters scheduled by `set_parameters`, put in force when the next window opens.
+	#[pallet::storage]
+	pub type PendingParameters<T: Config> = StorageValue<_, ParametersOf<T>, OptionQuery>;
+
+	/// The block that opens the next window and the scoring period that closes next.
+	#[pallet::storage]
+	pub type WindowSchedule<T: Config> = StorageValue<_, Schedule<BlockNumberFor<T>>, ValueQuery>;
+
+	/// The most recently opened window (0 until window 1 opens).
 	#[pallet::storage]
 	pub type CurrentWindow<T: Config> = StorageValue<_, WindowIndex, ValueQuery>;
 
-	/// Seed and first block of every retained window.
+	/// Seed, first block and timing of every retained window.
 	#[pallet::storage]
 	pub type Windows<T: Config> =
 		StorageMap<_, Twox64Concat, WindowIndex, WindowInfo<BlockNumberFor<T>>, OptionQuery>;
@@ -392,6 +433,12 @@ pub mod pallet {
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
+			let parameters = Pallet::<T>::config_parameters();
+			Parameters::<T>::put(parameters);
+			WindowSchedule::<T>::put(Schedule {
+				next_open: parameters.window_length,
+				closing: None,
+			});
 			if let Some(run) = &self.run {
 				if let Some(problem) = run.problem(Pallet::<T>::manifest_limits()) {
 					panic!("genesis run manifest: {problem}");
@@ -430,8 +477,9 @@ pub mod pallet {
 		fn on_initialize(n: BlockNumberFor<T>) -> Weight {
 			// A scoring period that closes in the block a window opens feeds that window's
 			// aggregation set: close first.
-			let closed = Self::close_scoring(n);
-			match window::window_opened_at(n, T::WindowLength::get()) {
+			let schedule = WindowSchedule::<T>::get();
+			let closed = Self::close_scoring(n, schedule);
+			match (n == schedule.next_open && !n.is_zero()).then(|| CurrentWindow::<T>::get() + 1) {
 				Some(w) => {
 					let (pruned, windows) = Self::open_window(w, n);
 					// The benchmark prunes one window; a second one (a run that keeps less
@@ -489,13 +537,12 @@ pub mod pallet {
 			from: WindowIndex,
 			to: WindowIndex,
 		) -> Vec<(WindowIndex, BalanceOf<T>)> {
-			// Only retained windows can hold earnings: at most RetainWindows of them.
-			let current = CurrentWindow::<T>::get();
-			let retain = WindowIndex::from(T::RetainWindows::get());
-			let from = from.max(current.saturating_sub(retain.saturating_sub(1)));
-			(from..=to.min(current))
-				.filter_map(|w| Earnings::<T>::try_get(w, &who).ok().map(|e| (w, e)))
-				.collect()
+			Self::earnings_of(&who, from, to)
+		}
+
+		/// The governed parameters in force and those scheduled for the next window, if any.
+		pub fn parameters() -> (ParametersOf<T>, Option<ParametersOf<T>>) {
+			(Self::params(), PendingParameters::<T>::get())
 		}
 
 		/// The recorded checkpoints, newest first: window, θ hash, and each copy's validator
@@ -599,7 +646,7 @@ pub mod pallet {
 				peer.leaving_at = Some(now);
 				Ok::<_, DispatchError>(())
 			})?;
-			let withdraw_from = now.saturating_add(T::DeregisterCooldown::get());
+			let withdraw_from = now.saturating_add(Self::params().deregister_cooldown);
 			Self::deposit_event(Event::PeerLeaving { who, withdraw_from });
 			Ok(())
 		}
@@ -614,7 +661,7 @@ pub mod pallet {
 			let leaving_at = peer.leaving_at.ok_or(Error::<T>::NotLeaving)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(
-				now >= leaving_at.saturating_add(T::DeregisterCooldown::get()),
+				now >= leaving_at.saturating_add(Self::params().deregister_cooldown),
 				Error::<T>::CooldownNotOver
 			);
 			Self::ensure_stake_free(&who, leaving_at, now)?;
@@ -661,7 +708,7 @@ pub mod pallet {
 			ensure!(WindowValidators::<T>::get(window).contains(&who), Error::<T>::NoPermit);
 			ensure!(
 				peer.leaving_at.is_none()
-					&& T::Stake::stake_of(&who) >= T::MinValidatorStake::get(),
+					&& T::Stake::stake_of(&who) >= Self::params().min_validator_stake,
 				Error::<T>::PermitLost
 			);
 			ensure!(!Submissions::<T>::contains_key(window, &who), Error::<T>::AlreadySubmitted);
@@ -742,6 +789,18 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_record_checkpoint(who, window, theta_hash)
+		}
+
+		/// Schedule a new set of governed parameters (`Config::AdminOrigin`): checked on its
+		/// own and against the window now running, kept as pending (replacing a set scheduled
+		/// before) and put in force when the next window opens. Window numbering goes on
+		/// across a change of `window_length`: the next window opens where the current one
+		/// ends, with the new length.
+		#[pallet::call_index(11)]
+		#[pallet::weight(T::WeightInfo::set_parameters())]
+		pub fn set_parameters(origin: OriginFor<T>, parameters: ParametersOf<T>) -> DispatchResult {
+			T::AdminOrigin::ensure_origin(origin)?;
+			Self::do_set_parameters(parameters)
 		}
 	}
 }

@@ -1,4 +1,5 @@
-//! A window's life on chain: opening it in `on_initialize` (seed, permits, aggregation set) and
+//! A window's life on chain: opening it in `on_initialize` (parameters scheduled for it, seed,
+//! timing, the next opening and the previous window's scoring deadline, permits, aggregation set) and
 //! pruning the windows that fall out of retention (the run's `retain_windows`, else the
 //! runtime's `RetainWindows`), with work bounded by `MaxPeers`.
 
@@ -12,11 +13,29 @@ impl<T: Config> Pallet<T> {
 	/// Opens window `w` at block `start_block` and prunes the windows that fall out of
 	/// retention. Returns the number of pruned commitments and of pruned windows (at most 2).
 	pub(crate) fn open_window(w: WindowIndex, start_block: BlockNumberFor<T>) -> (u32, u32) {
+		let p = Self::apply_pending_parameters(w);
 		let seed = T::SeedSource::window_seed();
-		Windows::<T>::insert(w, WindowInfo { seed, start_block });
+		let info = WindowInfo {
+			seed,
+			start_block,
+			length: p.window_length,
+			reveal_blocks: p.reveal_blocks,
+			score_deadline_blocks: p.score_deadline_blocks,
+		};
+		Windows::<T>::insert(w, info);
 		CurrentWindow::<T>::put(w);
-		Self::deposit_event(Event::WindowOpened { window: w, seed, start_block });
-		Self::select_window_participants(w);
+		// The window that just ended is scored now, with the periods it opened with.
+		let closing = w
+			.checked_sub(1)
+			.and_then(|prev| Windows::<T>::get(prev).map(|i| (prev, i.score_deadline())));
+		WindowSchedule::<T>::put(Schedule { next_open: info.end(), closing });
+		Self::deposit_event(Event::WindowOpened {
+			window: w,
+			seed,
+			start_block,
+			length: p.window_length,
+		});
+		Self::select_window_participants(w, p.min_validator_stake);
 
 		// The run's retention, and the runtime's: a window opened before a run that keeps
 		// less history started is pruned when the runtime's retention would have pruned it, so
@@ -48,7 +67,7 @@ impl<T: Config> Pallet<T> {
 	///   those with at least `AggregationWeightFloor` of the best weight (before that,
 	///   bootstrap: registration order). A miner whose updates score (next to) nothing leaves
 	///   the set; a newcomer joins once verdicts score it well.
-	pub(crate) fn select_window_participants(w: WindowIndex) {
+	pub(crate) fn select_window_participants(w: WindowIndex, min_stake: BalanceOf<T>) {
 		let mut validators = Vec::new();
 		let mut miners: Vec<(Perbill, u32, T::AccountId)> = Vec::new();
 		for (who, peer) in Peers::<T>::iter().filter(|(_, peer)| peer.leaving_at.is_none()) {
@@ -62,11 +81,7 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 
-		let selected = permits::select(
-			validators,
-			T::MinValidatorStake::get(),
-			T::MaxValidators::get() as usize,
-		);
+		let selected = permits::select(validators, min_stake, T::MaxValidators::get() as usize);
 		for (who, stake) in &selected {
 			PermitStakes::<T>::insert(w, who, stake);
 		}

@@ -224,3 +224,83 @@ pub mod v3 {
 		<T as frame_system::Config>::DbWeight,
 	>;
 }
+
+/// Version 3 → 4 (governed parameters):
+/// - [`crate::Parameters`] is set to the runtime's `Config` values (what was in force);
+/// - every retained [`crate::Windows`] record gains its timing (`length`, `reveal_blocks`,
+///   `score_deadline_blocks`): the `Config` values, which were every window's;
+/// - [`crate::WindowSchedule`] is set from the uniform timing: the next window opens at
+///   `(current + 1) × WindowLength`, and the current window's predecessor is scored until
+///   `start of current + ScoreDeadlineBlocks`.
+pub mod v4 {
+	use super::*;
+	use crate::{
+		Config, CurrentWindow, Pallet, Parameters, Schedule, WindowIndex, WindowInfo,
+		WindowSchedule, Windows,
+	};
+	use codec::{Decode, Encode};
+	use frame_support::{
+		pallet_prelude::Weight,
+		traits::{Get, UncheckedOnRuntimeUpgrade},
+	};
+	use sp_core::H256;
+	use sp_runtime::traits::{Saturating, UniqueSaturatedInto};
+
+	/// A window record as version 3 stored it.
+	#[derive(Encode, Decode)]
+	pub struct WindowInfoV3<BlockNumber> {
+		/// Its seed.
+		pub seed: H256,
+		/// Its first block.
+		pub start_block: BlockNumber,
+	}
+
+	/// The migration itself, without the version check (see [`MigrateV3ToV4`]).
+	pub struct InnerMigrateV3ToV4<T>(core::marker::PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV3ToV4<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let p = Pallet::<T>::config_parameters();
+			Parameters::<T>::put(p);
+			let mut windows = 0u64;
+			Windows::<T>::translate::<
+				WindowInfoV3<frame_system::pallet_prelude::BlockNumberFor<T>>,
+				_,
+			>(|_, old| {
+				windows += 1;
+				Some(WindowInfo {
+					seed: old.seed,
+					start_block: old.start_block,
+					length: p.window_length,
+					reveal_blocks: p.reveal_blocks,
+					score_deadline_blocks: p.score_deadline_blocks,
+				})
+			});
+			let current = CurrentWindow::<T>::get();
+			let start = |w: WindowIndex| {
+				let w: frame_system::pallet_prelude::BlockNumberFor<T> = w.unique_saturated_into();
+				w.saturating_mul(p.window_length)
+			};
+			let closing = (current >= 2)
+				.then(|| (current - 1, start(current).saturating_add(p.score_deadline_blocks)));
+			WindowSchedule::<T>::put(Schedule {
+				next_open: start(current.saturating_add(1)),
+				closing,
+			});
+			log::info!(
+				target: crate::LOG_TARGET,
+				"storage v3 → v4: parameters set from the runtime's constants, {windows} windows given their timing"
+			);
+			T::DbWeight::get().reads_writes(windows.saturating_add(1), windows.saturating_add(2))
+		}
+	}
+
+	/// Version 3 → 4, run once.
+	pub type MigrateV3ToV4<T> = VersionedMigration<
+		3,
+		4,
+		InnerMigrateV3ToV4<T>,
+		Pallet<T>,
+		<T as frame_system::Config>::DbWeight,
+	>;
+}

@@ -54,6 +54,7 @@ parameter_types! {
 	pub static RetainWindows: u32 = 3;
 	pub const MaxCheckpoints: u32 = 2;
 	pub static EmissionPerWindow: u64 = EMISSION;
+	pub const MaxEmissionPerWindow: u64 = 1_000_000;
 	pub const MinersShare: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(41);
 	pub const ValidatorsShare: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(41);
 	pub static RewardsOwner: Option<u64> = Some(OWNER);
@@ -76,8 +77,9 @@ parameter_types! {
 
 /// Blocks after a window ends during which its results are accepted.
 pub const DEADLINE: u64 = 5;
-/// Blocks from `unbond` to `withdraw_unbonded`: a window and its scoring period.
-pub const UNBONDING: u64 = WINDOW + DEADLINE;
+/// Blocks from `unbond` to `withdraw_unbonded`: a window, its scoring period and 5 blocks (longer
+/// than the cool-down, so a staked validator's leave waits for its stake).
+pub const UNBONDING: u64 = WINDOW + DEADLINE + 5;
 /// Blocks a newcomer cannot be evicted.
 pub const IMMUNITY: u64 = 10;
 
@@ -88,8 +90,9 @@ pub const CHARLIE_STAKE: u64 = 100;
 
 /// The deposit a peer's account holds.
 pub const DEPOSIT: u64 = 100;
-/// Blocks between `deregister` and `withdraw_deposit`.
-pub const COOLDOWN: u64 = 5;
+/// Blocks between `deregister` and `withdraw_deposit`: a window and its scoring period (the
+/// least a parameter set may give).
+pub const COOLDOWN: u64 = WINDOW + DEADLINE;
 
 impl pallet_training::Config for Test {
 	type WindowLength = WindowLength;
@@ -113,7 +116,10 @@ impl pallet_training::Config for Test {
 	type UnbondingPeriod = UnbondingPeriod;
 	type ImmunityPeriod = ImmunityPeriod;
 	type MaxCheckpoints = MaxCheckpoints;
-	type Rewards = pallet_training::Mint<Balances, EmissionPerWindow>;
+	type Rewards = pallet_training::Mint<Balances, pallet_training::GovernedEmission<Test>>;
+	type EmissionPerWindow = EmissionPerWindow;
+	type MaxEmissionPerWindow = MaxEmissionPerWindow;
+	type AdminOrigin = frame_system::EnsureRoot<u64>;
 	type MinersShare = MinersShare;
 	type ValidatorsShare = ValidatorsShare;
 	type RewardsOwner = RewardsOwner;

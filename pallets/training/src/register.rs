@@ -29,7 +29,7 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		Self::check_location(&location)?;
 		ensure!(!Peers::<T>::contains_key(&who), Error::<T>::AlreadyRegistered);
-		let deposit = T::PeerDeposit::get();
+		let deposit = Self::params().peer_deposit;
 		T::Currency::hold(&HoldReason::PeerDeposit.into(), &who, deposit)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 		if PeerCount::<T>::get() >= T::MaxPeers::get() {
@@ -58,6 +58,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn evictable(now: BlockNumberFor<T>) -> Option<(T::AccountId, PeerOf<T>)> {
 		let current = CurrentWindow::<T>::get();
 		let previous = current.saturating_sub(1);
+		let params = Self::params();
 		let permits = WindowValidators::<T>::get(current);
 		let previous_permits = WindowValidators::<T>::get(previous);
 		let set = AggregationSets::<T>::get(current);
@@ -66,7 +67,7 @@ impl<T: Config> Pallet<T> {
 			.filter_map(|(who, peer)| {
 				let gone = match peer.leaving_at {
 					Some(left) => {
-						let free = left.saturating_add(T::DeregisterCooldown::get()) <= now
+						let free = left.saturating_add(params.deregister_cooldown) <= now
 							&& Self::ensure_stake_free(&who, left, now).is_ok();
 						if !free {
 							return None;
@@ -76,7 +77,7 @@ impl<T: Config> Pallet<T> {
 					None => false,
 				};
 				if !gone {
-					if peer.registered_at.saturating_add(T::ImmunityPeriod::get()) > now {
+					if peer.registered_at.saturating_add(params.immunity_period) > now {
 						return None;
 					}
 					let idle = match peer.role {

@@ -1,15 +1,15 @@
 //! Paying a window's emission when its verdict is published (`docs/incentives.md`).
 //!
 //! The emission of window `w` ([`RewardSource::emission`]) splits three ways:
-//! - **miners** (`MinersShare`): registered miners that are not leaving, in proportion to their
+//! - **miners** (`miners_share`, governed: `parameters.rs`): registered miners that are not leaving, in proportion to their
 //!   incentive weights after `w`'s verdict moved them (the EMA of their verdict scores); nothing
 //!   when no validator's results counted for `w` (no verdict, no pay);
-//! - **validators** (`ValidatorsShare`): dividends to the validators whose results for `w`
+//! - **validators** (`validators_share`): dividends to the validators whose results for `w`
 //!   counted, in proportion to `stake × agreement`, where agreement is an EMA of how close a
 //!   validator's scores sat to the stake-weighted consensus:
 //!   `sample = 1 − Σ_p |s_v(p) − m(p)| / Σ_p (s_v(p) + m(p))` over the peers `P` of the verdict
 //!   (`s_v(p)` is 0 for a peer it left out; 1 when both sums are 0), `A_v ← α·sample + (1 − α)·A_v`
-//!   with `α = AgreementAlpha`. An empty submission samples 0, and padding a submission with
+//!   with `α = agreement_alpha`. An empty submission samples 0, and padding a submission with
 //!   peers scored 0 that the consensus also scores 0 changes nothing. A validator whose θ hash
 //!   differs from the binding one samples 0 and earns nothing for `w`; one that submitted
 //!   nothing earns nothing;
@@ -59,6 +59,24 @@ where
 	}
 }
 
+impl<T: Config> Pallet<T> {
+	/// What `who` was paid for each retained window in `from..=to` that paid it, oldest first
+	/// (at most `RetainWindows` entries: the view function and the runtime API).
+	pub fn earnings_of(
+		who: &T::AccountId,
+		from: WindowIndex,
+		to: WindowIndex,
+	) -> Vec<(WindowIndex, BalanceOf<T>)> {
+		// Only retained windows can hold earnings: at most RetainWindows of them.
+		let current = CurrentWindow::<T>::get();
+		let retain = WindowIndex::from(T::RetainWindows::get());
+		let from = from.max(current.saturating_sub(retain.saturating_sub(1)));
+		(from..=to.min(current))
+			.filter_map(|w| Earnings::<T>::try_get(w, who).ok().map(|e| (w, e)))
+			.collect()
+	}
+}
+
 /// One counted submission of a window, as the verdict saw it.
 pub(crate) struct Counted<'a, T: Config> {
 	/// The validator.
@@ -102,9 +120,10 @@ impl<T: Config> Pallet<T> {
 		counted: &[Counted<'_, T>],
 		bound: Option<H256>,
 	) {
+		let params = Self::params();
 		let emission: u128 = T::Rewards::emission(w).unique_saturated_into();
-		let miners_pool = T::MinersShare::get().mul_floor(emission);
-		let validators_pool = T::ValidatorsShare::get().mul_floor(emission);
+		let miners_pool = params.miners_share.mul_floor(emission);
+		let validators_pool = params.validators_share.mul_floor(emission);
 
 		// Miners by incentive weight: registered, not leaving, and only for a window some
 		// validator's results counted in.
@@ -119,7 +138,7 @@ impl<T: Config> Pallet<T> {
 		let total_weight = miners.iter().fold(0u128, |t, (_, w)| t.saturating_add(*w));
 
 		// Validators by stake × agreement.
-		let alpha = T::AgreementAlpha::get();
+		let alpha = params.agreement_alpha;
 		let mut dividends: Vec<(T::AccountId, u128)> = Vec::with_capacity(counted.len());
 		for c in counted {
 			let scores: BTreeMap<&T::AccountId, Perbill> =

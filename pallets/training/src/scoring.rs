@@ -7,25 +7,18 @@ use alloc::vec::Vec;
 use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_core::H256;
-use sp_runtime::{
-	Perbill,
-	traits::{Saturating, UniqueSaturatedInto},
-};
+use sp_runtime::{Perbill, traits::UniqueSaturatedInto};
 
 impl<T: Config> Pallet<T> {
-	/// First block of window `w`'s scoring period (the first block of window `w + 1`).
-	pub(crate) fn scoring_start(w: WindowIndex) -> BlockNumberFor<T> {
-		window::window_start(w.saturating_add(1), T::WindowLength::get())
-	}
-
-	/// Whether `now` lies in window `w`'s scoring period.
+	/// Whether `now` lies in window `w`'s scoring period: from the window's end for its
+	/// `score_deadline_blocks` (the timing it opened with).
 	pub(crate) fn ensure_scoring_period(w: WindowIndex, now: BlockNumberFor<T>) -> DispatchResult {
-		let start = Self::scoring_start(w);
-		ensure!(w >= 1 && now >= start, Error::<T>::ScoringNotStarted);
-		ensure!(
-			now < start.saturating_add(T::ScoreDeadlineBlocks::get()),
-			Error::<T>::ScoringClosed
-		);
+		let current = CurrentWindow::<T>::get();
+		ensure!(w >= 1 && w < current, Error::<T>::ScoringNotStarted);
+		// Pruned (long closed) when its record is gone.
+		let info = Windows::<T>::get(w).ok_or(Error::<T>::ScoringClosed)?;
+		ensure!(now >= info.end(), Error::<T>::ScoringNotStarted);
+		ensure!(now < info.score_deadline(), Error::<T>::ScoringClosed);
 		Ok(())
 	}
 
@@ -41,20 +34,16 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Closes the scoring period that ends at block `n`, if one does: stores the verdict and
-	/// moves incentive weights. Work bounded by `MaxValidators × MaxPeers`.
-	pub(crate) fn close_scoring(n: BlockNumberFor<T>) -> Weight {
-		let deadline = T::ScoreDeadlineBlocks::get();
-		// Before the first deadline this is block 0, which opens no window.
-		let Some(next) =
-			window::window_opened_at(n.saturating_sub(deadline), T::WindowLength::get())
-		else {
+	/// Closes the scoring period that ends at block `n`, if one does (`schedule.closing`):
+	/// stores the verdict and moves incentive weights. Work bounded by
+	/// `MaxValidators × MaxPeers`.
+	pub(crate) fn close_scoring(
+		n: BlockNumberFor<T>,
+		schedule: Schedule<BlockNumberFor<T>>,
+	) -> Weight {
+		let Some((w, _)) = schedule.closing.filter(|&(w, at)| w >= 1 && at == n) else {
 			return Weight::zero();
 		};
-		let w = next.saturating_sub(1);
-		if w == 0 {
-			return Weight::zero();
-		}
 		let (submissions, _) = Self::publish_verdict(w);
 		// Every miner's incentive weight is read and written, scored or not: charged as if
 		// every peer had a verdict (the benchmark's worst case for this many peers).
@@ -137,7 +126,7 @@ impl<T: Config> Pallet<T> {
 		};
 
 		// Every miner's weight moves towards its verdict (0 without one).
-		let alpha = T::IncentiveAlpha::get();
+		let alpha = Self::params().incentive_alpha;
 		for (who, peer) in Peers::<T>::iter() {
 			if peer.role != Role::Miner {
 				continue;

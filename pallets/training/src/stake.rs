@@ -25,7 +25,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_unbond(who: T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
 		ensure!(Self::bonded_stake(&who) >= amount, Error::<T>::InsufficientStake);
 		let now = frame_system::Pallet::<T>::block_number();
-		let unlock_at = now.saturating_add(T::UnbondingPeriod::get());
+		let unlock_at = now.saturating_add(Self::params().unbonding_period);
 		UnbondingStake::<T>::mutate(&who, |u| {
 			let before = u.map_or_else(Zero::zero, |u| u.amount);
 			*u = Some(Unbonding { amount: before.saturating_add(amount), unlock_at });
@@ -61,7 +61,7 @@ impl<T: Config> Pallet<T> {
 		if held.is_zero() {
 			return Ok(());
 		}
-		let unlocked = now >= leaving_at.saturating_add(T::UnbondingPeriod::get())
+		let unlocked = now >= leaving_at.saturating_add(Self::params().unbonding_period)
 			&& UnbondingStake::<T>::get(who).is_none_or(|u| now >= u.unlock_at);
 		ensure!(unlocked, Error::<T>::UnbondingNotOver);
 		Ok(())

@@ -24,9 +24,41 @@ impl<T: Config> Pallet<T> {
 			ensure!(run.problem(Self::manifest_limits()).is_none(), "unusable run manifest");
 		}
 
+		let params = Self::params();
+		ensure!(Self::parameter_problem(&params).is_none(), "parameters in force out of bounds");
+		if let Some(pending) = PendingParameters::<T>::get() {
+			ensure!(
+				Self::check_next_parameters(&pending).is_ok(),
+				"pending parameters out of bounds"
+			);
+		}
+
 		let current = CurrentWindow::<T>::get();
-		if current > 0 {
-			ensure!(Windows::<T>::contains_key(current), "open window has no WindowInfo");
+		let schedule = WindowSchedule::<T>::get();
+		if let Some(open) = Windows::<T>::get(current) {
+			ensure!(
+				schedule.next_open == open.end(),
+				"the next window does not open where this ends"
+			);
+			ensure!(
+				open.length == params.window_length,
+				"the open window's length is not in force"
+			);
+			ensure!(
+				open.score_deadline_blocks == params.score_deadline_blocks
+					&& open.reveal_blocks == params.reveal_blocks,
+				"the open window's periods are not in force"
+			);
+			if let Some(prev) = current.checked_sub(1).and_then(Windows::<T>::get) {
+				ensure!(prev.end() == open.start_block, "a gap or overlap between windows");
+				ensure!(
+					prev.score_deadline() <= open.end(),
+					"a window's verdict comes after the next window's end"
+				);
+			}
+		} else {
+			ensure!(current == 0, "open window has no WindowInfo");
+			ensure!(schedule.closing.is_none(), "a scoring period before any window");
 		}
 		// A window opened before a run with a shorter retention started is pruned by the
 		// runtime's (lifecycle.rs): the runtime's bounds every window.

@@ -5,7 +5,9 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_core::H256;
 
-/// Index of a training window. Window `w` opens at block `w * WindowLength` (windows start at 1).
+/// Index of a training window. Windows start at 1 and follow each other without a gap: window 1
+/// opens at block `window_length` (the genesis parameter), window `w + 1` where window `w` ends
+/// (its `start_block + length`).
 pub type WindowIndex = u64;
 
 /// What a peer does in the network.
@@ -67,6 +69,47 @@ pub struct WindowInfo<BlockNumber> {
 	pub seed: H256,
 	/// First block of the window.
 	pub start_block: BlockNumber,
+	/// Its length in blocks: window `w + 1` opens at `start_block + length`.
+	pub length: BlockNumber,
+	/// Blocks after its end during which its payloads are revealed.
+	pub reveal_blocks: BlockNumber,
+	/// Blocks after its end during which validators' results for it are accepted; the block
+	/// `start_block + length + score_deadline_blocks` publishes its verdict.
+	pub score_deadline_blocks: BlockNumber,
+}
+
+impl<BlockNumber: sp_runtime::traits::Saturating + Copy> WindowInfo<BlockNumber> {
+	/// First block after the window (the next window's first block).
+	pub fn end(&self) -> BlockNumber {
+		self.start_block.saturating_add(self.length)
+	}
+
+	/// The block that closes its scoring period and publishes its verdict.
+	pub fn score_deadline(&self) -> BlockNumber {
+		self.end().saturating_add(self.score_deadline_blocks)
+	}
+}
+
+/// When the next window opens and which scoring period closes next: what `on_initialize` reads
+/// every block.
+#[derive(
+	Clone,
+	Copy,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct Schedule<BlockNumber> {
+	/// The block that opens the next window.
+	pub next_open: BlockNumber,
+	/// The window whose scoring period is running and the block that closes it.
+	pub closing: Option<(WindowIndex, BlockNumber)>,
 }
 
 /// A miner's commitment to the payload it will reveal for a window.

@@ -67,6 +67,8 @@ pub trait WeightInfo {
 	fn record_checkpoint() -> Weight;
 	/// Weight of the `submit_gauntlet_results` benchmark.
 	fn submit_gauntlet_results(r: u32, ) -> Weight;
+	/// Weight of the `set_parameters` benchmark.
+	fn set_parameters() -> Weight;
 	/// Weight of the `on_initialize_idle` benchmark.
 	fn on_initialize_idle() -> Weight;
 	/// Weight of the `on_initialize_open_window` benchmark.
@@ -250,6 +252,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes(1))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(r.into()))
 	}
+	fn set_parameters() -> Weight {
+		Weight::from_parts(20_000_000, 1600)
+			.saturating_add(T::DbWeight::get().reads(3))
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
 	fn on_initialize_idle() -> Weight {
 		// Proof size: measured `0`, estimated `0`.
 		// Minimum execution time: 132_000 picoseconds.
@@ -423,6 +430,11 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(1))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(r.into()))
+	}
+	fn set_parameters() -> Weight {
+		Weight::from_parts(20_000_000, 1600)
+			.saturating_add(RocksDbWeight::get().reads(3))
+			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn on_initialize_idle() -> Weight {
 		Weight::from_parts(192_000, 0)

@@ -68,6 +68,7 @@ parameter_types! {
 	pub const RetainWindows: u32 = 3;
 	pub const MaxCheckpoints: u32 = 2;
 	pub const EmissionPerWindow: u64 = 1_000;
+	pub const MaxEmissionPerWindow: u64 = 1_000_000;
 	pub const MinersShare: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(41);
 	pub const ValidatorsShare: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(41);
 	pub RewardsOwner: Option<u64> = None;
@@ -75,7 +76,7 @@ parameter_types! {
 	pub const MaxPeers: u32 = 8;
 	pub const MaxPayloadLen: u32 = 1_000;
 	pub const PeerDeposit: u64 = 10;
-	pub const DeregisterCooldown: u64 = 5;
+	pub const DeregisterCooldown: u64 = 15;
 	pub const MaxValidators: u32 = 2;
 	pub const MinValidatorStake: u64 = 1_000;
 	pub const ScoreDeadlineBlocks: u64 = 5;
@@ -92,7 +93,11 @@ impl pallet_training::Config for FakeStakeRuntime {
 	type WindowLength = WindowLength;
 	type RetainWindows = RetainWindows;
 	type MaxCheckpoints = MaxCheckpoints;
-	type Rewards = pallet_training::Mint<Balances, EmissionPerWindow>;
+	type Rewards =
+		pallet_training::Mint<Balances, pallet_training::GovernedEmission<FakeStakeRuntime>>;
+	type EmissionPerWindow = EmissionPerWindow;
+	type MaxEmissionPerWindow = MaxEmissionPerWindow;
+	type AdminOrigin = frame_system::EnsureRoot<u64>;
 	type MinersShare = MinersShare;
 	type ValidatorsShare = ValidatorsShare;
 	type RewardsOwner = RewardsOwner;

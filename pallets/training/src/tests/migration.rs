@@ -133,3 +133,55 @@ fn a_v2_run_on_the_production_retention_gets_the_default_checkpoints() {
 		assert!(run.problem(Pallet::<Test>::manifest_limits()).is_none());
 	});
 }
+
+/// Version 3's window record, written out field by field.
+#[derive(codec::Encode)]
+struct WindowV3 {
+	seed: H256,
+	start_block: u64,
+}
+
+#[test]
+fn v3_windows_gain_their_timing_and_the_schedule_goes_on() {
+	use crate::migrations::v4::MigrateV3ToV4;
+	run_test(|| {
+		run_to_block(3 * WINDOW + 1);
+		StorageVersion::new(3).put::<Pallet<Test>>();
+		for w in 1..=3u64 {
+			let key = Windows::<Test>::hashed_key_for(w);
+			let old = WindowV3 { seed: H256::repeat_byte(w as u8), start_block: w * WINDOW };
+			frame_support::storage::unhashed::put(&key, &old);
+		}
+		Parameters::<Test>::kill();
+		WindowSchedule::<Test>::kill();
+		assert_eq!(
+			Training::params(),
+			Training::config_parameters(),
+			"the Config values meanwhile"
+		);
+
+		MigrateV3ToV4::<Test>::on_runtime_upgrade();
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 4);
+		assert_eq!(Parameters::<Test>::get(), Some(Training::config_parameters()));
+		let third = Windows::<Test>::get(3).expect("translated");
+		assert_eq!(
+			(
+				third.seed,
+				third.start_block,
+				third.length,
+				third.reveal_blocks,
+				third.score_deadline_blocks
+			),
+			(H256::repeat_byte(3), 3 * WINDOW, WINDOW, 3, DEADLINE)
+		);
+		assert_eq!(
+			WindowSchedule::<Test>::get(),
+			Schedule { next_open: 4 * WINDOW, closing: Some((2, 3 * WINDOW + DEADLINE)) }
+		);
+		// Window 2's verdict is still published on time, and window 4 opens on time.
+		run_to_block(3 * WINDOW + DEADLINE);
+		assert!(Verdicts::<Test>::contains_key(2));
+		run_to_block(4 * WINDOW);
+		assert_eq!(CurrentWindow::<Test>::get(), 4);
+	});
+}

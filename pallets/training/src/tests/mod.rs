@@ -9,6 +9,7 @@ mod gauntlet;
 mod genesis;
 mod history;
 mod migration;
+mod parameters;
 mod peers;
 mod register;
 mod rewards;

@@ -24,11 +24,20 @@ fn window_opens_with_parent_hash_seed_and_event() {
 		assert_eq!(System::parent_hash(), seed);
 		assert_eq!(CurrentWindow::<Test>::get(), 1);
 		let info = Windows::<Test>::get(1).expect("window 1 recorded");
-		assert_eq!(info, WindowInfo { seed, start_block: WINDOW });
+		assert_eq!(
+			info,
+			WindowInfo {
+				seed,
+				start_block: WINDOW,
+				length: WINDOW,
+				reveal_blocks: 3,
+				score_deadline_blocks: DEADLINE
+			}
+		);
 		assert_eq!(
 			training_events(),
 			vec![
-				Event::WindowOpened { window: 1, seed, start_block: WINDOW },
+				Event::WindowOpened { window: 1, seed, start_block: WINDOW, length: WINDOW },
 				Event::ValidatorsPermitted {
 					window: 1,
 					validators: vec![CHARLIE].try_into().expect("one permit")
