@@ -6,29 +6,73 @@ use super::{AccountId, ChainError, Client, runtime};
 use crate::record::{Committed, Verdict, WindowRecord};
 use tessera_store::Location;
 
-/// The protocol's timing (window phases), read from the runtime's constants by [`timing`].
-pub use tessera_protocol::Timing;
+/// The protocol's timing (window phases), read from the chain by [`timing_at`].
+pub use tessera_protocol::{Era, Timing};
 
-/// Reads the timing constants.
+/// The window timing at the newest finalized block ([`timing_at`]).
 pub async fn timing(client: &Client) -> Result<Timing, ChainError> {
-	let at = client.at_current_block().await.map_err(ChainError::query)?;
-	let constants = at.constants();
-	let window_length = constants
-		.entry(runtime::constants().training().window_length())
+	let newest = client.at_current_block().await.map_err(ChainError::query)?.block_number();
+	timing_at(client, newest).await
+}
+
+/// The window timing at block `number`: the timing the window being scored and the open
+/// window opened with (`pallet-training`'s `Windows` records), and the next window's (the
+/// parameters scheduled for it, else those in force), which opens at the schedule's
+/// `next_open`. The chain changes its parameters only when a window opens, so a peer that
+/// reads this every block always knows the timing of every window whose phases matter.
+pub async fn timing_at(client: &Client, number: u64) -> Result<Timing, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	let storage = at.storage();
+	let training = runtime::storage().training();
+	let current: u64 = storage
+		.fetch(training.current_window(), ())
+		.await
+		.map_err(ChainError::query)?
+		.decode()
 		.map_err(ChainError::query)?;
-	let reveal_blocks = constants
-		.entry(runtime::constants().training().reveal_blocks())
+	let schedule = storage
+		.fetch(training.window_schedule(), ())
+		.await
+		.map_err(ChainError::query)?
+		.decode()
 		.map_err(ChainError::query)?;
-	let score_deadline_blocks = constants
-		.entry(runtime::constants().training().score_deadline_blocks())
+	let in_force = storage
+		.try_fetch(training.parameters(), ())
+		.await
+		.map_err(ChainError::query)?
+		.ok_or_else(|| ChainError::Query("the chain records no window parameters".into()))?
+		.decode()
 		.map_err(ChainError::query)?;
-	let timing = Timing {
-		window_length: window_length.into(),
-		reveal_blocks: reveal_blocks.into(),
-		score_deadline_blocks: score_deadline_blocks.into(),
+	let pending =
+		storage.try_fetch(training.pending_parameters(), ()).await.map_err(ChainError::query)?;
+	let next = match pending {
+		Some(p) => p.decode().map_err(ChainError::query)?,
+		None => in_force,
 	};
-	timing.check().map_err(|e| ChainError::Query(format!("the chain's window timing: {e}")))?;
-	Ok(timing)
+	let mut eras = Vec::with_capacity(3);
+	for w in [current.saturating_sub(1), current].into_iter().filter(|w| *w >= 1) {
+		let info = storage.try_fetch(training.windows(), (w,)).await.map_err(ChainError::query)?;
+		if let Some(info) = info {
+			let info = info.decode().map_err(ChainError::query)?;
+			eras.push(Era {
+				first_window: w,
+				first_block: info.start_block.into(),
+				window_length: info.length.into(),
+				reveal_blocks: info.reveal_blocks.into(),
+				score_deadline_blocks: info.score_deadline_blocks.into(),
+			});
+		}
+	}
+	eras.push(Era {
+		first_window: current + 1,
+		first_block: schedule.next_open.into(),
+		window_length: next.window_length.into(),
+		reveal_blocks: next.reveal_blocks.into(),
+		score_deadline_blocks: next.score_deadline_blocks.into(),
+	});
+	eras.dedup_by_key(|e| e.first_window);
+	Timing::from_eras(&eras)
+		.map_err(|e| ChainError::Query(format!("the chain's window timing at block {number}: {e}")))
 }
 
 fn text(bytes: Vec<u8>) -> String {

@@ -184,6 +184,12 @@ impl Follower {
 		}
 	}
 
+	/// Takes the chain's timing as of the newest finalized block: the governed parameters
+	/// change only when a window opens, so the windows already open keep theirs.
+	pub fn set_timing(&mut self, timing: Timing) {
+		self.timing = timing;
+	}
+
 	/// The network's newest checkpoint is `newest`: join from it when it is newer than what θ
 	/// holds — at start, or once θ is diverged — each checkpoint once.
 	pub fn on_network_checkpoint(&mut self, newest: Option<Window>) {

@@ -3,7 +3,7 @@
 
 use super::*;
 
-const DEV: Timing = Timing { window_length: 10, reveal_blocks: 3, score_deadline_blocks: 10 };
+const DEV: Timing = Timing::uniform(10, 3, 10);
 
 /// Every action the follower asks for at block `n` (each reported done as a plain step).
 fn drain(f: &mut Follower, n: Block) -> Vec<FollowerAction> {

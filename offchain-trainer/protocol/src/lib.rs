@@ -23,5 +23,5 @@ pub use estimate::{Durations, Estimate};
 pub use follower::{Follower, FollowerAction, LoadCause};
 pub use margins::Margins;
 pub use miner::{Miner, MinerAction, SitOut, Trained};
-pub use timing::{Block, Phase, Timing, TimingError, Window};
+pub use timing::{Block, Era, Phase, Timing, TimingError, Window};
 pub use validator::{Skip, Validator, ValidatorAction};

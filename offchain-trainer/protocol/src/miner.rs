@@ -153,6 +153,12 @@ impl Miner {
 		}
 	}
 
+	/// Takes the chain's timing as of the newest finalized block: the governed parameters
+	/// change only when a window opens, so the windows already open keep theirs.
+	pub fn set_timing(&mut self, timing: Timing) {
+		self.timing = timing;
+	}
+
 	/// The measured durations.
 	pub fn durations(&self) -> &Durations {
 		&self.durations

@@ -4,7 +4,7 @@
 use super::*;
 use crate::timing::Timing;
 
-const DEV: Timing = Timing { window_length: 10, reveal_blocks: 3, score_deadline_blocks: 10 };
+const DEV: Timing = Timing::uniform(10, 3, 10);
 /// Block `n`'s timestamp on a chain with 2 s blocks.
 const T0: Millis = 1_700_000_000_000;
 fn ts(n: Block) -> Millis {

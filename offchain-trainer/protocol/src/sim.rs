@@ -262,7 +262,7 @@ pub fn run(net: &Network) -> Outcome {
 			}
 		}
 	}
-	let window_ms = t.window_length * net.block_ms;
+	let window_ms = t.window_length(0) * net.block_ms;
 	Outcome {
 		windows: outcomes.into_values().collect(),
 		training_ms,
@@ -276,7 +276,7 @@ mod tests {
 
 	fn dev(block_ms: u64, step_ms: u64) -> Network {
 		Network {
-			timing: Timing { window_length: 10, reveal_blocks: 3, score_deadline_blocks: 10 },
+			timing: Timing::uniform(10, 3, 10),
 			block_ms,
 			windows: 6,
 			miners: 3,

@@ -116,6 +116,12 @@ impl Validator {
 		}
 	}
 
+	/// Takes the chain's timing as of the newest finalized block: the governed parameters
+	/// change only when a window opens, so the windows already open keep theirs.
+	pub fn set_timing(&mut self, timing: Timing) {
+		self.timing = timing;
+	}
+
 	/// The last window whose scoring ended.
 	pub fn last_scored(&self) -> Option<Window> {
 		self.last_scored

@@ -2,7 +2,7 @@
 
 use super::*;
 
-const DEV: Timing = Timing { window_length: 10, reveal_blocks: 3, score_deadline_blocks: 10 };
+const DEV: Timing = Timing::uniform(10, 3, 10);
 const T0: Millis = 1_700_000_000_000;
 fn ts(n: Block) -> Millis {
 	T0 + n * 2_000

@@ -41,11 +41,7 @@ fn world() -> impl Strategy<Value = World> {
 		prop::collection::vec(prop::bool::weighted(0.8), 200),
 	)
 		.prop_map(|((length, reveal, extra), intervals, lags, work, agree)| World {
-			timing: Timing {
-				window_length: length,
-				reveal_blocks: reveal,
-				score_deadline_blocks: reveal + 1 + extra,
-			},
+			timing: Timing::uniform(length, reveal, reveal + 1 + extra),
 			intervals,
 			lags,
 			work,
@@ -258,7 +254,7 @@ proptest! {
 #[test]
 fn a_steady_world_trains_commits_uploads_and_submits_every_window() {
 	let world = World {
-		timing: Timing { window_length: 10, reveal_blocks: 3, score_deadline_blocks: 10 },
+		timing: Timing::uniform(10, 3, 10),
 		intervals: vec![2_000; 120],
 		lags: vec![100],
 		work: vec![400],

@@ -54,7 +54,7 @@ pub fn protocol_network(s: &Scenario, p: &ProtocolSettings, seed: u64) -> Networ
 	let bits = s.payload_bytes() * 8.0;
 	Network {
 		timing: p.timing,
-		block_ms: ms(s.window_seconds / p.timing.window_length.max(1) as f64),
+		block_ms: ms(s.window_seconds / p.timing.window_length(0).max(1) as f64),
 		windows: p.windows,
 		miners: s.peers,
 		inner_steps: p.inner_steps,
@@ -78,10 +78,10 @@ pub fn protocol_table(net: &Network, out: &ProtocolOutcome) -> String {
 		"the protocol machines as they run: {} windows of {} × {:.1} s blocks (reveal {}, \
 		 scoring {} blocks), {} miners, {} inner steps of {:.1} s at most",
 		net.windows,
-		net.timing.window_length,
+		net.timing.window_length(0),
 		net.block_ms as f64 / 1e3,
-		net.timing.reveal_blocks,
-		net.timing.score_deadline_blocks,
+		net.timing.reveal_blocks(0),
+		net.timing.score_deadline_blocks(0),
 		net.miners,
 		net.inner_steps,
 		net.step_ms as f64 / 1e3

@@ -268,6 +268,7 @@ impl Follower {
 		let applied = self.replica.applied();
 		let mut machine =
 			self.machine.take().unwrap_or_else(|| protocol::Follower::new(*timing, applied));
+		machine.set_timing(*timing);
 		match chain::network::newest_checkpoint(client, n).await {
 			Ok(newest) => machine.on_network_checkpoint(newest),
 			Err(e) => {

@@ -208,6 +208,11 @@ impl Session for Miner {
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();
 			self.blocks += 1;
+			// The governed timing may change when a window opens: read at every block.
+			let timing = chain::network::timing_at(&client, n).await?;
+			if let Some(machine) = self.machine.as_mut() {
+				machine.set_timing(timing);
+			}
 			let timestamp = chain::network::timestamp(&client, n).await?;
 			let actions = self.machine(|m| m.on_finalized_block(n, timestamp, now_ms()));
 			self.execute(&client, n, actions).await?;

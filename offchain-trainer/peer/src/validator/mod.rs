@@ -188,6 +188,11 @@ impl Session for Validator {
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();
 			self.blocks += 1;
+			// The governed timing may change when a window opens: read at every block.
+			let timing = chain::network::timing_at(&client, n).await?;
+			if let Some(machine) = self.machine.as_mut() {
+				machine.set_timing(timing);
+			}
 			let timestamp = chain::network::timestamp(&client, n).await?;
 			self.mark_late();
 			let actions = self.machine(|m| m.on_finalized_block(n, timestamp, now_ms()));

@@ -76,11 +76,8 @@ pub(crate) fn run(a: SimulateArgs) -> anyhow::Result<()> {
 		apply_seconds: a.apply_seconds,
 		jitter: a.jitter,
 	};
-	let timing = tessera_protocol::Timing {
-		window_length: a.window_blocks,
-		reveal_blocks: a.reveal_blocks,
-		score_deadline_blocks: a.score_blocks,
-	};
+	let timing =
+		tessera_protocol::Timing::uniform(a.window_blocks, a.reveal_blocks, a.score_blocks);
 	timing.check()?;
 	anyhow::ensure!(
 		a.windows >= 1 && a.inner_steps >= 1,
