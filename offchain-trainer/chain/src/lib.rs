@@ -3,7 +3,7 @@
 //! Owns the chain client: subxt types generated from the runtime metadata checked in at
 //! `offchain-trainer/metadata/tessera.scale`; connecting and reconnecting to a node
 //! ([`reconnect`]); reading a window's record and verdict ([`network`], in the trainer's own types
-//! of [`record`]), the pallet's training storage and calls ([`training`], [`tx`]); the run's identity ([`run`]); following
+//! of [`record`]), the pallet's training storage and calls ([`training`], [`tx`]); the run's identity ([`run`]); the governed parameters ([`parameters`]); following
 //! opened windows ([`windows`]); the meaning of the Gauntlet's flag bits ([`flags`]); and the
 //! pallet reference generated from the metadata ([`docs`]).
 //!
@@ -17,6 +17,7 @@ pub mod docs;
 mod error;
 pub mod flags;
 pub mod network;
+pub mod parameters;
 pub mod reconnect;
 pub mod record;
 pub mod run;

@@ -111,11 +111,21 @@ pub async fn start(
 ) -> Result<(), tx::TxError> {
 	use runtime::runtime_types::{pallet_training, tessera_runtime::RuntimeCall};
 	let inner = RuntimeCall::Training(pallet_training::pallet::Call::start_run { manifest });
+	sudo(client, root, inner).await.map(|_| ())
+}
+
+/// Runs `inner` through the chain's sudo key `root` and returns the events of the including
+/// block; the inner call's failure comes back as [`tx::TxError::Rejected`] like any other.
+pub(crate) async fn sudo(
+	client: &Client,
+	root: &Keypair,
+	inner: runtime::runtime_types::tessera_runtime::RuntimeCall,
+) -> Result<subxt::extrinsics::ExtrinsicEvents<crate::TesseraConfig>, tx::TxError> {
 	let call = runtime::transactions().sudo().sudo(inner);
 	let events = tx::submit_and_finalize(client, &call, root).await?;
 	match events.find_first::<runtime::sudo::events::Sudid>() {
 		Some(Ok(sudid)) => match sudid.sudo_result {
-			Ok(()) => Ok(()),
+			Ok(()) => Ok(events),
 			Err(e) => Err(named(client, e).await),
 		},
 		Some(Err(e)) => Err(tx::TxError::Submission(e.to_string())),

@@ -237,7 +237,7 @@ pub enum TimingError {
 	/// A window shorter than two blocks.
 	#[error("a window of {window_length} block(s) leaves no block to commit in")]
 	WindowTooShort {
-		/// The chain's `WindowLength`.
+		/// The window length (blocks).
 		window_length: u64,
 	},
 	/// No reveal period.
@@ -249,9 +249,9 @@ pub enum TimingError {
 		 ({reveal_blocks} blocks)"
 	)]
 	ScoringBeforeReveal {
-		/// The chain's `RevealBlocks`.
+		/// The reveal period (blocks).
 		reveal_blocks: u64,
-		/// The chain's `ScoreDeadlineBlocks`.
+		/// The scoring period (blocks).
 		score_deadline_blocks: u64,
 	},
 	/// No era given.

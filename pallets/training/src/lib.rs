@@ -40,7 +40,7 @@
 //! `register.rs` (with eviction), `lifecycle.rs` (opening and pruning windows), `scoring.rs`
 //! (the scoring period and the verdict), `stake.rs` (bonded and unbonding stake),
 //! `config_check.rs` (the `integrity_test`) and `try_state.rs` the rest of `impl Pallet`; the other modules hold plain
-//! types and pure functions (`consensus`, `permits`, `location`, `window`, `seed`, `history`).
+//! types and pure functions (`consensus`, `permits`, `location`, `seed`, `history`); `parameters.rs` the governed parameters.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;

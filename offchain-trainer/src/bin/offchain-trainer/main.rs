@@ -7,6 +7,7 @@ mod audit;
 mod bench;
 mod devnet;
 mod miner;
+mod parameters;
 mod peer;
 mod simulate;
 mod start_run;
@@ -69,6 +70,10 @@ enum Command {
 	/// dataset every peer must share, and the inner optimizer, outer step and codec choices
 	/// they take from it.
 	StartRun(Box<start_run::StartRunArgs>),
+	/// Show the chain's governed parameters (window timing, deposits, stake, periods, emission
+	/// and split); with --suri (the sudo key) and change flags, schedule a new set for the next
+	/// window.
+	Parameters(Box<parameters::ParametersArgs>),
 	/// Simulate one window's payload exchange over given links and report compute utilisation
 	/// per schedule (sequential, duplex, overlapped with the next window's training).
 	Simulate(simulate::SimulateArgs),
@@ -141,6 +146,7 @@ async fn main() -> anyhow::Result<()> {
 		Command::Devnet(args) => devnet::run(*args).await?,
 		Command::Audit(args) => audit::run(*args).await?,
 		Command::StartRun(args) => start_run::run(*args).await?,
+		Command::Parameters(args) => parameters::run(*args).await?,
 		Command::Bench(args) => bench::run(*args)?,
 		Command::Simulate(args) => simulate::run(args)?,
 		#[cfg(feature = "gpu-codec")]

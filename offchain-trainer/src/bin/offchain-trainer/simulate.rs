@@ -34,13 +34,13 @@ pub(crate) struct SimulateArgs {
 	/// Windows the protocol machines run.
 	#[arg(long, default_value_t = 6)]
 	windows: u64,
-	/// Blocks per window (the runtime's `WindowLength`).
+	/// Blocks per window (the chain's `window_length` parameter).
 	#[arg(long, default_value_t = 10)]
 	window_blocks: u64,
-	/// Reveal period in blocks (the runtime's `RevealBlocks`).
+	/// Reveal period in blocks (the chain's `reveal_blocks`).
 	#[arg(long, default_value_t = 3)]
 	reveal_blocks: u64,
-	/// Scoring period in blocks (the runtime's `ScoreDeadlineBlocks`).
+	/// Scoring period in blocks (the chain's `score_deadline_blocks`).
 	#[arg(long, default_value_t = 10)]
 	score_blocks: u64,
 	/// Inner steps per window at most (the window's compute is this many steps).
