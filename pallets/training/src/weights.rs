@@ -82,6 +82,8 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Training::Peers` (r:258 w:2)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Parameters` (r:1 w:0)
+	/// Proof: `Training::Parameters` (`max_values`: Some(1), `max_size`: Some(88), added: 583, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
@@ -105,32 +107,36 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Training::Agreement` (r:0 w:1)
 	/// Proof: `Training::Agreement` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
-		// Proof size: measured `34046`, estimated `809694`.
-		// Minimum execution time: 2_449_459_000 picoseconds.
-		Weight::from_parts(2_550_512_000, 809694)
-			.saturating_add(T::DbWeight::get().reads(779))
+		// Proof size: measured `34181`, estimated `809694`.
+		// Minimum execution time: 2_527_310_000 picoseconds.
+		Weight::from_parts(2_613_289_000, 809694)
+			.saturating_add(T::DbWeight::get().reads(780))
 			.saturating_add(T::DbWeight::get().writes(11))
 	}
 	/// Storage: `Training::Peers` (r:1 w:1)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
 	fn set_storage_location() -> Weight {
-		// Proof size: measured `371`, estimated `4123`.
-		// Minimum execution time: 13_820_000 picoseconds.
-		Weight::from_parts(14_963_000, 4123)
+		// Proof size: measured `428`, estimated `4123`.
+		// Minimum execution time: 14_242_000 picoseconds.
+		Weight::from_parts(15_500_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Training::Peers` (r:1 w:1)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Parameters` (r:1 w:0)
+	/// Proof: `Training::Parameters` (`max_values`: Some(1), `max_size`: Some(88), added: 583, mode: `MaxEncodedLen`)
 	fn deregister() -> Weight {
-		// Proof size: measured `371`, estimated `4123`.
-		// Minimum execution time: 13_823_000 picoseconds.
-		Weight::from_parts(15_044_000, 4123)
-			.saturating_add(T::DbWeight::get().reads(1))
+		// Proof size: measured `506`, estimated `4123`.
+		// Minimum execution time: 15_785_000 picoseconds.
+		Weight::from_parts(17_168_000, 4123)
+			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Training::Peers` (r:1 w:1)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Parameters` (r:1 w:0)
+	/// Proof: `Training::Parameters` (`max_values`: Some(1), `max_size`: Some(88), added: 583, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Training::UnbondingStake` (r:1 w:1)
@@ -144,10 +150,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Training::Agreement` (r:0 w:1)
 	/// Proof: `Training::Agreement` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn withdraw_deposit() -> Weight {
-		// Proof size: measured `817`, estimated `4123`.
-		// Minimum execution time: 81_749_000 picoseconds.
-		Weight::from_parts(85_072_000, 4123)
-			.saturating_add(T::DbWeight::get().reads(5))
+		// Proof size: measured `952`, estimated `4123`.
+		// Minimum execution time: 84_703_000 picoseconds.
+		Weight::from_parts(89_293_000, 4123)
+			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(7))
 	}
 	/// Storage: `Training::Peers` (r:1 w:0)
@@ -157,9 +163,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn bond() -> Weight {
-		// Proof size: measured `665`, estimated `4123`.
-		// Minimum execution time: 50_007_000 picoseconds.
-		Weight::from_parts(52_740_000, 4123)
+		// Proof size: measured `722`, estimated `4123`.
+		// Minimum execution time: 51_962_000 picoseconds.
+		Weight::from_parts(54_494_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -167,11 +173,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Training::UnbondingStake` (r:1 w:1)
 	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Parameters` (r:1 w:0)
+	/// Proof: `Training::Parameters` (`max_values`: Some(1), `max_size`: Some(88), added: 583, mode: `MaxEncodedLen`)
 	fn unbond() -> Weight {
-		// Proof size: measured `338`, estimated `3550`.
-		// Minimum execution time: 16_616_000 picoseconds.
-		Weight::from_parts(17_792_000, 3550)
-			.saturating_add(T::DbWeight::get().reads(2))
+		// Proof size: measured `473`, estimated `3550`.
+		// Minimum execution time: 18_990_000 picoseconds.
+		Weight::from_parts(20_331_000, 3550)
+			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Training::UnbondingStake` (r:1 w:1)
@@ -181,9 +189,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn withdraw_unbonded() -> Weight {
-		// Proof size: measured `568`, estimated `3593`.
-		// Minimum execution time: 45_714_000 picoseconds.
-		Weight::from_parts(48_154_000, 3593)
+		// Proof size: measured `625`, estimated `3593`.
+		// Minimum execution time: 46_819_000 picoseconds.
+		Weight::from_parts(49_344_000, 3593)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
@@ -194,18 +202,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Training::Commitments` (r:1 w:1)
 	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(684), added: 3159, mode: `MaxEncodedLen`)
 	fn commit_gradient() -> Weight {
-		// Proof size: measured `500`, estimated `4149`.
-		// Minimum execution time: 19_453_000 picoseconds.
-		Weight::from_parts(20_953_000, 4149)
+		// Proof size: measured `576`, estimated `4149`.
+		// Minimum execution time: 20_544_000 picoseconds.
+		Weight::from_parts(22_201_000, 4149)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Training::Run` (r:1 w:1)
 	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(240), added: 735, mode: `MaxEncodedLen`)
 	fn start_run() -> Weight {
-		// Proof size: measured `126`, estimated `1725`.
-		// Minimum execution time: 9_205_000 picoseconds.
-		Weight::from_parts(10_089_000, 1725)
+		// Proof size: measured `183`, estimated `1725`.
+		// Minimum execution time: 9_564_000 picoseconds.
+		Weight::from_parts(10_531_000, 1725)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -222,97 +230,120 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Training::Checkpoints` (r:1 w:1)
 	/// Proof: `Training::Checkpoints` (`max_values`: None, `max_size`: Some(39218), added: 41693, mode: `MaxEncodedLen`)
 	fn record_checkpoint() -> Weight {
-		// Proof size: measured `7548`, estimated `42683`.
-		// Minimum execution time: 58_212_000 picoseconds.
-		Weight::from_parts(60_672_000, 42683)
+		// Proof size: measured `7605`, estimated `42683`.
+		// Minimum execution time: 57_462_000 picoseconds.
+		Weight::from_parts(59_684_000, 42683)
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Training::Peers` (r:256 w:0)
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
+	/// Storage: `Training::CurrentWindow` (r:1 w:0)
+	/// Proof: `Training::CurrentWindow` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Windows` (r:1 w:0)
+	/// Proof: `Training::Windows` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Training::WindowValidators` (r:1 w:0)
 	/// Proof: `Training::WindowValidators` (`max_values`: None, `max_size`: Some(2066), added: 4541, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:0)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Training::UnbondingStake` (r:1 w:0)
 	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Parameters` (r:1 w:0)
+	/// Proof: `Training::Parameters` (`max_values`: Some(1), `max_size`: Some(88), added: 583, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Submissions` (r:1 w:1)
 	/// Proof: `Training::Submissions` (`max_values`: None, `max_size`: Some(18023), added: 20498, mode: `MaxEncodedLen`)
 	/// Storage: `Training::AggregationSets` (r:1 w:0)
 	/// Proof: `Training::AggregationSets` (`max_values`: None, `max_size`: Some(1041), added: 3516, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[0, 255]`.
 	fn submit_gauntlet_results(r: u32, ) -> Weight {
-		// Proof size: measured `2157 + r * (86 ±0)`, estimated `21488 + r * (3133 ±0)`.
-		// Minimum execution time: 32_638_000 picoseconds.
-		Weight::from_parts(31_794_621, 21488)
-			// Standard error: 5_927
-			.saturating_add(Weight::from_parts(3_299_877, 0).saturating_mul(r.into()))
-			.saturating_add(T::DbWeight::get().reads(6))
+		// Proof size: measured `2357 + r * (86 ±0)`, estimated `21488 + r * (3133 ±0)`.
+		// Minimum execution time: 40_415_000 picoseconds.
+		Weight::from_parts(40_428_974, 21488)
+			// Standard error: 6_164
+			.saturating_add(Weight::from_parts(3_330_250, 0).saturating_mul(r.into()))
+			.saturating_add(T::DbWeight::get().reads(9))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(r.into()))
 	}
+	/// Storage: `Training::Parameters` (r:1 w:0)
+	/// Proof: `Training::Parameters` (`max_values`: Some(1), `max_size`: Some(88), added: 583, mode: `MaxEncodedLen`)
+	/// Storage: `Training::CurrentWindow` (r:1 w:0)
+	/// Proof: `Training::CurrentWindow` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Training::WindowSchedule` (r:1 w:0)
+	/// Proof: `Training::WindowSchedule` (`max_values`: Some(1), `max_size`: Some(17), added: 512, mode: `MaxEncodedLen`)
+	/// Storage: `Training::PendingParameters` (r:0 w:1)
+	/// Proof: `Training::PendingParameters` (`max_values`: Some(1), `max_size`: Some(88), added: 583, mode: `MaxEncodedLen`)
 	fn set_parameters() -> Weight {
-		Weight::from_parts(20_000_000, 1600)
+		// Proof size: measured `261`, estimated `1573`.
+		// Minimum execution time: 11_182_000 picoseconds.
+		Weight::from_parts(12_393_000, 1573)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
+	/// Storage: `Training::WindowSchedule` (r:1 w:0)
+	/// Proof: `Training::WindowSchedule` (`max_values`: Some(1), `max_size`: Some(17), added: 512, mode: `MaxEncodedLen`)
 	fn on_initialize_idle() -> Weight {
-		// Proof size: measured `0`, estimated `0`.
-		// Minimum execution time: 132_000 picoseconds.
-		Weight::from_parts(192_000, 0)
+		// Proof size: measured `183`, estimated `1502`.
+		// Minimum execution time: 3_320_000 picoseconds.
+		Weight::from_parts(3_810_000, 1502)
+			.saturating_add(T::DbWeight::get().reads(1))
 	}
-	/// Storage: `Training::Submissions` (r:65 w:64)
-	/// Proof: `Training::Submissions` (`max_values`: None, `max_size`: Some(18023), added: 20498, mode: `MaxEncodedLen`)
-	/// Storage: `Training::Peers` (r:257 w:0)
-	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
-	/// Storage: `Training::IncentiveWeights` (r:256 w:256)
-	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
-	/// Storage: `Sudo::Key` (r:1 w:0)
-	/// Proof: `Sudo::Key` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:1 w:1)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Training::Earnings` (r:258 w:258)
-	/// Proof: `Training::Earnings` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
-	/// Storage: `Training::Run` (r:1 w:0)
-	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(240), added: 735, mode: `MaxEncodedLen`)
-	/// Storage: `Training::PeerCount` (r:1 w:0)
-	/// Proof: `Training::PeerCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Training::WindowSchedule` (r:1 w:1)
+	/// Proof: `Training::WindowSchedule` (`max_values`: Some(1), `max_size`: Some(17), added: 512, mode: `MaxEncodedLen`)
+	/// Storage: `Training::CurrentWindow` (r:1 w:1)
+	/// Proof: `Training::CurrentWindow` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Training::PendingParameters` (r:1 w:1)
+	/// Proof: `Training::PendingParameters` (`max_values`: Some(1), `max_size`: Some(88), added: 583, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
-	/// Storage: `Training::Windows` (r:1 w:2)
-	/// Proof: `Training::Windows` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Windows` (r:2 w:2)
+	/// Proof: `Training::Windows` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Peers` (r:257 w:0)
+	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
+	/// Storage: `Training::IncentiveWeights` (r:256 w:0)
+	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Run` (r:1 w:0)
+	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(240), added: 735, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Commitments` (r:256 w:256)
 	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(684), added: 3159, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Submissions` (r:64 w:64)
+	/// Proof: `Training::Submissions` (`max_values`: None, `max_size`: Some(18023), added: 20498, mode: `MaxEncodedLen`)
 	/// Storage: `Training::PermitStakes` (r:64 w:64)
 	/// Proof: `Training::PermitStakes` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
-	/// Storage: `Training::Verdicts` (r:0 w:2)
+	/// Storage: `Training::Earnings` (r:257 w:257)
+	/// Proof: `Training::Earnings` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Training::PeerCount` (r:1 w:0)
+	/// Proof: `Training::PeerCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Verdicts` (r:0 w:1)
 	/// Proof: `Training::Verdicts` (`max_values`: None, `max_size`: Some(10300), added: 12775, mode: `MaxEncodedLen`)
 	/// Storage: `Training::AggregationSets` (r:0 w:2)
 	/// Proof: `Training::AggregationSets` (`max_values`: None, `max_size`: Some(1041), added: 3516, mode: `MaxEncodedLen`)
-	/// Storage: `Training::CurrentWindow` (r:0 w:1)
-	/// Proof: `Training::CurrentWindow` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Parameters` (r:0 w:1)
+	/// Proof: `Training::Parameters` (`max_values`: Some(1), `max_size`: Some(88), added: 583, mode: `MaxEncodedLen`)
 	/// Storage: `Training::WindowValidators` (r:0 w:2)
 	/// Proof: `Training::WindowValidators` (`max_values`: None, `max_size`: Some(2066), added: 4541, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[0, 256]`.
 	/// The range of component `v` is `[1, 256]`.
 	fn on_initialize_open_window(p: u32, v: u32, ) -> Weight {
-		// Proof size: measured `6936 + p * (85 ±0) + v * (211 ±0)`, estimated `1333360 + p * (1056 ±184) + v * (3133 ±0)`.
-		// Minimum execution time: 461_796_000 picoseconds.
-		Weight::from_parts(171_228_615, 1333360)
-			// Standard error: 26_559
-			.saturating_add(Weight::from_parts(1_058_061, 0).saturating_mul(p.into()))
-			// Standard error: 26_675
-			.saturating_add(Weight::from_parts(13_465_987, 0).saturating_mul(v.into()))
+		// Proof size: measured `6919 + p * (85 ±0) + v * (210 ±0)`, estimated `1312862 + p * (1056 ±184) + v * (3133 ±0)`.
+		// Minimum execution time: 415_146_000 picoseconds.
+		Weight::from_parts(122_849_863, 1312862)
+			// Standard error: 27_733
+			.saturating_add(Weight::from_parts(1_106_988, 0).saturating_mul(p.into()))
+			// Standard error: 27_853
+			.saturating_add(Weight::from_parts(7_508_349, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(138))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(140))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(p.into())))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 1056).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(v.into()))
 	}
+	/// Storage: `Training::WindowSchedule` (r:1 w:1)
+	/// Proof: `Training::WindowSchedule` (`max_values`: Some(1), `max_size`: Some(17), added: 512, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Submissions` (r:65 w:0)
 	/// Proof: `Training::Submissions` (`max_values`: None, `max_size`: Some(18023), added: 20498, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Peers` (r:257 w:0)
@@ -323,6 +354,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Training::PermitStakes` (r:64 w:64)
 	/// Proof: `Training::PermitStakes` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Parameters` (r:1 w:0)
+	/// Proof: `Training::Parameters` (`max_values`: Some(1), `max_size`: Some(88), added: 583, mode: `MaxEncodedLen`)
 	/// Storage: `Training::IncentiveWeights` (r:192 w:192)
 	/// Proof: `Training::IncentiveWeights` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Agreement` (r:64 w:64)
@@ -337,32 +370,34 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(240), added: 735, mode: `MaxEncodedLen`)
 	/// Storage: `Training::PeerCount` (r:1 w:0)
 	/// Proof: `Training::PeerCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Training::CurrentWindow` (r:1 w:1)
+	/// Proof: `Training::CurrentWindow` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Training::PendingParameters` (r:1 w:0)
+	/// Proof: `Training::PendingParameters` (`max_values`: Some(1), `max_size`: Some(88), added: 583, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Training::Windows` (r:1 w:1)
+	/// Proof: `Training::Windows` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Verdicts` (r:0 w:1)
 	/// Proof: `Training::Verdicts` (`max_values`: None, `max_size`: Some(10300), added: 12775, mode: `MaxEncodedLen`)
-	/// Storage: `Training::Windows` (r:0 w:1)
-	/// Proof: `Training::Windows` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Training::AggregationSets` (r:0 w:1)
 	/// Proof: `Training::AggregationSets` (`max_values`: None, `max_size`: Some(1041), added: 3516, mode: `MaxEncodedLen`)
-	/// Storage: `Training::CurrentWindow` (r:0 w:1)
-	/// Proof: `Training::CurrentWindow` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Training::WindowValidators` (r:0 w:1)
 	/// Proof: `Training::WindowValidators` (`max_values`: None, `max_size`: Some(2066), added: 4541, mode: `MaxEncodedLen`)
 	/// The range of component `v` is `[1, 64]`.
 	/// The range of component `p` is `[0, 192]`.
 	fn on_initialize_close_scoring(v: u32, p: u32, ) -> Weight {
-		// Proof size: measured `0 + p * (301 ±0) + v * (487 ±0)`, estimated `21488 + p * (3133 ±0) + v * (20498 ±0)`.
-		// Minimum execution time: 3_219_760_000 picoseconds.
-		Weight::from_parts(3_285_506_000, 21488)
-			// Standard error: 1_983_425
-			.saturating_add(Weight::from_parts(29_865_306, 0).saturating_mul(v.into()))
-			// Standard error: 661_375
-			.saturating_add(Weight::from_parts(28_532_790, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(8))
+		// Proof size: measured `35 + p * (301 ±0) + v * (487 ±0)`, estimated `21488 + p * (3133 ±0) + v * (20498 ±0)`.
+		// Minimum execution time: 3_300_313_000 picoseconds.
+		Weight::from_parts(3_355_658_000, 21488)
+			// Standard error: 1_923_292
+			.saturating_add(Weight::from_parts(29_389_912, 0).saturating_mul(v.into()))
+			// Standard error: 641_324
+			.saturating_add(Weight::from_parts(29_126_350, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(13))
 			.saturating_add(T::DbWeight::get().reads((8_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(p.into())))
-			.saturating_add(T::DbWeight::get().writes(7))
+			.saturating_add(T::DbWeight::get().writes(8))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(p.into()))
@@ -374,92 +409,93 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// their own.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(2_550_512_000, 809694)
-			.saturating_add(RocksDbWeight::get().reads(779))
+		Weight::from_parts(2_613_289_000, 809694)
+			.saturating_add(RocksDbWeight::get().reads(780))
 			.saturating_add(RocksDbWeight::get().writes(11))
 	}
 	fn set_storage_location() -> Weight {
-		Weight::from_parts(14_963_000, 4123)
+		Weight::from_parts(15_500_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn deregister() -> Weight {
-		Weight::from_parts(15_044_000, 4123)
-			.saturating_add(RocksDbWeight::get().reads(1))
+		Weight::from_parts(17_168_000, 4123)
+			.saturating_add(RocksDbWeight::get().reads(2))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn withdraw_deposit() -> Weight {
-		Weight::from_parts(85_072_000, 4123)
-			.saturating_add(RocksDbWeight::get().reads(5))
+		Weight::from_parts(89_293_000, 4123)
+			.saturating_add(RocksDbWeight::get().reads(6))
 			.saturating_add(RocksDbWeight::get().writes(7))
 	}
 	fn bond() -> Weight {
-		Weight::from_parts(52_740_000, 4123)
+		Weight::from_parts(54_494_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(2))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(17_792_000, 3550)
-			.saturating_add(RocksDbWeight::get().reads(2))
+		Weight::from_parts(20_331_000, 3550)
+			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn withdraw_unbonded() -> Weight {
-		Weight::from_parts(48_154_000, 3593)
+		Weight::from_parts(49_344_000, 3593)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(3))
 	}
 	fn commit_gradient() -> Weight {
-		Weight::from_parts(20_953_000, 4149)
+		Weight::from_parts(22_201_000, 4149)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn start_run() -> Weight {
-		Weight::from_parts(10_089_000, 1725)
+		Weight::from_parts(10_531_000, 1725)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn record_checkpoint() -> Weight {
-		Weight::from_parts(60_672_000, 42683)
+		Weight::from_parts(59_684_000, 42683)
 			.saturating_add(RocksDbWeight::get().reads(6))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn submit_gauntlet_results(r: u32, ) -> Weight {
-		Weight::from_parts(31_794_621, 21488)
-			.saturating_add(Weight::from_parts(3_299_877, 0).saturating_mul(r.into()))
-			.saturating_add(RocksDbWeight::get().reads(6))
+		Weight::from_parts(40_428_974, 21488)
+			.saturating_add(Weight::from_parts(3_330_250, 0).saturating_mul(r.into()))
+			.saturating_add(RocksDbWeight::get().reads(9))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(1))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(r.into()))
 	}
 	fn set_parameters() -> Weight {
-		Weight::from_parts(20_000_000, 1600)
+		Weight::from_parts(12_393_000, 1573)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn on_initialize_idle() -> Weight {
-		Weight::from_parts(192_000, 0)
+		Weight::from_parts(3_810_000, 1502)
+			.saturating_add(RocksDbWeight::get().reads(1))
 	}
 	fn on_initialize_open_window(p: u32, v: u32, ) -> Weight {
-		Weight::from_parts(171_228_615, 1333360)
-			.saturating_add(Weight::from_parts(1_058_061, 0).saturating_mul(p.into()))
-			.saturating_add(Weight::from_parts(13_465_987, 0).saturating_mul(v.into()))
+		Weight::from_parts(122_849_863, 1312862)
+			.saturating_add(Weight::from_parts(1_106_988, 0).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(7_508_349, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(138))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes(140))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(p.into())))
-			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(v.into())))
+			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 1056).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(v.into()))
 	}
 	fn on_initialize_close_scoring(v: u32, p: u32, ) -> Weight {
-		Weight::from_parts(3_285_506_000, 21488)
-			.saturating_add(Weight::from_parts(29_865_306, 0).saturating_mul(v.into()))
-			.saturating_add(Weight::from_parts(28_532_790, 0).saturating_mul(p.into()))
-			.saturating_add(RocksDbWeight::get().reads(8))
+		Weight::from_parts(3_355_658_000, 21488)
+			.saturating_add(Weight::from_parts(29_389_912, 0).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(29_126_350, 0).saturating_mul(p.into()))
+			.saturating_add(RocksDbWeight::get().reads(13))
 			.saturating_add(RocksDbWeight::get().reads((8_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(p.into())))
-			.saturating_add(RocksDbWeight::get().writes(7))
+			.saturating_add(RocksDbWeight::get().writes(8))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(p.into()))
