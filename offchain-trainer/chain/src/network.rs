@@ -15,6 +15,33 @@ pub async fn timing(client: &Client) -> Result<Timing, ChainError> {
 	timing_at(client, newest).await
 }
 
+/// The window timing, read from the chain again only once the window open when it was read has
+/// ended. Nothing a peer does before the next window opens depends on that window's length (the
+/// open window's end, its reveal and scoring periods and the previous window's are fixed), and
+/// the chain puts scheduled parameters in force only when a window opens: so reading once per
+/// window is as good as reading every block, at a fraction of the queries.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TimingCache {
+	/// The block it was read at, the first block it may no longer hold for, and the timing.
+	cached: Option<(u64, u64, Timing)>,
+}
+
+impl TimingCache {
+	/// The timing at block `number` (read from the chain when the cached one may be stale).
+	pub async fn at(&mut self, client: &Client, number: u64) -> Result<Timing, ChainError> {
+		if let Some((read, below, timing)) = self.cached
+			&& read <= number
+			&& number < below
+		{
+			return Ok(timing);
+		}
+		let timing = timing_at(client, number).await?;
+		let below = timing.start(timing.window_of(number) + 1);
+		self.cached = Some((number, below, timing));
+		Ok(timing)
+	}
+}
+
 /// The window timing at block `number`: the timing the window being scored and the open
 /// window opened with (`pallet-training`'s `Windows` records), and the next window's (the
 /// parameters scheduled for it, else those in force), which opens at the schedule's

@@ -1,6 +1,6 @@
 //! PNG charts, drawn with plotters on its bitmap backend: the devnet's picture (held-out loss
 //! after each window's outer step above, each miner's Gauntlet score per window below) and the
-//! audit's score chart. Text uses DejaVu Sans, embedded in the binary, so no system font is
+//! audit's chart of peers' scores and earnings. Text uses DejaVu Sans, embedded in the binary, so no system font is
 //! needed.
 
 use super::history::WindowSummary;
@@ -126,14 +126,25 @@ pub fn draw(path: &Path, windows: &[WindowSummary]) -> Result<(), PlotError> {
 	root.present().map_err(|e| fail(e.to_string()))
 }
 
-/// Draws one chart of `series` (scores over windows) into the PNG file `path` (1000 × 500).
-pub fn scores(path: &Path, title: &str, series: &[Series]) -> Result<(), PlotError> {
+/// Draws the audit's picture of peers into the PNG file `path` (1000 × 800): each one's verdict
+/// score per window above, what it earned per window (in units) below.
+pub fn peers(path: &Path, scores: &[Series], earnings: &[Series]) -> Result<(), PlotError> {
 	register_font();
 	let fail = |message: String| PlotError { path: path.display().to_string(), message };
-	let root = BitMapBackend::new(path, (1000, 500)).into_drawing_area();
+	let root = BitMapBackend::new(path, (1000, 800)).into_drawing_area();
 	root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-	let last = series.iter().flat_map(|(_, p)| p.iter().map(|(w, _)| *w)).max().unwrap_or(1);
-	line_chart(&root, title, "score", (0.0, 1.0), last, series).map_err(fail)?;
+	let (top, bottom) = root.split_vertically(400);
+	let last = scores
+		.iter()
+		.chain(earnings)
+		.flat_map(|(_, p)| p.iter().map(|(w, _)| *w))
+		.max()
+		.unwrap_or(1);
+	line_chart(&top, "verdict score per window", "score", (0.0, 1.0), last, scores)
+		.map_err(fail)?;
+	let (_, hi) = range(earnings, (0.0, 1.0));
+	line_chart(&bottom, "earned per window", "units", (0.0, hi.max(0.1)), last, earnings)
+		.map_err(fail)?;
 	root.present().map_err(|e| fail(e.to_string()))
 }
 
@@ -160,8 +171,11 @@ mod tests {
 		let bytes = std::fs::read(&path).unwrap();
 		assert_eq!(&bytes[1..4], b"PNG");
 		assert!(bytes.len() > 10_000, "a real picture: {} bytes", bytes.len());
-		let single = dir.path().join("scores.png");
-		scores(&single, "scores", &[("alice".into(), vec![(1, 0.2), (2, 0.4)])]).unwrap();
-		assert_eq!(&std::fs::read(&single).unwrap()[1..4], b"PNG");
+		let both = dir.path().join("peers.png");
+		peers(&both, &[("alice".into(), vec![(1, 0.2)])], &[("alice".into(), vec![(1, 41.0)])])
+			.unwrap();
+		let bytes = std::fs::read(&both).unwrap();
+		assert_eq!(&bytes[1..4], b"PNG");
+		assert!(bytes.len() > 10_000, "a real picture: {} bytes", bytes.len());
 	}
 }

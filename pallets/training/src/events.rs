@@ -304,7 +304,8 @@ mod events_and_errors {
 		/// follows (that window's verdict must come before the new window's reveal period).
 		WindowShorterThanScoring,
 		/// `deregister_cooldown` or `unbonding_period` is shorter than a window and its scoring
-		/// period.
+		/// period: the new timing's, or the open window's (a peer that left during it is
+		/// released under the new periods).
 		ReleaseTooEarly,
 		/// `peer_deposit` is zero.
 		ZeroDeposit,

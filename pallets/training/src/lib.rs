@@ -298,6 +298,13 @@ pub mod pallet {
 		ValidatorStake,
 	}
 
+	/// The least stake each retained window's permits were given for (`min_validator_stake`
+	/// when it opened): a permit holder must still hold it to submit, whatever the minimum in
+	/// force by then.
+	#[pallet::storage]
+	pub type PermitThresholds<T: Config> =
+		StorageMap<_, Twox64Concat, WindowIndex, BalanceOf<T>, OptionQuery>;
+
 	/// The validators permitted to score each retained window, highest stake first.
 	#[pallet::storage]
 	pub type WindowValidators<T: Config> = StorageMap<
@@ -479,7 +486,11 @@ pub mod pallet {
 			// aggregation set: close first.
 			let schedule = WindowSchedule::<T>::get();
 			let closed = Self::close_scoring(n, schedule);
-			match (n == schedule.next_open && !n.is_zero()).then(|| CurrentWindow::<T>::get() + 1) {
+			// `>=`: a schedule left behind (it never is, `try_state`) opens the window late
+			// rather than never.
+			match (n >= schedule.next_open && !n.is_zero())
+				.then(|| CurrentWindow::<T>::get().saturating_add(1))
+			{
 				Some(w) => {
 					let (pruned, windows) = Self::open_window(w, n);
 					// The benchmark prunes one window; a second one (a run that keeps less
@@ -706,9 +717,10 @@ pub mod pallet {
 			let now = frame_system::Pallet::<T>::block_number();
 			Self::ensure_scoring_period(window, now)?;
 			ensure!(WindowValidators::<T>::get(window).contains(&who), Error::<T>::NoPermit);
+			let threshold = PermitThresholds::<T>::get(window)
+				.unwrap_or_else(|| Self::params().min_validator_stake);
 			ensure!(
-				peer.leaving_at.is_none()
-					&& T::Stake::stake_of(&who) >= Self::params().min_validator_stake,
+				peer.leaving_at.is_none() && T::Stake::stake_of(&who) >= threshold,
 				Error::<T>::PermitLost
 			);
 			ensure!(!Submissions::<T>::contains_key(window, &who), Error::<T>::AlreadySubmitted);

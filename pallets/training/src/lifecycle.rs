@@ -85,6 +85,7 @@ impl<T: Config> Pallet<T> {
 		for (who, stake) in &selected {
 			PermitStakes::<T>::insert(w, who, stake);
 		}
+		PermitThresholds::<T>::insert(w, min_stake);
 		let validators =
 			BoundedVec::truncate_from(selected.into_iter().map(|(who, _)| who).collect());
 		WindowValidators::<T>::insert(w, &validators);
@@ -110,6 +111,7 @@ impl<T: Config> Pallet<T> {
 		let commitments = Commitments::<T>::clear_prefix(old, limit, None);
 		Windows::<T>::remove(old);
 		WindowValidators::<T>::remove(old);
+		PermitThresholds::<T>::remove(old);
 		AggregationSets::<T>::remove(old);
 		Verdicts::<T>::remove(old);
 		let submissions = Submissions::<T>::clear_prefix(old, T::MaxValidators::get(), None);

@@ -229,9 +229,11 @@ pub mod v3 {
 /// - [`crate::Parameters`] is set to the runtime's `Config` values (what was in force);
 /// - every retained [`crate::Windows`] record gains its timing (`length`, `reveal_blocks`,
 ///   `score_deadline_blocks`): the `Config` values, which were every window's;
-/// - [`crate::WindowSchedule`] is set from the uniform timing: the next window opens at
-///   `(current + 1) × WindowLength`, and the current window's predecessor is scored until
-///   `start of current + ScoreDeadlineBlocks`.
+/// - [`crate::WindowSchedule`] is set from the uniform timing version 3 ran with, read from the
+///   stored window starts (window `w` opened at `w × L`, so `L` = the current window's start /
+///   its index; the `Config` value before window 1): the next window opens at
+///   `(current + 1) × L`, and the current window's predecessor is scored until its start plus
+///   `ScoreDeadlineBlocks`. Retained windows are given that `L` as their length.
 pub mod v4 {
 	use super::*;
 	use crate::{
@@ -262,6 +264,18 @@ pub mod v4 {
 		fn on_runtime_upgrade() -> Weight {
 			let p = Pallet::<T>::config_parameters();
 			Parameters::<T>::put(p);
+			let current = CurrentWindow::<T>::get();
+			// The length version 3 ran with (an upgrade may also change the constant).
+			let old: Option<WindowInfoV3<frame_system::pallet_prelude::BlockNumberFor<T>>> =
+				frame_support::storage::unhashed::get(&Windows::<T>::hashed_key_for(current));
+			let length = match old {
+				Some(info) if current >= 1 => {
+					let c: frame_system::pallet_prelude::BlockNumberFor<T> =
+						current.unique_saturated_into();
+					info.start_block / c
+				},
+				_ => p.window_length,
+			};
 			let mut windows = 0u64;
 			Windows::<T>::translate::<
 				WindowInfoV3<frame_system::pallet_prelude::BlockNumberFor<T>>,
@@ -271,15 +285,14 @@ pub mod v4 {
 				Some(WindowInfo {
 					seed: old.seed,
 					start_block: old.start_block,
-					length: p.window_length,
+					length,
 					reveal_blocks: p.reveal_blocks,
 					score_deadline_blocks: p.score_deadline_blocks,
 				})
 			});
-			let current = CurrentWindow::<T>::get();
 			let start = |w: WindowIndex| {
 				let w: frame_system::pallet_prelude::BlockNumberFor<T> = w.unique_saturated_into();
-				w.saturating_mul(p.window_length)
+				w.saturating_mul(length)
 			};
 			let closing = (current >= 2)
 				.then(|| (current - 1, start(current).saturating_add(p.score_deadline_blocks)));
@@ -291,7 +304,7 @@ pub mod v4 {
 				target: crate::LOG_TARGET,
 				"storage v3 → v4: parameters set from the runtime's constants, {windows} windows given their timing"
 			);
-			T::DbWeight::get().reads_writes(windows.saturating_add(1), windows.saturating_add(2))
+			T::DbWeight::get().reads_writes(windows.saturating_add(2), windows.saturating_add(2))
 		}
 	}
 

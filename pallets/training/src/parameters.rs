@@ -78,7 +78,8 @@ pub enum ParameterProblem {
 	/// The new window is shorter than the scoring period of the window being scored when it
 	/// opens.
 	ShorterThanScoring,
-	/// The cool-down or the unbonding period is shorter than a window and its scoring period.
+	/// The cool-down or the unbonding period is shorter than a window and its scoring period
+	/// (the new window's, or the one open when the set takes effect).
 	Release,
 	/// A zero deposit (registration would be free).
 	Deposit,
@@ -193,8 +194,17 @@ impl<T: Config> Pallet<T> {
 		if let Some(problem) = Self::parameter_problem(p) {
 			return Err(problem);
 		}
-		if p.window_length < Self::params().score_deadline_blocks {
+		let now = Self::params();
+		if p.window_length < now.score_deadline_blocks {
 			return Err(ParameterProblem::ShorterThanScoring);
+		}
+		// A peer that left (or unbonded) during the window now open is released under the new
+		// periods once they are in force: they must still outlast that window and its scoring
+		// period, or a shortened cool-down would free a deposit before its last payload is
+		// scored.
+		let open = now.window_length.saturating_add(now.score_deadline_blocks);
+		if p.deregister_cooldown < open || p.unbonding_period < open {
+			return Err(ParameterProblem::Release);
 		}
 		Ok(())
 	}

@@ -2,6 +2,7 @@
 
 use crate::{pallet::*, *};
 use frame_support::{pallet_prelude::*, traits::fungible::InspectHold};
+use sp_runtime::traits::Zero;
 
 impl<T: Config> Pallet<T> {
 	/// The pallet's storage invariants; checked by `try_state` and after every unit test.
@@ -35,6 +36,14 @@ impl<T: Config> Pallet<T> {
 
 		let current = CurrentWindow::<T>::get();
 		let schedule = WindowSchedule::<T>::get();
+		let now = frame_system::Pallet::<T>::block_number();
+		if !now.is_zero() {
+			ensure!(schedule.next_open > now, "the next window's opening is behind the chain");
+			ensure!(
+				schedule.closing.is_none_or(|(_, at)| at > now),
+				"a scoring close is behind the chain"
+			);
+		}
 		if let Some(open) = Windows::<T>::get(current) {
 			ensure!(
 				schedule.next_open == open.end(),

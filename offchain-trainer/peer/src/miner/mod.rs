@@ -125,6 +125,8 @@ struct Miner {
 	progress: ProgressBar,
 	/// The window protocol's decisions (made once the chain's timing is known).
 	machine: Option<protocol::Miner>,
+	/// The chain's window timing, read again once per window.
+	timing: chain::network::TimingCache,
 	/// The payload just built, until the machine says to commit it (or sits the window out).
 	built: Option<Built>,
 	/// The payload committed last, until it is uploaded.
@@ -157,6 +159,7 @@ pub async fn run(
 		store,
 		progress,
 		machine: None,
+		timing: chain::network::TimingCache::default(),
 		built: None,
 		payload: None,
 		blocks: 0,
@@ -208,8 +211,8 @@ impl Session for Miner {
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();
 			self.blocks += 1;
-			// The governed timing may change when a window opens: read at every block.
-			let timing = chain::network::timing_at(&client, n).await?;
+			// The governed timing may change when a window opens.
+			let timing = self.timing.at(&client, n).await?;
 			if let Some(machine) = self.machine.as_mut() {
 				machine.set_timing(timing);
 			}

@@ -278,9 +278,10 @@ async fn session(
 ) -> Result<(), ChainError> {
 	let client = chain::connect(&config.url).await?;
 	let mut blocks = client.stream_blocks().await.map_err(|e| ChainError::Blocks(e.to_string()))?;
+	let mut cache = chain::network::TimingCache::default();
 	while let Some(block) = blocks.next().await {
 		let n = block.map_err(|e| ChainError::Blocks(e.to_string()))?.number();
-		let timing = chain::network::timing_at(&client, n).await?;
+		let timing = cache.at(&client, n).await?;
 		observe(config, watch, state, &client, &timing, n).await?;
 	}
 	Err(ChainError::Blocks("the node closed the finalized block stream".into()))

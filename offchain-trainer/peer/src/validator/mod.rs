@@ -111,6 +111,8 @@ struct Validator {
 	pending: Option<Stepped>,
 	/// The window protocol's decisions (made once the chain's timing is known).
 	machine: Option<protocol::Validator>,
+	/// The chain's window timing, read again once per window.
+	timing: chain::network::TimingCache,
 	/// Blocks processed (all sessions).
 	blocks: u64,
 	/// θ_w's losses on each committed miner's rows, computed in window w's reveal period.
@@ -141,6 +143,7 @@ pub async fn run(
 		scoring: None,
 		pending: None,
 		machine: None,
+		timing: chain::network::TimingCache::default(),
 		blocks: 0,
 		before: (0, BTreeMap::new()),
 		tx_lock: Default::default(),
@@ -188,8 +191,8 @@ impl Session for Validator {
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();
 			self.blocks += 1;
-			// The governed timing may change when a window opens: read at every block.
-			let timing = chain::network::timing_at(&client, n).await?;
+			// The governed timing may change when a window opens.
+			let timing = self.timing.at(&client, n).await?;
 			if let Some(machine) = self.machine.as_mut() {
 				machine.set_timing(timing);
 			}

@@ -53,7 +53,7 @@ pub(crate) enum AuditQuestion {
 		/// Last window (default: the newest).
 		#[arg(long, default_value_t = u64::MAX)]
 		to: u64,
-		/// Also draw their scores per window into this PNG.
+		/// Also draw their scores and earnings per window into this PNG.
 		#[arg(long)]
 		plot: Option<PathBuf>,
 	},
@@ -98,20 +98,32 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<()> {
 				audits.push(query::peer(&conn.client, conn.at, account, from, to).await?);
 			}
 			if let Some(path) = plot {
-				let series: Vec<tessera_trainer::devnet::plot::Series> = audits
+				use tessera_trainer::devnet::plot::{Series, peers};
+				/// Base units per unit of the chain's token.
+				const UNIT: f64 = 1e12;
+				let label = |a: &query::PeerAudit| {
+					a.name.clone().unwrap_or_else(|| a.account[..12].to_string())
+				};
+				let scores: Vec<Series> = audits
 					.iter()
 					.map(|a| {
-						let label = a.name.clone().unwrap_or_else(|| a.account[..12].to_string());
-						(
-							label,
-							a.windows
-								.iter()
-								.filter_map(|w| w.score.map(|s| (w.window, s)))
-								.collect(),
-						)
+						let points = a
+							.windows
+							.iter()
+							.filter_map(|w| w.score.map(|s| (w.window, s)))
+							.collect();
+						(label(a), points)
 					})
 					.collect();
-				tessera_trainer::devnet::plot::scores(&path, "verdict score per window", &series)?;
+				let earnings: Vec<Series> = audits
+					.iter()
+					.map(|a| {
+						let points =
+							a.windows.iter().map(|w| (w.window, w.earned as f64 / UNIT)).collect();
+						(label(a), points)
+					})
+					.collect();
+				peers(&path, &scores, &earnings)?;
 				eprintln!("plot: {}", path.display());
 			}
 			render::peers(&audits, format)

@@ -261,8 +261,9 @@ fn a_new_deposit_holds_from_newcomers_and_registered_peers_keep_theirs() {
 }
 
 #[test]
-fn a_new_emission_and_split_pay_from_the_next_window() {
+fn a_new_emission_and_split_pay_from_the_first_verdict_after_the_change() {
 	run_test(|| {
+		// 50 / 50 / 0 of three times the emission, in force from window 2 on.
 		let richer = RunParameters {
 			emission_per_window: EMISSION * 3,
 			miners_share: Perbill::from_percent(50),
@@ -271,27 +272,84 @@ fn a_new_emission_and_split_pay_from_the_next_window() {
 		};
 		run_to_block(WINDOW + 1);
 		assert_ok!(Training::set_parameters(RuntimeOrigin::root(), richer));
-		let paid = |w: u64| {
-			training_events().into_iter().find_map(|e| match e {
-				Event::RewardsPaid { window, emission, owner, .. } if window == w => {
-					Some((emission, owner))
-				},
-				_ => None,
-			})
+		run_until_window(2);
+		// Window 1's verdict comes after the change: Alice (the only miner scored) takes the
+		// miners' half, Charlie (the only validator) the validators' half, the owner nothing.
+		assert_ok!(Training::submit_gauntlet_results(
+			RuntimeOrigin::signed(CHARLIE),
+			1,
+			vec![peer_result(ALICE, 60)],
+			vec![],
+			sp_core::H256::repeat_byte(1),
+		));
+		let (alice, charlie) = (Balances::free_balance(ALICE), Balances::free_balance(CHARLIE));
+		run_to_block(2 * WINDOW + DEADLINE);
+		let paid = training_events().into_iter().find_map(|e| match e {
+			Event::RewardsPaid {
+				window: 1, emission, miners, validators, owner, burned, ..
+			} => Some((emission, miners, validators, owner, burned)),
+			_ => None,
+		});
+		let half = EMISSION * 3 / 2;
+		assert_eq!(paid, Some((EMISSION * 3, half, half, 0, 0)));
+		assert_eq!(Balances::free_balance(ALICE) - alice, half);
+		assert_eq!(Balances::free_balance(CHARLIE) - charlie, half);
+	});
+}
+
+#[test]
+fn a_shortened_cool_down_must_still_outlast_the_open_window_and_its_scoring() {
+	run_test(|| {
+		// On its own this set is fine (6-block windows scored for 4 need 10 blocks), but a peer
+		// that leaves now, in a 10-block window scored for 5, needs 15.
+		let shorter = RunParameters {
+			window_length: 6,
+			reveal_blocks: 2,
+			score_deadline_blocks: 4,
+			deregister_cooldown: 10,
+			unbonding_period: 10,
+			..params()
 		};
-		// Window 1's verdict is published during window 2: the new set is in force by then.
-		for w in [1u64, 2] {
-			let deadline = loop {
-				if let Some(info) = Windows::<Test>::get(w + 1) {
-					break info.start_block
-						+ Windows::<Test>::get(w).map_or(0, |i| i.score_deadline_blocks);
-				}
-				run_to_block(System::block_number() + 1);
-			};
-			run_to_block(deadline);
-			let (emission, owner) = paid(w).expect("paid at its verdict");
-			assert_eq!(emission, EMISSION * 3, "window {w}");
-			assert_eq!(owner, EMISSION * 3, "nobody earned: the owner gets it all");
-		}
+		assert_eq!(Training::parameter_problem(&shorter), None);
+		assert_noop!(
+			Training::set_parameters(RuntimeOrigin::root(), shorter),
+			Error::<Test>::ReleaseTooEarly
+		);
+		let ok = RunParameters { deregister_cooldown: 15, unbonding_period: 15, ..shorter };
+		assert_ok!(Training::set_parameters(RuntimeOrigin::root(), ok));
+	});
+}
+
+#[test]
+fn raising_the_minimum_stake_keeps_the_permits_of_the_window_being_scored() {
+	run_test(|| {
+		// Charlie holds 100 (the minimum is 50) and a permit for window 1.
+		run_until_window(1);
+		assert!(WindowValidators::<Test>::get(1).contains(&CHARLIE));
+		let dearer = RunParameters { min_validator_stake: CHARLIE_STAKE * 2, ..params() };
+		assert_ok!(Training::set_parameters(RuntimeOrigin::root(), dearer));
+		run_until_window(2);
+		// Window 1 was permitted under the old minimum: Charlie still scores it.
+		assert_ok!(Training::submit_gauntlet_results(
+			RuntimeOrigin::signed(CHARLIE),
+			1,
+			vec![peer_result(ALICE, 60)],
+			vec![],
+			sp_core::H256::repeat_byte(1),
+		));
+		// Window 2 opened under the new one: no permit for 100.
+		assert!(!WindowValidators::<Test>::get(2).contains(&CHARLIE));
+		assert_eq!(PermitThresholds::<Test>::get(2), Some(CHARLIE_STAKE * 2));
+		run_until_window(3);
+		assert_noop!(
+			Training::submit_gauntlet_results(
+				RuntimeOrigin::signed(CHARLIE),
+				2,
+				vec![peer_result(ALICE, 60)],
+				vec![],
+				sp_core::H256::repeat_byte(1),
+			),
+			Error::<Test>::NoPermit
+		);
 	});
 }
