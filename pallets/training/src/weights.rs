@@ -7,7 +7,7 @@
 //! script after changing a call or a benchmark.
 //!
 //! Benchmark CLI 64.0.0, 2026-12-03; steps `20`, repeat `10`;
-//! wasm execution `Compiled`; CPU `Intel(R) Xeon(R) Processor`.
+//! wasm execution `Compiled`; CPU `AMD EPYC`.
 //!
 //! [`SubstrateWeight`] prices storage with the runtime's configured database weights; `()` with
 //! RocksDB's, for the mock runtime and tests.
@@ -108,8 +108,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Agreement` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
 		// Proof size: measured `34181`, estimated `809694`.
-		// Minimum execution time: 2_527_310_000 picoseconds.
-		Weight::from_parts(2_613_289_000, 809694)
+		// Minimum execution time: 3_228_968_000 picoseconds.
+		Weight::from_parts(3_977_494_000, 809694)
 			.saturating_add(T::DbWeight::get().reads(780))
 			.saturating_add(T::DbWeight::get().writes(11))
 	}
@@ -117,8 +117,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Peers` (`max_values`: None, `max_size`: Some(658), added: 3133, mode: `MaxEncodedLen`)
 	fn set_storage_location() -> Weight {
 		// Proof size: measured `428`, estimated `4123`.
-		// Minimum execution time: 14_242_000 picoseconds.
-		Weight::from_parts(15_500_000, 4123)
+		// Minimum execution time: 16_755_000 picoseconds.
+		Weight::from_parts(23_755_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -128,8 +128,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Parameters` (`max_values`: Some(1), `max_size`: Some(88), added: 583, mode: `MaxEncodedLen`)
 	fn deregister() -> Weight {
 		// Proof size: measured `506`, estimated `4123`.
-		// Minimum execution time: 15_785_000 picoseconds.
-		Weight::from_parts(17_168_000, 4123)
+		// Minimum execution time: 18_167_000 picoseconds.
+		Weight::from_parts(22_704_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -151,8 +151,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Agreement` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn withdraw_deposit() -> Weight {
 		// Proof size: measured `952`, estimated `4123`.
-		// Minimum execution time: 84_703_000 picoseconds.
-		Weight::from_parts(89_293_000, 4123)
+		// Minimum execution time: 108_031_000 picoseconds.
+		Weight::from_parts(117_795_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(7))
 	}
@@ -164,8 +164,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn bond() -> Weight {
 		// Proof size: measured `722`, estimated `4123`.
-		// Minimum execution time: 51_962_000 picoseconds.
-		Weight::from_parts(54_494_000, 4123)
+		// Minimum execution time: 63_285_000 picoseconds.
+		Weight::from_parts(67_320_000, 4123)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -177,8 +177,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Parameters` (`max_values`: Some(1), `max_size`: Some(88), added: 583, mode: `MaxEncodedLen`)
 	fn unbond() -> Weight {
 		// Proof size: measured `473`, estimated `3550`.
-		// Minimum execution time: 18_990_000 picoseconds.
-		Weight::from_parts(20_331_000, 3550)
+		// Minimum execution time: 21_582_000 picoseconds.
+		Weight::from_parts(26_259_000, 3550)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -190,8 +190,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn withdraw_unbonded() -> Weight {
 		// Proof size: measured `625`, estimated `3593`.
-		// Minimum execution time: 46_819_000 picoseconds.
-		Weight::from_parts(49_344_000, 3593)
+		// Minimum execution time: 57_476_000 picoseconds.
+		Weight::from_parts(63_865_000, 3593)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
@@ -202,9 +202,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Training::Commitments` (r:1 w:1)
 	/// Proof: `Training::Commitments` (`max_values`: None, `max_size`: Some(684), added: 3159, mode: `MaxEncodedLen`)
 	fn commit_gradient() -> Weight {
-		// Proof size: measured `576`, estimated `4149`.
-		// Minimum execution time: 20_544_000 picoseconds.
-		Weight::from_parts(22_201_000, 4149)
+		// Proof size: measured `609`, estimated `4149`.
+		// Minimum execution time: 24_586_000 picoseconds.
+		Weight::from_parts(30_315_000, 4149)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -212,8 +212,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Run` (`max_values`: Some(1), `max_size`: Some(240), added: 735, mode: `MaxEncodedLen`)
 	fn start_run() -> Weight {
 		// Proof size: measured `183`, estimated `1725`.
-		// Minimum execution time: 9_564_000 picoseconds.
-		Weight::from_parts(10_531_000, 1725)
+		// Minimum execution time: 11_227_000 picoseconds.
+		Weight::from_parts(16_895_000, 1725)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -230,9 +230,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Training::Checkpoints` (r:1 w:1)
 	/// Proof: `Training::Checkpoints` (`max_values`: None, `max_size`: Some(39218), added: 41693, mode: `MaxEncodedLen`)
 	fn record_checkpoint() -> Weight {
-		// Proof size: measured `7605`, estimated `42683`.
-		// Minimum execution time: 57_462_000 picoseconds.
-		Weight::from_parts(59_684_000, 42683)
+		// Proof size: measured `7638`, estimated `42683`.
+		// Minimum execution time: 75_983_000 picoseconds.
+		Weight::from_parts(117_214_000, 42683)
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -244,23 +244,23 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Windows` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Training::WindowValidators` (r:1 w:0)
 	/// Proof: `Training::WindowValidators` (`max_values`: None, `max_size`: Some(2066), added: 4541, mode: `MaxEncodedLen`)
+	/// Storage: `Training::PermitThresholds` (r:1 w:0)
+	/// Proof: `Training::PermitThresholds` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:0)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Training::UnbondingStake` (r:1 w:0)
 	/// Proof: `Training::UnbondingStake` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
-	/// Storage: `Training::Parameters` (r:1 w:0)
-	/// Proof: `Training::Parameters` (`max_values`: Some(1), `max_size`: Some(88), added: 583, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Submissions` (r:1 w:1)
 	/// Proof: `Training::Submissions` (`max_values`: None, `max_size`: Some(18023), added: 20498, mode: `MaxEncodedLen`)
 	/// Storage: `Training::AggregationSets` (r:1 w:0)
 	/// Proof: `Training::AggregationSets` (`max_values`: None, `max_size`: Some(1041), added: 3516, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[0, 255]`.
 	fn submit_gauntlet_results(r: u32, ) -> Weight {
-		// Proof size: measured `2357 + r * (86 ±0)`, estimated `21488 + r * (3133 ±0)`.
-		// Minimum execution time: 40_415_000 picoseconds.
-		Weight::from_parts(40_428_974, 21488)
-			// Standard error: 6_164
-			.saturating_add(Weight::from_parts(3_330_250, 0).saturating_mul(r.into()))
+		// Proof size: measured `2369 + r * (86 ±0)`, estimated `21488 + r * (3133 ±0)`.
+		// Minimum execution time: 53_350_000 picoseconds.
+		Weight::from_parts(134_201_053, 21488)
+			// Standard error: 80_507
+			.saturating_add(Weight::from_parts(5_369_229, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(9))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -276,8 +276,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::PendingParameters` (`max_values`: Some(1), `max_size`: Some(88), added: 583, mode: `MaxEncodedLen`)
 	fn set_parameters() -> Weight {
 		// Proof size: measured `261`, estimated `1573`.
-		// Minimum execution time: 11_182_000 picoseconds.
-		Weight::from_parts(12_393_000, 1573)
+		// Minimum execution time: 13_090_000 picoseconds.
+		Weight::from_parts(15_092_000, 1573)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -285,8 +285,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::WindowSchedule` (`max_values`: Some(1), `max_size`: Some(17), added: 512, mode: `MaxEncodedLen`)
 	fn on_initialize_idle() -> Weight {
 		// Proof size: measured `183`, estimated `1502`.
-		// Minimum execution time: 3_320_000 picoseconds.
-		Weight::from_parts(3_810_000, 1502)
+		// Minimum execution time: 4_246_000 picoseconds.
+		Weight::from_parts(5_358_000, 1502)
 			.saturating_add(T::DbWeight::get().reads(1))
 	}
 	/// Storage: `Training::WindowSchedule` (r:1 w:1)
@@ -317,6 +317,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::PeerCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Verdicts` (r:0 w:1)
 	/// Proof: `Training::Verdicts` (`max_values`: None, `max_size`: Some(10300), added: 12775, mode: `MaxEncodedLen`)
+	/// Storage: `Training::PermitThresholds` (r:0 w:2)
+	/// Proof: `Training::PermitThresholds` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Training::AggregationSets` (r:0 w:2)
 	/// Proof: `Training::AggregationSets` (`max_values`: None, `max_size`: Some(1041), added: 3516, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Parameters` (r:0 w:1)
@@ -326,17 +328,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[0, 256]`.
 	/// The range of component `v` is `[1, 256]`.
 	fn on_initialize_open_window(p: u32, v: u32, ) -> Weight {
-		// Proof size: measured `6919 + p * (85 ±0) + v * (210 ±0)`, estimated `1312862 + p * (1056 ±184) + v * (3133 ±0)`.
-		// Minimum execution time: 415_146_000 picoseconds.
-		Weight::from_parts(122_849_863, 1312862)
-			// Standard error: 27_733
-			.saturating_add(Weight::from_parts(1_106_988, 0).saturating_mul(p.into()))
-			// Standard error: 27_853
-			.saturating_add(Weight::from_parts(7_508_349, 0).saturating_mul(v.into()))
+		// Proof size: measured `6952 + p * (85 ±0) + v * (210 ±0)`, estimated `1312862 + p * (1056 ±184) + v * (3133 ±0)`.
+		// Minimum execution time: 510_850_000 picoseconds.
+		Weight::from_parts(642_525_940, 1312862)
+			// Standard error: 440_763
+			.saturating_add(Weight::from_parts(218_866, 0).saturating_mul(p.into()))
+			// Standard error: 442_676
+			.saturating_add(Weight::from_parts(10_271_848, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(138))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(v.into())))
-			.saturating_add(T::DbWeight::get().writes(140))
+			.saturating_add(T::DbWeight::get().writes(142))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 1056).saturating_mul(p.into()))
@@ -380,6 +382,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Training::Windows` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Training::Verdicts` (r:0 w:1)
 	/// Proof: `Training::Verdicts` (`max_values`: None, `max_size`: Some(10300), added: 12775, mode: `MaxEncodedLen`)
+	/// Storage: `Training::PermitThresholds` (r:0 w:1)
+	/// Proof: `Training::PermitThresholds` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Training::AggregationSets` (r:0 w:1)
 	/// Proof: `Training::AggregationSets` (`max_values`: None, `max_size`: Some(1041), added: 3516, mode: `MaxEncodedLen`)
 	/// Storage: `Training::WindowValidators` (r:0 w:1)
@@ -387,17 +391,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `v` is `[1, 64]`.
 	/// The range of component `p` is `[0, 192]`.
 	fn on_initialize_close_scoring(v: u32, p: u32, ) -> Weight {
-		// Proof size: measured `35 + p * (301 ±0) + v * (487 ±0)`, estimated `21488 + p * (3133 ±0) + v * (20498 ±0)`.
-		// Minimum execution time: 3_300_313_000 picoseconds.
-		Weight::from_parts(3_355_658_000, 21488)
-			// Standard error: 1_923_292
-			.saturating_add(Weight::from_parts(29_389_912, 0).saturating_mul(v.into()))
-			// Standard error: 641_324
-			.saturating_add(Weight::from_parts(29_126_350, 0).saturating_mul(p.into()))
+		// Proof size: measured `68 + p * (301 ±0) + v * (487 ±0)`, estimated `21488 + p * (3133 ±0) + v * (20498 ±0)`.
+		// Minimum execution time: 4_391_670_000 picoseconds.
+		Weight::from_parts(4_538_999_000, 21488)
+			// Standard error: 3_918_141
+			.saturating_add(Weight::from_parts(66_813_424, 0).saturating_mul(v.into()))
+			// Standard error: 1_306_509
+			.saturating_add(Weight::from_parts(42_277_345, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(13))
 			.saturating_add(T::DbWeight::get().reads((8_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(p.into())))
-			.saturating_add(T::DbWeight::get().writes(8))
+			.saturating_add(T::DbWeight::get().writes(9))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(p.into()))
@@ -409,93 +413,93 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// their own.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(2_613_289_000, 809694)
+		Weight::from_parts(3_977_494_000, 809694)
 			.saturating_add(RocksDbWeight::get().reads(780))
 			.saturating_add(RocksDbWeight::get().writes(11))
 	}
 	fn set_storage_location() -> Weight {
-		Weight::from_parts(15_500_000, 4123)
+		Weight::from_parts(23_755_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn deregister() -> Weight {
-		Weight::from_parts(17_168_000, 4123)
+		Weight::from_parts(22_704_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(2))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn withdraw_deposit() -> Weight {
-		Weight::from_parts(89_293_000, 4123)
+		Weight::from_parts(117_795_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(6))
 			.saturating_add(RocksDbWeight::get().writes(7))
 	}
 	fn bond() -> Weight {
-		Weight::from_parts(54_494_000, 4123)
+		Weight::from_parts(67_320_000, 4123)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(2))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(20_331_000, 3550)
+		Weight::from_parts(26_259_000, 3550)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn withdraw_unbonded() -> Weight {
-		Weight::from_parts(49_344_000, 3593)
+		Weight::from_parts(63_865_000, 3593)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(3))
 	}
 	fn commit_gradient() -> Weight {
-		Weight::from_parts(22_201_000, 4149)
+		Weight::from_parts(30_315_000, 4149)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn start_run() -> Weight {
-		Weight::from_parts(10_531_000, 1725)
+		Weight::from_parts(16_895_000, 1725)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn record_checkpoint() -> Weight {
-		Weight::from_parts(59_684_000, 42683)
+		Weight::from_parts(117_214_000, 42683)
 			.saturating_add(RocksDbWeight::get().reads(6))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn submit_gauntlet_results(r: u32, ) -> Weight {
-		Weight::from_parts(40_428_974, 21488)
-			.saturating_add(Weight::from_parts(3_330_250, 0).saturating_mul(r.into()))
+		Weight::from_parts(134_201_053, 21488)
+			.saturating_add(Weight::from_parts(5_369_229, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(9))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(1))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(r.into()))
 	}
 	fn set_parameters() -> Weight {
-		Weight::from_parts(12_393_000, 1573)
+		Weight::from_parts(15_092_000, 1573)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn on_initialize_idle() -> Weight {
-		Weight::from_parts(3_810_000, 1502)
+		Weight::from_parts(5_358_000, 1502)
 			.saturating_add(RocksDbWeight::get().reads(1))
 	}
 	fn on_initialize_open_window(p: u32, v: u32, ) -> Weight {
-		Weight::from_parts(122_849_863, 1312862)
-			.saturating_add(Weight::from_parts(1_106_988, 0).saturating_mul(p.into()))
-			.saturating_add(Weight::from_parts(7_508_349, 0).saturating_mul(v.into()))
+		Weight::from_parts(642_525_940, 1312862)
+			.saturating_add(Weight::from_parts(218_866, 0).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(10_271_848, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(138))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(v.into())))
-			.saturating_add(RocksDbWeight::get().writes(140))
+			.saturating_add(RocksDbWeight::get().writes(142))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 1056).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(v.into()))
 	}
 	fn on_initialize_close_scoring(v: u32, p: u32, ) -> Weight {
-		Weight::from_parts(3_355_658_000, 21488)
-			.saturating_add(Weight::from_parts(29_389_912, 0).saturating_mul(v.into()))
-			.saturating_add(Weight::from_parts(29_126_350, 0).saturating_mul(p.into()))
+		Weight::from_parts(4_538_999_000, 21488)
+			.saturating_add(Weight::from_parts(66_813_424, 0).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(42_277_345, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(13))
 			.saturating_add(RocksDbWeight::get().reads((8_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(p.into())))
-			.saturating_add(RocksDbWeight::get().writes(8))
+			.saturating_add(RocksDbWeight::get().writes(9))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 3133).saturating_mul(p.into()))
