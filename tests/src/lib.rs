@@ -2,10 +2,11 @@
 //! `tessera-node --dev` on loopback ports chosen at run time (waiting on its log rather than
 //! sleeping), serves a real S3-compatible store ([`s3`]), provides the training corpus
 //! ([`corpus`]), runs real miner and validator processes ([`peers`]) and can cut their RPC
-//! connections ([`proxy`]). Every process and directory it creates is removed when its handle
+//! connections ([`proxy`]), and runs the docs' JavaScript examples ([`docs`]). Every process and directory it creates is removed when its handle
 //! drops.
 
 pub mod corpus;
+pub mod docs;
 pub mod harness;
 pub mod node;
 pub mod paths;

@@ -2,7 +2,8 @@
 //! through subxt; in the next window both permitted validators (Dave, 10 000 stake from genesis;
 //! Eve, 3 000) submit different results for it; when its scoring period closes, the verdict read
 //! through the `TrainingApi` runtime API is the stake-weighted median — here Dave's view, since
-//! he holds more than half of the stake — with the inclusion list and θ hash he backed.
+//! he holds more than half of the stake — with the inclusion list and θ hash he backed. Then
+//! `docs/runtime-api.md`'s polkadot.js example reads that verdict as the page shows it.
 
 use std::time::Duration;
 use subxt::utils::H256;
@@ -12,7 +13,7 @@ use tessera_chain::{
 	training::{self, Location, PeerResult, Role},
 	windows,
 };
-use tessera_e2e::{NodeOptions, TestNode};
+use tessera_e2e::{NodeOptions, TestNode, docs};
 
 const DEADLINE: Duration = Duration::from_secs(180);
 const UNIT: u128 = 1_000_000_000_000;
@@ -108,5 +109,33 @@ async fn verdict_of_two_validators_is_the_stake_weighted_median() -> anyhow::Res
 
 	let history = training::peer_scores(&client, &id(&alice), 0, w).await?;
 	assert_eq!(history.last(), Some(&(w, 800_000_000)));
+
+	// docs/runtime-api.md's polkadot.js example, run as written against this verdict: the
+	// runtime API through `api.call`, and the raw `state_call` giving the same bytes.
+	let example = docs::js_blocks("docs/runtime-api.md")?
+		.into_iter()
+		.find(|b| b.contains("windowReport"))
+		.ok_or_else(|| anyhow::anyhow!("docs/runtime-api.md has no polkadot.js example"))?;
+	let window_line = format!("const window = {w};");
+	let code = docs::substitute(
+		&example,
+		&[("ws://127.0.0.1:9944", node.rpc_url()), ("const window = 3;", &window_line)],
+	)?;
+	let out = docs::run_js(&code, DEADLINE).await?;
+	let lines: Vec<&str> = out.lines().collect();
+	let [storage, report, same] = lines[..] else {
+		anyhow::bail!("the example printed {} lines, not 3:\n{out}", lines.len());
+	};
+	let storage: serde_json::Value = serde_json::from_str(storage)?;
+	assert!(!storage["verdict"].is_null(), "the verdict in storage: {storage}");
+	let report: serde_json::Value = serde_json::from_str(report)?;
+	assert_eq!(report["window"], serde_json::json!(w.to_string()), "{report}");
+	let alice_ss58 = alice.public_key().to_account_id().to_string();
+	assert!(
+		report["scores"].to_string().contains(&alice_ss58)
+			&& report["scores"].to_string().contains("80.00%"),
+		"Alice's 80 % in the runtime API's answer: {report}"
+	);
+	assert_eq!(same, "true", "state_call's raw answer equals api.call's");
 	Ok(())
 }

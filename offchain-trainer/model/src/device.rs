@@ -11,7 +11,7 @@ pub enum DeviceError {
 	Unknown(String),
 	/// The GPU could not be opened (no GPU, no driver, or a build without CUDA).
 	#[error(
-		"cannot open CUDA device {ordinal} (GPU support needs a build with `--features cuda`, see docs/BUILD.md)"
+		"cannot open CUDA device {ordinal} (GPU support needs a build with `--features cuda`, see docs/gpu.md)"
 	)]
 	Cuda {
 		/// The GPU's number.

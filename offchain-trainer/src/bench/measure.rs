@@ -418,7 +418,7 @@ fn codec_gpu(spec: &BenchSpec) -> Result<Figures, MeasureError> {
 #[cfg(not(feature = "gpu-codec"))]
 fn codec_gpu(_spec: &BenchSpec) -> Result<Figures, MeasureError> {
 	Err(MeasureError::Gpu(
-		"this build has no GPU codec: build with `--features cuda` (docs/BUILD.md)".into(),
+		"this build has no GPU codec: build with `--features cuda` (docs/gpu.md)".into(),
 	))
 }
 

@@ -53,7 +53,7 @@ pub enum GpuError {
 	NoDriver,
 	/// `libnvrtc` could not be loaded.
 	#[error(
-		"NVRTC (libnvrtc.so) could not be loaded: install the CUDA toolkit or the PyPI wheel nvidia-cuda-nvrtc-cu12 and put its lib directory on LD_LIBRARY_PATH (docs/BUILD.md)"
+		"NVRTC (libnvrtc.so) could not be loaded: install the CUDA toolkit or the PyPI wheel nvidia-cuda-nvrtc-cu12 and put its lib directory on LD_LIBRARY_PATH (docs/gpu.md)"
 	)]
 	NoNvrtc,
 	/// NVRTC refused the kernels.

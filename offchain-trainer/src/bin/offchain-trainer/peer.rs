@@ -86,7 +86,7 @@ pub(crate) struct PeerArgs {
 	#[arg(long, default_value_t = 2)]
 	pub(crate) threads: usize,
 	/// Where the model trains and evaluates: `cpu`, or `cuda` / `cuda:N` (NVIDIA GPU N; a
-	/// build with `--features cuda`, docs/BUILD.md).
+	/// build with `--features cuda`, docs/gpu.md).
 	#[arg(long, env = "TESSERA_DEVICE", default_value = "cpu")]
 	pub(crate) device: String,
 }
