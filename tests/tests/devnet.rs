@@ -46,6 +46,25 @@ async fn devnet_runs_the_whole_network_and_shows_it_learning() -> anyhow::Result
 		.map(|l| l.split(" → ").filter_map(|x| x.trim().parse().ok()).collect())
 		.unwrap_or_default();
 	assert!(losses.len() == 2 && losses[1] < losses[0] - 0.2, "loss falls: {losses:?}\n{stdout}");
+	// Each miner's utilisation: its inner loop's share of the windows, a percentage.
+	let utilisation = stdout
+		.lines()
+		.find_map(|l| {
+			l.strip_prefix("miner utilisation (training time / window time, windows 1–4): ")
+		})
+		.unwrap_or_else(|| panic!("no utilisation line:\n{stdout}"));
+	for name in ["alice", "bob", "charlie"] {
+		let share: f64 = utilisation
+			.split(", ")
+			.find_map(|c| c.strip_prefix(&format!("{name} ")))
+			.and_then(|c| c.strip_suffix(" %"))
+			.and_then(|c| c.parse().ok())
+			.unwrap_or_else(|| panic!("no share for {name}: {utilisation}"));
+		assert!(
+			share > 0.0 && share <= 100.0,
+			"{name} trained {share} % of the time: {utilisation}"
+		);
+	}
 	let png = std::fs::read(dir.path().join("devnet.png"))?;
 	assert_eq!(&png[1..4], b"PNG");
 	for name in ["alice", "bob", "charlie", "dave"] {

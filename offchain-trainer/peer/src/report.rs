@@ -23,6 +23,10 @@ pub enum Record {
 		loss: Option<f32>,
 		/// Tokens per second.
 		tokens_per_second: f64,
+		/// Seconds the inner loop ran (its share of the window is the miner's utilisation;
+		/// absent from reports written before it was recorded).
+		#[serde(default)]
+		train_seconds: f64,
 		/// Payload bytes.
 		payload_bytes: usize,
 		/// Payload hash (hex).
@@ -193,6 +197,7 @@ mod tests {
 				steps: 8,
 				loss: Some(7.5),
 				tokens_per_second: 2995.1,
+				train_seconds: 2.5,
 				payload_bytes: 20085,
 				payload_hash: "cd".into(),
 			},

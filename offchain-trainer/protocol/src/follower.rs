@@ -1,7 +1,8 @@
 //! The follower's machine (DESIGN.md §2 steps 6–7), shared by miners and validators: keep θ on
-//! the network's. When a window's reveal period ends, apply its outer step from the peer's own
-//! screening (provisional), or — when its verdict is already published (a restart, a peer that
-//! fell behind, a joiner) — replay the verdict's inclusion list. When the scoring period closes,
+//! the network's. When a window's reveal period ends — or earlier, once every payload the peer
+//! watches was read in it — apply its outer step from the peer's own screening (provisional),
+//! or — when its verdict is already published (a restart, a peer that fell behind, a joiner) —
+//! replay the verdict's inclusion list. When the scoring period closes,
 //! settle the provisional step against the verdict: confirmed, recomputed with the verdict's list,
 //! or, when even that does not reproduce the verdict's θ, re-synced from a checkpoint.
 //!
@@ -165,6 +166,9 @@ pub struct Follower {
 	loading: Option<Load>,
 	/// The network's checkpoints were looked at once (the start).
 	started: bool,
+	/// The newest window whose reveal period the driver watched to completion early: every
+	/// payload it watches was read (or found unusable) in time.
+	revealed: Option<Window>,
 }
 
 impl Follower {
@@ -181,6 +185,7 @@ impl Follower {
 			pending: None,
 			loading: None,
 			started: false,
+			revealed: None,
 		}
 	}
 
@@ -219,6 +224,13 @@ impl Follower {
 		}
 	}
 
+	/// Every payload of `window` the peer watches was read — or found unusable — during its
+	/// reveal period: nothing that arrives later can change its step, so the step may be applied
+	/// before the period ends, and the next window's training start that much earlier.
+	pub fn on_reveal_complete(&mut self, window: Window) {
+		self.revealed = Some(window);
+	}
+
 	/// The last window whose outer step θ includes.
 	pub fn applied(&self) -> Option<Window> {
 		self.applied
@@ -240,8 +252,10 @@ impl Follower {
 	}
 
 	/// The next thing to do at finalized block `n`, if any: settle the provisional window once
-	/// its scoring period closed, else apply the next window once its reveal period ended.
-	/// The driver executes it, reports its outcome, and asks again until `None`.
+	/// its scoring period closed, else apply the next window once its reveal period ended — or,
+	/// inside the reveal period, once every watched payload of it was read
+	/// ([`Follower::on_reveal_complete`]). The driver executes it, reports its outcome, and asks
+	/// again until `None`.
 	pub fn next(&mut self, n: Block) -> Option<FollowerAction> {
 		if self.stage != Stage::Idle {
 			return None;
@@ -262,7 +276,8 @@ impl Follower {
 			return Some(FollowerAction::Settle { window });
 		}
 		let window = self.applied.map_or(0, |a| a + 1);
-		if n < self.timing.reveal_end(window) {
+		let complete = self.revealed == Some(window) && n >= self.timing.reveal_start(window);
+		if n < self.timing.reveal_end(window) && !complete {
 			return None;
 		}
 		self.stage = Stage::Busy(window);

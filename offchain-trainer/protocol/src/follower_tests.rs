@@ -33,6 +33,29 @@ fn a_window_is_stepped_when_its_reveal_period_ends() {
 }
 
 #[test]
+fn a_window_whose_payloads_were_all_read_is_stepped_before_its_reveal_period_ends() {
+	let mut f = Follower::new(DEV, None);
+	// Reported while window 0 is still open: nothing before its reveal period (block 10).
+	f.on_reveal_complete(0);
+	assert!(drain(&mut f, 9).is_empty());
+	assert_eq!(drain(&mut f, 10), vec![FollowerAction::Step { window: 0 }]);
+	assert_eq!(f.next(20), Some(FollowerAction::Settle { window: 0 }));
+	assert_eq!(
+		f.on_verdict(0, VerdictCheck::Agrees),
+		vec![FollowerAction::Confirmed { window: 0 }]
+	);
+	// Window 1, not reported complete: its reveal period's end (block 23).
+	assert!(drain(&mut f, 22).is_empty());
+	// Completion of another window does not step this one early.
+	f.on_reveal_complete(2);
+	assert!(drain(&mut f, 22).is_empty());
+	f.on_reveal_complete(1);
+	assert_eq!(drain(&mut f, 22), vec![FollowerAction::Step { window: 1 }]);
+	// A window is never stepped twice, complete or not.
+	assert!(drain(&mut f, 23).is_empty());
+}
+
+#[test]
 fn an_agreeing_verdict_confirms_the_step() {
 	let mut f = Follower::new(DEV, None);
 	drain(&mut f, 13);

@@ -10,8 +10,9 @@
 //! results only before the scoring deadline. A miner's upload takes `upload_ms` of its loop.
 //! A peer downloads the uploaded payloads one after the other as they appear, each taking
 //! `download_ms / (miners − 1)`; as in the real watcher, only what was read by the end of the
-//! reveal period is applied (the rest counts as not revealed), and the outer step at the end of
-//! the reveal period takes `apply_ms`.
+//! reveal period is applied (the rest counts as not revealed), and the outer step — at the end
+//! of the reveal period, or at the first block by which every committed payload was read —
+//! takes `apply_ms`.
 
 use crate::{
 	Block, Follower, FollowerAction, Margins, Millis, Miner, MinerAction, Timing, Trained,
@@ -177,16 +178,28 @@ pub fn run(net: &Network) -> Outcome {
 	let last_block = t.score_deadline(net.windows) + 1;
 	for n in 1..=last_block {
 		let at = chain.at(n);
+		// A window's reveal observation is complete at the period's end, or as soon as every
+		// committed payload has been read (the followers may then step at once).
+		let mut complete = Vec::new();
 		for (w, ups) in &uploaded {
-			if t.reveal_end(*w) == n
-				&& let Some(o) = outcomes.get_mut(w)
-			{
-				o.applied = read_by(ups, each_ms, at);
+			let Some(o) = outcomes.get_mut(w) else { continue };
+			let read = read_by(ups, each_ms, at);
+			let in_reveal = n >= t.reveal_start(*w) && n < t.reveal_end(*w);
+			if t.reveal_end(*w) == n || (in_reveal && o.committed > 0 && read == o.committed) {
+				o.applied = read;
+				complete.push(*w);
 			}
 		}
+		let tell = |follower: &mut Follower| {
+			let next = follower.applied().map_or(0, |a| a + 1);
+			if complete.contains(&next) {
+				follower.on_reveal_complete(next);
+			}
+		};
 		for (i, (miner, follower, now)) in miners.iter_mut().enumerate() {
 			*now = (*now).max(at);
 			let mut actions = miner.on_finalized_block(n, at, *now);
+			tell(follower);
 			follow(follower, n, now, net.apply_ms);
 			if let Some(applied) = follower.applied() {
 				actions.extend(miner.on_theta(applied + 1, follower.in_sync(), *now));
@@ -237,6 +250,7 @@ pub fn run(net: &Network) -> Outcome {
 		// The validator.
 		v_now = v_now.max(at);
 		let mut actions = validator.on_finalized_block(n, at, v_now);
+		tell(&mut v_follower);
 		for window in follow(&mut v_follower, n, &mut v_now, net.apply_ms) {
 			actions.extend(validator.on_stepped(window, true, v_now));
 		}
@@ -321,6 +335,19 @@ mod tests {
 		assert!(out.windows.iter().all(|w| w.committed == 3 && w.applied == 2), "{out:?}");
 		assert_eq!(read_by(&[0, 0, 10], 5, 10), 2);
 		assert_eq!(read_by(&[0, 0, 10], 5, 15), 3);
+	}
+
+	#[test]
+	fn payloads_all_read_early_let_the_next_window_train_longer() {
+		// Every payload is read within the first reveal block: the step need not wait for the
+		// period's end, so each miner starts the next window sooner and fits more steps than a
+		// network whose last payload arrives only at the end of the reveal period.
+		// (No cap on inner steps: the window's time is what is compared.)
+		let early = run(&Network { inner_steps: 1_000, ..dev(2_000, 300) });
+		let late = run(&Network { inner_steps: 1_000, download_ms: 2_900, ..dev(2_000, 300) });
+		assert!(early.windows.iter().skip(1).all(|w| w.applied == 3), "{early:?}");
+		assert!(late.windows.iter().skip(1).all(|w| w.applied == 3), "{late:?}");
+		assert!(early.utilisation() > late.utilisation() + 0.1, "{early:?}\n{late:?}");
 	}
 
 	#[test]

@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | open | `s_w ..= e_w − 1` | miners train on θ_w and commit (the last block that can include a commit is `e_w − 1`) |
 //! | reveal | `e_w .. e_w + R` | committed payloads must be readable; early uploads before it count as absent |
-//! | outer step | from `e_w + R` | every peer applies w's aggregate: θ_{w+1} |
+//! | outer step | from `e_w + R` (from `e_w` once every watched payload was read) | every peer applies w's aggregate: θ_{w+1} |
 //! | scoring | `e_w .. e_w + S` | validators' results are accepted; block `e_w + S` publishes the verdict |
 //!
 //! With one timing throughout, `s_w = wL`.

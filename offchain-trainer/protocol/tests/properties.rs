@@ -98,6 +98,11 @@ fn run(world: &World) -> Result<Tally, String> {
 			VecDeque::from(validator.on_finalized_block(n, block_at(n), now));
 		// The follower: everything due at this block (a bounded number of actions: it never
 		// re-syncs forever).
+		// The driver may find the next window's payloads all read at any block (it only ever
+		// does inside the reveal period; the machine must not step earlier even if told so).
+		if agree.next() {
+			follower.on_reveal_complete(follower.applied().map_or(0, |a| a + 1));
+		}
 		let mut asked = 0;
 		while let Some(action) = follower.next(n) {
 			asked += 1;
@@ -109,6 +114,11 @@ fn run(world: &World) -> Result<Tally, String> {
 				FollowerAction::Step { window } => {
 					if follower.applied() != expected {
 						return Err(format!("step {window} on θ after {:?}", follower.applied()));
+					}
+					if n < t.reveal_start(window) {
+						return Err(format!(
+							"step {window} at block {n}, before its reveal period"
+						));
 					}
 					now += work.next();
 					follower.on_stepped(window);

@@ -65,6 +65,28 @@ pub fn summary_table(windows: &[WindowSummary], miners: &[&PeerInfo]) -> String 
 	out
 }
 
+/// Each miner's utilisation: the seconds its inner loop ran, over windows `1..` of
+/// `window_seconds` each (a window it did not train counts as 0), e.g.
+/// `miner utilisation (training time / window time, windows 1–4): alice 61 %, bob 58 %`.
+pub fn utilisation(windows: &[WindowSummary], miners: &[&PeerInfo], window_seconds: f64) -> String {
+	let shown: Vec<&WindowSummary> = windows.iter().filter(|w| w.window >= 1).collect();
+	let (Some(first), Some(last)) = (shown.first(), shown.last()) else { return String::new() };
+	let cells: Vec<String> = miners
+		.iter()
+		.map(|m| {
+			let trained: f64 = shown.iter().filter_map(|w| w.train_seconds.get(&m.name)).sum();
+			let share = trained / (window_seconds * shown.len() as f64);
+			format!("{} {:.0} %", m.name, 100.0 * share)
+		})
+		.collect();
+	format!(
+		"miner utilisation (training time / window time, windows {}–{}): {}",
+		first.window,
+		last.window,
+		cells.join(", ")
+	)
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -88,5 +110,28 @@ mod tests {
 		assert!(lines[1].contains("7.500") && lines[1].contains("0.420 late"), "{table}");
 		let live = status(Some(12), &[w], &[&alice]);
 		assert!(live.contains("held-out loss 7.500") && live.contains("agreed"), "{live}");
+	}
+
+	#[test]
+	fn utilisation_is_training_time_over_window_time_with_idle_windows_counted() {
+		let alice = PeerInfo { name: "alice".into(), account: "aa".into(), validator: false };
+		let bob = PeerInfo { name: "bob".into(), account: "bb".into(), validator: false };
+		let window = |n: u64, alice_s: Option<f64>| {
+			let mut w = WindowSummary { window: n, ..Default::default() };
+			if let Some(s) = alice_s {
+				w.train_seconds.insert("alice".into(), s);
+			}
+			w.train_seconds.insert("bob".into(), 50.0);
+			w
+		};
+		// Window 0 (nothing trains) is not shown; alice idles in window 2.
+		let windows =
+			[window(0, None), window(1, Some(60.0)), window(2, None), window(3, Some(90.0))];
+		let line = utilisation(&windows, &[&alice, &bob], 100.0);
+		assert_eq!(
+			line,
+			"miner utilisation (training time / window time, windows 1–3): alice 50 %, bob 50 %"
+		);
+		assert_eq!(utilisation(&[], &[&alice], 100.0), "");
 	}
 }

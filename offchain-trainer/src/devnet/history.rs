@@ -30,6 +30,8 @@ pub struct WindowSummary {
 	pub included: Option<usize>,
 	/// Mean inner loss per miner name.
 	pub train_loss: BTreeMap<String, f32>,
+	/// Seconds each miner's inner loop ran, per miner name.
+	pub train_seconds: BTreeMap<String, f64>,
 	/// Final score per miner name (the validator's).
 	pub score: BTreeMap<String, f64>,
 	/// Flags per miner name (the validator's).
@@ -76,11 +78,14 @@ pub fn summarize(reports: &[(PeerInfo, Vec<Record>)]) -> Vec<WindowSummary> {
 					}
 					w.included = Some(included.len());
 				},
-				Record::Trained { window, loss: Some(loss), .. } => {
+				Record::Trained { window, loss, train_seconds, .. } => {
 					let w = windows
 						.entry(*window)
 						.or_insert_with(|| WindowSummary { window: *window, ..Default::default() });
-					w.train_loss.insert(peer.name.clone(), *loss);
+					if let Some(loss) = loss {
+						w.train_loss.insert(peer.name.clone(), *loss);
+					}
+					w.train_seconds.insert(peer.name.clone(), *train_seconds);
 				},
 				Record::Scored { window, peers, .. } => {
 					let w = windows
@@ -129,6 +134,7 @@ mod tests {
 						steps: 4,
 						loss: Some(6.5),
 						tokens_per_second: 100.0,
+						train_seconds: 30.0,
 						payload_bytes: 10,
 						payload_hash: "p".into(),
 					},
@@ -163,6 +169,7 @@ mod tests {
 		assert!(!windows[1].agreed());
 		assert_eq!(windows[1].held_out_loss, Some(6.0));
 		assert_eq!(windows[1].train_loss["alice"], 6.5);
+		assert_eq!(windows[1].train_seconds["alice"], 30.0);
 		assert_eq!(windows[1].score["alice"], 0.4);
 	}
 }

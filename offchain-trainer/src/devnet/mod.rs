@@ -200,7 +200,12 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome, DevnetError> {
 	let windows: Vec<history::WindowSummary> =
 		history::read(dir, &infos).into_iter().filter(|w| w.window <= options.windows).collect();
 	let miners: Vec<&PeerInfo> = infos.iter().filter(|p| !p.validator).collect();
-	let table = display::summary_table(&windows, &miners);
+	let mut table = display::summary_table(&windows, &miners);
+	// A devnet window is 10 blocks (the dev chain's window length).
+	let window_seconds = 10.0 * options.block_time_ms as f64 / 1e3;
+	table.push('\n');
+	table.push_str(&display::utilisation(&windows, &miners, window_seconds));
+	table.push('\n');
 	let plot = dir.join("devnet.png");
 	if let Err(e) = plot::draw(&plot, &windows) {
 		tracing::warn!(error = %e, "no plot");

@@ -473,6 +473,7 @@ impl Miner {
 	) -> Result<Option<Built>, MinerError> {
 		self.progress.set_prefix(format!("window {window}"));
 		let account = self.account.0;
+		let started = Instant::now();
 		let trained = tokio::task::block_in_place(|| {
 			self.follower.replica.train(
 				window,
@@ -506,11 +507,13 @@ impl Miner {
 			m.train_loss.set(f64::from(loss));
 		}
 		m.tokens_per_second.set(trained.report.tokens_per_second());
+		let train_seconds = started.elapsed().saturating_sub(trained.build_time).as_secs_f64();
 		let record = Record::Trained {
 			window,
 			steps: trained.report.steps,
 			loss: trained.report.mean_loss(),
 			tokens_per_second: trained.report.tokens_per_second(),
+			train_seconds,
 			payload_bytes: trained.update.bytes.len(),
 			payload_hash: hex::encode(trained.update.hash),
 		};
@@ -569,6 +572,7 @@ impl Miner {
 			steps: 0,
 			loss: None,
 			tokens_per_second: 0.0,
+			train_seconds: 0.0,
 			payload_bytes: bytes.len(),
 			payload_hash: hex::encode(payload_hash(&bytes)),
 		};

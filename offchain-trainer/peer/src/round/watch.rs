@@ -17,7 +17,9 @@
 //! An observation only counts when the chain's newest block, read after it, was still inside the
 //! period in question: a watcher that lags proves nothing by a late look. A window's reveal
 //! observation is *complete* once its last reveal block was watched in time; only then may a
-//! payload missing from it be called missing. Otherwise the follower fetches directly.
+//! payload missing from it be called missing — or once every watched payload was read in time,
+//! when nothing can be missing (the follower then steps before the period ends). Otherwise the
+//! follower fetches directly.
 
 use super::{Committed, fetch};
 use bytes::Bytes;
@@ -81,6 +83,12 @@ impl Watch {
 	/// The committers of `window` whose payload was readable before the window closed.
 	pub fn early(&self, window: u64) -> BTreeSet<[u8; 32]> {
 		self.with(|o| o.early.get(&window).cloned().unwrap_or_default())
+	}
+
+	/// Whether `window`'s reveal observation is complete: its last reveal block was watched in
+	/// time, or every watched payload was read in time before it.
+	pub fn is_complete(&self, window: u64) -> bool {
+		self.with(|o| o.complete.contains(&window))
 	}
 
 	/// The payloads of `window` fetched during its reveal period, if the whole period was
@@ -326,10 +334,14 @@ async fn observe(
 			// Each pending payload is fetched by a task of its own, recorded if it arrived in
 			// time; the observation is complete once the last reveal block is watched in time.
 			let in_time = newest(client).await? < reveal_end;
-			for c in commitments.into_iter().filter(|c| !revealed.contains(&c.account)) {
-				spawn_look(config, watch, client, Look::Reveal, prev, c, reveal_end);
+			for c in commitments.iter().filter(|c| !revealed.contains(&c.account)) {
+				spawn_look(config, watch, client, Look::Reveal, prev, c.clone(), reveal_end);
 			}
-			if in_time && n + 1 == reveal_end {
+			// Complete once the last reveal block is watched in time — or as soon as every
+			// watched payload has been read (or found unusable) in time: nothing that arrives
+			// later can enter the step, which may then be applied before the period ends.
+			let all_read = commitments_read(&commitments, &revealed);
+			if in_time && (n + 1 == reveal_end || all_read) {
 				watch.mark_complete(prev);
 			}
 		} else if n < timing.score_deadline(prev) {
@@ -345,6 +357,11 @@ async fn observe(
 	}
 	watch.prune(window.saturating_sub(2));
 	Ok(())
+}
+
+/// Whether every one of `commitments` has a reveal outcome in `revealed` (true for none).
+fn commitments_read(commitments: &[Committed], revealed: &BTreeSet<[u8; 32]>) -> bool {
+	commitments.iter().all(|c| revealed.contains(&c.account))
 }
 
 /// Starts one look at `c`'s store for `window`, unless one is running; its outcome is recorded
