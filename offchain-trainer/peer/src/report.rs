@@ -23,8 +23,9 @@ pub enum Record {
 		loss: Option<f32>,
 		/// Tokens per second.
 		tokens_per_second: f64,
-		/// Seconds the inner loop ran (its share of the window is the miner's utilisation;
-		/// absent from reports written before it was recorded).
+		/// Seconds spent training: the inner loop with its setup (θ into the model, the data
+		/// slice), not the payload's build. Its share of the window is the miner's utilisation
+		/// (0 in reports written before it was recorded).
 		#[serde(default)]
 		train_seconds: f64,
 		/// Payload bytes.

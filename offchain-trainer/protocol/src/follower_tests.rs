@@ -51,8 +51,17 @@ fn a_window_whose_payloads_were_all_read_is_stepped_before_its_reveal_period_end
 	assert!(drain(&mut f, 22).is_empty());
 	f.on_reveal_complete(1);
 	assert_eq!(drain(&mut f, 22), vec![FollowerAction::Step { window: 1 }]);
-	// A window is never stepped twice, complete or not.
-	assert!(drain(&mut f, 23).is_empty());
+	assert_eq!((f.applied(), f.provisional()), (Some(1), Some(1)));
+	// Window 2's completion reported before its reveal period (block 30) changes nothing
+	// before it; settling window 1 comes first there.
+	f.on_reveal_complete(2);
+	assert!(drain(&mut f, 29).is_empty());
+	assert_eq!(f.next(30), Some(FollowerAction::Settle { window: 1 }));
+	assert_eq!(
+		f.on_verdict(1, VerdictCheck::Agrees),
+		vec![FollowerAction::Confirmed { window: 1 }]
+	);
+	assert_eq!(drain(&mut f, 30), vec![FollowerAction::Step { window: 2 }]);
 }
 
 #[test]

@@ -65,9 +65,10 @@ pub fn summary_table(windows: &[WindowSummary], miners: &[&PeerInfo]) -> String 
 	out
 }
 
-/// Each miner's utilisation: the seconds its inner loop ran, over windows `1..` of
-/// `window_seconds` each (a window it did not train counts as 0), e.g.
-/// `miner utilisation (training time / window time, windows 1–4): alice 61 %, bob 58 %`.
+/// Each miner's utilisation: the seconds it trained (`Record::Trained::train_seconds`) over
+/// windows `1..` of `window_seconds` each (a window it did not train, or whose update it did not
+/// commit, counts as 0), e.g.
+/// `miner utilisation (training time / window time, windows 1–4): alice 61.2 %, bob 58.0 %`.
 pub fn utilisation(windows: &[WindowSummary], miners: &[&PeerInfo], window_seconds: f64) -> String {
 	let shown: Vec<&WindowSummary> = windows.iter().filter(|w| w.window >= 1).collect();
 	let (Some(first), Some(last)) = (shown.first(), shown.last()) else { return String::new() };
@@ -76,7 +77,7 @@ pub fn utilisation(windows: &[WindowSummary], miners: &[&PeerInfo], window_secon
 		.map(|m| {
 			let trained: f64 = shown.iter().filter_map(|w| w.train_seconds.get(&m.name)).sum();
 			let share = trained / (window_seconds * shown.len() as f64);
-			format!("{} {:.0} %", m.name, 100.0 * share)
+			format!("{} {:.1} %", m.name, 100.0 * share)
 		})
 		.collect();
 	format!(
@@ -130,7 +131,7 @@ mod tests {
 		let line = utilisation(&windows, &[&alice, &bob], 100.0);
 		assert_eq!(
 			line,
-			"miner utilisation (training time / window time, windows 1–3): alice 50 %, bob 50 %"
+			"miner utilisation (training time / window time, windows 1–3): alice 50.0 %, bob 50.0 %"
 		);
 		assert_eq!(utilisation(&[], &[&alice], 100.0), "");
 	}

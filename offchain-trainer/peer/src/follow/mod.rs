@@ -2,8 +2,9 @@
 //! share. *When* to do what is the follower machine's ([`tessera_protocol::follower`]); this
 //! module executes its actions on the replica:
 //!
-//! - **step**: when a window's reveal period ends, take the payloads the watcher
-//!   ([`crate::round::watch`]) read during the reveal period and the early uploads it saw,
+//! - **step**: when a window's reveal period ends — or once the watcher has read every payload
+//!   it watches — take the payloads the watcher ([`crate::round::watch`]) read during the
+//!   reveal period and the early uploads it saw,
 //!   screen them ([`crate::round::screen`]) and apply the outer step *provisionally*;
 //! - **replay**: a window whose verdict is already published (a restarted or late peer) is
 //!   applied with the verdict's inclusion list instead, and must reproduce its θ hash;
@@ -279,7 +280,7 @@ impl Follower {
 		// The next window's payloads all read in its reveal period: its step need not wait
 		// for the period's end.
 		let next = self.replica.applied().map_or(0, |a| a + 1);
-		if self.watch.is_complete(next) {
+		if self.watch.is_all_read(next) {
 			machine.on_reveal_complete(next);
 		}
 		let result = self.drive(&mut machine, client, n).await;

@@ -1,6 +1,7 @@
 //! Reading a window's payloads from the committers' stores: [`probe`] asks whether a payload is
 //! already readable (while the window still runs, that makes it *early*; after the reveal period,
-//! *late*), [`fetch_all`] reads every committed payload when the reveal period ends, checks it
+//! *late*), [`fetch_all`] reads every committed payload when a reveal period was not watched
+//! (a restart, a lagging watcher) and the window is applied, checks it
 //! against its commitment and decodes it for the model. Every request has a deadline, so a store
 //! that is down or stalls costs at most that long, concurrently for all peers.
 

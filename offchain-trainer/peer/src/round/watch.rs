@@ -17,9 +17,9 @@
 //! An observation only counts when the chain's newest block, read after it, was still inside the
 //! period in question: a watcher that lags proves nothing by a late look. A window's reveal
 //! observation is *complete* once its last reveal block was watched in time; only then may a
-//! payload missing from it be called missing — or once every watched payload was read in time,
-//! when nothing can be missing (the follower then steps before the period ends). Otherwise the
-//! follower fetches directly.
+//! payload missing from it be called missing. It is *all read* — and complete — as soon as every
+//! watched payload (at least one) was read, or found unusable, in time: nothing can be missing
+//! then, and the follower steps before the period ends. Otherwise the follower fetches directly.
 
 use super::{Committed, fetch};
 use bytes::Bytes;
@@ -47,6 +47,8 @@ struct Observations {
 	early: BTreeMap<u64, BTreeSet<[u8; 32]>>,
 	revealed: BTreeMap<u64, BTreeMap<[u8; 32], Revealed>>,
 	complete: BTreeSet<u64>,
+	/// Windows whose every watched payload was read (or found unusable) in time.
+	all_read: BTreeSet<u64>,
 	late: BTreeMap<u64, BTreeSet<[u8; 32]>>,
 	/// Looks running now: one per window, committer and kind.
 	in_flight: BTreeSet<(u64, [u8; 32], Look)>,
@@ -85,10 +87,12 @@ impl Watch {
 		self.with(|o| o.early.get(&window).cloned().unwrap_or_default())
 	}
 
-	/// Whether `window`'s reveal observation is complete: its last reveal block was watched in
-	/// time, or every watched payload was read in time before it.
-	pub fn is_complete(&self, window: u64) -> bool {
-		self.with(|o| o.complete.contains(&window))
+	/// Whether every watched payload of `window` (at least one) was read — or found unusable —
+	/// in its reveal period: its step cannot change any more, and need not wait for the period's
+	/// end. A period merely watched to its last block does not count: a fetch may still be
+	/// running then.
+	pub fn is_all_read(&self, window: u64) -> bool {
+		self.with(|o| o.all_read.contains(&window))
 	}
 
 	/// The payloads of `window` fetched during its reveal period, if the whole period was
@@ -104,8 +108,8 @@ impl Watch {
 	/// [`Watch::revealed`], once the reveal looks of `window` whose fetch has ended have been
 	/// recorded (waiting at most `max_wait`), so a payload read in time is never missed because
 	/// it was recorded a moment after the follower looked. A fetch still running is not waited
-	/// for: it ends after the reveal period (the follower asks once the period is over), so it
-	/// could not count anyway — a store that never answers delays nobody.
+	/// for: the follower asks once the period is over (or once every payload was read, when none
+	/// runs), so it could not count anyway — a store that never answers delays nobody.
 	pub async fn revealed_settled(
 		&self,
 		window: u64,
@@ -164,6 +168,13 @@ impl Watch {
 		self.with(|o| o.complete.insert(window));
 	}
 
+	fn mark_all_read(&self, window: u64) {
+		self.with(|o| {
+			o.complete.insert(window);
+			o.all_read.insert(window)
+		});
+	}
+
 	/// Claims the look `(window, account, look)`; false when one is already running.
 	fn start(&self, window: u64, account: [u8; 32], look: Look) -> bool {
 		self.with(|o| o.in_flight.insert((window, account, look)))
@@ -197,6 +208,7 @@ impl Watch {
 			o.early.retain(|w, _| *w >= below);
 			o.revealed.retain(|w, _| *w >= below);
 			o.complete.retain(|w| *w >= below);
+			o.all_read.retain(|w| *w >= below);
 			o.late.retain(|w, _| *w >= below);
 			o.settling.retain(|(w, _)| *w >= below);
 		});
@@ -337,12 +349,10 @@ async fn observe(
 			for c in commitments.iter().filter(|c| !revealed.contains(&c.account)) {
 				spawn_look(config, watch, client, Look::Reveal, prev, c.clone(), reveal_end);
 			}
-			// Complete once the last reveal block is watched in time — or as soon as every
-			// watched payload has been read (or found unusable) in time: nothing that arrives
-			// later can enter the step, which may then be applied before the period ends.
-			let all_read = commitments_read(&commitments, &revealed);
-			if in_time && (n + 1 == reveal_end || all_read) {
-				watch.mark_complete(prev);
+			match reveal_mark(n, reveal_end, in_time, &commitments, &revealed) {
+				RevealMark::AllRead => watch.mark_all_read(prev),
+				RevealMark::Complete => watch.mark_complete(prev),
+				RevealMark::Open => {},
 			}
 		} else if n < timing.score_deadline(prev) {
 			let late = watch.late(prev);
@@ -359,9 +369,37 @@ async fn observe(
 	Ok(())
 }
 
-/// Whether every one of `commitments` has a reveal outcome in `revealed` (true for none).
-fn commitments_read(commitments: &[Committed], revealed: &BTreeSet<[u8; 32]>) -> bool {
-	commitments.iter().all(|c| revealed.contains(&c.account))
+/// What a block of a window's reveal period, watched in time or not, says of its observation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RevealMark {
+	/// Not complete yet.
+	Open,
+	/// The last reveal block was watched in time: what was not read is missing.
+	Complete,
+	/// Every watched payload (at least one) has an outcome: the step may be applied now.
+	AllRead,
+}
+
+/// The mark of block `n` (before `reveal_end`, the period's first block after it), watched
+/// `in_time` or not, for the `watched` commitments of which `revealed` have an outcome. No
+/// commitment at all is never "all read" (an aggregation set not known yet filters everything
+/// out): such a window waits for the period's end.
+fn reveal_mark(
+	n: u64,
+	reveal_end: u64,
+	in_time: bool,
+	watched: &[Committed],
+	revealed: &BTreeSet<[u8; 32]>,
+) -> RevealMark {
+	if !in_time {
+		RevealMark::Open
+	} else if !watched.is_empty() && watched.iter().all(|c| revealed.contains(&c.account)) {
+		RevealMark::AllRead
+	} else if n + 1 == reveal_end {
+		RevealMark::Complete
+	} else {
+		RevealMark::Open
+	}
 }
 
 /// Starts one look at `c`'s store for `window`, unless one is running; its outcome is recorded
@@ -446,6 +484,41 @@ mod tests {
 		let seen = seen.expect("the period was watched");
 		assert!(matches!(seen.get(&HONEST), Some(Revealed::Bytes(_))));
 		assert!(!seen.contains_key(&SILENT));
+	}
+
+	fn committed(account: [u8; 32]) -> Committed {
+		Committed {
+			account,
+			payload_hash: [0; 32],
+			payload_len: 1,
+			committed_at: 1,
+			location: None,
+		}
+	}
+
+	/// The step may come early only when every watched payload has an outcome: the last reveal
+	/// block watched with one fetch still running completes the period but is not "all read"
+	/// (that fetch may still land in time), and a window with nothing watched waits for the end.
+	#[test]
+	fn only_every_payload_read_lets_the_step_come_early() {
+		let watched = [committed(HONEST), committed(SILENT)];
+		let one: BTreeSet<[u8; 32]> = [HONEST].into();
+		let both: BTreeSet<[u8; 32]> = [HONEST, SILENT].into();
+		// Reveal period of blocks 20..23.
+		assert_eq!(reveal_mark(20, 23, true, &watched, &one), RevealMark::Open);
+		assert_eq!(reveal_mark(22, 23, true, &watched, &one), RevealMark::Complete);
+		assert_eq!(reveal_mark(21, 23, true, &watched, &both), RevealMark::AllRead);
+		assert_eq!(reveal_mark(22, 23, false, &watched, &both), RevealMark::Open, "watched late");
+		assert_eq!(reveal_mark(20, 23, true, &[], &both), RevealMark::Open);
+		assert_eq!(reveal_mark(22, 23, true, &[], &both), RevealMark::Complete);
+
+		let watch = Watch::default();
+		watch.mark_complete(W);
+		assert!(!watch.is_all_read(W) && watch.revealed(W).is_some());
+		watch.mark_all_read(W + 1);
+		assert!(watch.is_all_read(W + 1) && watch.revealed(W + 1).is_some());
+		watch.prune(W + 2);
+		assert!(!watch.is_all_read(W + 1));
 	}
 
 	/// A look whose fetch ended in time and that is being recorded is waited for, so the

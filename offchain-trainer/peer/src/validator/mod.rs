@@ -1,8 +1,8 @@
 //! The validator's chain loop (DESIGN.md §2 step 5, §5): it follows the network's θ like a miner
 //! ([`crate::follow`]) without training; its watcher ([`crate::round::watch`]) notes early,
 //! revealed and late payloads. The validator machine ([`tessera_protocol::validator`]) decides
-//! when to evaluate a window and when to submit: when the reveal period ends the window's
-//! updates are screened and applied, every clean one is evaluated on the miner's assigned data
+//! when to evaluate a window and when to submit: when the reveal period ends (or every payload
+//! was read in it) the window's updates are screened and applied, every clean one is evaluated on the miner's assigned data
 //! and on random data; late uploads are watched for a few blocks, and the window is scored
 //! (Plackett–Luce ratings, honest indicator, sync) and its results, inclusion list and θ_{w+1}
 //! hash submitted through `submit_gauntlet_results` at a moment planned from the measured
@@ -323,9 +323,10 @@ impl Validator {
 		Ok(())
 	}
 
-	/// In window w's reveal period θ is still θ_w: the losses of θ_w on the rows of each miner
-	/// whose payload the watcher has read are computed now, while miners wait for the reveal to
-	/// end, rather than after it, when they train again.
+	/// In window w's reveal period, until w is stepped, θ is still θ_w: the losses of θ_w on
+	/// the rows of each miner whose payload the watcher has read are computed now, rather than
+	/// after the step. A window whose payloads were all read is stepped at once, and these
+	/// losses are then computed after the step (from θ_w kept for its evaluation).
 	async fn prepare_before(
 		&mut self,
 		client: &Client,
