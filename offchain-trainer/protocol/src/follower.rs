@@ -2,9 +2,9 @@
 //! the network's. When a window's reveal period ends — or earlier, once every payload the peer
 //! watches was read in it — apply its outer step from the peer's own screening (provisional),
 //! or — when its verdict is already published (a restart, a peer that fell behind, a joiner) —
-//! replay the verdict's inclusion list. When the scoring period closes,
-//! settle the provisional step against the verdict: confirmed, recomputed with the verdict's list,
-//! or, when even that does not reproduce the verdict's θ, re-synced from a checkpoint.
+//! replay the verdict's inclusion list. When the scoring period closes, settle the provisional
+//! step against the verdict: confirmed, recomputed with the verdict's list, or, when even that
+//! does not reproduce the verdict's θ, re-synced from a checkpoint.
 //!
 //! Checkpoints ([`FollowerAction::Resync`]) come from the peer's own directory or from the
 //! network (validators' stores, hashes on chain); the driver loads the newest that verifies, and

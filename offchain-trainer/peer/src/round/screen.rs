@@ -1,6 +1,6 @@
 //! The objective rules every peer applies to a window's updates when its reveal period ends, or
-//! once every watched payload was read in it (DESIGN.md §2 step 6, §5). An update enters the aggregate only if it is a member of the
-//! window's aggregation set and none of these holds:
+//! once every watched payload was read in it (DESIGN.md §2 step 6, §5). An update enters the
+//! aggregate only if it is a member of the window's aggregation set and none of these holds:
 //!
 //! - **missing**: nothing readable at the key when the reveal period ended (or no commitment);
 //! - **invalid**: the bytes' hash differs from the commitment, or they do not decode for the

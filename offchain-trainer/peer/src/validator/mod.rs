@@ -2,11 +2,12 @@
 //! ([`crate::follow`]) without training; its watcher ([`crate::round::watch`]) notes early,
 //! revealed and late payloads. The validator machine ([`tessera_protocol::validator`]) decides
 //! when to evaluate a window and when to submit: when the reveal period ends (or every payload
-//! was read in it) the window's updates are screened and applied, every clean one is evaluated on the miner's assigned data
-//! and on random data; late uploads are watched for a few blocks, and the window is scored
-//! (Plackett–Luce ratings, honest indicator, sync) and its results, inclusion list and θ_{w+1}
-//! hash submitted through `submit_gauntlet_results` at a moment planned from the measured
-//! results-transaction time, so they arrive before the scoring deadline on a busy machine too.
+//! was read in it) the window's updates are screened and applied, every clean one is evaluated
+//! on the miner's assigned data and on random data; late uploads are watched for a few blocks,
+//! and the window is scored (Plackett–Luce ratings, honest indicator, sync) and its results,
+//! inclusion list and θ_{w+1} hash submitted through `submit_gauntlet_results` at a moment
+//! planned from the measured results-transaction time, so they arrive before the scoring
+//! deadline on a busy machine too.
 //! A bad payload costs at most one fetch deadline and one evaluation of `eval_sequences` rows;
 //! nothing a peer uploads can stop the loop.
 
