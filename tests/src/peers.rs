@@ -13,12 +13,13 @@ use std::{
 use tessera_peer::report::{Record, Report};
 use tokio::process::{Child, Command};
 
-/// The hex account of a dev key URI (`//Alice`, `//Alice//stash`).
+/// The SS58 address of a dev key URI (`//Alice`, `//Alice//stash`), as reports and the audit
+/// show accounts.
 pub fn account_of(suri: &str) -> anyhow::Result<String> {
 	use std::str::FromStr;
 	let uri = subxt_signer::SecretUri::from_str(suri)?;
 	let pair = subxt_signer::sr25519::Keypair::from_uri(&uri)?;
-	Ok(hex::encode(pair.public_key().0))
+	Ok(tessera_chain::address::ss58(&pair.public_key().0))
 }
 
 /// What every trainer process of a test shares.
@@ -39,7 +40,7 @@ pub struct Network<'a> {
 pub struct Peer {
 	/// Its name (file names).
 	pub name: String,
-	/// Its account (hex).
+	/// Its account (SS58 address).
 	pub account: String,
 	child: Child,
 	dir: PathBuf,

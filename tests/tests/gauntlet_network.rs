@@ -102,9 +102,9 @@ async fn finish_all(peers: Vec<Peer>) -> anyhow::Result<()> {
 	Ok(())
 }
 
-/// The verdict's score of `account` (hex) in `v`, in parts per billion.
+/// The verdict's score of `account` (SS58) in `v`, in parts per billion.
 fn score(v: &Verdict, account: &str) -> Option<u32> {
-	v.scores.iter().find(|(a, _)| hex::encode(a) == account).map(|(_, s)| *s)
+	v.scores.iter().find(|(a, _)| tessera_chain::address::ss58(a) == account).map(|(_, s)| *s)
 }
 
 fn context(dir: &std::path::Path, names: &[&str]) -> String {
@@ -163,7 +163,7 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 			);
 		}
 		assert!(
-			v.inclusion.iter().all(|a| hex::encode(a) != sink.account),
+			v.inclusion.iter().all(|a| tessera_chain::address::ss58(a) != sink.account),
 			"window {w}: the sink's update was applied"
 		);
 	}
@@ -193,7 +193,7 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 	for w in 1..=LAST {
 		let committed = network::commitments(&client, at, w).await?;
 		assert!(
-			committed.iter().any(|c| hex::encode(c.account) == sink.account),
+			committed.iter().any(|c| tessera_chain::address::ss58(&c.account) == sink.account),
 			"window {w}: the sink did not commit\n{}",
 			why()
 		);
@@ -271,8 +271,7 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 	let at = client.at_current_block().await?.block_number();
 	let mut weights: BTreeMap<[u8; 32], u32> = BTreeMap::new();
 	for suri in honest.iter().map(|h| h.1).chain(adversaries.iter().map(|a| a.1)) {
-		let bytes: [u8; 32] =
-			hex::decode(account_of(suri)?)?.try_into().map_err(|_| anyhow::anyhow!("account"))?;
+		let bytes: [u8; 32] = tessera_chain::address::parse(&account_of(suri)?)?;
 		weights.insert(bytes, network::incentive_weight(&client, at, &bytes).await?);
 	}
 
@@ -297,7 +296,7 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 			// of the aggregation set — checked below.)
 			if !flag.is_empty() {
 				assert!(
-					!v.inclusion.iter().any(|a| hex::encode(a) == account),
+					!v.inclusion.iter().any(|a| tessera_chain::address::ss58(a) == account),
 					"{name} aggregated in window {w}"
 				);
 			}
@@ -307,8 +306,7 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 		let total =
 			|a: &str| verdicts.values().filter_map(|v| score(v, a)).map(u64::from).sum::<u64>();
 		let weight = |a: &str| -> anyhow::Result<u32> {
-			let bytes: [u8; 32] =
-				hex::decode(a)?.try_into().map_err(|_| anyhow::anyhow!("account"))?;
+			let bytes = tessera_chain::address::parse(a)?;
 			Ok(weights.get(&bytes).copied().unwrap_or(0))
 		};
 		for h in &honest_accounts {
@@ -330,8 +328,11 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 	// Once verdicts exist (window 1's is published as window 3 opens), adversaries leave the
 	// aggregation set: from window 4 on it holds honest miners only.
 	for w in 4..=LAST {
-		let set: Vec<String> =
-			network::aggregation_set(&client, at, w).await?.iter().map(hex::encode).collect();
+		let set: Vec<String> = network::aggregation_set(&client, at, w)
+			.await?
+			.iter()
+			.map(tessera_chain::address::ss58)
+			.collect();
 		assert!(!set.is_empty(), "window {w} has an aggregation set");
 		assert!(
 			set.iter().all(|a| honest_accounts.contains(a)),
@@ -351,7 +352,11 @@ async fn adversaries_are_flagged_scored_below_honest_miners_and_left_out() -> an
 			}
 		}
 		if *w >= 4 {
-			assert!(v.inclusion.iter().all(|a| honest_accounts.contains(&hex::encode(a))));
+			assert!(
+				v.inclusion
+					.iter()
+					.all(|a| honest_accounts.contains(&tessera_chain::address::ss58(a)))
+			);
 		}
 	}
 	Ok(())
@@ -401,9 +406,10 @@ async fn a_killed_miner_restarts_and_is_back_in_sync_within_two_windows() -> any
 	}
 	let bob_account = account_of("//Bob")?;
 	assert!(
-		verdicts
-			.range(killed_in + 2..)
-			.any(|(_, v)| v.inclusion.iter().any(|a| hex::encode(a) == bob_account)),
+		verdicts.range(killed_in + 2..).any(|(_, v)| v
+			.inclusion
+			.iter()
+			.any(|a| tessera_chain::address::ss58(a) == bob_account)),
 		"Bob's updates are aggregated again after the restart\n{}",
 		why()
 	);
@@ -442,9 +448,7 @@ async fn a_dishonest_validator_does_not_change_the_ranking() -> anyhow::Result<(
 	assert!(a > n && b > n, "honest {a}, {b} vs noise {n} over {} windows\n{}", both.len(), why());
 	let client = chain::connect(node.rpc_url()).await?;
 	let at = client.at_current_block().await?.block_number();
-	let bytes = |a: &str| -> anyhow::Result<[u8; 32]> {
-		hex::decode(a)?.try_into().map_err(|_| anyhow::anyhow!("account"))
-	};
+	let bytes = |a: &str| -> anyhow::Result<[u8; 32]> { Ok(tessera_chain::address::parse(a)?) };
 	let (wa, wb, wn) = (
 		network::incentive_weight(&client, at, &bytes(&alice)?).await?,
 		network::incentive_weight(&client, at, &bytes(&bob)?).await?,

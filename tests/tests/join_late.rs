@@ -186,8 +186,11 @@ async fn a_network_past_its_history_admits_joiners_and_heals_corruption() -> any
 	.await?;
 	let charlie = account_of("//Charlie")?;
 	let n = newest_block(&client).await?;
-	let in_5: Vec<String> =
-		network::commitments(&client, n, 5).await?.iter().map(|c| hex::encode(c.account)).collect();
+	let in_5: Vec<String> = network::commitments(&client, n, 5)
+		.await?
+		.iter()
+		.map(|c| tessera_chain::address::ss58(&c.account))
+		.collect();
 	assert!(!in_5.contains(&charlie), "Charlie committed on its corrupted θ\n{}", context(d));
 
 	// (a) Once window 1 is pruned, Eve joins with an empty disk.
@@ -324,8 +327,7 @@ async fn a_network_past_its_history_admits_joiners_and_heals_corruption() -> any
 	};
 	use tessera_store::ObjectStore;
 	let alice = store("Alice")?;
-	let alice_account: [u8; 32] =
-		hex::decode(account_of("//Alice")?)?.try_into().map_err(|_| anyhow::anyhow!("account"))?;
+	let alice_account: [u8; 32] = tessera_chain::address::parse(&account_of("//Alice")?)?;
 	// Under load a miner may sit a window out: count from the last payload it uploaded.
 	let last_upload = records(d, "Alice")?
 		.iter()

@@ -47,7 +47,7 @@ async fn a_configured_miner_logs_json_and_serves_metrics() -> anyhow::Result<()>
 	let mut child = Command::new(binary("offchain-trainer")?)
 		.args(["--log-format", "json", "miner", "--config"])
 		.arg(&file)
-		.args(["--metrics-port", "0", "--until-window", "2"])
+		.args(["--metrics-addr", "127.0.0.1:0", "--until-window", "2"])
 		.stdin(Stdio::null())
 		.stdout(Stdio::null())
 		.stderr(std::fs::File::create(&log)?)
@@ -76,6 +76,7 @@ async fn a_configured_miner_logs_json_and_serves_metrics() -> anyhow::Result<()>
 	stream.read_to_string(&mut body).await?;
 	assert!(body.contains("tessera_window "), "{body}");
 	assert!(body.contains("tessera_held_out_loss "), "{body}");
+	assert!(body.contains("# TYPE tessera_training_seconds_total counter"), "{body}");
 	// The flag (`--until-window 2`) won over the file (100): the miner finishes.
 	let status = tokio::time::timeout(Duration::from_secs(120), child.wait()).await??;
 	assert!(status.success(), "{}", std::fs::read_to_string(&log).unwrap_or_default());

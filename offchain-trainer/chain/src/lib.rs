@@ -13,6 +13,7 @@
 //! cargo run -p tessera-node -- export-metadata -o offchain-trainer/metadata/tessera.scale
 //! ```
 
+pub mod address;
 pub mod docs;
 mod error;
 pub mod flags;
@@ -41,9 +42,19 @@ pub type Client = subxt::OnlineClient<TesseraConfig>;
 /// An account on our chain.
 pub type AccountId = subxt::utils::AccountId32;
 
-/// Connects to the node at `url` (`ws://` or `wss://`).
+/// Connects to the node at `url` (`ws://` or `wss://`), and shows addresses with the chain's SS58
+/// prefix from then on ([`address`]).
 pub async fn connect(url: &str) -> Result<Client, ChainError> {
-	Client::from_insecure_url(url)
+	let client = Client::from_insecure_url(url)
 		.await
-		.map_err(|source| ChainError::Connect { url: url.to_string(), source: Box::new(source) })
+		.map_err(|source| ChainError::Connect { url: url.to_string(), source: Box::new(source) })?;
+	let prefix = client
+		.at_current_block()
+		.await
+		.map_err(ChainError::query)?
+		.constants()
+		.entry(runtime::constants().system().ss58_prefix())
+		.map_err(ChainError::query)?;
+	address::set_prefix(prefix).map_err(ChainError::query)?;
+	Ok(client)
 }

@@ -9,7 +9,7 @@ pub mod query;
 pub mod render;
 
 use crate::devnet::node::{NodeConfig, NodeError, NodeProcess};
-use std::{path::PathBuf, str::FromStr, time::Duration};
+use std::{path::PathBuf, time::Duration};
 use tessera_chain::{self as chain, ChainError, Client};
 
 /// Why an audit could not be made.
@@ -76,19 +76,9 @@ pub async fn connect(source: &Source) -> Result<Connection, AuditError> {
 }
 
 /// An account from a dev key URI (`//Alice`), 32 bytes of hex (with or without `0x`) or an
-/// SS58 address.
+/// SS58 address (`chain::address::parse`).
 pub fn parse_account(text: &str) -> Result<[u8; 32], AuditError> {
-	let bad = || AuditError::Account(text.into());
-	if text.starts_with("//") {
-		let uri = subxt_signer::SecretUri::from_str(text).map_err(|_| bad())?;
-		let pair = subxt_signer::sr25519::Keypair::from_uri(&uri).map_err(|_| bad())?;
-		return Ok(pair.public_key().0);
-	}
-	let hex_part = text.strip_prefix("0x").unwrap_or(text);
-	if hex_part.len() == 64 {
-		return hex::decode(hex_part).map_err(|_| bad())?.try_into().map_err(|_| bad());
-	}
-	chain::AccountId::from_str(text).map(|a| a.0).map_err(|_| bad())
+	chain::address::parse(text).map_err(|_| AuditError::Account(text.into()))
 }
 
 #[cfg(test)]

@@ -7,12 +7,12 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 use tessera_chain::flags;
-use tessera_chain::{AccountId, ChainError, Client, network, runtime};
+use tessera_chain::{AccountId, ChainError, Client, address, network, runtime};
 
 /// One validator's word on one peer.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Reported {
-	/// The validator (hex).
+	/// The validator (SS58 address).
 	pub validator: String,
 	/// Its final score for the peer, in `[0, 1]`.
 	pub score: f64,
@@ -25,7 +25,7 @@ pub struct Reported {
 /// One miner in a window.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WindowPeer {
-	/// The miner (hex).
+	/// The miner (SS58 address).
 	pub account: String,
 	/// A dev-key name, when it is one.
 	pub name: Option<String>,
@@ -78,7 +78,7 @@ pub struct PeerWindow {
 /// A peer's history over a range of windows.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PeerAudit {
-	/// The peer (hex).
+	/// The peer (SS58 address).
 	pub account: String,
 	/// A dev-key name, when it is one.
 	pub name: Option<String>,
@@ -91,7 +91,7 @@ pub struct PeerAudit {
 /// A miner's standing.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Standing {
-	/// The miner (hex).
+	/// The miner (SS58 address).
 	pub account: String,
 	/// A dev-key name, when it is one.
 	pub name: Option<String>,
@@ -101,7 +101,7 @@ pub struct Standing {
 	pub active: bool,
 }
 
-/// The dev keys' names by account (hex), for readable tables.
+/// The dev keys' names by account (SS58 address), for readable tables.
 pub fn dev_names() -> BTreeMap<String, String> {
 	use std::str::FromStr;
 	let mut out = BTreeMap::new();
@@ -113,7 +113,7 @@ pub fn dev_names() -> BTreeMap<String, String> {
 			if let Ok(uri) = subxt_signer::SecretUri::from_str(&suri)
 				&& let Ok(pair) = subxt_signer::sr25519::Keypair::from_uri(&uri)
 			{
-				out.insert(hex::encode(pair.public_key().0), label);
+				out.insert(address::ss58(&pair.public_key().0), label);
 			}
 		}
 	}
@@ -144,7 +144,7 @@ async fn submissions(
 		let submission = entry.value().decode().map_err(ChainError::query)?;
 		for r in submission.results.0 {
 			out.entry(r.peer.0).or_default().push(Reported {
-				validator: hex::encode(validator.0),
+				validator: address::ss58(&validator.0),
 				score: perbill(r.final_score.0),
 				gradient_score: f64::from(r.gradient_score) / 1e6,
 				flags: flags::names(r.flags.0).into_iter().map(String::from).collect(),
@@ -170,7 +170,7 @@ pub async fn window(client: &Client, number: u64, window: u64) -> Result<WindowA
 	let peers = accounts
 		.into_iter()
 		.map(|a| {
-			let account = hex::encode(a);
+			let account = address::ss58(&a);
 			WindowPeer {
 				name: names.get(&account).cloned(),
 				commitment: record
@@ -227,7 +227,7 @@ pub async fn peer(
 			earned: network::earnings(client, number, w, &peer).await?,
 		});
 	}
-	let account = hex::encode(peer);
+	let account = address::ss58(&peer);
 	Ok(PeerAudit {
 		name: dev_names().get(&account).cloned(),
 		incentive: perbill(network::incentive_weight(client, number, &peer).await?),
@@ -254,12 +254,12 @@ pub async fn standings(client: &Client, number: u64) -> Result<Vec<Standing>, Ch
 		if !matches!(peer.role, runtime::runtime_types::pallet_training::types::Role::Miner) {
 			continue;
 		}
-		let hex = hex::encode(account.0);
+		let ss58 = address::ss58(&account.0);
 		out.push(Standing {
-			name: names.get(&hex).cloned(),
+			name: names.get(&ss58).cloned(),
 			incentive: perbill(network::incentive_weight(client, number, &account.0).await?),
 			active: peer.leaving_at.is_none(),
-			account: hex,
+			account: ss58,
 		});
 	}
 	out.sort_by(|a, b| b.incentive.total_cmp(&a.incentive).then(a.account.cmp(&b.account)));

@@ -1,5 +1,6 @@
 //! The audit's three output forms: an aligned table for people, JSON and CSV for scripts.
-//! Accounts show as their dev-key name when they are one (`Alice`), else as hex.
+//! Accounts show as their dev-key name when they are one (`Alice`), else as their SS58 address;
+//! JSON and CSV always carry the SS58 address.
 
 use super::query::{PeerAudit, Standing, WindowAudit};
 use std::fmt::Write;
@@ -16,7 +17,12 @@ pub enum Format {
 }
 
 fn who(name: &Option<String>, account: &str) -> String {
-	name.clone().unwrap_or_else(|| format!("0x{}…", &account[..account.len().min(12)]))
+	name.clone().unwrap_or_else(|| account.to_string())
+}
+
+/// The width of a column of names: at least 16, and wide enough for every one shown.
+fn name_width(names: impl Iterator<Item = String>) -> usize {
+	names.map(|n| n.chars().count()).max().unwrap_or(0).max(16)
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -104,9 +110,10 @@ pub fn window(w: &WindowAudit, format: Format) -> String {
 				},
 				w.theta_hash.as_deref().map_or("-".into(), |h| format!("0x{h}")),
 			);
+			let width = name_width(w.peers.iter().map(|p| who(&p.name, &p.account)));
 			let _ = writeln!(
 				out,
-				"{:<16} {:>10} {:>8} {:>6} {:>8} {:>8}  flags (by validator)",
+				"{:<width$} {:>10} {:>8} {:>6} {:>8} {:>8}  flags (by validator)",
 				"miner", "committed", "bytes", "in set", "applied", "score"
 			);
 			for p in &w.peers {
@@ -118,7 +125,7 @@ pub fn window(w: &WindowAudit, format: Format) -> String {
 					.collect();
 				let _ = writeln!(
 					out,
-					"{:<16} {:>10} {:>8} {:>6} {:>8} {:>8}  {}",
+					"{:<width$} {:>10} {:>8} {:>6} {:>8} {:>8}  {}",
 					who(&p.name, &p.account),
 					p.commitment.as_ref().map_or("-".into(), |c| format!("#{}", c.2)),
 					p.commitment.as_ref().map_or("-".into(), |c| c.1.to_string()),
@@ -170,7 +177,7 @@ pub fn peers(audits: &[PeerAudit], format: Format) -> String {
 				};
 				let _ = writeln!(
 					out,
-					"{} (0x{}) · incentive weight {:.4} · mean score {} over {} scored window(s)",
+					"{} ({}) · incentive weight {:.4} · mean score {} over {} scored window(s)",
 					who(&a.name, &a.account),
 					a.account,
 					a.incentive,
@@ -228,12 +235,13 @@ pub fn standings(rows: &[Standing], format: Format) -> String {
 			out
 		},
 		Format::Table => {
+			let width = name_width(rows.iter().map(|r| who(&r.name, &r.account)));
 			let mut out =
-				format!("{:>4}  {:<16} {:>10}  {}\n", "rank", "miner", "incentive", "status");
+				format!("{:>4}  {:<width$} {:>10}  {}\n", "rank", "miner", "incentive", "status");
 			for (i, r) in rows.iter().enumerate() {
 				let _ = writeln!(
 					out,
-					"{:>4}  {:<16} {:>10.4}  {}",
+					"{:>4}  {:<width$} {:>10.4}  {}",
 					i + 1,
 					who(&r.name, &r.account),
 					r.incentive,
@@ -320,9 +328,18 @@ mod tests {
 		let parsed: serde_json::Value = serde_json::from_str(&peers(&[p], Format::Json)).unwrap();
 		assert_eq!(parsed[0]["windows"][0]["earned"], 1_500_000_000_000u64);
 		let s = standings(
-			&[Standing { account: "11".repeat(32), name: None, incentive: 0.3, active: true }],
+			&[Standing {
+				account: tessera_chain::address::encode(&[0x11; 32], 42),
+				name: None,
+				incentive: 0.3,
+				active: true,
+			}],
 			Format::Table,
 		);
-		assert!(s.contains("0x111111111111…") && s.contains("0.3000"), "{s}");
+		// An account without a dev-key name shows as its whole SS58 address.
+		assert!(
+			s.contains(&tessera_chain::address::encode(&[0x11; 32], 42)) && s.contains("0.3000"),
+			"{s}"
+		);
 	}
 }

@@ -130,7 +130,7 @@ fn account_of(suri: &str) -> Result<String, DevnetError> {
 	let uri = subxt_signer::SecretUri::from_str(suri).map_err(|_| DevnetError::Key(suri.into()))?;
 	let pair = subxt_signer::sr25519::Keypair::from_uri(&uri)
 		.map_err(|_| DevnetError::Key(suri.into()))?;
-	Ok(hex::encode(pair.public_key().0))
+	Ok(tessera_chain::address::ss58(&pair.public_key().0))
 }
 
 /// Runs the devnet to completion (or until interrupted).

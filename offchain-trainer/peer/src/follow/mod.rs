@@ -453,7 +453,7 @@ impl Follower {
 		for s in screened.iter().filter(|s| s.flags != 0) {
 			tracing::info!(
 				window,
-				peer = %hex::encode(s.account),
+				peer = %chain::address::ss58(&s.account),
 				flags = ?round::flags::names(s.flags),
 				reasons = ?s.reasons,
 				"update set aside"
@@ -516,7 +516,7 @@ impl Follower {
 		m.window.set(i64::try_from(window).unwrap_or(i64::MAX));
 		m.held_out_loss.set(f64::from(held_out_loss));
 		let theta_hash = hex::encode(self.replica.theta_hash());
-		let included: Vec<String> = inclusion.iter().map(hex::encode).collect();
+		let included: Vec<String> = inclusion.iter().map(chain::address::ss58).collect();
 		if resynced {
 			tracing::warn!(window, %theta_hash, included = included.len(), "θ re-synced to the verdict");
 			self.report.write(&Record::Resynced { window, theta_hash, included, held_out_loss });

@@ -127,7 +127,7 @@ impl Follower {
 		if let Some(missing) = verdict.inclusion.iter().find(|a| !payloads.contains_key(*a)) {
 			tracing::warn!(
 				window,
-				peer = %hex::encode(missing),
+				peer = %chain::address::ss58(missing),
 				"a payload the verdict lists cannot be fetched: nothing applied"
 			);
 			return Ok((Replayed::Unreadable, None));
@@ -300,7 +300,7 @@ impl Follower {
 		let key = tessera_store::checkpoint_key(c.window);
 		let mut why = Vec::new();
 		for (validator, location) in &c.copies {
-			let who = hex::encode(validator);
+			let who = chain::address::ss58(validator);
 			let Some(location) = location else {
 				why.push(format!("{who}: no storage location"));
 				continue;

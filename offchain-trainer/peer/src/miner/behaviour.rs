@@ -80,13 +80,13 @@ impl Behaviour {
 pub enum BehaviourError {
 	/// Unknown name.
 	#[error(
-		"unknown behaviour {0:?}: expected honest, nan, noise, copy-exact:<victim hex>, \
-		 copy-perturbed:<victim hex>, late, early, no-upload, wrong-hash or \
+		"unknown behaviour {0:?}: expected honest, nan, noise, copy-exact:<victim>, \
+		 copy-perturbed:<victim> (an SS58 address or hex), late, early, no-upload, wrong-hash or \
 		 corrupt-theta:<window>"
 	)]
 	Unknown(String),
-	/// The victim is not a 32-byte hex account.
-	#[error("behaviour {0:?}: the victim must be a 32-byte account in hex")]
+	/// The victim is not an account.
+	#[error("behaviour {0:?}: the victim must be an account (SS58 address, or 32 bytes of hex)")]
 	Victim(String),
 }
 
@@ -95,9 +95,7 @@ impl FromStr for Behaviour {
 
 	fn from_str(s: &str) -> Result<Self, Self::Err> {
 		let victim = |v: &str| -> Result<[u8; 32], BehaviourError> {
-			let bytes = hex::decode(v.trim_start_matches("0x"))
-				.map_err(|_| BehaviourError::Victim(s.into()))?;
-			bytes.try_into().map_err(|_| BehaviourError::Victim(s.into()))
+			tessera_chain::address::parse(v).map_err(|_| BehaviourError::Victim(s.into()))
 		};
 		Ok(match s.split_once(':') {
 			None => match s {
@@ -250,6 +248,11 @@ mod tests {
 		assert_eq!(
 			format!("copy-perturbed:0x{v}").parse::<Behaviour>().unwrap(),
 			Behaviour::CopyPerturbed { victim: [3; 32] }
+		);
+		let ss58 = tessera_chain::address::encode(&[3; 32], 42);
+		assert_eq!(
+			format!("copy-exact:{ss58}").parse::<Behaviour>().unwrap(),
+			Behaviour::CopyExact { victim: [3; 32] }
 		);
 		assert!(matches!("copy-exact:12".parse::<Behaviour>(), Err(BehaviourError::Victim(_))));
 		assert!(matches!("sneaky".parse::<Behaviour>(), Err(BehaviourError::Unknown(_))));

@@ -508,6 +508,8 @@ impl Miner {
 		}
 		m.tokens_per_second.set(trained.report.tokens_per_second());
 		let train_seconds = started.elapsed().saturating_sub(trained.build_time).as_secs_f64();
+		m.windows_trained.inc();
+		m.training_seconds.inc_by(train_seconds);
 		let record = Record::Trained {
 			window,
 			steps: trained.report.steps,
@@ -549,7 +551,7 @@ impl Miner {
 			| Behaviour::Early => behaviour::noise_payload(&shapes, &header, &rules, 0.02),
 			Behaviour::CopyExact { victim } | Behaviour::CopyPerturbed { victim } => {
 				let Some(original) = self.victim_payload(client, n, window, &victim).await? else {
-					tracing::info!(window, victim = %hex::encode(victim), "nothing to copy this window");
+					tracing::info!(window, victim = %tessera_chain::address::ss58(&victim), "nothing to copy this window");
 					return Ok(None);
 				};
 				if matches!(self.options.behaviour, Behaviour::CopyExact { .. }) {

@@ -545,7 +545,10 @@ impl Validator {
 		)
 		.await
 		{
-			Ok(_) => true,
+			Ok(_) => {
+				crate::metrics::get().windows_scored.inc();
+				true
+			},
 			Err(e) => {
 				tracing::warn!(window, error = %e, "results refused");
 				false
@@ -554,11 +557,11 @@ impl Validator {
 		for s in &scored {
 			crate::metrics::get()
 				.scores
-				.with_label_values(&[hex::encode(s.account).as_str()])
+				.with_label_values(&[chain::address::ss58(&s.account).as_str()])
 				.set(s.final_score);
 			tracing::info!(
 				window,
-				peer = %hex::encode(s.account),
+				peer = %chain::address::ss58(&s.account),
 				score = s.final_score,
 				gradient = s.gradient_score,
 				flags = ?round::flags::names(s.flags),
@@ -568,7 +571,7 @@ impl Validator {
 		self.follower.report().write(&Record::Scored {
 			window,
 			submitted,
-			inclusion: scoring.stepped.inclusion.iter().map(hex::encode).collect(),
+			inclusion: scoring.stepped.inclusion.iter().map(chain::address::ss58).collect(),
 			theta_hash: hex::encode(theta_hash),
 			peers: scored.iter().map(scoring::to_report).collect(),
 		});

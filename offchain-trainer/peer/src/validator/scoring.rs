@@ -101,7 +101,7 @@ pub fn to_chain(r: &Scored) -> PeerResult {
 /// The report's form of a result.
 pub fn to_report(r: &Scored) -> PeerScore {
 	PeerScore {
-		peer: hex::encode(r.account),
+		peer: tessera_chain::address::ss58(&r.account),
 		final_score: r.final_score,
 		gradient_score: r.gradient_score,
 		assigned_gain: r.losses.map(|l| l.assigned_gain()),

@@ -36,7 +36,7 @@ pub(crate) async fn run(args: MinerArgs) -> anyhow::Result<()> {
 	)?;
 	eprintln!("{}", summary("miner", &args.peer, &p));
 	tracing::info!(
-		account = %p.account,
+		account = %tessera_chain::address::ss58(&p.account),
 		model = %p.model.name,
 		parameters = p.model.parameter_count(),
 		device = %args.peer.device,

@@ -11,7 +11,12 @@ pub(crate) struct PeerArgs {
 	/// command-line flags and environment variables win over it.
 	#[arg(long)]
 	pub(crate) config: Option<PathBuf>,
-	/// Serve Prometheus metrics on this port of 127.0.0.1 (0: any free port, logged).
+	/// Serve Prometheus metrics at `http://ADDR/metrics` (e.g. `0.0.0.0:9616`; port 0: any
+	/// free port, logged). docs/metrics.md lists them.
+	#[arg(long, env = "TESSERA_METRICS_ADDR", conflicts_with = "metrics_port")]
+	pub(crate) metrics_addr: Option<std::net::SocketAddr>,
+	/// Serve Prometheus metrics on this port of 127.0.0.1 (shorthand for `--metrics-addr
+	/// 127.0.0.1:PORT`).
 	#[arg(long, env = "TESSERA_METRICS_PORT")]
 	pub(crate) metrics_port: Option<u16>,
 	/// WebSocket URL of a tessera node.
@@ -58,7 +63,7 @@ pub(crate) struct PeerArgs {
 	/// Bucket of the peer's own storage location.
 	#[arg(long, default_value = "tessera")]
 	pub(crate) bucket: String,
-	/// Key prefix of the peer's own storage location (default: the account, hex).
+	/// Key prefix of the peer's own storage location (default: the account's public key in hex).
 	#[arg(long)]
 	pub(crate) prefix: Option<String>,
 	/// Local checkpoint directory.
@@ -94,7 +99,8 @@ pub(crate) struct PeerArgs {
 /// What a peer is made of, from its common options.
 pub(crate) struct Peer {
 	pub(crate) signer: subxt_signer::sr25519::Keypair,
-	pub(crate) account: String,
+	/// The peer's account (its public key).
+	pub(crate) account: [u8; 32],
 	pub(crate) model: tessera_model::ModelConfig,
 	pub(crate) shard: tessera_data::TokenShard,
 	pub(crate) location: tessera_store::Location,
@@ -113,7 +119,7 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		let uri = subxt_signer::SecretUri::from_str(&args.suri).context("parsing --suri")?;
 		subxt_signer::sr25519::Keypair::from_uri(&uri).context("deriving the key from --suri")?
 	};
-	let account = hex::encode(signer.public_key().0);
+	let account = signer.public_key().0;
 	let model = ModelConfig::load(&args.model).context("loading the model config")?;
 	let shard = tessera_data::TokenShard::open(&args.corpus).context("opening the corpus")?;
 	anyhow::ensure!(
@@ -166,11 +172,14 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 			.context("hashing the corpus' tokenizer")?;
 		tessera_peer::run::check(&model, &ours, on_chain.as_ref())?
 	};
-	let metrics = match args.metrics_port {
-		Some(port) => {
-			let addr = tessera_peer::metrics::serve(port)
+	let metrics_addr = args.metrics_addr.or_else(|| {
+		args.metrics_port.map(|port| std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+	});
+	let metrics = match metrics_addr {
+		Some(wanted) => {
+			let addr = tessera_peer::metrics::serve(wanted)
 				.await
-				.with_context(|| format!("serving metrics on port {port}"))?;
+				.with_context(|| format!("serving metrics on {wanted}"))?;
 			tracing::info!(%addr, "metrics at http://{addr}/metrics");
 			Some(addr)
 		},
@@ -179,7 +188,7 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 	let location = Location {
 		endpoint: args.endpoint.clone(),
 		bucket: args.bucket.clone(),
-		prefix: args.prefix.clone().unwrap_or_else(|| account.clone()),
+		prefix: args.prefix.clone().unwrap_or_else(|| hex::encode(account)),
 	};
 	let pair = |key: &Option<String>, secret: &Option<String>, what: &str| match (key, secret) {
 		(Some(a), Some(s)) => {
@@ -230,7 +239,6 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 /// The start-up summary every peer prints: who it is, where it connects and stores, what it
 /// runs.
 pub(crate) fn summary(role: &str, args: &PeerArgs, p: &Peer) -> String {
-	use subxt::utils::AccountId32;
 	let store = match &args.store_dir {
 		Some(dir) => {
 			format!("directory {}/{}/{}", dir.display(), p.location.bucket, p.location.prefix)
@@ -250,13 +258,13 @@ pub(crate) fn summary(role: &str, args: &PeerArgs, p: &Peer) -> String {
 			}
 		},
 	};
-	let mut account = [0u8; 32];
-	if let Ok(bytes) = hex::decode(&p.account) {
-		account.copy_from_slice(&bytes[..32.min(bytes.len())]);
-	}
 	[
 		format!("tessera {role}"),
-		format!("  account   {} (0x{})", AccountId32::from(account), p.account),
+		format!(
+			"  account   {} (0x{})",
+			tessera_chain::address::ss58(&p.account),
+			hex::encode(p.account)
+		),
 		format!("  node      {}", args.url),
 		format!("  storage   {store}"),
 		format!(
@@ -278,7 +286,7 @@ pub(crate) fn summary(role: &str, args: &PeerArgs, p: &Peer) -> String {
 		format!("  state     {}", args.checkpoint_dir.display()),
 		format!(
 			"  metrics   {}",
-			p.metrics.map_or("off (--metrics-port)".into(), |a| format!("http://{a}/metrics"))
+			p.metrics.map_or("off (--metrics-addr)".into(), |a| format!("http://{a}/metrics"))
 		),
 		format!(
 			"  config    {}",

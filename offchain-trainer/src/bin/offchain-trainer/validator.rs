@@ -44,7 +44,7 @@ pub(crate) async fn run(args: ValidatorArgs) -> anyhow::Result<()> {
 	let replica = Replica::follower(&p.model, &tessera_model::model_device(&args.peer.device)?)?;
 	eprintln!("{}", summary("validator", &args.peer, &p));
 	tracing::info!(
-		account = %p.account,
+		account = %tessera_chain::address::ss58(&p.account),
 		model = %p.model.name,
 		parameters = p.model.parameter_count(),
 		device = %args.peer.device,
