@@ -79,7 +79,42 @@ async fn a_configured_miner_logs_json_and_serves_metrics() -> anyhow::Result<()>
 	assert!(body.contains("# TYPE tessera_training_seconds_total counter"), "{body}");
 	// The flag (`--until-window 2`) won over the file (100): the miner finishes.
 	let status = tokio::time::timeout(Duration::from_secs(120), child.wait()).await??;
-	assert!(status.success(), "{}", std::fs::read_to_string(&log).unwrap_or_default());
+	let text = std::fs::read_to_string(&log).unwrap_or_default();
+	assert!(status.success(), "{text}");
+	every_window_line_names_the_window_peer_and_phase(&text)?;
+	Ok(())
+}
+
+/// Issue 24 item 5: every JSON log line about a window carries the window, the peer (Alice's
+/// SS58 address) and the phase, in its fields or its spans; and the lines are whole JSON.
+fn every_window_line_names_the_window_peer_and_phase(text: &str) -> anyhow::Result<()> {
+	let alice = tessera_chain::address::ss58(&tessera_chain::address::parse("//Alice")?);
+	let (mut about_windows, mut wrong) = (0, Vec::new());
+	for line in text.lines().filter(|l| l.starts_with('{')) {
+		let e: serde_json::Value = serde_json::from_str(line)
+			.map_err(|err| anyhow::anyhow!("a broken log line ({err}): {line}"))?;
+		let spans = e["spans"].as_array().cloned().unwrap_or_default();
+		let in_spans = |key: &str| spans.iter().find_map(|s| s.get(key).cloned());
+		let window = e["fields"].get("window").cloned().or_else(|| in_spans("window"));
+		if window.is_none() {
+			continue;
+		}
+		about_windows += 1;
+		let peer = in_spans("peer").and_then(|p| p.as_str().map(String::from));
+		if peer.as_deref() != Some(alice.as_str()) {
+			wrong.push(format!("without the peer: {line}"));
+		}
+		if !e["fields"].get("phase").or(in_spans("phase").as_ref()).is_some_and(|p| p.is_string()) {
+			wrong.push(format!("without its phase: {line}"));
+		}
+		if let (Some(field), Some(span)) = (e["fields"].get("window"), in_spans("window"))
+			&& *field != span
+		{
+			wrong.push(format!("two windows in one line: {line}"));
+		}
+	}
+	anyhow::ensure!(wrong.is_empty(), "lines about a window:\n{}", wrong.join("\n"));
+	anyhow::ensure!(about_windows >= 5, "only {about_windows} lines about a window:\n{text}");
 	Ok(())
 }
 

@@ -6,13 +6,14 @@
 //! ([`round`]: fetching, screening); keeping θ on the network's ([`follow`]); the replica a peer
 //! trains or only follows ([`replica`]); the miner ([`miner`]) and the validator ([`validator`],
 //! scoring with the [`gauntlet`]), each registered (or its location moved) at start; what each peer reports ([`report`]) and exposes as metrics
-//! ([`metrics`]); the run's identity checked against the chain's ([`run`]); and the
+//! ([`metrics`]); progress bars that keep log lines whole ([`progress`]); the run's identity checked against the chain's ([`run`]); and the
 //! [`wallclock`] the drivers read for the machines.
 
 pub mod follow;
 pub mod gauntlet;
 pub mod metrics;
 pub mod miner;
+pub mod progress;
 mod registration;
 pub mod replica;
 pub mod report;

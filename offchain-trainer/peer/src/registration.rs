@@ -21,7 +21,7 @@ pub(crate) async fn ensure<E: From<ChainError> + From<TxError>>(
 		training::Role::Miner => "miner",
 		training::Role::Validator => "validator",
 	};
-	tracing::info!(%url, block = number, window, role = role_name, "connected");
+	tracing::info!(%url, block = number, window, phase = "connect", role = role_name, "connected");
 	match chain::network::peer_location(client, number, account).await? {
 		Some(on_chain) if on_chain == *location => Ok((window, false)),
 		Some(on_chain) => {

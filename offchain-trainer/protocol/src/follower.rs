@@ -86,6 +86,34 @@ pub enum FollowerAction {
 	},
 }
 
+impl FollowerAction {
+	/// The window the action is about.
+	pub fn window(&self) -> Window {
+		match self {
+			Self::Step { window }
+			| Self::Replay { window }
+			| Self::Settle { window }
+			| Self::Recompute { window }
+			| Self::Resync { window, .. }
+			| Self::Diverged { window }
+			| Self::Confirmed { window } => *window,
+		}
+	}
+
+	/// The phase of the window's life it belongs to, as logs name it: `step` (the own outer
+	/// step), `replay`, `settle` (against the verdict, and what confirming leads to),
+	/// `recompute` or `resync`.
+	pub fn phase(&self) -> &'static str {
+		match self {
+			Self::Step { .. } => "step",
+			Self::Replay { .. } => "replay",
+			Self::Settle { .. } | Self::Confirmed { .. } => "settle",
+			Self::Recompute { .. } => "recompute",
+			Self::Resync { .. } | Self::Diverged { .. } => "resync",
+		}
+	}
+}
+
 /// Why θ is (re)loaded from a checkpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoadCause {

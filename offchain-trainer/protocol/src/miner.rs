@@ -45,6 +45,29 @@ pub enum MinerAction {
 	},
 }
 
+impl MinerAction {
+	/// The window the action is about.
+	pub fn window(&self) -> Window {
+		match self {
+			Self::Train { window, .. }
+			| Self::Commit { window }
+			| Self::Upload { window }
+			| Self::SitOut { window, .. } => *window,
+		}
+	}
+
+	/// The phase of the window's life it belongs to, as logs name it: `train`, `commit`,
+	/// `upload` or `sit-out`.
+	pub fn phase(&self) -> &'static str {
+		match self {
+			Self::Train { .. } => "train",
+			Self::Commit { .. } => "commit",
+			Self::Upload { .. } => "upload",
+			Self::SitOut { .. } => "sit-out",
+		}
+	}
+}
+
 /// Why a miner takes no part in a window.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SitOut {

@@ -41,6 +41,27 @@ pub enum ValidatorAction {
 	},
 }
 
+impl ValidatorAction {
+	/// The window the action is about.
+	pub fn window(&self) -> Window {
+		match self {
+			Self::Evaluate { window } | Self::Submit { window } | Self::Skip { window, .. } => {
+				*window
+			},
+		}
+	}
+
+	/// The phase of the window's life it belongs to, as logs name it: `evaluate`, `submit` or
+	/// `skip`.
+	pub fn phase(&self) -> &'static str {
+		match self {
+			Self::Evaluate { .. } => "evaluate",
+			Self::Submit { .. } => "submit",
+			Self::Skip { .. } => "skip",
+		}
+	}
+}
+
 /// Why a validator does not score a window.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Skip {

@@ -313,7 +313,7 @@ async fn watch(
 	let infos: Vec<PeerInfo> = running.iter().map(|r| r.info.clone()).collect();
 	let miners: Vec<&PeerInfo> = infos.iter().filter(|p| !p.validator).collect();
 	let bar = if options.live {
-		indicatif::ProgressBar::new_spinner()
+		tessera_peer::progress::add(indicatif::ProgressBar::new_spinner())
 	} else {
 		indicatif::ProgressBar::hidden()
 	};

@@ -31,6 +31,7 @@ use tessera_data::TokenShard;
 use tessera_model::checkpoint::{self, CheckpointError};
 use tessera_protocol::{self as protocol, FollowerAction};
 use tessera_store::Resolver;
+use tracing::Instrument;
 
 /// Errors that stop following the network.
 #[derive(Debug, thiserror::Error)]
@@ -296,25 +297,33 @@ impl Follower {
 	) -> Result<Vec<Stepped>, FollowError> {
 		let mut done = Vec::new();
 		while let Some(action) = machine.next(n) {
-			let follow_up = match action {
-				FollowerAction::Step { window } => {
-					let stepped = self.step(client, n, window).await?;
-					machine.on_stepped(window);
-					done.push(stepped);
-					Vec::new()
-				},
-				FollowerAction::Replay { window } => {
-					let (outcome, stepped) = self.replay(client, n, window).await?;
-					done.extend(stepped);
-					machine.on_replayed(window, outcome)
-				},
-				FollowerAction::Settle { window } => {
-					let check = self.settle(client, n, window).await?;
-					machine.on_verdict(window, check)
-				},
-				other => vec![other],
-			};
-			self.execute(machine, client, n, follow_up).await?;
+			// Every log line of the action and of what it leads to carries its window and
+			// phase (the peer comes from the miner's or validator's span).
+			let span =
+				tracing::info_span!("window", window = action.window(), phase = action.phase());
+			let follow_up = async {
+				Ok::<_, FollowError>(match action {
+					FollowerAction::Step { window } => {
+						let stepped = self.step(client, n, window).await?;
+						machine.on_stepped(window);
+						done.push(stepped);
+						Vec::new()
+					},
+					FollowerAction::Replay { window } => {
+						let (outcome, stepped) = self.replay(client, n, window).await?;
+						done.extend(stepped);
+						machine.on_replayed(window, outcome)
+					},
+					FollowerAction::Settle { window } => {
+						let check = self.settle(client, n, window).await?;
+						machine.on_verdict(window, check)
+					},
+					other => vec![other],
+				})
+			}
+			.instrument(span.clone())
+			.await?;
+			self.execute(machine, client, n, follow_up).instrument(span).await?;
 		}
 		Ok(done)
 	}

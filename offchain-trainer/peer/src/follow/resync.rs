@@ -445,7 +445,7 @@ pub(crate) fn checkpoint_cap(shapes: &[Vec<usize>]) -> usize {
 
 /// A byte progress bar for a checkpoint download (drawn only on a terminal).
 fn download_bar(window: u64) -> indicatif::ProgressBar {
-	let bar = indicatif::ProgressBar::new(0);
+	let bar = crate::progress::add(indicatif::ProgressBar::new(0));
 	if let Ok(style) = indicatif::ProgressStyle::with_template(
 		"{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
 	) {

@@ -31,7 +31,7 @@ impl Miner {
 		let history = self.options.follow.history;
 		let (store, account, client) = (self.store.clone(), self.account.0, client.clone());
 		let next = self.gc_next.clone();
-		tokio::spawn(async move {
+		tokio::spawn(tracing::Instrument::in_current_span(async move {
 			use std::sync::atomic::Ordering;
 			let oldest_kept = match chain::network::oldest_kept_checkpoint(&client).await {
 				Ok(w) => w,
@@ -53,7 +53,7 @@ impl Miner {
 				}
 				next.store(old + 1, Ordering::Relaxed);
 			}
-		});
+		}));
 	}
 }
 

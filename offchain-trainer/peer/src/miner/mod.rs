@@ -32,6 +32,7 @@ use tessera_codec::{Header, hash::payload_hash};
 use tessera_data::TokenShard;
 use tessera_protocol::{self as protocol, Millis, MinerAction};
 use tessera_store::{Location, ObjectStore, Store, StoreError, gradient_key};
+use tracing::Instrument;
 
 /// Errors that stop the miner.
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +142,21 @@ struct Miner {
 
 /// Runs the miner until `until_window` (forever without it).
 pub async fn run(
+	options: MinerOptions,
+	replica: Replica,
+	shard: TokenShard,
+	report: Report,
+	progress: ProgressBar,
+) -> Result<(), MinerError> {
+	// Every log line of the miner, and of the tasks it spawns, carries its SS58 address.
+	let span = tracing::info_span!(
+		"miner",
+		peer = %chain::address::ss58(&options.signer.public_key().0)
+	);
+	run_in_span(options, replica, shard, report, progress).instrument(span).await
+}
+
+async fn run_in_span(
 	options: MinerOptions,
 	replica: Replica,
 	shard: TokenShard,
@@ -268,56 +284,68 @@ impl Miner {
 		while !actions.is_empty() {
 			let mut next = Vec::new();
 			for action in actions {
-				match action {
-					MinerAction::Train { window, stop_at } => {
-						// Never train on a θ that no longer hashes to what was applied.
-						let built = if self.follower.check_theta(window) {
-							self.build(client, n, window, stop_at).await?
-						} else {
-							None
-						};
-						let trained = protocol::Trained {
-							built: built.is_some(),
-							longest_step_ms: built.as_ref().and_then(|b| b.longest_step).map(ms),
-							build_ms: built.as_ref().and_then(|b| b.build_time).map(ms),
-						};
-						self.built = built;
-						next.extend(
-							self.machine(|m| m.on_training_done(window, trained, now_ms())),
-						);
-					},
-					MinerAction::Commit { window } => match self.built.take() {
-						Some(built) => next.extend(self.commit(client, window, built).await),
-						None => {
-							tracing::warn!(
-								window,
-								"commit asked for without a payload: nothing sent"
-							);
-						},
-					},
-					MinerAction::Upload { window } => {
-						self.upload_revealed(window).await;
-						self.delete_old_payloads(client, window);
-					},
-					MinerAction::SitOut { window, reason } => {
-						// Whatever was built is not committed.
-						self.built = None;
-						crate::metrics::get().sat_out.inc();
-						self.follower
-							.report()
-							.write(&Record::SatOut { window, reason: reason.to_string() });
-						if matches!(reason, protocol::SitOut::RevealOver) {
-							self.payload = None;
-							tracing::warn!(window, %reason, "payload dropped");
-						} else {
-							tracing::info!(window, block = n, %reason, "sitting the window out");
-						}
-					},
-				}
+				// Every log line of the action carries its window and phase (the peer comes
+				// from the miner's own span).
+				let span =
+					tracing::info_span!("window", window = action.window(), phase = action.phase());
+				next.extend(self.act(client, n, action).instrument(span).await?);
 			}
 			actions = next;
 		}
 		Ok(())
+	}
+
+	/// Executes one action; returns what the machine asks for next.
+	async fn act(
+		&mut self,
+		client: &Client,
+		n: u64,
+		action: MinerAction,
+	) -> Result<Vec<MinerAction>, MinerError> {
+		Ok(match action {
+			MinerAction::Train { window, stop_at } => {
+				// Never train on a θ that no longer hashes to what was applied.
+				let built = if self.follower.check_theta(window) {
+					self.build(client, n, window, stop_at).await?
+				} else {
+					None
+				};
+				let trained = protocol::Trained {
+					built: built.is_some(),
+					longest_step_ms: built.as_ref().and_then(|b| b.longest_step).map(ms),
+					build_ms: built.as_ref().and_then(|b| b.build_time).map(ms),
+				};
+				self.built = built;
+				self.machine(|m| m.on_training_done(window, trained, now_ms()))
+			},
+			MinerAction::Commit { window } => match self.built.take() {
+				Some(built) => self.commit(client, window, built).await,
+				None => {
+					tracing::warn!(window, "commit asked for without a payload: nothing sent");
+					Vec::new()
+				},
+			},
+			MinerAction::Upload { window } => {
+				self.upload_revealed(window).await;
+				self.delete_old_payloads(client, window);
+				Vec::new()
+			},
+			MinerAction::SitOut { window, reason } => {
+				// Whatever was built is not committed.
+				self.built = None;
+				crate::metrics::get().sat_out.inc();
+				self.follower
+					.report()
+					.write(&Record::SatOut { window, reason: reason.to_string() });
+				if matches!(reason, protocol::SitOut::RevealOver) {
+					self.payload = None;
+					tracing::warn!(window, %reason, "payload dropped");
+				} else {
+					tracing::info!(window, block = n, %reason, "sitting the window out");
+				}
+				Vec::new()
+			},
+		})
 	}
 
 	/// Trains (or, for an adversary, fabricates) the payload of `window`.
@@ -452,7 +480,7 @@ impl Miner {
 				.map_or(protocol::clock::DEFAULT_INTERVAL_MS, |m| m.clock().interval_ms()),
 		);
 		let key = gradient_key(window, &self.account.0);
-		tokio::spawn(async move {
+		tokio::spawn(tracing::Instrument::in_current_span(async move {
 			tokio::time::sleep(delay).await;
 			match upload(&store, &key, pending.bytes).await {
 				Ok(()) => {
@@ -461,7 +489,7 @@ impl Miner {
 				},
 				Err(e) => tracing::warn!(window, error = %e, "payload upload failed"),
 			}
-		});
+		}));
 	}
 
 	/// Trains window `window` until `deadline`; the payload and its report record.

@@ -235,7 +235,7 @@ pub struct WatchConfig {
 pub fn spawn(config: WatchConfig) -> Watch {
 	let watch = Watch::default();
 	let handle = watch.clone();
-	tokio::spawn(async move {
+	tokio::spawn(tracing::Instrument::in_current_span(async move {
 		let mut state = WatcherState::default();
 		loop {
 			if let Err(e) = session(&config, &handle, &mut state).await {
@@ -243,7 +243,7 @@ pub fn spawn(config: WatchConfig) -> Watch {
 			}
 			tokio::time::sleep(Duration::from_secs(1)).await;
 		}
-	});
+	}));
 	watch
 }
 
@@ -417,7 +417,7 @@ fn spawn_look(
 		return;
 	}
 	let (config, watch, client) = (config.clone(), watch.clone(), client.clone());
-	tokio::spawn(async move {
+	tokio::spawn(tracing::Instrument::in_current_span(async move {
 		let probe_deadline = config.fetch_timeout.min(PROBE_TIMEOUT);
 		let outcome = match look {
 			Look::Early | Look::Late => {
@@ -454,7 +454,7 @@ fn spawn_look(
 			_ => {},
 		}
 		watch.finish(window, c.account, look);
-	});
+	}));
 }
 
 /// The longest one existence check waits.

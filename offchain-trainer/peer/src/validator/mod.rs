@@ -38,6 +38,7 @@ use tessera_chain::{
 use tessera_data::TokenShard;
 use tessera_protocol::{self as protocol, ValidatorAction};
 use tessera_store::Location;
+use tracing::Instrument;
 
 /// Errors that stop the validator.
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +126,20 @@ struct Validator {
 
 /// Runs the validator until `until_window` (forever without it).
 pub async fn run(
+	options: ValidatorOptions,
+	replica: Replica,
+	shard: TokenShard,
+	report: Report,
+) -> Result<(), ValidatorError> {
+	// Every log line of the validator, and of the tasks it spawns, carries its SS58 address.
+	let span = tracing::info_span!(
+		"validator",
+		peer = %chain::address::ss58(&options.signer.public_key().0)
+	);
+	run_in_span(options, replica, shard, report).instrument(span).await
+}
+
+async fn run_in_span(
 	options: ValidatorOptions,
 	replica: Replica,
 	shard: TokenShard,
@@ -255,7 +270,7 @@ impl Validator {
 		let report = self.follower.report().clone();
 		let interval = self.options.follow.history.checkpoint_interval.max(1);
 		let lock = self.tx_lock.clone();
-		tokio::spawn(async move {
+		tokio::spawn(tracing::Instrument::in_current_span(async move {
 			let Published { window, theta_hash, bytes } = published;
 			let key = tessera_store::checkpoint_key(window);
 			if let Err(e) = store.put(&key, bytes.into()).await {
@@ -304,7 +319,7 @@ impl Validator {
 					tracing::warn!(window = old, error = %e, "cannot delete an old checkpoint");
 				}
 			}
-		});
+		}));
 	}
 
 	async fn ensure_registered(&mut self, client: &Client) -> Result<(), ValidatorError> {
@@ -404,43 +419,55 @@ impl Validator {
 		while !actions.is_empty() {
 			let mut next = Vec::new();
 			for action in actions {
-				match action {
-					ValidatorAction::Evaluate { window } => {
-						let started = Instant::now();
-						let ready = self.begin_scoring(window)?;
-						let elapsed = ms(started.elapsed());
-						next.extend(self.machine(|m| {
-							if ready {
-								m.on_evaluated(window, elapsed, now_ms())
-							} else {
-								m.on_nothing_to_score(window)
-							}
-						}));
-					},
-					ValidatorAction::Submit { window } => {
-						let sent = Instant::now();
-						let accepted = self.submit(client, window).await;
-						let elapsed = ms(sent.elapsed());
-						next.extend(
-							self.machine(|m| m.on_submit_result(window, accepted, elapsed)),
-						);
-					},
-					ValidatorAction::Skip { window, reason } => {
-						if self.scoring.as_ref().is_some_and(|s| s.window == window) {
-							self.scoring = None;
-						}
-						match reason {
-							protocol::Skip::AlreadySettled => {
-								tracing::debug!(window, %reason, "not scored");
-							},
-							_ => tracing::warn!(window, %reason, "not scored"),
-						}
-					},
-				}
+				// Every log line of the action carries its window and phase (the peer comes
+				// from the validator's own span).
+				let span =
+					tracing::info_span!("window", window = action.window(), phase = action.phase());
+				next.extend(self.act(client, action).instrument(span).await?);
 			}
 			actions = next;
 		}
 		Ok(())
+	}
+
+	/// Executes one action; returns what the machine asks for next.
+	async fn act(
+		&mut self,
+		client: &Client,
+		action: ValidatorAction,
+	) -> Result<Vec<ValidatorAction>, ValidatorError> {
+		Ok(match action {
+			ValidatorAction::Evaluate { window } => {
+				let started = Instant::now();
+				let ready = self.begin_scoring(window)?;
+				let elapsed = ms(started.elapsed());
+				self.machine(|m| {
+					if ready {
+						m.on_evaluated(window, elapsed, now_ms())
+					} else {
+						m.on_nothing_to_score(window)
+					}
+				})
+			},
+			ValidatorAction::Submit { window } => {
+				let sent = Instant::now();
+				let accepted = self.submit(client, window).await;
+				let elapsed = ms(sent.elapsed());
+				self.machine(|m| m.on_submit_result(window, accepted, elapsed))
+			},
+			ValidatorAction::Skip { window, reason } => {
+				if self.scoring.as_ref().is_some_and(|s| s.window == window) {
+					self.scoring = None;
+				}
+				match reason {
+					protocol::Skip::AlreadySettled => {
+						tracing::debug!(window, %reason, "not scored");
+					},
+					_ => tracing::warn!(window, %reason, "not scored"),
+				}
+				Vec::new()
+			},
+		})
 	}
 
 	/// Evaluates the window just applied provisionally (`self.pending`).

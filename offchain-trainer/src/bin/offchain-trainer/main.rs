@@ -118,7 +118,10 @@ async fn main() -> anyhow::Result<()> {
 	let cli = Cli::parse_from(args);
 	let filter = tracing_subscriber::EnvFilter::try_from_default_env()
 		.unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-	let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+	// Log lines go out whole under the progress bars (`tessera_peer::progress`).
+	let logs = tracing_subscriber::fmt()
+		.with_env_filter(filter)
+		.with_writer(tessera_peer::progress::LogWriter::stderr);
 	match cli.log_format {
 		LogFormat::Text => logs.init(),
 		LogFormat::Json => logs.json().init(),

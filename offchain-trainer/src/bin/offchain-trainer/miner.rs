@@ -44,7 +44,7 @@ pub(crate) async fn run(args: MinerArgs) -> anyhow::Result<()> {
 		behaviour = args.behaviour.name(),
 		"miner starting"
 	);
-	let progress = indicatif::ProgressBar::new(0);
+	let progress = tessera_peer::progress::add(indicatif::ProgressBar::new(0));
 	let options = MinerOptions {
 		url: args.peer.url,
 		signer: p.signer,
