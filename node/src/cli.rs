@@ -71,4 +71,20 @@ mod tests {
 	fn command_line_definition_is_consistent() {
 		Cli::command().debug_assert();
 	}
+
+	/// `deploy/systemd/tessera-node.service` starts the node with options it accepts.
+	#[test]
+	fn the_service_unit_runs_what_the_node_accepts() {
+		use clap::Parser;
+		let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+			.join("../deploy/systemd/tessera-node.service");
+		let unit = std::fs::read_to_string(&path).unwrap();
+		let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap();
+		let mut tokens = exec.split_whitespace();
+		assert!(tokens.next().unwrap().ends_with("/tessera-node"), "{exec}");
+		let cli = Cli::try_parse_from(std::iter::once("tessera-node").chain(tokens))
+			.unwrap_or_else(|e| panic!("{exec}\n{e}"));
+		assert!(cli.subcommand.is_none());
+		assert_eq!(cli.block_time_ms, 6000);
+	}
 }

@@ -48,7 +48,7 @@ async fn main() -> anyhow::Result<()> {
 		for r in submission.results.0 {
 			println!(
 				"validator result: peer {} score {:.4} flags {:#04x}",
-				hex::encode(r.peer.0),
+				tessera_chain::address::ss58(&r.peer.0),
 				f64::from(r.final_score.0) / 1e9,
 				r.flags.0
 			);

@@ -60,7 +60,8 @@ fn theta_of_the_tiny_preset_after_three_windows_is_pinned() -> anyhow::Result<()
 		let seed = [window as u8; 32];
 		let mut payloads = Vec::new();
 		for (replica, miner) in replicas.iter_mut().zip(&miners) {
-			let trained = replica.train(window, &seed, miner, &shard, None, &progress)?;
+			let trained =
+				replica.train(window, &seed, miner, &shard, Default::default(), &progress)?;
 			let shapes = replica.shapes().to_vec();
 			let rules = tessera_codec::Rules { k: 64, quantised: true, max_value: 1.0 };
 			let expected = Expected { window, miner, shapes: &shapes, rules };

@@ -49,7 +49,14 @@ fn honest_updates_separate_from_noise_at_the_networks_evaluation_sizes() -> anyh
 				compress,
 				2,
 			)?;
-			let trained = replica.train(3, &seed, &miner, &shard, None, &ProgressBar::hidden())?;
+			let trained = replica.train(
+				3,
+				&seed,
+				&miner,
+				&shard,
+				Default::default(),
+				&ProgressBar::hidden(),
+			)?;
 			let honest = decode(
 				&trained.update.bytes,
 				&Expected { window: 3, miner: &miner, shapes: &shapes, rules },

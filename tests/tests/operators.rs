@@ -71,7 +71,9 @@ async fn a_configured_miner_logs_json_and_serves_metrics() -> anyhow::Result<()>
 	};
 	assert!(summary.contains("tessera miner") && summary.contains(file.to_str().unwrap_or("")));
 	let mut stream = tokio::net::TcpStream::connect(&addr).await?;
-	stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: localhost\r\n\r\n").await?;
+	stream
+		.write_all(b"GET /metrics HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+		.await?;
 	let mut body = String::new();
 	stream.read_to_string(&mut body).await?;
 	assert!(body.contains("tessera_window "), "{body}");
@@ -94,7 +96,8 @@ fn every_window_line_names_the_window_peer_and_phase(text: &str) -> anyhow::Resu
 		let e: serde_json::Value = serde_json::from_str(line)
 			.map_err(|err| anyhow::anyhow!("a broken log line ({err}): {line}"))?;
 		let spans = e["spans"].as_array().cloned().unwrap_or_default();
-		let in_spans = |key: &str| spans.iter().find_map(|s| s.get(key).cloned());
+		// The innermost span that has the key: a follow-up's phase is nested in its cause's.
+		let in_spans = |key: &str| spans.iter().rev().find_map(|s| s.get(key).cloned());
 		let window = e["fields"].get("window").cloned().or_else(|| in_spans("window"));
 		if window.is_none() {
 			continue;
@@ -230,4 +233,97 @@ async fn peers_are_refused_unless_they_match_the_run_on_chain() -> anyhow::Resul
 		);
 	}
 	Ok(())
+}
+
+/// Issue 24 item 6: SIGTERM stops a miner cleanly. Sent just after the miner committed an
+/// update and before that update's reveal period: the miner still uploads the payload it
+/// committed (nothing committed half), commits nothing more, leaves no partial file, and exits
+/// with success.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_a_miner_with_nothing_committed_half() -> anyhow::Result<()> {
+	use tessera_peer::report::{Record, Report};
+	let corpus = corpus()?;
+	let node = TestNode::start(NodeOptions { block_time_ms: 500, ..Default::default() })?;
+	start_run(node.rpc_url(), &corpus, &["--inner-steps", "4", "--batch-size", "2"]).await?;
+	let dir = TestDir::new()?;
+	let (report, log, ck) =
+		(dir.path().join("alice.jsonl"), dir.path().join("miner.log"), dir.path().join("ck"));
+	let mut child = Command::new(binary("offchain-trainer")?)
+		.args(["--log-format", "json", "miner", "--url", node.rpc_url(), "--suri", "//Alice"])
+		.arg("--corpus")
+		.arg(&corpus)
+		.arg("--store-dir")
+		.arg(dir.path().join("store"))
+		.arg("--checkpoint-dir")
+		.arg(&ck)
+		.arg("--report")
+		.arg(&report)
+		.args(["--threads", "1"])
+		.stdin(Stdio::null())
+		.stdout(Stdio::null())
+		.stderr(std::fs::File::create(&log)?)
+		.kill_on_drop(true)
+		.spawn()?;
+	let records = || Report::read(&report).unwrap_or_default();
+	let uploaded = |records: &[Record], w: u64| {
+		records.iter().any(|r| matches!(r, Record::Uploaded { window } if *window == w))
+	};
+	// A window committed (its Trained record is written once the commitment is in) and not
+	// yet uploaded: the reveal period has not begun.
+	let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+	let committed = loop {
+		anyhow::ensure!(tokio::time::Instant::now() < deadline, "no commitment seen in time");
+		anyhow::ensure!(child.try_wait()?.is_none(), "the miner exited early");
+		let now = records();
+		let pending = now.iter().find_map(|r| match r {
+			Record::Trained { window, .. } if !uploaded(&now, *window) => Some(*window),
+			_ => None,
+		});
+		if let Some(w) = pending {
+			break w;
+		}
+		tokio::time::sleep(Duration::from_millis(20)).await;
+	};
+	let pid = child.id().ok_or_else(|| anyhow::anyhow!("the miner has no pid"))?;
+	let sent = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await?;
+	anyhow::ensure!(sent.success(), "kill -TERM {pid}");
+	let status = tokio::time::timeout(Duration::from_secs(60), child.wait()).await??;
+	let text = std::fs::read_to_string(&log).unwrap_or_default();
+	assert!(status.success(), "exit {status}\n{text}");
+	assert!(text.contains("stop asked for") && text.contains("stopped cleanly"), "{text}");
+	let after = records();
+	assert!(
+		uploaded(&after, committed),
+		"window {committed} was committed before the stop but never uploaded\n{text}"
+	);
+	// Nothing committed after the stop: every window the chain holds a commitment of Alice's
+	// for has its payload uploaded.
+	let client = tessera_chain::connect(node.rpc_url()).await?;
+	let n = client.at_current_block().await?.block_number();
+	let alice = tessera_chain::address::parse("//Alice")?;
+	for w in 1..=committed + 2 {
+		let commitments = tessera_chain::network::commitments(&client, n, w).await?;
+		if commitments.iter().any(|c| c.account == alice) {
+			assert!(uploaded(&after, w), "window {w} committed, not uploaded\n{text}");
+		}
+	}
+	// No half-written file anywhere the miner writes.
+	for entry in walk(dir.path())? {
+		let name = entry.to_string_lossy().to_string();
+		assert!(!name.contains("partial") && !name.ends_with(".tmp"), "left behind: {name}");
+	}
+	Ok(())
+}
+
+/// Every file below `root`.
+fn walk(root: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+	let mut out = Vec::new();
+	let mut dirs = vec![root.to_path_buf()];
+	while let Some(d) = dirs.pop() {
+		for entry in std::fs::read_dir(&d)? {
+			let path = entry?.path();
+			if path.is_dir() { dirs.push(path) } else { out.push(path) }
+		}
+	}
+	Ok(out)
 }

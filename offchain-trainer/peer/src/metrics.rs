@@ -217,12 +217,17 @@ pub async fn serve(addr: SocketAddr) -> std::io::Result<SocketAddr> {
 	let listener = tokio::net::TcpListener::bind(addr).await?;
 	let bound = listener.local_addr()?;
 	tokio::spawn(async move {
+		let mut pause = Duration::from_millis(100);
 		loop {
 			let stream = match listener.accept().await {
-				Ok((stream, _)) => stream,
+				Ok((stream, _)) => {
+					pause = Duration::from_millis(100);
+					stream
+				},
 				Err(e) => {
-					tracing::warn!(error = %e, "metrics: accepting a connection failed; retrying");
-					tokio::time::sleep(Duration::from_millis(100)).await;
+					tracing::warn!(error = %e, retry_in = ?pause, "metrics: accepting a connection failed");
+					tokio::time::sleep(pause).await;
+					pause = (pause * 2).min(Duration::from_secs(5));
 					continue;
 				},
 			};
@@ -253,7 +258,9 @@ fn respond<B>(request: &hyper::Request<B>) -> hyper::Response<Full<Bytes>> {
 		(&Method::GET | &Method::HEAD, "/metrics") => {
 			(StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", get().render())
 		},
-		(_, "/metrics") => (StatusCode::METHOD_NOT_ALLOWED, "text/plain", "use GET\n".to_string()),
+		(_, "/metrics") => {
+			(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "use GET or HEAD\n".to_string())
+		},
 		_ => (StatusCode::NOT_FOUND, "text/plain", "not found: try /metrics\n".to_string()),
 	};
 	let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
@@ -261,6 +268,9 @@ fn respond<B>(request: &hyper::Request<B>) -> hyper::Response<Full<Bytes>> {
 	response
 		.headers_mut()
 		.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+	if status == StatusCode::METHOD_NOT_ALLOWED {
+		response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
+	}
 	response
 }
 
@@ -304,9 +314,10 @@ mod tests {
 		)
 		.await;
 		assert!(post.starts_with("HTTP/1.1 405"), "{post}");
+		assert!(post.contains("allow: GET, HEAD"), "{post}");
 		// Garbage is answered with 400 and the server goes on serving.
 		let garbage = ask(addr, "\x00\x01 not http\r\n\r\n").await;
-		assert!(garbage.starts_with("HTTP/1.1 400") || garbage.is_empty(), "{garbage}");
+		assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage}");
 		let again =
 			ask(addr, "GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
 		assert!(again.starts_with("HTTP/1.1 200 OK"), "{again}");

@@ -44,7 +44,13 @@ impl<W: Write> LogWriter<W> {
 impl<W: Write> Write for LogWriter<W> {
 	fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
 		let out = &mut self.out;
-		self.bars.suspend(|| out.write_all(buf).and_then(|()| out.flush()))?;
+		if self.bars.is_hidden() {
+			// No terminal (a service manager, a pipe): nothing to clear, no lock to take.
+			out.write_all(buf)?;
+		} else {
+			// Nothing here may log: the bars' lock is held while `suspend` runs.
+			self.bars.suspend(|| out.write_all(buf).and_then(|()| out.flush()))?;
+		}
 		Ok(buf.len())
 	}
 

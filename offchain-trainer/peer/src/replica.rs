@@ -10,8 +10,8 @@ use tessera_codec::{CodecError, CompressConfig, Header, IndexCoding, OuterStep, 
 use tessera_data::{DataError, SliceSpec, TokenShard, assigned_slice};
 use tessera_model::checkpoint::{Checkpoint, CheckpointError, ModelLayout, OptimizerState};
 use tessera_model::train::{
-	AdamW, AdamWConfig, InnerConfig, InnerReport, UpdateBuilder, UpdateError, train_window,
-	update::BuiltUpdate,
+	AdamW, AdamWConfig, InnerConfig, InnerReport, StopWhen, UpdateBuilder, UpdateError,
+	train_window, update::BuiltUpdate,
 };
 use tessera_model::{Llama, ModelConfig, ModelError};
 
@@ -148,15 +148,15 @@ impl Replica {
 		ModelLayout { model: &self.model.config().name, names: &self.names, shapes: &self.shapes }
 	}
 
-	/// Trains window `window` (seed `seed`) as `miner` from θ and builds its payload. θ itself
-	/// is unchanged.
+	/// Trains window `window` (seed `seed`) as `miner` from θ and builds its payload, starting
+	/// no inner step once `stop` says so. θ itself is unchanged.
 	pub fn train(
 		&mut self,
 		window: u64,
 		seed: &[u8; 32],
 		miner: &[u8; 32],
 		shard: &TokenShard,
-		deadline: Option<Instant>,
+		stop: StopWhen<'_>,
 		progress: &ProgressBar,
 	) -> Result<Trained, ReplicaError> {
 		let theta_hash = self.theta_hash();
@@ -178,7 +178,7 @@ impl Replica {
 			&rows,
 			&training.inner,
 			first_step,
-			deadline,
+			stop,
 			progress,
 		)?;
 		let built_at = Instant::now();

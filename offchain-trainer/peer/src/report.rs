@@ -44,7 +44,7 @@ pub enum Record {
 		window: u64,
 		/// θ hash after it (hex).
 		theta_hash: String,
-		/// Accounts whose updates were included (hex).
+		/// Accounts whose updates were included (SS58 addresses).
 		included: Vec<String>,
 		/// Loss of θ on the held-out split.
 		held_out_loss: f32,
@@ -56,7 +56,7 @@ pub enum Record {
 		window: u64,
 		/// θ hash after it (hex).
 		theta_hash: String,
-		/// Accounts whose updates were included (hex).
+		/// Accounts whose updates were included (SS58 addresses).
 		included: Vec<String>,
 		/// Loss of θ on the held-out split.
 		held_out_loss: f32,
@@ -67,7 +67,7 @@ pub enum Record {
 		window: u64,
 		/// Whether the chain accepted the submission.
 		submitted: bool,
-		/// The aggregation set members it applied, in set order (hex).
+		/// The aggregation set members it applied, in set order (SS58 addresses).
 		inclusion: Vec<String>,
 		/// θ hash after the window's outer step (hex).
 		theta_hash: String,
@@ -118,7 +118,7 @@ pub enum Record {
 /// One peer's result in a [`Record::Scored`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PeerScore {
-	/// The miner (hex).
+	/// The miner (SS58 address).
 	pub peer: String,
 	/// Final score in `[0, 1]`.
 	pub final_score: f64,

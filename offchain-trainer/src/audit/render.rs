@@ -175,11 +175,13 @@ pub fn peers(audits: &[PeerAudit], format: Format) -> String {
 				} else {
 					Some(scored.iter().sum::<f64>() / scored.len() as f64)
 				};
+				let heading = match &a.name {
+					Some(name) => format!("{name} ({})", a.account),
+					None => a.account.clone(),
+				};
 				let _ = writeln!(
 					out,
-					"{} ({}) · incentive weight {:.4} · mean score {} over {} scored window(s)",
-					who(&a.name, &a.account),
-					a.account,
+					"{heading} · incentive weight {:.4} · mean score {} over {} scored window(s)",
 					a.incentive,
 					opt(mean),
 					scored.len()

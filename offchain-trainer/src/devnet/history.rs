@@ -11,7 +11,7 @@ use tessera_peer::report::{Record, Report};
 pub struct PeerInfo {
 	/// Display name (`alice`).
 	pub name: String,
-	/// Account (hex).
+	/// Account (SS58 address).
 	pub account: String,
 	/// Miner or validator.
 	pub validator: bool,

@@ -58,18 +58,27 @@ impl InnerReport {
 	}
 }
 
+/// When an inner loop stops starting steps.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StopWhen<'a> {
+	/// A step is only started when the previous step's duration still fits before this.
+	pub deadline: Option<Instant>,
+	/// No step is started once this is set (the operator stopped the peer).
+	pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
 /// Runs the inner loop on `rows` (`steps × batch_size` rows of `seq_len + 1` tokens) starting at
-/// network-wide inner step `first_step`. With a `deadline`, a step is only started when the
-/// previous step's duration still fits before it.
+/// network-wide inner step `first_step`, until `stop` says otherwise.
 pub fn train_window(
 	model: &Llama,
 	optimizer: &mut AdamW,
 	rows: &[Vec<u16>],
 	config: &InnerConfig,
 	first_step: u64,
-	deadline: Option<Instant>,
+	stop: StopWhen<'_>,
 	progress: &ProgressBar,
 ) -> Result<InnerReport, ModelError> {
+	let StopWhen { deadline, cancel } = stop;
 	let start = Instant::now();
 	let mut report = InnerReport::default();
 	let batch = config.batch_size.max(1);
@@ -82,6 +91,11 @@ pub fn train_window(
 	);
 	let mut last_step = Duration::ZERO;
 	for h in 0..steps {
+		if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst)) {
+			report.stopped_early = true;
+			tracing::info!(done = h, planned = steps, "stop asked for: inner loop abandoned");
+			break;
+		}
 		if let Some(deadline) = deadline
 			&& Instant::now() + last_step >= deadline
 		{
@@ -158,7 +172,7 @@ mod tests {
 			&rows(&config, 24),
 			&inner,
 			0,
-			None,
+			StopWhen::default(),
 			&ProgressBar::hidden(),
 		)
 		.unwrap();
@@ -181,11 +195,37 @@ mod tests {
 			&rows(&config, 8),
 			&InnerConfig { steps: 4, batch_size: 2, ..Default::default() },
 			0,
-			Some(Instant::now()),
+			StopWhen { deadline: Some(Instant::now()), cancel: None },
 			&ProgressBar::hidden(),
 		)
 		.unwrap();
 		assert!(report.stopped_early && report.steps == 0);
 		assert_eq!(model.params().theta_hash().unwrap(), before);
+	}
+
+	#[test]
+	fn a_set_cancel_flag_starts_no_step() {
+		let config = ModelConfig::load("tiny").unwrap();
+		let model = Llama::new(&config, &Device::Cpu).unwrap();
+		let mut opt = AdamW::new(model.params().vars(), AdamWConfig::default()).unwrap();
+		let inner = InnerConfig { steps: 4, batch_size: 2, ..Default::default() };
+		let run = |opt: &mut AdamW, cancel: bool| {
+			let flag = std::sync::atomic::AtomicBool::new(cancel);
+			train_window(
+				&model,
+				opt,
+				&rows(&config, 8),
+				&inner,
+				0,
+				StopWhen { deadline: None, cancel: Some(&flag) },
+				&ProgressBar::hidden(),
+			)
+			.unwrap()
+		};
+		let stopped = run(&mut opt, true);
+		assert!(stopped.stopped_early && stopped.steps == 0);
+		// The same flag, not set, lets the loop run.
+		let ran = run(&mut opt, false);
+		assert!(!ran.stopped_early && ran.steps == 4);
 	}
 }

@@ -8,6 +8,6 @@ pub mod schedule;
 pub mod update;
 
 pub use adamw::{AdamW, AdamWConfig};
-pub use inner::{InnerConfig, InnerReport, train_window};
+pub use inner::{InnerConfig, InnerReport, StopWhen, train_window};
 pub use schedule::LrSchedule;
 pub use update::{UpdateBuilder, UpdateError};

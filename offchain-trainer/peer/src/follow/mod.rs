@@ -173,7 +173,12 @@ impl Follower {
 			let window = ck.window;
 			replica.restore(ck)?;
 			let theta_hash = hex::encode(replica.theta_hash());
-			tracing::info!(window, %theta_hash, "resumed from checkpoint; replaying later aggregates");
+			tracing::info!(
+				window,
+				phase = "resume",
+				%theta_hash,
+				"resumed from checkpoint; replaying later aggregates"
+			);
 			report.write(&Record::Restored {
 				window,
 				theta_hash,
@@ -208,6 +213,7 @@ impl Follower {
 		}
 		tracing::error!(
 			window,
+			phase = "check",
 			applied = ?self.replica.applied(),
 			"θ no longer hashes to what was applied (corrupted): reloading it from a checkpoint"
 		);
@@ -300,7 +306,7 @@ impl Follower {
 			// Every log line of the action and of what it leads to carries its window and
 			// phase (the peer comes from the miner's or validator's span).
 			let span =
-				tracing::info_span!("window", window = action.window(), phase = action.phase());
+				tracing::error_span!("window", window = action.window(), phase = action.phase());
 			let follow_up = async {
 				Ok::<_, FollowError>(match action {
 					FollowerAction::Step { window } => {
@@ -337,49 +343,57 @@ impl Follower {
 		mut actions: Vec<FollowerAction>,
 	) -> Result<(), FollowError> {
 		while let Some(action) = actions.pop() {
-			match action {
-				FollowerAction::Confirmed { window } => {
-					if machine.provisional().is_none() {
+			// What a step, replay or settle led to runs in its own phase, nested in that
+			// action's span.
+			let span = tracing::error_span!("then", phase = action.phase());
+			async {
+				match action {
+					FollowerAction::Confirmed { window } => {
+						if machine.provisional().is_none() {
+							self.provisional = None;
+						}
+						if machine.in_sync() {
+							crate::metrics::get().theta_diverged.set(0);
+						}
+						self.checkpoint_if_due(window)?;
+					},
+					FollowerAction::Recompute { window } => {
+						let reproduced = self.recompute(client, n, window).await?;
+						actions.extend(machine.on_recomputed(window, reproduced));
+					},
+					FollowerAction::Resync { window, below, at_least, network_only, cause } => {
 						self.provisional = None;
-					}
-					if machine.in_sync() {
-						crate::metrics::get().theta_diverged.set(0);
-					}
-					self.checkpoint_if_due(window)?;
-				},
-				FollowerAction::Recompute { window } => {
-					let reproduced = self.recompute(client, n, window).await?;
-					actions.extend(machine.on_recomputed(window, reproduced));
-				},
-				FollowerAction::Resync { window, below, at_least, network_only, cause } => {
-					self.provisional = None;
-					self.previous = None;
-					let wanted = resync::Wanted { below, at_least, network_only, cause };
-					if self.load(client, n, window, wanted).await? {
-						machine.on_restored(window, self.replica.applied());
-					} else {
-						machine.on_nothing_loaded(window);
-					}
-				},
-				FollowerAction::Diverged { window } => {
-					self.provisional = None;
-					self.previous = None;
-					let theta_hash = hex::encode(self.replica.theta_hash());
-					tracing::error!(
-						window,
-						theta = %theta_hash,
-						"cannot reproduce the network's θ; following on our own θ (no training \
-						 on it; a later verdict that agrees brings it back)"
-					);
-					crate::metrics::get().theta_diverged.set(1);
-					self.report.write(&Record::Diverged { window, theta_hash });
-				},
-				FollowerAction::Step { window }
-				| FollowerAction::Replay { window }
-				| FollowerAction::Settle { window } => {
-					tracing::warn!(window, ?action, "unexpected follow-up action ignored");
-				},
+						self.previous = None;
+						let wanted = resync::Wanted { below, at_least, network_only, cause };
+						if self.load(client, n, window, wanted).await? {
+							machine.on_restored(window, self.replica.applied());
+						} else {
+							machine.on_nothing_loaded(window);
+						}
+					},
+					FollowerAction::Diverged { window } => {
+						self.provisional = None;
+						self.previous = None;
+						let theta_hash = hex::encode(self.replica.theta_hash());
+						tracing::error!(
+							window,
+							theta = %theta_hash,
+							"cannot reproduce the network's θ; following on our own θ (no training \
+							 on it; a later verdict that agrees brings it back)"
+						);
+						crate::metrics::get().theta_diverged.set(1);
+						self.report.write(&Record::Diverged { window, theta_hash });
+					},
+					FollowerAction::Step { window }
+					| FollowerAction::Replay { window }
+					| FollowerAction::Settle { window } => {
+						tracing::warn!(window, ?action, "unexpected follow-up action ignored");
+					},
+				}
+				Ok::<_, FollowError>(())
 			}
+			.instrument(span)
+			.await?;
 		}
 		Ok(())
 	}
@@ -462,7 +476,7 @@ impl Follower {
 		for s in screened.iter().filter(|s| s.flags != 0) {
 			tracing::info!(
 				window,
-				peer = %chain::address::ss58(&s.account),
+				miner = %chain::address::ss58(&s.account),
 				flags = ?round::flags::names(s.flags),
 				reasons = ?s.reasons,
 				"update set aside"

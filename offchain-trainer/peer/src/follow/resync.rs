@@ -127,7 +127,7 @@ impl Follower {
 		if let Some(missing) = verdict.inclusion.iter().find(|a| !payloads.contains_key(*a)) {
 			tracing::warn!(
 				window,
-				peer = %chain::address::ss58(missing),
+				miner = %chain::address::ss58(missing),
 				"a payload the verdict lists cannot be fetched: nothing applied"
 			);
 			return Ok((Replayed::Unreadable, None));
@@ -344,7 +344,7 @@ impl Follower {
 			match verify_network_checkpoint(&bytes, layout, c.window, &c.theta_hash) {
 				Ok(ck) => {
 					tracing::info!(
-						window = c.window,
+						checkpoint = c.window,
 						validator = %who,
 						bytes = bytes.len(),
 						seconds = started.elapsed().as_secs_f64(),
@@ -371,7 +371,11 @@ impl Follower {
 			self.options.checkpoint_keep,
 		);
 		if let Err(e) = saved {
-			tracing::warn!(window = ck.window, error = %e, "cannot keep the downloaded checkpoint locally");
+			tracing::warn!(
+				checkpoint = ck.window,
+				error = %e,
+				"cannot keep the downloaded checkpoint locally"
+			);
 		}
 	}
 }

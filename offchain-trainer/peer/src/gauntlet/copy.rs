@@ -193,6 +193,22 @@ pub enum Copied {
 	},
 }
 
+impl std::fmt::Display for Copied {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			Self::SameBytes { of } => {
+				write!(f, "the same bytes as {}'s payload", tessera_chain::address::ss58(of))
+			},
+			Self::SameIndices { of, overlap } => write!(
+				f,
+				"{:.0} % of its positions as {}'s payload",
+				overlap * 100.0,
+				tessera_chain::address::ss58(of)
+			),
+		}
+	}
+}
+
 /// Checks a payload of `miner` (hash `hash`, positions and sketch `indices` if it decoded)
 /// against `earlier` payloads; returns the first reason it is a copy.
 pub fn check(

@@ -48,7 +48,7 @@ impl Miner {
 			let to = limit.min(from.saturating_add(GC_BATCH - 1));
 			for old in from..=to {
 				if let Err(e) = store.delete(&gradient_key(old, &account)).await {
-					tracing::warn!(window = old, error = %e, "cannot delete an old payload");
+					tracing::warn!(old_window = old, error = %e, "cannot delete an old payload");
 					return;
 				}
 				next.store(old + 1, Ordering::Relaxed);

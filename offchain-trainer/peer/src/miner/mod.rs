@@ -149,7 +149,7 @@ pub async fn run(
 	progress: ProgressBar,
 ) -> Result<(), MinerError> {
 	// Every log line of the miner, and of the tasks it spawns, carries its SS58 address.
-	let span = tracing::info_span!(
+	let span = tracing::error_span!(
 		"miner",
 		peer = %chain::address::ss58(&options.signer.public_key().0)
 	);
@@ -227,6 +227,10 @@ impl Session for Miner {
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();
 			self.blocks += 1;
+			if crate::shutdown::requested() && self.payload.is_none() {
+				tracing::info!(block = n, "stopping: no committed payload waits for its upload");
+				return Ok(());
+			}
 			// The governed timing may change when a window opens.
 			let timing = self.timing.at(&client, n).await?;
 			if let Some(machine) = self.machine.as_mut() {
@@ -286,8 +290,11 @@ impl Miner {
 			for action in actions {
 				// Every log line of the action carries its window and phase (the peer comes
 				// from the miner's own span).
-				let span =
-					tracing::info_span!("window", window = action.window(), phase = action.phase());
+				let span = tracing::error_span!(
+					"window",
+					window = action.window(),
+					phase = action.phase()
+				);
 				next.extend(self.act(client, n, action).instrument(span).await?);
 			}
 			actions = next;
@@ -302,6 +309,23 @@ impl Miner {
 		n: u64,
 		action: MinerAction,
 	) -> Result<Vec<MinerAction>, MinerError> {
+		if crate::shutdown::requested() {
+			match action {
+				MinerAction::Train { window, .. } => {
+					tracing::info!(window, "stopping: not training");
+					let nothing =
+						protocol::Trained { built: false, longest_step_ms: None, build_ms: None };
+					return Ok(self.machine(|m| m.on_training_done(window, nothing, now_ms())));
+				},
+				MinerAction::Commit { window } => {
+					self.built = None;
+					tracing::info!(window, "stopping: the update is not committed");
+					return Ok(Vec::new());
+				},
+				// A committed payload is still uploaded; sitting out changes nothing.
+				MinerAction::Upload { .. } | MinerAction::SitOut { .. } => {},
+			}
+		}
 		Ok(match action {
 			MinerAction::Train { window, stop_at } => {
 				// Never train on a θ that no longer hashes to what was applied.
@@ -459,6 +483,7 @@ impl Miner {
 		behaviour::corrupt_files(&self.options.follow.checkpoint_dir);
 		tracing::warn!(
 			window = at,
+			phase = "fault",
 			"fault staged: θ corrupted in memory and in every local checkpoint file"
 		);
 	}
@@ -480,16 +505,20 @@ impl Miner {
 				.map_or(protocol::clock::DEFAULT_INTERVAL_MS, |m| m.clock().interval_ms()),
 		);
 		let key = gradient_key(window, &self.account.0);
-		tokio::spawn(tracing::Instrument::in_current_span(async move {
-			tokio::time::sleep(delay).await;
-			match upload(&store, &key, pending.bytes).await {
-				Ok(()) => {
-					tracing::info!(window, %key, "payload uploaded after the reveal period");
-					report.write(&Record::Uploaded { window });
-				},
-				Err(e) => tracing::warn!(window, error = %e, "payload upload failed"),
-			}
-		}));
+		let span = tracing::error_span!("window", window, phase = "upload");
+		tokio::spawn(tracing::Instrument::instrument(
+			async move {
+				tokio::time::sleep(delay).await;
+				match upload(&store, &key, pending.bytes).await {
+					Ok(()) => {
+						tracing::info!(window, %key, "payload uploaded after the reveal period");
+						report.write(&Record::Uploaded { window });
+					},
+					Err(e) => tracing::warn!(window, error = %e, "payload upload failed"),
+				}
+			},
+			span,
+		));
 	}
 
 	/// Trains window `window` until `deadline`; the payload and its report record.
@@ -508,7 +537,10 @@ impl Miner {
 				seed,
 				&account,
 				&self.shard,
-				Some(deadline),
+				tessera_model::train::StopWhen {
+					deadline: Some(deadline),
+					cancel: Some(crate::shutdown::flag()),
+				},
 				&self.progress,
 			)
 		});

@@ -100,7 +100,7 @@ pub async fn fetch_checked(
 		}
 		if attempt == 0 {
 			tracing::debug!(
-				peer = %tessera_chain::address::ss58(&c.account),
+				miner = %tessera_chain::address::ss58(&c.account),
 				store = %store.describe(),
 				"payload hash differs from the commitment: reading it once more"
 			);
@@ -152,7 +152,7 @@ pub async fn fetch_all(
 		.zip(outcomes)
 		.map(|(c, outcome)| {
 			if let Err(reason) = &outcome {
-				tracing::warn!(window, peer = %tessera_chain::address::ss58(&c.account), %reason, "payload not usable");
+				tracing::warn!(window, miner = %tessera_chain::address::ss58(&c.account), %reason, "payload not usable");
 			}
 			(c.account, outcome)
 		})

@@ -172,7 +172,7 @@ pub fn screen(
 			})
 			.or_else(|| copy::check(&c.account, &c.payload_hash, mine, &others));
 		if let Some(copied) = copied {
-			s.flag(flags::COPIED, format!("{copied:?}"));
+			s.flag(flags::COPIED, copied.to_string());
 		}
 		drop((members, others));
 		out.push(s);

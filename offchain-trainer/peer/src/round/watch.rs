@@ -152,7 +152,12 @@ impl Watch {
 			let seen = o.early.entry(window).or_default();
 			for a in accounts {
 				if seen.insert(a) {
-					tracing::warn!(window, peer = %tessera_chain::address::ss58(&a), "payload readable before the window closed: early upload");
+					tracing::warn!(
+						window,
+						phase = "reveal",
+						miner = %tessera_chain::address::ss58(&a),
+						"payload readable before the window closed: early upload"
+					);
 				}
 			}
 		});
@@ -197,7 +202,12 @@ impl Watch {
 			let seen = o.late.entry(window).or_default();
 			for a in accounts {
 				if seen.insert(a) {
-					tracing::warn!(window, peer = %tessera_chain::address::ss58(&a), "payload uploaded after the reveal period: late");
+					tracing::warn!(
+						window,
+						phase = "reveal",
+						miner = %tessera_chain::address::ss58(&a),
+						"payload uploaded after the reveal period: late"
+					);
 				}
 			}
 		});

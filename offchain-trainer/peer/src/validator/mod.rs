@@ -73,6 +73,9 @@ impl ValidatorError {
 	}
 }
 
+/// How long a stop waits for checkpoint publications in flight.
+const PUBLISH_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Everything the validator needs.
 pub struct ValidatorOptions {
 	/// WebSocket URL of the node.
@@ -122,6 +125,8 @@ struct Validator {
 	/// Held while one of the validator's transactions is in flight: the chain gives a signer's
 	/// next nonce from finalized state, so two at once would share it.
 	tx_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+	/// Checkpoint publications in flight (upload, then record on chain): a stop waits for them.
+	publishing: std::sync::Mutex<tokio::task::JoinSet<()>>,
 }
 
 /// Runs the validator until `until_window` (forever without it).
@@ -132,7 +137,7 @@ pub async fn run(
 	report: Report,
 ) -> Result<(), ValidatorError> {
 	// Every log line of the validator, and of the tasks it spawns, carries its SS58 address.
-	let span = tracing::info_span!(
+	let span = tracing::error_span!(
 		"validator",
 		peer = %chain::address::ss58(&options.signer.public_key().0)
 	);
@@ -163,6 +168,7 @@ async fn run_in_span(
 		blocks: 0,
 		before: (0, BTreeMap::new()),
 		tx_lock: Default::default(),
+		publishing: Default::default(),
 		options,
 	};
 	let attempts = v.options.reconnect_attempts;
@@ -207,6 +213,14 @@ impl Session for Validator {
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();
 			self.blocks += 1;
+			if crate::shutdown::requested() {
+				self.finish_publishing().await;
+				tracing::info!(
+					block = n,
+					"stopping: nothing evaluated or submitted is left half done"
+				);
+				return Ok(());
+			}
 			// The governed timing may change when a window opens.
 			let timing = self.timing.at(&client, n).await?;
 			if let Some(machine) = self.machine.as_mut() {
@@ -262,7 +276,12 @@ impl Validator {
 		let store = match self.options.follow.resolver.open(&self.options.location) {
 			Ok(store) => store,
 			Err(e) => {
-				tracing::warn!(window = published.window, error = %e, "checkpoint not published");
+				tracing::warn!(
+					window = published.window,
+					phase = "publish",
+					error = %e,
+					"checkpoint not published"
+				);
 				return;
 			},
 		};
@@ -270,56 +289,76 @@ impl Validator {
 		let report = self.follower.report().clone();
 		let interval = self.options.follow.history.checkpoint_interval.max(1);
 		let lock = self.tx_lock.clone();
-		tokio::spawn(tracing::Instrument::in_current_span(async move {
-			let Published { window, theta_hash, bytes } = published;
-			let key = tessera_store::checkpoint_key(window);
-			if let Err(e) = store.put(&key, bytes.into()).await {
-				tracing::warn!(window, error = %e, "checkpoint upload failed; not recorded");
-				return;
-			}
-			let recorded = {
-				let _one_at_a_time = lock.lock().await;
-				training::record_checkpoint(&client, &signer, window, H256(theta_hash)).await
-			};
-			let recorded = match recorded {
-				Ok(_) => {
-					tracing::info!(window, theta = %hex::encode(theta_hash), %key, "checkpoint published");
-					true
-				},
-				Err(e) => {
-					tracing::warn!(window, error = %e, "checkpoint not recorded on chain; deleting the upload");
-					if let Err(e) = store.delete(&key).await {
-						tracing::warn!(window, error = %e, "cannot delete the unrecorded checkpoint");
-					}
-					false
-				},
-			};
-			report.write(&Record::Published {
-				window,
-				theta_hash: hex::encode(theta_hash),
-				recorded,
-			});
-			if !recorded {
-				return;
-			}
-			// What the chain no longer keeps goes: the three checkpoint windows before the
-			// oldest it keeps (earlier ones went at earlier publications).
-			let oldest = match chain::network::oldest_kept_checkpoint(&client).await {
-				Ok(oldest) => oldest,
-				Err(e) => {
-					tracing::warn!(window, error = %e, "old checkpoints not collected");
+		// Every line of the publication names its window and phase (and, through the parent
+		// span, the validator).
+		let span = tracing::error_span!("window", window = published.window, phase = "publish");
+		let task = tracing::Instrument::instrument(
+			async move {
+				let Published { window, theta_hash, bytes } = published;
+				let key = tessera_store::checkpoint_key(window);
+				if let Err(e) = store.put(&key, bytes.into()).await {
+					tracing::warn!(window, error = %e, "checkpoint upload failed; not recorded");
 					return;
-				},
-			};
-			let Some(oldest) = oldest else { return };
-			for k in 1..=3u64 {
-				if let Some(old) = oldest.checked_sub(k * interval).filter(|w| *w >= 1)
-					&& let Err(e) = store.delete(&tessera_store::checkpoint_key(old)).await
-				{
-					tracing::warn!(window = old, error = %e, "cannot delete an old checkpoint");
 				}
-			}
-		}));
+				let recorded = {
+					let _one_at_a_time = lock.lock().await;
+					training::record_checkpoint(&client, &signer, window, H256(theta_hash)).await
+				};
+				let recorded = match recorded {
+					Ok(_) => {
+						tracing::info!(window, theta = %hex::encode(theta_hash), %key, "checkpoint published");
+						true
+					},
+					Err(e) => {
+						tracing::warn!(window, error = %e, "checkpoint not recorded on chain; deleting the upload");
+						if let Err(e) = store.delete(&key).await {
+							tracing::warn!(window, error = %e, "cannot delete the unrecorded checkpoint");
+						}
+						false
+					},
+				};
+				report.write(&Record::Published {
+					window,
+					theta_hash: hex::encode(theta_hash),
+					recorded,
+				});
+				if !recorded {
+					return;
+				}
+				// What the chain no longer keeps goes: the three checkpoint windows before the
+				// oldest it keeps (earlier ones went at earlier publications).
+				let oldest = match chain::network::oldest_kept_checkpoint(&client).await {
+					Ok(oldest) => oldest,
+					Err(e) => {
+						tracing::warn!(window, error = %e, "old checkpoints not collected");
+						return;
+					},
+				};
+				let Some(oldest) = oldest else { return };
+				for k in 1..=3u64 {
+					if let Some(old) = oldest.checked_sub(k * interval).filter(|w| *w >= 1)
+						&& let Err(e) = store.delete(&tessera_store::checkpoint_key(old)).await
+					{
+						tracing::warn!(
+							checkpoint = old,
+							error = %e,
+							"cannot delete an old checkpoint"
+						);
+					}
+				}
+			},
+			span,
+		);
+		match self.publishing.lock() {
+			Ok(mut running) => {
+				// Forget the publications that ended.
+				while running.try_join_next().is_some() {}
+				running.spawn(task);
+			},
+			Err(_) => {
+				tokio::spawn(task);
+			},
+		}
 	}
 
 	async fn ensure_registered(&mut self, client: &Client) -> Result<(), ValidatorError> {
@@ -395,7 +434,9 @@ impl Validator {
 					Ok(l) => {
 						before.insert(account, l);
 					},
-					Err(e) => tracing::warn!(window, error = %e, "cannot evaluate θ_w"),
+					Err(e) => {
+						tracing::warn!(window, phase = "evaluate", error = %e, "cannot evaluate θ_w")
+					},
 				}
 			}
 		});
@@ -421,13 +462,32 @@ impl Validator {
 			for action in actions {
 				// Every log line of the action carries its window and phase (the peer comes
 				// from the validator's own span).
-				let span =
-					tracing::info_span!("window", window = action.window(), phase = action.phase());
+				let span = tracing::error_span!(
+					"window",
+					window = action.window(),
+					phase = action.phase()
+				);
 				next.extend(self.act(client, action).instrument(span).await?);
 			}
 			actions = next;
 		}
 		Ok(())
+	}
+
+	/// Waits (up to [`PUBLISH_GRACE`]) for the checkpoint publications in flight.
+	async fn finish_publishing(&self) {
+		let mut running = match self.publishing.lock() {
+			Ok(mut running) => std::mem::take(&mut *running),
+			Err(_) => return,
+		};
+		if running.is_empty() {
+			return;
+		}
+		tracing::info!(tasks = running.len(), "stopping: finishing checkpoint publications");
+		let all = async { while running.join_next().await.is_some() {} };
+		if tokio::time::timeout(PUBLISH_GRACE, all).await.is_err() {
+			tracing::warn!("stopping: a checkpoint publication did not finish in time; abandoned");
+		}
 	}
 
 	/// Executes one action; returns what the machine asks for next.
@@ -588,7 +648,7 @@ impl Validator {
 				.set(s.final_score);
 			tracing::info!(
 				window,
-				peer = %chain::address::ss58(&s.account),
+				miner = %chain::address::ss58(&s.account),
 				score = s.final_score,
 				gradient = s.gradient_score,
 				flags = ?round::flags::names(s.flags),

@@ -144,8 +144,16 @@ async fn main() -> anyhow::Result<()> {
 			.await
 			.context("following windows")?;
 		},
-		Command::Miner(args) => miner::run(*args).await?,
-		Command::Validator(args) => validator::run(*args).await?,
+		Command::Miner(args) => {
+			stop_on_signals()?;
+			miner::run(*args).await?;
+			stopped();
+		},
+		Command::Validator(args) => {
+			stop_on_signals()?;
+			validator::run(*args).await?;
+			stopped();
+		},
 		Command::Devnet(args) => devnet::run(*args).await?,
 		Command::Audit(args) => audit::run(*args).await?,
 		Command::StartRun(args) => start_run::run(*args).await?,
@@ -186,6 +194,44 @@ async fn main() -> anyhow::Result<()> {
 		},
 	}
 	Ok(())
+}
+
+/// SIGTERM (a service manager stopping the peer) or SIGINT (Ctrl-C) asks a miner or validator
+/// to stop cleanly (`tessera_peer::shutdown`: nothing started is left half done); a second
+/// signal exits at once.
+fn stop_on_signals() -> anyhow::Result<()> {
+	use tokio::signal::unix::{SignalKind, signal};
+	let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+	let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+	tokio::spawn(async move {
+		let mut seen = 0u32;
+		loop {
+			let name = tokio::select! {
+				_ = term.recv() => "SIGTERM",
+				_ = interrupt.recv() => "SIGINT",
+			};
+			seen += 1;
+			if seen == 1 {
+				tracing::info!(
+					signal = name,
+					"stop asked for: finishing what cannot be left half done (send it again to \
+					 exit at once)"
+				);
+				tessera_peer::shutdown::request();
+			} else {
+				tracing::warn!(signal = name, "second stop signal: exiting at once");
+				std::process::exit(130);
+			}
+		}
+	});
+	Ok(())
+}
+
+/// Says how the peer ended, when a signal ended it.
+fn stopped() {
+	if tessera_peer::shutdown::requested() {
+		tracing::info!("stopped cleanly");
+	}
 }
 
 #[cfg(test)]
@@ -240,6 +286,47 @@ mod tests {
 			}
 		}
 		out
+	}
+
+	/// `deploy/systemd/tessera-{miner,validator}.service` run commands the CLI accepts, with the
+	/// example configuration files of `deploy/` in place of `/etc/tessera/`; only the key, which
+	/// the unit's environment file supplies, is missing.
+	#[test]
+	fn the_service_units_run_what_the_cli_accepts() {
+		use clap::CommandFactory;
+		let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+		for role in ["miner", "validator"] {
+			let unit_path = root.join(format!("deploy/systemd/tessera-{role}.service"));
+			let unit = std::fs::read_to_string(&unit_path).unwrap();
+			assert!(unit.contains(&format!("EnvironmentFile=/etc/tessera/{role}.env")), "{role}");
+			assert!(unit.contains("KillSignal=SIGTERM"), "{role}");
+			let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap();
+			let mut tokens = exec.split_whitespace();
+			assert!(tokens.next().unwrap().ends_with("/offchain-trainer"), "{exec}");
+			let example = root.join(format!("deploy/{role}.toml"));
+			let args: Vec<std::ffi::OsString> = std::iter::once("offchain-trainer".into())
+				.chain(tokens.map(|t| {
+					if t == format!("/etc/tessera/{role}.toml") {
+						example.clone().into_os_string()
+					} else {
+						t.into()
+					}
+				}))
+				.collect();
+			let args = tessera_trainer::config::expand(args, &Cli::command())
+				.unwrap_or_else(|e| panic!("{role}: the example config: {e}"));
+			match Cli::try_parse_from(args) {
+				Err(e) if e.kind() == clap::error::ErrorKind::MissingRequiredArgument => {
+					let text = e.to_string();
+					let missing = text.split("Usage:").next().unwrap_or("");
+					let flags: Vec<&str> =
+						missing.split_whitespace().filter(|t| t.starts_with("--")).collect();
+					assert_eq!(flags, ["--suri"], "{role}: only the key may be missing: {text}");
+				},
+				Err(e) => panic!("{role}: {exec}\n{e}"),
+				Ok(_) => panic!("{role}: parsed without a key; is one in the example file?"),
+			}
+		}
 	}
 
 	#[test]

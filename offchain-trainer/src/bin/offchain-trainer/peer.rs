@@ -12,8 +12,8 @@ pub(crate) struct PeerArgs {
 	#[arg(long)]
 	pub(crate) config: Option<PathBuf>,
 	/// Serve Prometheus metrics at `http://ADDR/metrics` (e.g. `0.0.0.0:9616`; port 0: any
-	/// free port, logged). docs/metrics.md lists them.
-	#[arg(long, env = "TESSERA_METRICS_ADDR", conflicts_with = "metrics_port")]
+	/// free port, logged); wins over `--metrics-port`. docs/metrics.md lists them.
+	#[arg(long, env = "TESSERA_METRICS_ADDR")]
 	pub(crate) metrics_addr: Option<std::net::SocketAddr>,
 	/// Serve Prometheus metrics on this port of 127.0.0.1 (shorthand for `--metrics-addr
 	/// 127.0.0.1:PORT`).
