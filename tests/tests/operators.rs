@@ -296,16 +296,33 @@ async fn sigterm_stops_a_miner_with_nothing_committed_half() -> anyhow::Result<(
 		uploaded(&after, committed),
 		"window {committed} was committed before the stop but never uploaded\n{text}"
 	);
-	// Nothing committed after the stop: every window the chain holds a commitment of Alice's
-	// for has its payload uploaded.
+	// The stop came before that upload: the miner waited for the reveal period to upload it.
+	let lines: Vec<serde_json::Value> =
+		text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+	let message = |e: &serde_json::Value| e["fields"]["message"].as_str().unwrap_or("").to_string();
+	let stop_at = lines.iter().position(|e| message(e).starts_with("stop asked for"));
+	let upload_at = lines.iter().position(|e| {
+		let window = e["spans"]
+			.as_array()
+			.and_then(|s| s.iter().rev().find_map(|s| s.get("window").cloned()));
+		message(e) == "payload uploaded" && window == Some(serde_json::json!(committed))
+	});
+	assert!(
+		matches!((stop_at, upload_at), (Some(s), Some(u)) if s < u),
+		"the stop ({stop_at:?}) came before window {committed}'s upload ({upload_at:?})\n{text}"
+	);
+	// Every window the chain holds a commitment of Alice's for has its payload uploaded, and
+	// nothing was committed after the stop.
 	let client = tessera_chain::connect(node.rpc_url()).await?;
 	let n = client.at_current_block().await?.block_number();
 	let alice = tessera_chain::address::parse("//Alice")?;
-	for w in 1..=committed + 2 {
+	for w in 1..=committed + 3 {
 		let commitments = tessera_chain::network::commitments(&client, n, w).await?;
-		if commitments.iter().any(|c| c.account == alice) {
+		let has = commitments.iter().any(|c| c.account == alice);
+		if has {
 			assert!(uploaded(&after, w), "window {w} committed, not uploaded\n{text}");
 		}
+		assert!(!(has && w > committed), "window {w} committed after the stop\n{text}");
 	}
 	// No half-written file anywhere the miner writes.
 	for entry in walk(dir.path())? {

@@ -5,8 +5,10 @@
 //! - a miner abandons its inner loop at the next inner step ([`flag`] is checked before each)
 //!   and commits nothing more; a payload already committed is still uploaded in its reveal
 //!   period (a commitment without its payload would be scored as missing), then it stops;
-//! - a validator finishes the block it is handling (an evaluation or a submission in flight)
-//!   and stops;
+//! - a validator submits a window it has already evaluated (at that window's submission time),
+//!   lets its checkpoint publications finish (at most a minute), and stops;
+//! - neither waits for a new block to notice the stop once nothing is pending, and neither
+//!   reconnects to its node after it;
 //! - checkpoints are written atomically whenever they are written (`tessera_model::checkpoint`),
 //!   so a stop never leaves half a file.
 

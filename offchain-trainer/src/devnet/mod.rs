@@ -189,8 +189,14 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome, DevnetError> {
 		.map_err(io("writing processes.json"))?;
 
 	let result = watch(&options, &mut running, node.rpc_url()).await;
+	// Every peer is asked to stop first, then all are waited for together (each stops
+	// cleanly: a miner may still upload a payload it committed).
+	let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+	for r in &running {
+		terminate(&r.child);
+	}
 	for r in &mut running {
-		stop_child(&mut r.child).await;
+		wait_or_kill(&mut r.child, deadline).await;
 	}
 	tokio::task::block_in_place(|| node.stop(Duration::from_secs(10)));
 	result?;
@@ -373,15 +379,16 @@ async fn watch(
 	}
 }
 
-/// SIGTERM `child`, then SIGKILL after 10 s.
-async fn stop_child(child: &mut Child) {
-	if let Ok(Some(_)) = child.try_wait() {
-		return;
-	}
+/// Sends SIGTERM to `child` if it still runs.
+fn terminate(child: &Child) {
 	if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
 		let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGTERM);
 	}
-	if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err() {
+}
+
+/// Waits for `child` until `deadline`, then SIGKILLs it.
+async fn wait_or_kill(child: &mut Child, deadline: tokio::time::Instant) {
+	if tokio::time::timeout_at(deadline, child.wait()).await.is_err() {
 		let _ = child.kill().await;
 	}
 }

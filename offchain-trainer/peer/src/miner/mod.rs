@@ -208,6 +208,10 @@ impl Session for Miner {
 
 	/// One connection's worth of work; `Ok` when `until_window` is reached.
 	async fn session(&mut self) -> Result<(), MinerError> {
+		// Asked to stop while away from the node (a reconnect): nothing is left to finish.
+		if crate::shutdown::requested() && self.payload.is_none() {
+			return Ok(());
+		}
 		let client = chain::connect(&self.options.url).await?;
 		let timing = chain::network::timing(&client).await?;
 		let window = self.ensure_registered(&client).await?;
@@ -223,14 +227,22 @@ impl Session for Miner {
 		self.follower.resume();
 		let mut blocks =
 			client.stream_blocks().await.map_err(|e| ChainError::Blocks(e.to_string()))?;
-		while let Some(block) = blocks.next().await {
+		loop {
+			// A stop is taken between blocks once no committed payload waits for its upload;
+			// it does not wait for a block that may never come.
+			let idle = self.payload.is_none();
+			let next = tokio::select! {
+				next = blocks.next() => next,
+				() = crate::shutdown::wait(), if idle => None,
+			};
+			if crate::shutdown::requested() && self.payload.is_none() {
+				tracing::info!("stopping: no committed payload waits for its upload");
+				return Ok(());
+			}
+			let Some(block) = next else { break };
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();
 			self.blocks += 1;
-			if crate::shutdown::requested() && self.payload.is_none() {
-				tracing::info!(block = n, "stopping: no committed payload waits for its upload");
-				return Ok(());
-			}
 			// The governed timing may change when a window opens.
 			let timing = self.timing.at(&client, n).await?;
 			if let Some(machine) = self.machine.as_mut() {
@@ -320,6 +332,10 @@ impl Miner {
 				MinerAction::Commit { window } => {
 					self.built = None;
 					tracing::info!(window, "stopping: the update is not committed");
+					return Ok(Vec::new());
+				},
+				// Nothing was built because of the stop: not a window sat out.
+				MinerAction::SitOut { reason: protocol::SitOut::NothingBuilt, .. } => {
 					return Ok(Vec::new());
 				},
 				// A committed payload is still uploaded; sitting out changes nothing.

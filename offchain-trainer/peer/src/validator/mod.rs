@@ -196,6 +196,11 @@ impl Session for Validator {
 
 	/// One connection's worth of work; `Ok` when `until_window` is scored and confirmed.
 	async fn session(&mut self) -> Result<(), ValidatorError> {
+		// Asked to stop while away from the node (a reconnect): nothing is left to finish.
+		if crate::shutdown::requested() && self.scoring.is_none() {
+			self.finish_publishing().await;
+			return Ok(());
+		}
 		let client = chain::connect(&self.options.url).await?;
 		let timing = chain::network::timing(&client).await?;
 		self.ensure_registered(&client).await?;
@@ -209,18 +214,23 @@ impl Session for Validator {
 		self.follower.resume();
 		let mut blocks =
 			client.stream_blocks().await.map_err(|e| ChainError::Blocks(e.to_string()))?;
-		while let Some(block) = blocks.next().await {
+		loop {
+			// A stop is taken between blocks once no evaluated window waits for its
+			// submission; it does not wait for a block that may never come.
+			let idle = self.scoring.is_none();
+			let next = tokio::select! {
+				next = blocks.next() => next,
+				() = crate::shutdown::wait(), if idle => None,
+			};
+			if crate::shutdown::requested() && self.scoring.is_none() {
+				self.finish_publishing().await;
+				tracing::info!("stopping: nothing evaluated or submitted is left half done");
+				return Ok(());
+			}
+			let Some(block) = next else { break };
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();
 			self.blocks += 1;
-			if crate::shutdown::requested() {
-				self.finish_publishing().await;
-				tracing::info!(
-					block = n,
-					"stopping: nothing evaluated or submitted is left half done"
-				);
-				return Ok(());
-			}
 			// The governed timing may change when a window opens.
 			let timing = self.timing.at(&client, n).await?;
 			if let Some(machine) = self.machine.as_mut() {
@@ -259,6 +269,7 @@ impl Session for Validator {
 				&& self.scoring.is_none()
 				&& self.follower.is_confirmed(u)
 			{
+				self.finish_publishing().await;
 				return Ok(());
 			}
 		}

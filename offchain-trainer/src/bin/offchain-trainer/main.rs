@@ -324,6 +324,8 @@ mod tests {
 					assert_eq!(flags, ["--suri"], "{role}: only the key may be missing: {text}");
 				},
 				Err(e) => panic!("{role}: {exec}\n{e}"),
+				// The key came from this process's environment.
+				Ok(_) if std::env::var_os("TESSERA_SURI").is_some() => {},
 				Ok(_) => panic!("{role}: parsed without a key; is one in the example file?"),
 			}
 		}
