@@ -48,6 +48,17 @@ pub async fn wait() {
 	let _ = rx.wait_for(|stop| *stop).await;
 }
 
+/// Awaits `next` (a peer's next block) unless the peer is `idle` (nothing it started still
+/// waits) and a stop is asked for, before or while it waits: then `None`, at once. A busy peer
+/// always gets its next block.
+pub async fn unless_stopped<T>(idle: bool, next: impl Future<Output = T>) -> Option<T> {
+	let value = tokio::select! {
+		value = next => Some(value),
+		() = wait(), if idle => None,
+	};
+	if idle && requested() { None } else { value }
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -62,5 +73,12 @@ mod tests {
 		assert!(requested() && flag().load(Ordering::SeqCst));
 		// A waiter that comes later returns at once.
 		tokio::time::timeout(std::time::Duration::from_secs(5), wait()).await.unwrap();
+		// An idle peer stops instead of waiting for a block that never comes; a busy one
+		// still gets its block.
+		let never = std::future::pending::<u64>();
+		let idle =
+			tokio::time::timeout(std::time::Duration::from_secs(5), unless_stopped(true, never));
+		assert_eq!(idle.await.unwrap(), None);
+		assert_eq!(unless_stopped(false, async { 7 }).await, Some(7));
 	}
 }

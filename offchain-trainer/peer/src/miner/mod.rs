@@ -228,17 +228,12 @@ impl Session for Miner {
 		let mut blocks =
 			client.stream_blocks().await.map_err(|e| ChainError::Blocks(e.to_string()))?;
 		loop {
-			// A stop is taken between blocks once no committed payload waits for its upload;
-			// it does not wait for a block that may never come.
+			// A stop is taken between blocks once no committed payload waits for its upload.
 			let idle = self.payload.is_none();
-			let next = tokio::select! {
-				next = blocks.next() => next,
-				() = crate::shutdown::wait(), if idle => None,
-			};
-			if crate::shutdown::requested() && self.payload.is_none() {
+			let Some(next) = crate::shutdown::unless_stopped(idle, blocks.next()).await else {
 				tracing::info!("stopping: no committed payload waits for its upload");
 				return Ok(());
-			}
+			};
 			let Some(block) = next else { break };
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();

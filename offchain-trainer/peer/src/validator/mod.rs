@@ -215,18 +215,13 @@ impl Session for Validator {
 		let mut blocks =
 			client.stream_blocks().await.map_err(|e| ChainError::Blocks(e.to_string()))?;
 		loop {
-			// A stop is taken between blocks once no evaluated window waits for its
-			// submission; it does not wait for a block that may never come.
+			// A stop is taken between blocks once no evaluated window waits for its submission.
 			let idle = self.scoring.is_none();
-			let next = tokio::select! {
-				next = blocks.next() => next,
-				() = crate::shutdown::wait(), if idle => None,
-			};
-			if crate::shutdown::requested() && self.scoring.is_none() {
+			let Some(next) = crate::shutdown::unless_stopped(idle, blocks.next()).await else {
 				self.finish_publishing().await;
 				tracing::info!("stopping: nothing evaluated or submitted is left half done");
 				return Ok(());
-			}
+			};
 			let Some(block) = next else { break };
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();
