@@ -1,7 +1,7 @@
 //! # offchain-trainer
 //!
 //! The `offchain-trainer` binary's library: what its subcommands do beyond a peer's drivers.
-//! Operator configuration files ([`config`]); the whole network on one machine ([`devnet`]); the
+//! Accounts and their keys ([`account`]); operator configuration files ([`config`]); the whole network on one machine ([`devnet`]); the
 //! auditor's view of the chain ([`audit`]); and the side-by-side measurements ([`bench`]).
 //! The rest lives in crates along the real boundaries: `tessera-codec` (the SparseLoCo payload),
 //! `tessera-protocol` (the window protocol's pure machines), `tessera-model` (θ, training,
@@ -10,6 +10,7 @@
 //! follower's async drivers). `src/bin/offchain-trainer/main.rs` parses and dispatches, one
 //! module per subcommand.
 
+pub mod account;
 pub mod audit;
 pub mod bench;
 pub mod config;

@@ -2,7 +2,8 @@
 //!
 //! Owns the chain client: subxt types generated from the runtime metadata checked in at
 //! `offchain-trainer/metadata/tessera.scale`; connecting and reconnecting to a node
-//! ([`reconnect`]); reading a window's record and verdict ([`network`], in the trainer's own types
+//! ([`reconnect`]); accounts' addresses ([`address`]), standing ([`account`]) and amounts of
+//! the token ([`amount`]); reading a window's record and verdict ([`network`], in the trainer's own types
 //! of [`record`]), the pallet's training storage and calls ([`training`], [`tx`]); the run's identity ([`run`]); the governed parameters ([`parameters`]); following
 //! opened windows ([`windows`]); the meaning of the Gauntlet's flag bits ([`flags`]); and the
 //! pallet reference generated from the metadata ([`docs`]).
@@ -13,7 +14,9 @@
 //! cargo run -p tessera-node -- export-metadata -o offchain-trainer/metadata/tessera.scale
 //! ```
 
+pub mod account;
 pub mod address;
+pub mod amount;
 pub mod docs;
 mod error;
 pub mod flags;

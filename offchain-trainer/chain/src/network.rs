@@ -211,7 +211,7 @@ pub async fn commitments(
 
 /// A location as the pallet stores it; `None` when it has no bucket (a commitment migrated from
 /// before locations were recorded with it, whose miner had already left).
-fn location_of(
+pub(crate) fn location_of(
 	l: runtime::runtime_types::pallet_training::location::StorageLocation,
 ) -> Option<Location> {
 	(!l.bucket.0.is_empty()).then(|| Location {

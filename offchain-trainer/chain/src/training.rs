@@ -89,6 +89,25 @@ pub async fn bond(
 	tx::submit_and_finalize(client, &call, signer).await
 }
 
+/// Starts unbonding `amount` of the signer's bonded stake.
+pub async fn unbond(
+	client: &Client,
+	signer: &Keypair,
+	amount: u128,
+) -> Result<ExtrinsicEvents<TesseraConfig>, tx::TxError> {
+	let call = runtime::transactions().training().unbond(amount);
+	tx::submit_and_finalize(client, &call, signer).await
+}
+
+/// Releases the signer's unbonding stake once its unbonding period is over.
+pub async fn withdraw_unbonded(
+	client: &Client,
+	signer: &Keypair,
+) -> Result<ExtrinsicEvents<TesseraConfig>, tx::TxError> {
+	let call = runtime::transactions().training().withdraw_unbonded();
+	tx::submit_and_finalize(client, &call, signer).await
+}
+
 /// Asks to leave: the signer stops taking part; its deposit can be withdrawn after the
 /// cool-down.
 pub async fn deregister(

@@ -200,7 +200,7 @@ pub fn peers(audits: &[PeerAudit], format: Format) -> String {
 						if w.in_set { "yes" } else { "no" },
 						if w.included { "yes" } else { "no" },
 						opt(w.score),
-						units(w.earned),
+						tessera_chain::amount::format(w.earned),
 						w.flags.join(",")
 					);
 				}
@@ -209,12 +209,6 @@ pub fn peers(audits: &[PeerAudit], format: Format) -> String {
 			out
 		},
 	}
-}
-
-/// An amount in the chain's base units as units with 12 decimals (`1.500000000000`).
-fn units(base: u128) -> String {
-	const UNIT: u128 = 1_000_000_000_000;
-	format!("{}.{:012}", base / UNIT, base % UNIT)
 }
 
 /// Standings by incentive weight.

@@ -1,11 +1,14 @@
 //! The `offchain-trainer` command line: parses the arguments and dispatches to one module per
-//! subcommand (`miner`, `validator`, `devnet`, `audit`, `bench`, `simulate`; `peer` holds the
-//! options miners and validators share). Everything they run lives in the `tessera_trainer`
+//! subcommand (`miner`, `validator`, `account`, `devnet`, `audit`, `bench`, `simulate`; `peer`
+//! holds the options miners and validators share, `key` the key options of every signing
+//! command). Everything they run lives in the `tessera_trainer`
 //! library and the `tessera-protocol` crate.
 
+mod account;
 mod audit;
 mod bench;
 mod devnet;
+mod key;
 mod miner;
 mod parameters;
 mod peer;
@@ -60,6 +63,9 @@ enum Command {
 	/// Score miners: follow the chain, evaluate every window's updates (the Gauntlet) and
 	/// submit the results, the inclusion list and the next θ hash.
 	Validator(Box<validator::ValidatorArgs>),
+	/// Make and inspect keys; register, stake, unstake, deregister and withdraw; an account's
+	/// status on chain (role, deposit, stake, storage location, recent scores and earnings).
+	Account(Box<account::AccountArgs>),
 	/// Run the whole network locally: a dev node, an object store, 3 miners and 1 validator,
 	/// with a live status, a summary table and a loss/score plot at the end.
 	Devnet(Box<devnet::DevnetArgs>),
@@ -155,6 +161,7 @@ async fn main() -> anyhow::Result<()> {
 			stopped();
 		},
 		Command::Devnet(args) => devnet::run(*args).await?,
+		Command::Account(args) => account::run(*args).await?,
 		Command::Audit(args) => audit::run(*args).await?,
 		Command::StartRun(args) => start_run::run(*args).await?,
 		Command::Parameters(args) => parameters::run(*args).await?,
@@ -289,8 +296,8 @@ mod tests {
 	}
 
 	/// `deploy/systemd/tessera-{miner,validator}.service` run commands the CLI accepts, with the
-	/// example configuration files of `deploy/` in place of `/etc/tessera/`; only the key, which
-	/// the unit's environment file supplies, is missing.
+	/// example configuration files of `deploy/` in place of `/etc/tessera/`; the key is not in
+	/// them: the unit's environment file (`deploy/{role}.env`) names the key file.
 	#[test]
 	fn the_service_units_run_what_the_cli_accepts() {
 		use clap::CommandFactory;
@@ -315,19 +322,23 @@ mod tests {
 				.collect();
 			let args = tessera_trainer::config::expand(args, &Cli::command())
 				.unwrap_or_else(|e| panic!("{role}: the example config: {e}"));
-			match Cli::try_parse_from(args) {
-				Err(e) if e.kind() == clap::error::ErrorKind::MissingRequiredArgument => {
-					let text = e.to_string();
-					let missing = text.split("Usage:").next().unwrap_or("");
-					let flags: Vec<&str> =
-						missing.split_whitespace().filter(|t| t.starts_with("--")).collect();
-					assert_eq!(flags, ["--suri"], "{role}: only the key may be missing: {text}");
-				},
-				Err(e) => panic!("{role}: {exec}\n{e}"),
-				// The key came from this process's environment.
-				Ok(_) if std::env::var_os("TESSERA_SURI").is_some() => {},
-				Ok(_) => panic!("{role}: parsed without a key; is one in the example file?"),
-			}
+			let cli = Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{role}: {exec}\n{e}"));
+			let key = match cli.command {
+				Command::Miner(m) => m.peer.key,
+				Command::Validator(v) => v.peer.key,
+				other => panic!("{role}: the unit runs {other:?}"),
+			};
+			// The key is the environment file's (TESSERA_KEY_FILE); never the example's.
+			let from_env = ["TESSERA_SURI", "TESSERA_KEY_FILE", "TESSERA_KEYSTORE"]
+				.iter()
+				.any(|v| std::env::var_os(v).is_some());
+			assert!(from_env || !key.sources().any(), "{role}: the example config holds a key");
+			let env = root.join(format!("deploy/{role}.env"));
+			let env = std::fs::read_to_string(&env).unwrap_or_else(|e| panic!("{role}: {e}"));
+			assert!(
+				env.lines().any(|l| l.starts_with("TESSERA_KEY_FILE=/etc/tessera/")),
+				"{role}: the example environment file names the key file"
+			);
 		}
 	}
 

@@ -7,7 +7,7 @@ use crate::peer::{PeerArgs, peer, summary};
 #[command(args_override_self = true)]
 pub(crate) struct MinerArgs {
 	#[command(flatten)]
-	peer: PeerArgs,
+	pub(crate) peer: PeerArgs,
 	/// An adversary's behaviour, for testing the Gauntlet: nan, noise, copy-exact:<victim>,
 	/// copy-perturbed:<victim>, late, early, no-upload, wrong-hash.
 	#[arg(long, default_value = "honest", hide = true)]

@@ -11,9 +11,9 @@ pub(crate) struct ParametersArgs {
 	/// WebSocket URL of a tessera node.
 	#[arg(long, env = "TESSERA_NODE_URL", default_value = "ws://127.0.0.1:9944")]
 	url: String,
-	/// The chain's sudo key (`//Alice` on dev chains): schedule the changes given below.
-	#[arg(long, env = "TESSERA_SUDO_SURI", hide_env_values = true)]
-	suri: Option<String>,
+	/// The chain's sudo key (`--suri //Alice` on dev chains): schedule the changes given below.
+	#[command(flatten)]
+	key: crate::key::KeyArgs,
 	/// Print JSON instead of a table.
 	#[arg(long)]
 	json: bool,
@@ -133,13 +133,15 @@ fn table(title: &str, p: &Parameters) -> String {
 }
 
 pub(crate) async fn run(args: ParametersArgs) -> anyhow::Result<()> {
-	use std::str::FromStr;
 	let client = tessera_chain::connect(&args.url).await?;
 	let (in_force, pending) =
 		tessera_chain::parameters::current(&client).await.context("reading the parameters")?;
-	let Some(suri) = &args.suri else {
+	if !args.key.sources().any() {
 		if args.changed(in_force.clone())?.is_some() {
-			anyhow::bail!("changing a parameter needs the chain's sudo key (--suri)");
+			anyhow::bail!(
+				"changing a parameter needs the chain's sudo key (--suri //Alice on a dev chain, \
+				 --key-file, --keystore or TESSERA_SURI)"
+			);
 		}
 		if args.json {
 			let out = serde_json::json!({
@@ -155,14 +157,13 @@ pub(crate) async fn run(args: ParametersArgs) -> anyhow::Result<()> {
 			}
 		}
 		return Ok(());
-	};
+	}
 	// Changes apply to what is already scheduled, else to the set in force.
 	let base = pending.unwrap_or(in_force);
 	let Some(next) = args.changed(base)? else {
 		anyhow::bail!("no change given (e.g. --window-length 20); see --help");
 	};
-	let uri = subxt_signer::SecretUri::from_str(suri).context("parsing --suri")?;
-	let root = subxt_signer::sr25519::Keypair::from_uri(&uri).context("deriving the key")?;
+	let root = args.key.load().context("the chain's sudo key")?.pair;
 	let (window, at_block) = tessera_chain::parameters::schedule(&client, &root, next.clone())
 		.await
 		.context("scheduling the parameters")?;

@@ -22,9 +22,8 @@ pub(crate) struct PeerArgs {
 	/// WebSocket URL of a tessera node.
 	#[arg(long, env = "TESSERA_NODE_URL", default_value = "ws://127.0.0.1:9944")]
 	pub(crate) url: String,
-	/// The peer's secret key URI (`//Alice` for a dev account, or a mnemonic/seed).
-	#[arg(long, env = "TESSERA_SURI", hide_env_values = true)]
-	pub(crate) suri: String,
+	#[command(flatten)]
+	pub(crate) key: crate::key::KeyArgs,
 	/// Model preset (`tiny`, `small`, `medium`) or a TOML config file.
 	#[arg(long, default_value = "tiny")]
 	pub(crate) model: String,
@@ -101,6 +100,8 @@ pub(crate) struct Peer {
 	pub(crate) signer: subxt_signer::sr25519::Keypair,
 	/// The peer's account (its public key).
 	pub(crate) account: [u8; 32],
+	/// Where its key came from (`key file …`, `TESSERA_SURI`, …).
+	pub(crate) key_source: String,
 	pub(crate) model: tessera_model::ModelConfig,
 	pub(crate) shard: tessera_data::TokenShard,
 	pub(crate) location: tessera_store::Location,
@@ -114,12 +115,8 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 	use tessera_model::ModelConfig;
 	use tessera_peer::follow::FollowOptions;
 	use tessera_store::{Location, Resolver, S3Credentials, S3Limits, Store};
-	let signer = {
-		use std::str::FromStr;
-		let uri = subxt_signer::SecretUri::from_str(&args.suri).context("parsing --suri")?;
-		subxt_signer::sr25519::Keypair::from_uri(&uri).context("deriving the key from --suri")?
-	};
-	let account = signer.public_key().0;
+	let key = args.key.load()?;
+	let (signer, account, key_source) = (key.pair, key.account, key.source);
 	let model = ModelConfig::load(&args.model).context("loading the model config")?;
 	let shard = tessera_data::TokenShard::open(&args.corpus).context("opening the corpus")?;
 	anyhow::ensure!(
@@ -233,7 +230,18 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		publish_checkpoints: false,
 	};
 	let report = tessera_peer::report::Report::new(args.report.clone());
-	Ok(Peer { signer, account, model, shard, location, follow, network, report, metrics })
+	Ok(Peer {
+		signer,
+		account,
+		key_source,
+		model,
+		shard,
+		location,
+		follow,
+		network,
+		report,
+		metrics,
+	})
 }
 
 /// The start-up summary every peer prints: who it is, where it connects and stores, what it
@@ -261,9 +269,10 @@ pub(crate) fn summary(role: &str, args: &PeerArgs, p: &Peer) -> String {
 	[
 		format!("tessera {role}"),
 		format!(
-			"  account   {} (0x{})",
+			"  account   {} (0x{}), key from {}",
 			tessera_chain::address::ss58(&p.account),
-			hex::encode(p.account)
+			hex::encode(p.account),
+			p.key_source
 		),
 		format!("  node      {}", args.url),
 		format!("  storage   {store}"),

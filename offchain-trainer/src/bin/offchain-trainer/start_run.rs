@@ -13,9 +13,9 @@ pub(crate) struct StartRunArgs {
 	/// WebSocket URL of a tessera node.
 	#[arg(long, env = "TESSERA_NODE_URL", default_value = "ws://127.0.0.1:9944")]
 	pub(crate) url: String,
-	/// The chain's sudo key (`//Alice` on dev chains).
-	#[arg(long, env = "TESSERA_SUDO_SURI", hide_env_values = true)]
-	pub(crate) suri: String,
+	/// The chain's sudo key (`--suri //Alice` on dev chains).
+	#[command(flatten)]
+	pub(crate) key: crate::key::KeyArgs,
 	/// Model preset (`tiny`, `small`, `medium`) or a TOML config file.
 	#[arg(long, default_value = "tiny")]
 	pub(crate) model: String,
@@ -65,7 +65,6 @@ pub(crate) struct StartRunArgs {
 }
 
 pub(crate) async fn run(args: StartRunArgs) -> anyhow::Result<()> {
-	use std::str::FromStr;
 	use tessera_peer::run::{RunChoices, check, manifest};
 	let model =
 		tessera_model::ModelConfig::load(&args.model).context("loading the model config")?;
@@ -113,8 +112,7 @@ pub(crate) async fn run(args: StartRunArgs) -> anyhow::Result<()> {
 		println!("the run is already started on this chain with this manifest");
 		return Ok(());
 	}
-	let uri = subxt_signer::SecretUri::from_str(&args.suri).context("parsing --suri")?;
-	let root = subxt_signer::sr25519::Keypair::from_uri(&uri).context("deriving the key")?;
+	let root = args.key.load().context("the chain's sudo key")?.pair;
 	tessera_chain::run::start(&client, &root, wanted.clone()).await.context("starting the run")?;
 	println!("run started: {wanted:?}");
 	Ok(())

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[command(args_override_self = true)]
 pub(crate) struct ValidatorArgs {
 	#[command(flatten)]
-	peer: PeerArgs,
+	pub(crate) peer: PeerArgs,
 	/// Rows of assigned and of random data evaluated per update.
 	#[arg(long, default_value_t = 16)]
 	eval_sequences: usize,
