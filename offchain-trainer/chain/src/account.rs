@@ -18,7 +18,7 @@ pub struct Registration {
 	pub registered_at: u64,
 	/// Block it asked to leave at.
 	pub leaving_at: Option<u64>,
-	/// First block `withdraw_deposit` releases the deposit at, once leaving.
+	/// First block `withdraw_deposit` releases the deposit (and all stake) at, once leaving.
 	pub withdraw_from: Option<u64>,
 }
 
@@ -115,8 +115,16 @@ pub async fn standing(
 				deposit: peer.deposit,
 				registered_at: peer.registered_at.into(),
 				leaving_at,
-				withdraw_from: leaving_at
-					.map(|at| at.saturating_add(u64::from(in_force.deregister_cooldown))),
+				withdraw_from: leaving_at.map(|at| {
+					// As `withdraw_deposit` asks: the cool-down, and with stake held the
+					// unbonding period from leaving and the end of any unbonding.
+					let cooled = at.saturating_add(u64::from(in_force.deregister_cooldown));
+					if held_for_stake == 0 {
+						return cooled;
+					}
+					let unbonded = at.saturating_add(u64::from(in_force.unbonding_period));
+					cooled.max(unbonded).max(unbonding.map_or(0, |u| u.unlock_at))
+				}),
 			})
 		},
 		None => None,

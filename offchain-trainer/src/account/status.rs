@@ -9,7 +9,23 @@ use tessera_chain::{ChainError, Client, account, address, amount};
 /// How many windows back `status` looks by default.
 pub const RECENT_WINDOWS: u64 = 10;
 
-/// What `account status` shows.
+/// Amounts go out as decimal strings of base units (as `parameters --json` does): JSON
+/// readers that hold numbers as doubles would round them.
+fn decimal<S: serde::Serializer>(value: &u128, s: S) -> Result<S::Ok, S::Error> {
+	s.serialize_str(&value.to_string())
+}
+
+/// Stake on its way out.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Unbonding {
+	/// Amount, in base units.
+	#[serde(serialize_with = "decimal")]
+	pub amount: u128,
+	/// First block `account withdraw` releases it at.
+	pub unlock_at: u64,
+}
+
+/// What `account status` shows (amounts in base units, 10⁻¹² TSR).
 #[derive(Clone, Debug, Serialize)]
 pub struct Status {
 	/// The account (SS58).
@@ -19,14 +35,17 @@ pub struct Status {
 	/// The open window.
 	pub window: u64,
 	/// Spendable balance, in base units.
+	#[serde(serialize_with = "decimal")]
 	pub free: u128,
 	/// Bonded stake that counts, in base units.
+	#[serde(serialize_with = "decimal")]
 	pub stake: u128,
-	/// Stake unbonding: amount and the block it can be withdrawn from.
-	pub unbonding: Option<(u128, u64)>,
+	/// Stake unbonding.
+	pub unbonding: Option<Unbonding>,
 	/// `miner`, `validator`, or `none` (not registered).
 	pub role: String,
 	/// Deposit held while registered, in base units.
+	#[serde(serialize_with = "decimal")]
 	pub deposit: u128,
 	/// Storage location on chain (`endpoint bucket/prefix`).
 	pub location: Option<String>,
@@ -39,6 +58,7 @@ pub struct Status {
 	/// Incentive weight, in `[0, 1]`, and the recent windows (scores, flags, earnings).
 	pub history: PeerAudit,
 	/// What the recent windows paid it in all, in base units.
+	#[serde(serialize_with = "decimal")]
 	pub recent_earnings: u128,
 }
 
@@ -59,7 +79,9 @@ pub async fn read(
 		window: standing.window,
 		free: standing.free,
 		stake: standing.stake,
-		unbonding: standing.unbonding.map(|u| (u.amount, u.unlock_at)),
+		unbonding: standing
+			.unbonding
+			.map(|u| Unbonding { amount: u.amount, unlock_at: u.unlock_at }),
 		role: registration.map_or("none", |r| r.role).into(),
 		deposit: registration.map_or(0, |r| r.deposit),
 		location: registration
@@ -84,8 +106,9 @@ pub fn table(s: &Status) -> String {
 	row("free", amount::short(s.free));
 	row("deposit", amount::short(s.deposit));
 	row("stake", amount::short(s.stake));
-	if let Some((unbonding, from)) = s.unbonding {
-		row("unbonding", format!("{} (withdrawable from block {from})", amount::short(unbonding)));
+	if let Some(u) = s.unbonding {
+		let text = format!("{} (withdrawable from block {})", amount::short(u.amount), u.unlock_at);
+		row("unbonding", text);
 	}
 	if s.role == "validator" {
 		row("permit", if s.permit { "yes, this window" } else { "no" }.into());
