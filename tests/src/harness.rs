@@ -26,7 +26,12 @@ impl Harness {
 	/// a short history, frequent checkpoints).
 	pub async fn start_with(block_time_ms: u64, run_args: &[&str]) -> anyhow::Result<Self> {
 		let corpus = crate::corpus()?;
-		let node = TestNode::start(NodeOptions { block_time_ms, ..Default::default() })?;
+		// An archive node: audits answer for windows the chain has pruned.
+		let node = TestNode::start(NodeOptions {
+			block_time_ms,
+			state_pruning: Some("archive".into()),
+			..Default::default()
+		})?;
 		start_run(node.rpc_url(), &corpus, run_args).await?;
 		let dir = TestDir::new()?;
 		let s3 = S3Server::start(&dir.path().join("s3")).await?;

@@ -13,11 +13,13 @@ pub struct NodeOptions {
 	pub block_time_ms: u64,
 	/// How long to wait for the RPC server to come up.
 	pub startup_timeout: Duration,
+	/// `--state-pruning` (`archive`, or a number of recent blocks); `None`: the node's default.
+	pub state_pruning: Option<String>,
 }
 
 impl Default for NodeOptions {
 	fn default() -> Self {
-		Self { block_time_ms: 200, startup_timeout: Duration::from_secs(120) }
+		Self { block_time_ms: 200, startup_timeout: Duration::from_secs(120), state_pruning: None }
 	}
 }
 
@@ -40,6 +42,7 @@ impl TestNode {
 			rpc_port: 0,
 			log_path: dir.path().join("node.log"),
 			startup_timeout: options.startup_timeout,
+			state_pruning: options.state_pruning,
 		};
 		let process = NodeProcess::start(&config)?;
 		config.rpc_port = process.rpc_port();

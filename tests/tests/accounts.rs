@@ -12,12 +12,17 @@ const UNIT: u128 = 1_000_000_000_000;
 
 /// `offchain-trainer ARGS`: success, standard output, standard error.
 fn trainer(args: &[&str]) -> anyhow::Result<(bool, String, String)> {
-	let out = std::process::Command::new(binary("offchain-trainer")?)
-		.args(args)
-		.env_remove("TESSERA_SURI")
-		.env_remove("TESSERA_KEY_FILE")
-		.env_remove("TESSERA_KEYSTORE")
-		.output()?;
+	trainer_with(args, &[])
+}
+
+/// `offchain-trainer ARGS` with only the key variables of `env` set.
+fn trainer_with(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<(bool, String, String)> {
+	let mut command = std::process::Command::new(binary("offchain-trainer")?);
+	command.args(args);
+	for var in ["TESSERA_SURI", "TESSERA_KEY_FILE", "TESSERA_KEYSTORE", "TESSERA_KEY_ACCOUNT"] {
+		command.env_remove(var);
+	}
+	let out = command.envs(env.iter().copied()).output()?;
 	Ok((
 		out.status.success(),
 		String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -68,6 +73,43 @@ fn keys_come_from_files_and_the_node_s_keystore() -> anyhow::Result<()> {
 	assert_eq!(from_store["account"], eve["account"]);
 	assert_eq!(from_store["public_key"], eve["public_key"]);
 
+	// Two keys in the keystore: one is chosen by --key-account.
+	let inserted = std::process::Command::new(binary("tessera-node")?)
+		.args(["key", "insert", "--keystore-path", &keystore, "--key-type", "tsra"])
+		.args(["--scheme", "sr25519", "--suri", "//Ferdie"])
+		.output()?;
+	anyhow::ensure!(inserted.status.success(), "{}", String::from_utf8_lossy(&inserted.stderr));
+	let (success, _, stderr) = trainer(&["account", "inspect", "--keystore", &keystore])?;
+	assert!(!success && stderr.contains("--key-account"), "{stderr}");
+	let ferdie = json(&["account", "inspect", "//Ferdie", "--json"])?;
+	let ferdie_ss58 = ferdie["account"].as_str().unwrap_or_default();
+	let chosen = json(&[
+		"account",
+		"inspect",
+		"--keystore",
+		&keystore,
+		"--key-account",
+		ferdie_ss58,
+		"--json",
+	])?;
+	assert_eq!(chosen["account"], ferdie["account"]);
+
+	// The command line wins over the environment (and both over a config file: unit-tested).
+	let (success, stdout, stderr) = trainer_with(
+		&["account", "inspect", "--key-file", &d("new.key"), "--json"],
+		&[("TESSERA_SURI", "//Bob")],
+	)?;
+	assert!(success && stdout.contains(&address), "{stdout}\n{stderr}");
+	let (success, stdout, stderr) = trainer_with(
+		&["account", "inspect", "--json"],
+		&[("TESSERA_SURI", "//Ferdie"), ("TESSERA_KEY_FILE", "/nonexistent")],
+	)?;
+	assert!(!success && stderr.contains("TESSERA_SURI and TESSERA_KEY_FILE"), "{stdout}{stderr}");
+	// An address given wins over a key in the environment.
+	let (success, stdout, _) =
+		trainer_with(&["account", "inspect", "//Ferdie", "--json"], &[("TESSERA_SURI", "//Bob")])?;
+	assert!(success && stdout.contains(ferdie_ss58), "{stdout}");
+
 	// A real secret typed after --suri works and is warned about; a dev key is not.
 	let phrase = std::fs::read_to_string(d("new.key"))?;
 	let (success, stdout, stderr) =
@@ -86,6 +128,9 @@ fn keys_come_from_files_and_the_node_s_keystore() -> anyhow::Result<()> {
 		trainer(&["account", "inspect", "--keystore", &keystore, "--suri", "//Bob"])?;
 	assert!(!success && stderr.contains("give one key source"), "{stderr}");
 	assert!(!stderr.contains(phrase.trim()));
+	// A phrase given where an account belongs is refused without being echoed.
+	let (success, _, stderr) = trainer(&["account", "inspect", phrase.trim()])?;
+	assert!(!success && !stderr.contains(phrase.trim()), "{stderr}");
 	Ok(())
 }
 
@@ -135,7 +180,8 @@ async fn an_account_registers_stakes_unstakes_leaves_and_is_paid_back() -> anyho
 
 	run(&["account", "deregister"])?;
 	let s = status()?;
-	let release = s["leaving"].as_u64().ok_or_else(|| anyhow::anyhow!("not leaving: {s}"))?;
+	let release =
+		s["withdrawable_from"].as_u64().ok_or_else(|| anyhow::anyhow!("not leaving: {s}"))?;
 	// Wait for the block the deposit and stake come free at, then take them back.
 	let deadline = std::time::Instant::now() + Duration::from_secs(120);
 	while status()?["block"].as_u64().unwrap_or(0) < release {

@@ -373,5 +373,35 @@ async fn a_network_past_its_history_admits_joiners_and_heals_corruption() -> any
 		bytes_under(&s3_root.join("Alice")),
 		bytes_under(&s3_root.join("Dave")),
 	);
+
+	// Issue 24 item 7: the audit answers for window 1, pruned long ago, from the archive node's
+	// state at the last block that kept it; and reads any block with --at-window.
+	let audit = |args: &[&str]| -> anyhow::Result<serde_json::Value> {
+		let out = std::process::Command::new(tessera_e2e::binary("offchain-trainer")?)
+			.args(["audit", "--url", url, "--json"])
+			.args(args)
+			.output()?;
+		anyhow::ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+		Ok(serde_json::from_slice(&out.stdout)?)
+	};
+	let head = newest_block(&client).await?;
+	assert!(!network::is_retained(&client, head, 1).await?, "window 1 is still kept");
+	let w1 = audit(&["window", "1"])?;
+	let read_at = w1["block"].as_u64().unwrap_or(u64::MAX);
+	assert!(read_at < head, "window 1 read at block {read_at}, the head is {head}");
+	assert!(network::is_retained(&client, read_at, 1).await?, "not kept at {read_at}");
+	assert!(!network::is_retained(&client, read_at + 1, 1).await?, "kept after {read_at}");
+	assert!(w1["validators"].as_u64().is_some_and(|v| v >= 1), "no verdict: {w1}");
+	let alice_ss58 = account_of("//Alice")?;
+	let alice_in_1 = w1["peers"]
+		.as_array()
+		.and_then(|peers| peers.iter().find(|p| p["account"] == alice_ss58.as_str()).cloned());
+	assert!(
+		alice_in_1.as_ref().is_some_and(|p| p["score"].is_number() && p["included"] == true),
+		"Alice in window 1: {w1}"
+	);
+	let history = audit(&["--at-window", "1", "peer", "//Alice", "--from", "1", "--to", "1"])?;
+	assert_eq!(history[0]["windows"][0]["window"], 1, "{history}");
+	assert_eq!(history[0]["windows"][0]["score"], alice_in_1.unwrap_or_default()["score"]);
 	Ok(())
 }

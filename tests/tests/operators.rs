@@ -344,3 +344,43 @@ fn walk(root: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
 	}
 	Ok(out)
 }
+
+/// Issue 24 item 7: an audit of a block whose state the node has discarded says the node is not
+/// an archive node (and what to do), rather than a bare RPC error; a block not yet finalized is
+/// refused as such.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_audit_of_a_discarded_block_says_the_node_is_not_an_archive_node() -> anyhow::Result<()>
+{
+	let node = TestNode::start(NodeOptions {
+		block_time_ms: 100,
+		state_pruning: Some("4".into()),
+		..Default::default()
+	})?;
+	// No client of this test follows the chain: a follower pins the blocks it was told of, and
+	// the node keeps a pinned block's state.
+	let audit = |args: &[&str]| -> anyhow::Result<(bool, String)> {
+		let out = std::process::Command::new(binary("offchain-trainer")?)
+			.args(["audit", "--url", node.rpc_url()])
+			.args(args)
+			.output()?;
+		Ok((out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned()))
+	};
+	// The node discards old state as blocks are finalized, in its own time: ask until it has.
+	let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+	let err = loop {
+		anyhow::ensure!(tokio::time::Instant::now() < deadline, "block 2's state is never gone");
+		let (success, err) = audit(&["--at", "2", "top"])?;
+		if !success {
+			break err;
+		}
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	};
+	assert!(
+		err.contains("not an archive node") && err.contains("--state-pruning archive"),
+		"{err}"
+	);
+	let (success, err) = audit(&["--at", "100000000", "top"])?;
+	assert!(!success && err.contains("not finalized yet"), "{err}");
+	// (Reading a block whose state is kept: join_late's audit of a pruned window.)
+	Ok(())
+}

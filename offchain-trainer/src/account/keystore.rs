@@ -115,7 +115,9 @@ pub fn load(dir: &Path, wanted: Option<[u8; 32]>) -> Result<(Keypair, PathBuf), 
 	};
 	let (pair, _) = super::key::from_uri(&uri, "the keystore").map_err(|e| bad(e.to_string()))?;
 	if pair.public_key().0 != public {
-		return Err(bad("its secret is not the key its name says".into()));
+		return Err(bad("its secret is not the key its name says (a keystore kept with a \
+		                 password is not supported: keep the key in a key file instead)"
+			.into()));
 	}
 	Ok((pair, path))
 }

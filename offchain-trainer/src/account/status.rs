@@ -51,8 +51,8 @@ pub struct Status {
 	pub location: Option<String>,
 	/// Block it registered at.
 	pub registered_at: Option<u64>,
-	/// Block from which `withdraw_deposit` releases the deposit, once leaving.
-	pub leaving: Option<u64>,
+	/// Once leaving: the block from which `account withdraw` releases the deposit and stake.
+	pub withdrawable_from: Option<u64>,
 	/// Holds a validator permit for the open window.
 	pub permit: bool,
 	/// Incentive weight, in `[0, 1]`, and the recent windows (scores, flags, earnings).
@@ -88,7 +88,7 @@ pub async fn read(
 			.and_then(|r| r.location.as_ref())
 			.map(|l| format!("{} {}/{}", l.endpoint, l.bucket, l.prefix)),
 		registered_at: registration.map(|r| r.registered_at),
-		leaving: registration.and_then(|r| r.withdraw_from),
+		withdrawable_from: registration.and_then(|r| r.withdraw_from),
 		permit: standing.permit,
 		recent_earnings: history.windows.iter().map(|w| w.earned).sum(),
 		history,
@@ -119,7 +119,7 @@ pub fn table(s: &Status) -> String {
 	if let Some(at) = s.registered_at {
 		row("registered", format!("block {at}"));
 	}
-	if let Some(from) = s.leaving {
+	if let Some(from) = s.withdrawable_from {
 		row("leaving", format!("deposit withdrawable from block {from} (account withdraw)"));
 	}
 	row("incentive", format!("{:.4}", s.history.incentive));

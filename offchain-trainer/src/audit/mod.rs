@@ -3,8 +3,11 @@
 //! holds the most incentive ([`query::standings`]) — as a table, JSON or CSV ([`render`]), and a
 //! score chart. It reads a running node (`--url`), or a stopped node's database (`--db`): then it
 //! starts a fresh node on that database for as long as it asks, on a loopback port, sealing no
-//! block in that time.
+//! block in that time. Answers come from the newest finalized block, or from an older one
+//! (`--at`, or found for a window the chain has pruned: [`history`]), which needs an archive
+//! node once the node has discarded that block's state.
 
+pub mod history;
 pub mod query;
 pub mod render;
 
@@ -22,10 +25,11 @@ pub enum AuditError {
 	#[error(transparent)]
 	Node(#[from] NodeError),
 	/// An account could not be understood.
-	#[error(
-		"{0:?} is not an account: give a dev key (//Alice), 32 bytes of hex or an SS58 address"
-	)]
+	#[error("{0} is not an account: give a dev key (//Alice), 32 bytes of hex or an SS58 address")]
 	Account(String),
+	/// A past block could not be read.
+	#[error(transparent)]
+	History(#[from] history::HistoryError),
 }
 
 /// Where the chain is read.
@@ -48,6 +52,8 @@ pub struct Connection {
 	pub client: Client,
 	/// The block the answers are read at (the newest finalized one).
 	pub at: u64,
+	/// The node's URL (named when it lacks a block's state).
+	pub url: String,
 	_node: Option<NodeProcess>,
 }
 
@@ -65,6 +71,8 @@ pub async fn connect(source: &Source) -> Result<Connection, AuditError> {
 				log_path: std::env::temp_dir()
 					.join(format!("tessera-audit-node-{}.log", std::process::id())),
 				startup_timeout: Duration::from_secs(120),
+				// The database's own mode: an archive database answers for any block.
+				state_pruning: None,
 			};
 			let node = tokio::task::block_in_place(|| NodeProcess::start(&config))?;
 			(node.rpc_url().to_string(), Some(node))
@@ -72,13 +80,14 @@ pub async fn connect(source: &Source) -> Result<Connection, AuditError> {
 	};
 	let client = chain::connect(&url).await?;
 	let at = client.at_current_block().await.map_err(ChainError::query)?.block_number();
-	Ok(Connection { client, at, _node: node })
+	Ok(Connection { client, at, url, _node: node })
 }
 
 /// An account from a dev key URI (`//Alice`), 32 bytes of hex (with or without `0x`) or an
 /// SS58 address (`chain::address::parse`).
 pub fn parse_account(text: &str) -> Result<[u8; 32], AuditError> {
-	chain::address::parse(text).map_err(|_| AuditError::Account(text.into()))
+	chain::address::parse(text)
+		.map_err(|_| AuditError::Account(crate::account::key::shown_safely(text)))
 }
 
 #[cfg(test)]

@@ -46,6 +46,8 @@ pub struct WindowPeer {
 pub struct WindowAudit {
 	/// The window.
 	pub window: u64,
+	/// The block whose state this was read from.
+	pub block: u64,
 	/// Its seed (hex), if retained.
 	pub seed: Option<String>,
 	/// Validators whose results counted (`None`: the verdict is not out yet).
@@ -188,6 +190,7 @@ pub async fn window(client: &Client, number: u64, window: u64) -> Result<WindowA
 		.collect();
 	Ok(WindowAudit {
 		window,
+		block: number,
 		seed: seed.map(hex::encode),
 		validators: verdict.as_ref().map(|v| v.validators),
 		theta_hash: verdict.as_ref().filter(|v| v.is_binding()).map(|v| hex::encode(v.theta_hash)),

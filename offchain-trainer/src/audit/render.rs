@@ -100,8 +100,9 @@ pub fn window(w: &WindowAudit, format: Format) -> String {
 		},
 		Format::Table => {
 			let mut out = format!(
-				"window {} · seed {} · verdict: {} · θ after: {}\n",
+				"window {} (block {}) · seed {} · verdict: {} · θ after: {}\n",
 				w.window,
+				w.block,
 				w.seed.as_deref().map_or("pruned".into(), |s| format!("0x{}…", &s[..12])),
 				match w.validators {
 					None => "not yet published".into(),
@@ -257,6 +258,7 @@ mod tests {
 	fn window_audit() -> WindowAudit {
 		WindowAudit {
 			window: 3,
+			block: 40,
 			seed: Some("ab".repeat(32)),
 			validators: Some(1),
 			theta_hash: Some("cd".repeat(32)),

@@ -150,6 +150,8 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome, DevnetError> {
 		rpc_port: 0,
 		log_path: dir.join("node.log"),
 		startup_timeout: Duration::from_secs(120),
+		// Every block's state stays: `audit --db` on the run answers for any past window.
+		state_pruning: Some("archive".into()),
 	};
 	let mut node = tokio::task::block_in_place(|| NodeProcess::start(&node_config))?;
 	println!("node running at {} (log {})", node.rpc_url(), node.log_path().display());

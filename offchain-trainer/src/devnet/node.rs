@@ -63,6 +63,10 @@ pub struct NodeConfig {
 	pub log_path: PathBuf,
 	/// How long to wait for the RPC server.
 	pub startup_timeout: Duration,
+	/// `--state-pruning`: `archive` keeps every block's state (audits of any past block);
+	/// a number keeps that many recent blocks'; `None`: the node's default (256), or what an
+	/// existing database was made with.
+	pub state_pruning: Option<String>,
 }
 
 /// A running node.
@@ -90,6 +94,7 @@ impl NodeProcess {
 			.args(["--listen-addr", "/ip4/127.0.0.1/tcp/0"])
 			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
 			.args(["--block-time-ms", &config.block_time_ms.to_string()])
+			.args(config.state_pruning.iter().flat_map(|p| ["--state-pruning", p.as_str()]))
 			.stdin(Stdio::null())
 			.stdout(Stdio::null())
 			.stderr(Stdio::piped())

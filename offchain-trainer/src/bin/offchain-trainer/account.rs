@@ -97,8 +97,9 @@ enum AccountCommand {
 		#[command(flatten)]
 		node: Node,
 	},
-	/// Ask to leave: the account stops taking part at once; its deposit can be withdrawn after
-	/// the cool-down (`account withdraw`).
+	/// Ask to leave: the account stops taking part at once; its deposit (and stake) can be
+	/// withdrawn after the cool-down, and with stake held after the unbonding period too
+	/// (`account withdraw`; `account status` shows the block).
 	Deregister {
 		#[command(flatten)]
 		key: KeyArgs,
@@ -168,16 +169,9 @@ pub(crate) async fn run(args: AccountArgs) -> anyhow::Result<()> {
 		},
 		AccountCommand::Inspect { account, key, ss58_prefix, json } => {
 			let (public, source) = match account {
-				Some(text) => {
-					anyhow::ensure!(
-						!key.sources().any(),
-						"give an address or key options, not both"
-					);
-					let public = address::parse(&text).map_err(|_| {
-						anyhow::anyhow!("{text:?} is not an address (SS58 or 32 bytes of hex)")
-					})?;
-					(public, "address".to_string())
-				},
+				// An address given wins over key options (which may come from the
+				// environment); it is never a secret: hex is a public key.
+				Some(text) => (account_arg(&text)?, "address".to_string()),
 				None => {
 					let loaded = key.load()?;
 					(loaded.account, loaded.source)
@@ -247,12 +241,7 @@ pub(crate) async fn run(args: AccountArgs) -> anyhow::Result<()> {
 		},
 		AccountCommand::Status { account, key, node, windows, json } => {
 			let who = match account {
-				Some(text) => address::parse(&text).map_err(|_| {
-					anyhow::anyhow!(
-						"{text:?} is not an account: give an SS58 address, 32 bytes of hex or a \
-						 dev key (//Bob)"
-					)
-				})?,
+				Some(text) => account_arg(&text)?,
 				None if key.sources().any() => key.load()?.account,
 				None => anyhow::bail!("whose status? give an account, or key options"),
 			};
@@ -267,6 +256,17 @@ pub(crate) async fn run(args: AccountArgs) -> anyhow::Result<()> {
 		},
 	}
 	Ok(())
+}
+
+/// An account given on the command line: SS58, 32 bytes of hex (a public key) or a dev key
+/// (`//Bob`). A secret phrase given by mistake is refused without being echoed.
+fn account_arg(text: &str) -> anyhow::Result<[u8; 32]> {
+	address::parse(text).map_err(|_| {
+		anyhow::anyhow!(
+			"{} is not an account: give an SS58 address, a public key in hex or a dev key (//Bob)",
+			key::shown_safely(text)
+		)
+	})
 }
 
 fn positive(text: &str) -> anyhow::Result<u128> {
@@ -297,6 +297,13 @@ async fn withdraw(client: &chain::Client, key: &key::LoadedKey) -> anyhow::Resul
 			waiting.push(format!("unbonding stake from block {}", u.unlock_at));
 		}
 	}
+	// Releasing the unbonded stake can bring the deposit's time forward: read again.
+	let (number, standing) = if done {
+		let number = chain::network::newest_finalized(client).await?;
+		(number, chain::account::standing(client, number, &key.account).await?)
+	} else {
+		(number, standing)
+	};
 	if let Some(from) = standing.registration.as_ref().and_then(|r| r.withdraw_from) {
 		if number >= from {
 			training::withdraw_deposit(client, &key.pair)

@@ -28,6 +28,15 @@ pub(crate) struct AuditArgs {
 	/// CSV instead of a table.
 	#[arg(long, global = true)]
 	csv: bool,
+	/// Read the chain as it was at this block (an archive node keeps every block's state;
+	/// another node only its recent ones).
+	#[arg(long, global = true, conflicts_with = "at_window")]
+	at: Option<u64>,
+	/// Read the chain at the last block that still kept this window's records (found by binary
+	/// search; an archive node for a window pruned long ago). `audit window W` does this by
+	/// itself when W is pruned.
+	#[arg(long, global = true)]
+	at_window: Option<u64>,
 	#[command(subcommand)]
 	question: AuditQuestion,
 }
@@ -66,7 +75,7 @@ pub(crate) enum AuditQuestion {
 }
 
 pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<()> {
-	use tessera_trainer::audit::{self, Source, query, render};
+	use tessera_trainer::audit::{self, Source, history, query, render};
 	let source = match args.db {
 		Some(base_path) => {
 			let exe = std::env::current_exe().context("locating this binary")?;
@@ -80,7 +89,18 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<()> {
 		(_, true) => render::Format::Csv,
 		_ => render::Format::Table,
 	};
-	let conn = audit::connect(&source).await.context("reaching the chain")?;
+	let mut conn = audit::connect(&source).await.context("reaching the chain")?;
+	let newest = conn.at;
+	if let Some(block) = args.at {
+		history::check_block(&conn.client, &conn.url, newest, block).await?;
+		conn.at = block;
+	}
+	if let Some(window) = args.at_window {
+		conn.at = history::last_block_with(&conn.client, &conn.url, newest, window)
+			.await?
+			.with_context(|| format!("window {window} has not opened on this chain"))?;
+		eprintln!("reading the chain at block {}, the last that kept window {window}", conn.at);
+	}
 	let out = match args.question {
 		AuditQuestion::Run => {
 			let manifest = tessera_chain::run::manifest_at(&conn.client, conn.at)
@@ -89,6 +109,21 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<()> {
 			render::run(&tessera_chain::run::fields(&manifest), format)
 		},
 		AuditQuestion::Window { window } => {
+			// A window pruned by the chosen block is read where it was last kept.
+			let kept = tessera_chain::network::is_retained(&conn.client, conn.at, window)
+				.await
+				.map_err(|e| history::HistoryError::from_chain(e, &conn.url, conn.at, ""))?;
+			if !kept
+				&& let Some(block) =
+					history::last_block_with(&conn.client, &conn.url, conn.at, window).await?
+			{
+				eprintln!(
+					"window {window} is pruned at block {}: reading it at block {block}, the \
+					 last that kept it",
+					conn.at
+				);
+				conn.at = block;
+			}
 			render::window(&query::window(&conn.client, conn.at, window).await?, format)
 		},
 		AuditQuestion::Peer { accounts, from, to, plot } => {
@@ -96,6 +131,20 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<()> {
 			for a in &accounts {
 				let account = audit::parse_account(a)?;
 				audits.push(query::peer(&conn.client, conn.at, account, from, to).await?);
+			}
+			// Windows pruned at the block read are not in the answer: say where they are.
+			let current = tessera_chain::network::current_window(&conn.client, conn.at).await?;
+			let oldest_shown = audits.iter().filter_map(|a| a.windows.first()).map(|w| w.window);
+			if let Some(oldest) = oldest_shown.min().filter(|&o| o > from.max(1))
+				&& from.max(1) <= current
+			{
+				eprintln!(
+					"windows {}..{} are pruned at block {}: `audit window W` or `--at-window W` \
+					 reads them from an archive node",
+					from.max(1),
+					oldest - 1,
+					conn.at
+				);
 			}
 			if let Some(path) = plot {
 				use tessera_trainer::devnet::plot::{Series, peers};

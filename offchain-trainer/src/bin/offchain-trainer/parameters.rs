@@ -1,6 +1,7 @@
 //! `offchain-trainer parameters`: shows the chain's governed parameters (in force, and those
-//! scheduled for the next window); with `--suri` (the chain's sudo key) and any of the change
-//! flags, schedules a new set that takes effect when the next window opens.
+//! scheduled for the next window); with any of the change flags and the chain's sudo key (the
+//! key options: `--suri //Alice` on a dev chain), schedules a new set that takes effect when
+//! the next window opens.
 
 use anyhow::Context;
 use tessera_chain::parameters::Parameters;
@@ -136,13 +137,10 @@ pub(crate) async fn run(args: ParametersArgs) -> anyhow::Result<()> {
 	let client = tessera_chain::connect(&args.url).await?;
 	let (in_force, pending) =
 		tessera_chain::parameters::current(&client).await.context("reading the parameters")?;
-	if !args.key.sources().any() {
-		if args.changed(in_force.clone())?.is_some() {
-			anyhow::bail!(
-				"changing a parameter needs the chain's sudo key (--suri //Alice on a dev chain, \
-				 --key-file, --keystore or TESSERA_SURI)"
-			);
-		}
+	// Changes apply to what is already scheduled, else to the set in force; none given (or
+	// none that changes anything): show both.
+	let base = pending.clone().unwrap_or_else(|| in_force.clone());
+	let Some(next) = args.changed(base)? else {
 		if args.json {
 			let out = serde_json::json!({
 				"in_force": json(&in_force),
@@ -157,12 +155,12 @@ pub(crate) async fn run(args: ParametersArgs) -> anyhow::Result<()> {
 			}
 		}
 		return Ok(());
-	}
-	// Changes apply to what is already scheduled, else to the set in force.
-	let base = pending.unwrap_or(in_force);
-	let Some(next) = args.changed(base)? else {
-		anyhow::bail!("no change given (e.g. --window-length 20); see --help");
 	};
+	anyhow::ensure!(
+		args.key.sources().any(),
+		"changing a parameter needs the chain's sudo key (--suri //Alice on a dev chain, \
+		 --key-file, --keystore or TESSERA_SURI)"
+	);
 	let root = args.key.load().context("the chain's sudo key")?.pair;
 	let (window, at_block) = tessera_chain::parameters::schedule(&client, &root, next.clone())
 		.await
