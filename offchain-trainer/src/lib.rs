@@ -15,3 +15,4 @@ pub mod audit;
 pub mod bench;
 pub mod config;
 pub mod devnet;
+pub mod top;

@@ -115,6 +115,80 @@ fn context(dir: &std::path::Path, names: &[&str]) -> String {
 		.join("\n")
 }
 
+/// Once a window has settled while the miners run: the snapshot `top` reads agrees with the
+/// chain's verdict, and the drawn view shows the windows in play, every peer with its score,
+/// the validators' θ agreement and Alice's own progress from her report; `top --once` prints
+/// the same view.
+async fn top_shows_the_running_network(
+	url: &str,
+	d: &std::path::Path,
+	names: &[&str],
+) -> anyhow::Result<()> {
+	use tessera_trainer::top::{snapshot, view};
+	let client = chain::connect(url).await?;
+	let report = d.join("Alice.jsonl");
+	let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+	let s = loop {
+		let s = snapshot::read(&client, url, Some(&report)).await?;
+		let trained = matches!(&s.own, Some(Ok(own)) if own.trained.is_some());
+		if s.settled.is_some_and(|w| w >= 2) && s.agreement.is_some() && trained {
+			break s;
+		}
+		anyhow::ensure!(
+			std::time::Instant::now() < deadline,
+			"no settled window with Alice's progress: {s:?}\n{}",
+			context(d, names)
+		);
+		tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+	};
+	let settled = s.settled.unwrap_or_default();
+	let verdict = network::verdict(&client, s.block, settled)
+		.await?
+		.ok_or_else(|| anyhow::anyhow!("no verdict for window {settled}"))?;
+	let alice = tessera_e2e::peers::account_of("//Alice")?;
+	let row =
+		s.peers.iter().find(|p| p.account == alice).ok_or_else(|| anyhow::anyhow!("{s:?}"))?;
+	let on_chain = verdict
+		.scores
+		.iter()
+		.find(|(p, _)| tessera_chain::address::ss58(p) == alice)
+		.map(|(_, score)| f64::from(*score) / 1e9);
+	assert_eq!(row.score, on_chain, "Alice's score in window {settled}");
+	assert_eq!(
+		row.applied,
+		verdict.inclusion.iter().any(|a| tessera_chain::address::ss58(a) == alice)
+	);
+	let agreement = s.agreement.clone().unwrap_or_else(|| unreachable!());
+	assert_eq!((agreement.submitted, agreement.agreeing), (1, 1), "{agreement:?}");
+	assert_eq!(agreement.theta_hash, Some(hex::encode(verdict.theta_hash)));
+
+	let text = view::render_text(&s, 120, 30, "q quits");
+	let mut wanted: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+	wanted.push(format!("block {}", s.block));
+	wanted.push(format!("window {} open:", s.window));
+	wanted.push(format!("settled: window {settled}"));
+	wanted.push("1 of 1 validator(s) agree".into());
+	wanted.push("trained window".into());
+	if let Some(score) = row.score {
+		wanted.push(format!("{score:.3}"));
+	}
+	for want in wanted {
+		assert!(text.contains(&want), "the view lacks {want:?}:\n{text}");
+	}
+	// The command prints the same kind of view.
+	let out = tokio::process::Command::new(tessera_e2e::binary("offchain-trainer")?)
+		.args(["top", "--url", url, "--once", "--report"])
+		.arg(&report)
+		.output()
+		.await?;
+	let printed = String::from_utf8_lossy(&out.stdout);
+	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+	for want in ["Alice", "Dave", "this peer (--report)", "settled: window"] {
+		assert!(printed.contains(want), "top --once lacks {want:?}:\n{printed}");
+	}
+	Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<()> {
 	const LAST: u64 = 5;
@@ -131,6 +205,8 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 		net.miner("Bob", "//Bob", "honest", LAST)?,
 		net.miner("Charlie", "//Charlie", "honest", LAST)?,
 	];
+	// Issue 24 item 8: `top`'s view of this running network, drawn into ratatui's test backend.
+	top_shows_the_running_network(node.rpc_url(), d, &names).await?;
 	finish_all(peers).await?;
 	let verdicts = verdicts(node, LAST).await?;
 	let why = || context(d, &names);

@@ -311,6 +311,31 @@ pub async fn earnings(
 	paid.map_or(Ok(0), |p| p.decode().map_err(ChainError::query))
 }
 
+/// Each validator's θ hash for `window` at block `number`: what its submission says θ is after
+/// the window's outer step (empty when nobody submitted, or the window is pruned).
+pub async fn submitted_thetas(
+	client: &Client,
+	number: u64,
+	window: u64,
+) -> Result<Vec<([u8; 32], [u8; 32])>, ChainError> {
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	let mut entries = at
+		.storage()
+		.iter(runtime::storage().training().submissions(), (window,))
+		.await
+		.map_err(ChainError::query)?;
+	let mut out = Vec::new();
+	while let Some(entry) = entries.next().await {
+		let entry = entry.map_err(ChainError::query)?;
+		let (_, validator): (u64, AccountId) =
+			entry.key().map_err(ChainError::query)?.decode().map_err(ChainError::query)?;
+		let submission = entry.value().decode().map_err(ChainError::query)?;
+		out.push((validator.0, submission.theta_hash.0));
+	}
+	out.sort();
+	Ok(out)
+}
+
 /// A checkpoint of θ recorded on chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetworkCheckpoint {

@@ -1,5 +1,5 @@
 //! The `offchain-trainer` command line: parses the arguments and dispatches to one module per
-//! subcommand (`miner`, `validator`, `account`, `devnet`, `audit`, `bench`, `simulate`; `peer`
+//! subcommand (`miner`, `validator`, `account`, `top`, `devnet`, `audit`, `bench`, `simulate`; `peer`
 //! holds the options miners and validators share, `key` the key options of every signing
 //! command). Everything they run lives in the `tessera_trainer`
 //! library and the `tessera-protocol` crate.
@@ -14,6 +14,7 @@ mod parameters;
 mod peer;
 mod simulate;
 mod start_run;
+mod top;
 mod validator;
 
 /// candle allocates a fresh buffer for every tensor op; with glibc's allocator the large ones are
@@ -69,6 +70,9 @@ enum Command {
 	/// Run the whole network locally: a dev node, an object store, 3 miners and 1 validator,
 	/// with a live status, a summary table and a loss/score plot at the end.
 	Devnet(Box<devnet::DevnetArgs>),
+	/// A live view of the network: the window and its phase, time left, every peer's last
+	/// score and earnings, θ agreement; with --report, a local peer's own progress.
+	Top(Box<top::TopArgs>),
 	/// Ask the chain what happened: the run, a window, peers' histories, the incentive
 	/// standings.
 	Audit(Box<audit::AuditArgs>),
@@ -163,6 +167,7 @@ async fn main() -> anyhow::Result<()> {
 		Command::Devnet(args) => devnet::run(*args).await?,
 		Command::Account(args) => account::run(*args).await?,
 		Command::Audit(args) => audit::run(*args).await?,
+		Command::Top(args) => top::run(*args).await?,
 		Command::StartRun(args) => start_run::run(*args).await?,
 		Command::Parameters(args) => parameters::run(*args).await?,
 		Command::Bench(args) => bench::run(*args)?,
