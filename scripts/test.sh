@@ -32,6 +32,9 @@ bash scripts/fetch-corpus.sh
 step "JavaScript clients (pinned polkadot.js; the end-to-end tests run the docs' examples with it)"
 bash scripts/fetch-js-client.sh
 
+step "Python client (pinned substrate-interface; the end-to-end tests run the docs' Python with it)"
+bash scripts/fetch-py-client.sh
+
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
 	cargo nextest run --locked --workspace --no-fail-fast

@@ -1,7 +1,9 @@
-//! The docs' JavaScript examples, run for real: a fenced ```js block is taken from a Markdown
-//! file, its placeholders (the node URL, a window) are replaced by the test's, and it runs with
-//! Node.js and the polkadot.js version pinned in `tests/js/package-lock.json`
-//! (`scripts/fetch-js-client.sh` installs it; the README's test command runs that script).
+//! The docs' JavaScript and Python examples, run for real: a fenced ```js or ```python block is
+//! taken from a Markdown file, its placeholders (the node URL, a window) are replaced by the
+//! test's, and it runs with Node.js and the polkadot.js version pinned in
+//! `tests/js/package-lock.json`, or with the Python client pinned in `tests/py/requirements.txt`
+//! (`scripts/fetch-js-client.sh` and `scripts/fetch-py-client.sh` install them; the README's
+//! test command runs both).
 
 use crate::paths::workspace_root;
 use std::path::PathBuf;
@@ -9,6 +11,17 @@ use std::time::Duration;
 
 /// The fenced ```js blocks of `path` (relative to the workspace root), in order.
 pub fn js_blocks(path: &str) -> anyhow::Result<Vec<String>> {
+	blocks(path, "js")
+}
+
+/// The fenced ```python blocks of `path` (relative to the workspace root), in order.
+pub fn python_blocks(path: &str) -> anyhow::Result<Vec<String>> {
+	blocks(path, "python")
+}
+
+/// The fenced blocks of language `lang` in `path`, in order.
+fn blocks(path: &str, lang: &str) -> anyhow::Result<Vec<String>> {
+	let fence = format!("```{lang}");
 	let file = workspace_root().join(path);
 	let text = std::fs::read_to_string(&file)
 		.map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
@@ -16,7 +29,7 @@ pub fn js_blocks(path: &str) -> anyhow::Result<Vec<String>> {
 	let mut current: Option<String> = None;
 	for line in text.lines() {
 		match (&mut current, line.trim_end()) {
-			(None, "```js") => current = Some(String::new()),
+			(None, open) if open == fence => current = Some(String::new()),
 			(Some(block), "```") => {
 				blocks.push(std::mem::take(block));
 				current = None;
@@ -69,6 +82,48 @@ pub async fn run_js(code: &str, limit: Duration) -> anyhow::Result<String> {
 		.await
 		.map_err(|_| anyhow::anyhow!("the example ran longer than {limit:?}:\n{code}"))?
 		.map_err(|e| anyhow::anyhow!("starting node (Node.js): {e}"))?;
+	let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+	anyhow::ensure!(
+		output.status.success(),
+		"the example failed ({}):\n{code}\n--- stdout ---\n{stdout}\n--- stderr ---\n{}",
+		output.status,
+		String::from_utf8_lossy(&output.stderr)
+	);
+	Ok(stdout)
+}
+
+/// The Python interpreter of `scripts/fetch-py-client.sh`'s virtual environment.
+fn python() -> anyhow::Result<PathBuf> {
+	let venv = match std::env::var_os("TESSERA_PY_CLIENT") {
+		Some(dir) => PathBuf::from(dir),
+		None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+			.join(".cache/tessera/py-client"),
+	};
+	let python = venv.join("bin/python");
+	anyhow::ensure!(
+		python.is_file(),
+		"{} is missing: run scripts/fetch-py-client.sh (the README's test command does)",
+		python.display()
+	);
+	Ok(python)
+}
+
+/// Runs `code` with the pinned Python client (killed after `limit`); its standard output, or an
+/// error with its exit status and both streams.
+pub async fn run_python(code: &str, limit: Duration) -> anyhow::Result<String> {
+	let python = python()?;
+	let dir = tempfile::tempdir()?;
+	let script = dir.path().join("example.py");
+	std::fs::write(&script, code)?;
+	let child = tokio::process::Command::new(&python)
+		.arg(&script)
+		.current_dir(dir.path())
+		.kill_on_drop(true)
+		.output();
+	let output = tokio::time::timeout(limit, child)
+		.await
+		.map_err(|_| anyhow::anyhow!("the example ran longer than {limit:?}:\n{code}"))?
+		.map_err(|e| anyhow::anyhow!("starting {}: {e}", python.display()))?;
 	let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
 	anyhow::ensure!(
 		output.status.success(),

@@ -137,5 +137,67 @@ async fn verdict_of_two_validators_is_the_stake_weighted_median() -> anyhow::Res
 		"Alice's 80 % in the runtime API's answer: {report}"
 	);
 	assert_eq!(same, "true", "state_call's raw answer equals api.call's");
+
+	// Issue 24 item 1: the recipes for every runtime API method and view function, in
+	// polkadot.js and in Python, run as written against this verdict.
+	let find = |blocks: Vec<String>, what: &str| {
+		blocks.into_iter().find(|b| b.contains("checkpoints")).ok_or_else(|| {
+			anyhow::anyhow!("docs/runtime-api.md has no {what} recipe for every call")
+		})
+	};
+	let js = find(docs::js_blocks("docs/runtime-api.md")?, "polkadot.js")?;
+	let js = docs::substitute(
+		&js,
+		&[("ws://127.0.0.1:9944", node.rpc_url()), ("const window = 3;", &window_line)],
+	)?;
+	let py = find(docs::python_blocks("docs/runtime-api.md")?, "Python")?;
+	let py = docs::substitute(
+		&py,
+		&[("ws://127.0.0.1:9944", node.rpc_url()), ("window = 3\n", &format!("window = {w}\n"))],
+	)?;
+	for (language, out) in [
+		("polkadot.js", docs::run_js(&js, DEADLINE).await?),
+		("Python", docs::run_python(&py, DEADLINE).await?),
+	] {
+		let line = out.lines().last().unwrap_or_default();
+		let a: serde_json::Value = serde_json::from_str(line)
+			.map_err(|e| anyhow::anyhow!("{language} printed no JSON ({e}):\n{out}"))?;
+		let why = || format!("{language}: {a}");
+		// The runtime API and the view functions give the same answers.
+		for (api, view) in [
+			("window_report", "verdict"),
+			("peer_scores", "score_history"),
+			("aggregation", "aggregation_set"),
+			("earnings", "view_earnings"),
+			("parameters", "view_parameters"),
+		] {
+			assert_eq!(a[api], a[view], "{api} and {view} differ: {}", why());
+		}
+		// And the chain's: two validators; Alice's 80 % in window w, last in her history.
+		assert_eq!(a["window_report"]["validators"], 2, "{}", why());
+		assert_eq!(a["window_report"]["window"], w, "{}", why());
+		assert_eq!(
+			a["peer_scores"].as_array().and_then(|s| s.last()),
+			Some(&serde_json::json!([w, 800_000_000])),
+			"{}",
+			why()
+		);
+		let text = a.to_string();
+		assert!(text.contains(&alice_ss58) && text.contains(&"01".repeat(32)), "{}", why());
+		assert!(a["aggregation"][0].to_string().contains(&alice_ss58), "{}", why());
+		// No run was started on this chain: the manifest is null, as the chain says.
+		let on_chain = tessera_chain::run::manifest(&client).await?;
+		assert_eq!(a["run_manifest"].is_null(), on_chain.is_none(), "{}", why());
+		assert_eq!(a["checkpoints"], serde_json::json!([]), "{}", why());
+		let in_force = &a["parameters"][0];
+		let length = in_force.get("window_length").or_else(|| in_force.get("windowLength"));
+		let (chain_params, _) = tessera_chain::parameters::current(&client).await?;
+		assert_eq!(
+			length.and_then(|l| l.as_u64()),
+			Some(u64::from(chain_params.window_length)),
+			"{}",
+			why()
+		);
+	}
 	Ok(())
 }

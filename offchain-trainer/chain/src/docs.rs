@@ -151,6 +151,7 @@ pub fn pallet_markdown(metadata: &[u8], pallet: &str) -> Result<String, DocsErro
 			inputs.join(", "),
 			type_name(types, f.output_ty())
 		);
+		let _ = writeln!(out, "Id: `0x{}`\n", hex::encode(f.query_id()));
 		docs(&mut out, f.docs());
 	}
 

@@ -70,8 +70,11 @@ pub async fn check_block(
 
 /// The last block at or below `newest` at which `window`'s records are in state (the block
 /// before the one that pruned them, or `newest` while they are kept); `None` when the window
-/// never opened. Binary search: a window is kept from its opening until its pruning, and the
-/// open window only grows with the block number.
+/// never opened. From `newest` it steps back 1, 2, 4, … blocks while the window is already
+/// pruned, then bisects the last step: a window is kept from its opening until its pruning and
+/// never again, so "opened and pruned" holds on a suffix of the chain. Only blocks since the
+/// pruning (and at most as many again) are read: a window pruned recently is found on a node
+/// that keeps only recent state.
 pub async fn last_block_with(
 	client: &Client,
 	url: &str,
@@ -92,28 +95,52 @@ pub async fn last_block_with(
 	if network::current_window(client, newest).await.map_err(err(newest))? < window {
 		return Ok(None);
 	}
-	// The first block at which `window` is open (or later): the open window only grows.
-	let (mut lo, mut hi) = (0u64, newest);
+	// `pruned(b)`: the window had opened by block b and was gone again.
+	let pruned = |b: u64| async move {
+		let opened = network::current_window(client, b).await.map_err(err(b))? >= window;
+		let kept = network::is_retained(client, b, window).await.map_err(err(b))?;
+		Ok::<_, HistoryError>(opened && !kept)
+	};
+	// Step back until a block where it is not (yet) pruned: `hi` pruned, `lo` not.
+	let mut hi = newest;
+	let mut step = 1u64;
+	let mut lo = loop {
+		let b = hi.saturating_sub(step);
+		if b == hi {
+			return Ok(None); // pruned at block 0: never kept
+		}
+		if !pruned(b).await? {
+			break b;
+		}
+		hi = b;
+		step = step.saturating_mul(2);
+	};
+	while hi - lo > 1 {
+		let mid = lo + (hi - lo) / 2;
+		if pruned(mid).await? {
+			hi = mid;
+		} else {
+			lo = mid;
+		}
+	}
+	// `lo` is the last block before the pruning; the window is kept there unless it never was.
+	Ok(network::is_retained(client, lo, window).await.map_err(err(lo))?.then_some(lo))
+}
+
+/// The oldest window kept at block `number`, when any is: the kept windows are the newest
+/// ones, so a binary search over `1..=current` finds it.
+pub async fn oldest_kept(client: &Client, number: u64) -> Result<Option<u64>, ChainError> {
+	let current = network::current_window(client, number).await?;
+	if current == 0 || !network::is_retained(client, number, current).await? {
+		return Ok(None);
+	}
+	let (mut lo, mut hi) = (1u64, current);
 	while lo < hi {
 		let mid = lo + (hi - lo) / 2;
-		if network::current_window(client, mid).await.map_err(err(mid))? >= window {
+		if network::is_retained(client, number, mid).await? {
 			hi = mid;
 		} else {
 			lo = mid + 1;
-		}
-	}
-	let opened = lo;
-	if !network::is_retained(client, opened, window).await.map_err(err(opened))? {
-		return Ok(None);
-	}
-	// The last block at which it is still kept: kept on [opened, pruned).
-	let (mut lo, mut hi) = (opened, newest);
-	while lo < hi {
-		let mid = lo + (hi - lo).div_ceil(2);
-		if network::is_retained(client, mid, window).await.map_err(err(mid))? {
-			lo = mid;
-		} else {
-			hi = mid - 1;
 		}
 	}
 	Ok(Some(lo))

@@ -14,7 +14,7 @@ pub struct InPlay {
 	pub window: u64,
 	/// Its phase at the block read.
 	pub phase: Phase,
-	/// Blocks until the phase ends.
+	/// Blocks still to come in the phase (after the block read).
 	pub blocks_left: u64,
 }
 
@@ -75,6 +75,9 @@ pub struct Snapshot {
 	pub agreement: Option<Agreement>,
 	/// The local peer's progress (`--report`), or why it could not be read.
 	pub own: Option<Result<Own, String>>,
+	/// The chain's θ hash (hex) after the window the local peer last applied, once its verdict
+	/// binds: that window and the hash.
+	pub own_chain_theta: Option<(u64, Option<String>)>,
 }
 
 /// Reads a snapshot from `client` (connected to `url`) at the newest finalized block, with the
@@ -110,7 +113,8 @@ pub async fn read(
 				break;
 			},
 		};
-		in_play.push(InPlay { window: w, phase, blocks_left: ends.saturating_sub(block) });
+		// `block` is sealed: the phase's blocks still to come run to `ends - 1`.
+		in_play.push(InPlay { window: w, phase, blocks_left: ends.saturating_sub(block + 1) });
 	}
 	let verdict = match settled {
 		Some(w) => network::verdict(client, block, w).await?,
@@ -176,6 +180,13 @@ pub async fn read(
 	};
 	let own = report
 		.map(|path| Own::read(path).map_err(|e| format!("cannot read {}: {e}", path.display())));
+	let own_chain_theta = match own.as_ref().and_then(|o| o.as_ref().ok()?.applied.as_ref()) {
+		Some((w, _, _)) => {
+			let v = network::verdict(client, block, *w).await?;
+			v.map(|v| (*w, v.is_binding().then(|| hex::encode(v.theta_hash))))
+		},
+		None => None,
+	};
 	Ok(Snapshot {
 		url: url.into(),
 		block,
@@ -186,5 +197,6 @@ pub async fn read(
 		peers,
 		agreement,
 		own,
+		own_chain_theta,
 	})
 }

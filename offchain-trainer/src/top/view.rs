@@ -34,8 +34,13 @@ fn window_line(w: &InPlay, block_ms: Option<u64>) -> String {
 	}
 }
 
+/// `0x12345678…abcd` for a long hash; the text as it is when short or not plain ASCII (a
+/// report file is the peer's own, but never trusted to be well formed).
 fn short_hash(hex: &str) -> String {
-	if hex.len() > 16 { format!("0x{}…{}", &hex[..8], &hex[hex.len() - 4..]) } else { hex.into() }
+	match (hex.get(..8), hex.len().checked_sub(4).and_then(|i| hex.get(i..))) {
+		(Some(head), Some(tail)) if hex.len() > 16 => format!("0x{head}…{tail}"),
+		_ => hex.into(),
+	}
 }
 
 /// The top block's lines.
@@ -107,13 +112,11 @@ pub fn own_lines(own: &Result<Own, String>, s: &Snapshot) -> Vec<String> {
 		));
 	}
 	if let Some((window, theta, loss)) = &own.applied {
-		let chain = match &s.agreement {
-			Some(a) if a.window == *window => match &a.theta_hash {
-				Some(h) if h == theta => "the chain's",
-				Some(_) => "NOT the chain's",
-				None => "no binding verdict",
-			},
-			_ => "verdict not read",
+		let chain = match &s.own_chain_theta {
+			Some((w, Some(h))) if w == window && h == theta => "the chain's",
+			Some((w, Some(_))) if w == window => "NOT the chain's",
+			Some((w, None)) if w == window => "no binding verdict",
+			_ => "verdict not out yet",
 		};
 		lines.push(format!(
 			"θ after window {window}: {} ({chain}), held-out loss {loss:.3}",
@@ -263,6 +266,7 @@ mod tests {
 				agreeing: 1,
 			}),
 			own: Some(Ok(Own { applied: Some((3, "ab".repeat(32), 6.25)), ..Default::default() })),
+			own_chain_theta: Some((3, Some("ab".repeat(32)))),
 		}
 	}
 
@@ -288,6 +292,10 @@ mod tests {
 		other.own =
 			Some(Ok(Own { applied: Some((3, "cd".repeat(32), 6.0)), ..Default::default() }));
 		assert!(render_text(&other, 110, 20, "").contains("(NOT the chain's)"));
+		// A report's hash that is not hex is shown, not sliced.
+		other.own =
+			Some(Ok(Own { applied: Some((4, "é".repeat(20), 6.0)), ..Default::default() }));
+		assert!(render_text(&other, 110, 20, "").contains("(verdict not out yet)"));
 		// Long window numbers fit their column titles.
 		let mut late = snapshot();
 		late.window = 123_456;

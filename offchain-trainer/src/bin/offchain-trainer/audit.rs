@@ -133,18 +133,19 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<()> {
 				audits.push(query::peer(&conn.client, conn.at, account, from, to).await?);
 			}
 			// Windows pruned at the block read are not in the answer: say where they are.
-			let current = tessera_chain::network::current_window(&conn.client, conn.at).await?;
-			let oldest_shown = audits.iter().filter_map(|a| a.windows.first()).map(|w| w.window);
-			if let Some(oldest) = oldest_shown.min().filter(|&o| o > from.max(1))
-				&& from.max(1) <= current
-			{
-				eprintln!(
-					"windows {}..{} are pruned at block {}: `audit window W` or `--at-window W` \
-					 reads them from an archive node",
-					from.max(1),
-					oldest - 1,
-					conn.at
-				);
+			let oldest = history::oldest_kept(&conn.client, conn.at).await?;
+			let first = from.max(1);
+			let newest_asked =
+				to.min(tessera_chain::network::current_window(&conn.client, conn.at).await?);
+			if first <= newest_asked {
+				let pruned_to = oldest.map_or(newest_asked, |o| (o - 1).min(newest_asked));
+				if pruned_to >= first {
+					eprintln!(
+						"windows {first}..{pruned_to} are pruned at block {}: `audit window W` or \
+						 `--at-window W` reads them (from an archive node once their blocks are old)",
+						conn.at
+					);
+				}
 			}
 			if let Some(path) = plot {
 				use tessera_trainer::devnet::plot::{Series, peers};

@@ -34,12 +34,16 @@ pub(crate) async fn run(args: TopArgs) -> anyhow::Result<()> {
 		args.interval.is_finite() && args.interval >= 0.2,
 		"--interval must be at least 0.2 seconds"
 	);
-	let mut client = tessera_chain::connect(&args.url).await?;
+	anyhow::ensure!(
+		(40..=1000).contains(&args.width) && (10..=1000).contains(&args.height),
+		"--width must be 40 to 1000 columns and --height 10 to 1000 lines"
+	);
+	let mut client = within(tessera_chain::connect(&args.url)).await??;
 	if args.once {
-		let s = snapshot::read(&client, &args.url, args.report.as_deref())
-			.await
+		let s = within(snapshot::read(&client, &args.url, args.report.as_deref()))
+			.await?
 			.context("reading the chain")?;
-		print!("{}", view::render_text(&s, args.width.max(40), args.height.max(10), ""));
+		print!("{}", view::render_text(&s, args.width, args.height, ""));
 		return Ok(());
 	}
 	anyhow::ensure!(
@@ -51,16 +55,17 @@ pub(crate) async fn run(args: TopArgs) -> anyhow::Result<()> {
 	let result = async {
 		let mut last: Option<snapshot::Snapshot> = None;
 		loop {
-			let problem = match snapshot::read(&client, &args.url, args.report.as_deref()).await {
+			let read = within(snapshot::read(&client, &args.url, args.report.as_deref())).await;
+			let problem = match read.and_then(|r| r.map_err(anyhow::Error::from)) {
 				Ok(s) => {
 					last = Some(s);
 					None
 				},
 				Err(e) => {
-					if let Ok(c) = tessera_chain::connect(&args.url).await {
+					if let Ok(Ok(c)) = within(tessera_chain::connect(&args.url)).await {
 						client = c;
 					}
-					Some(format!("{e}: reconnecting"))
+					Some(format!("{e:#}: reconnecting"))
 				},
 			};
 			let footer = match &problem {
@@ -82,6 +87,16 @@ pub(crate) async fn run(args: TopArgs) -> anyhow::Result<()> {
 	.await;
 	ratatui::restore();
 	result
+}
+
+/// How long one read of the chain may take: a stalled node must not freeze the view (keys
+/// are read only between reads).
+const READ_LIMIT: Duration = Duration::from_secs(10);
+
+async fn within<T>(read: impl std::future::Future<Output = T>) -> anyhow::Result<T> {
+	tokio::time::timeout(READ_LIMIT, read)
+		.await
+		.map_err(|_| anyhow::anyhow!("the node did not answer within {READ_LIMIT:?}"))
 }
 
 /// Waits up to `wait` for a key; whether it asks to quit (q, Esc, Ctrl-C).
