@@ -71,9 +71,20 @@ pub async fn run_js(code: &str, limit: Duration) -> anyhow::Result<String> {
 	let modules = node_modules()?;
 	let dir = tempfile::tempdir()?;
 	std::os::unix::fs::symlink(&modules, dir.path().join("node_modules"))?;
-	let script = dir.path().join("example.mjs");
+	run_script(&PathBuf::from("node"), dir, "example.mjs", code, limit).await
+}
+
+/// Writes `code` to `name` in `dir` and runs it with `program` there (killed after `limit`).
+async fn run_script(
+	program: &std::path::Path,
+	dir: tempfile::TempDir,
+	name: &str,
+	code: &str,
+	limit: Duration,
+) -> anyhow::Result<String> {
+	let script = dir.path().join(name);
 	std::fs::write(&script, code)?;
-	let child = tokio::process::Command::new("node")
+	let child = tokio::process::Command::new(program)
 		.arg(&script)
 		.current_dir(dir.path())
 		.kill_on_drop(true)
@@ -81,7 +92,7 @@ pub async fn run_js(code: &str, limit: Duration) -> anyhow::Result<String> {
 	let output = tokio::time::timeout(limit, child)
 		.await
 		.map_err(|_| anyhow::anyhow!("the example ran longer than {limit:?}:\n{code}"))?
-		.map_err(|e| anyhow::anyhow!("starting node (Node.js): {e}"))?;
+		.map_err(|e| anyhow::anyhow!("starting {}: {e}", program.display()))?;
 	let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
 	anyhow::ensure!(
 		output.status.success(),
@@ -112,24 +123,5 @@ fn python() -> anyhow::Result<PathBuf> {
 /// error with its exit status and both streams.
 pub async fn run_python(code: &str, limit: Duration) -> anyhow::Result<String> {
 	let python = python()?;
-	let dir = tempfile::tempdir()?;
-	let script = dir.path().join("example.py");
-	std::fs::write(&script, code)?;
-	let child = tokio::process::Command::new(&python)
-		.arg(&script)
-		.current_dir(dir.path())
-		.kill_on_drop(true)
-		.output();
-	let output = tokio::time::timeout(limit, child)
-		.await
-		.map_err(|_| anyhow::anyhow!("the example ran longer than {limit:?}:\n{code}"))?
-		.map_err(|e| anyhow::anyhow!("starting {}: {e}", python.display()))?;
-	let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-	anyhow::ensure!(
-		output.status.success(),
-		"the example failed ({}):\n{code}\n--- stdout ---\n{stdout}\n--- stderr ---\n{}",
-		output.status,
-		String::from_utf8_lossy(&output.stderr)
-	);
-	Ok(stdout)
+	run_script(&python, tempfile::tempdir()?, "example.py", code, limit).await
 }

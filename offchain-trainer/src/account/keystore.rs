@@ -109,11 +109,12 @@ pub fn load(dir: &Path, wanted: Option<[u8; 32]>) -> Result<(Keypair, PathBuf), 
 	};
 	let path = dir.join(file_name(&public));
 	let bad = |message: String| KeystoreError::BadFile { path: path.clone(), message };
-	let uri = match super::key::read_key_file(&path) {
+	let uri = match super::secret::read_key_file(&path) {
 		Ok(uri) => uri,
 		Err(e) => return Err(bad(e.to_string())),
 	};
-	let (pair, _) = super::key::from_uri(&uri, "the keystore").map_err(|e| bad(e.to_string()))?;
+	let (pair, _) =
+		super::secret::from_uri(&uri, "the keystore").map_err(|e| bad(e.to_string()))?;
 	if pair.public_key().0 != public {
 		return Err(bad("its secret is not the key its name says (a keystore kept with a \
 		                 password is not supported: keep the key in a key file instead)"
@@ -127,13 +128,13 @@ pub fn load(dir: &Path, wanted: Option<[u8; 32]>) -> Result<(Keypair, PathBuf), 
 pub fn insert(dir: &Path, uri: &str) -> Result<PathBuf, KeystoreError> {
 	use std::os::unix::fs::DirBuilderExt;
 	let io = |e: std::io::Error| KeystoreError::Io { dir: dir.into(), message: e.to_string() };
-	let (pair, _) = super::key::from_uri(uri, "the new key")
+	let (pair, _) = super::secret::from_uri(uri, "the new key")
 		.map_err(|e| KeystoreError::Io { dir: dir.into(), message: e.to_string() })?;
 	std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io)?;
 	let path = dir.join(file_name(&pair.public_key().0));
 	let json = serde_json::to_string(uri)
 		.map_err(|e| KeystoreError::Io { dir: dir.into(), message: e.to_string() })?;
-	super::key::write_key_file(&path, &json)
+	super::secret::write_key_file(&path, &json)
 		.map_err(|e| KeystoreError::Io { dir: dir.into(), message: e.to_string() })?;
 	Ok(path)
 }
