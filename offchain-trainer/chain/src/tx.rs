@@ -42,16 +42,40 @@ pub type TxParams = <<TesseraConfig as subxt::Config>::TransactionExtensions as 
 
 /// Signs `call` with `signer`, submits it, and waits until its block is finalized, at most
 /// [`FINALIZATION_TIMEOUT`].
+///
+/// A mortal transaction names the block it was built at; a node whose transaction pool has not
+/// caught up with that block yet refuses it as "ancient birth block" (seen once in CI, at a
+/// peer's registration two blocks into a chain). Such a transaction was never included, so it
+/// is built again at the then current block and resubmitted, up to [`BIRTH_ATTEMPTS`] times.
 pub async fn submit_and_finalize<Call: Payload>(
 	client: &Client,
 	call: &Call,
 	signer: &Keypair,
 ) -> Result<ExtrinsicEvents<TesseraConfig>, TxError> {
-	let params = subxt::config::DefaultExtrinsicParamsBuilder::<TesseraConfig>::new().build();
-	submit_and_finalize_with(client, call, signer, params, FINALIZATION_TIMEOUT).await
+	let mut attempt = 1;
+	loop {
+		let params = subxt::config::DefaultExtrinsicParamsBuilder::<TesseraConfig>::new().build();
+		match submit_and_finalize_with(client, call, signer, params, FINALIZATION_TIMEOUT).await {
+			Err(TxError::Submission(message))
+				if attempt < BIRTH_ATTEMPTS && refused_for_birth_block(&message) =>
+			{
+				tracing::warn!(
+					attempt,
+					%message,
+					"the node refused the transaction's birth block; building it again"
+				);
+				attempt += 1;
+			},
+			other => return other,
+		}
+	}
 }
 
-/// [`submit_and_finalize`] with explicit transaction parameters and finalization deadline.
+/// Submissions of one transaction when the node refuses it for its birth block.
+const BIRTH_ATTEMPTS: u32 = 3;
+
+/// [`submit_and_finalize`] (once) with explicit transaction parameters and finalization
+/// deadline.
 pub async fn submit_and_finalize_with<Call: Payload>(
 	client: &Client,
 	call: &Call,
@@ -70,6 +94,12 @@ pub async fn submit_and_finalize_with<Call: Payload>(
 		.map_err(classify)
 }
 
+/// Whether a submission error is the node refusing a mortal transaction's birth block
+/// (`InvalidTransaction::AncientBirthBlock`).
+fn refused_for_birth_block(message: &str) -> bool {
+	message.contains("ancient birth block")
+}
+
 fn classify(e: TransactionFinalizedSuccessError) -> TxError {
 	match e {
 		TransactionFinalizedSuccessError::SuccessError(
@@ -85,5 +115,22 @@ fn classify(e: TransactionFinalizedSuccessError) -> TxError {
 			TransactionEventsError::ExtrinsicFailed(other),
 		) => TxError::Dispatch(other.to_string()),
 		other => TxError::Submission(other.to_string()),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn only_a_refused_birth_block_is_submitted_again() {
+		let seen = "Could not finalize the transaction: Error during transaction progress: The \
+		            transaction is not valid: Invalid transaction: Transaction has an ancient \
+		            birth block";
+		assert!(refused_for_birth_block(seen));
+		for other in ["Invalid transaction: Transaction is outdated", "Inability to pay some fees"]
+		{
+			assert!(!refused_for_birth_block(other), "{other}");
+		}
 	}
 }
