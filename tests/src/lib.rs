@@ -2,7 +2,8 @@
 //! `tessera-node --dev` on loopback ports chosen at run time (waiting on its log rather than
 //! sleeping), serves a real S3-compatible store ([`s3`]), provides the training corpus
 //! ([`corpus`]), runs real miner and validator processes ([`peers`]) and can cut their RPC
-//! connections ([`proxy`]), and runs the docs' JavaScript examples ([`docs`]). Every process and directory it creates is removed when its handle
+//! connections ([`proxy`]), and runs the docs' JavaScript and Python examples ([`docs`]) and their shell examples
+//! ([`shell_docs`]). Every process and directory it creates is removed when its handle
 //! drops.
 
 pub mod corpus;
@@ -13,6 +14,7 @@ pub mod paths;
 pub mod peers;
 pub mod proxy;
 pub mod s3;
+pub mod shell_docs;
 
 pub use corpus::corpus;
 pub use harness::Harness;

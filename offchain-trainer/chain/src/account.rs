@@ -1,8 +1,11 @@
 //! One account's standing on chain at a block: its balance, what is held from it (the peer
 //! deposit, bonded and unbonding stake), its registration (role, storage location, leaving),
-//! and whether it holds a validator permit for the open window.
+//! and whether it holds a validator permit for the open window; and sending balance to another
+//! account.
 
-use super::{AccountId, ChainError, Client, network, runtime};
+use super::{AccountId, ChainError, Client, TesseraConfig, network, runtime, tx};
+use subxt::extrinsics::ExtrinsicEvents;
+use subxt_signer::sr25519::Keypair;
 use tessera_store::Location;
 
 /// A registered peer's record.
@@ -147,4 +150,17 @@ pub async fn standing(
 		registration,
 		permit,
 	})
+}
+
+/// Sends `amount` base units of the signer's free balance to `to`, refusing to leave the
+/// signer's own account below the existential deposit (`Balances::transfer_keep_alive`).
+pub async fn transfer(
+	client: &Client,
+	signer: &Keypair,
+	to: &[u8; 32],
+	amount: u128,
+) -> Result<ExtrinsicEvents<TesseraConfig>, tx::TxError> {
+	let dest = subxt::utils::MultiAddress::Id(AccountId::from(*to));
+	let call = runtime::transactions().balances().transfer_keep_alive(dest, amount);
+	tx::submit_and_finalize(client, &call, signer).await
 }

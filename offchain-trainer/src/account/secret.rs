@@ -88,8 +88,16 @@ pub fn read_key_file(path: &Path) -> Result<String, SecretError> {
 /// never replaced.
 pub fn write_key_file(path: &Path, uri: &str) -> Result<(), SecretError> {
 	use std::io::Write;
-	use std::os::unix::fs::OpenOptionsExt;
+	use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 	let err = |message: String| SecretError::File { path: path.into(), message };
+	// A missing directory (`~/.config/tessera`) is made, readable by its owner only.
+	if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+		std::fs::DirBuilder::new()
+			.recursive(true)
+			.mode(0o700)
+			.create(dir)
+			.map_err(|e| err(format!("making its directory: {e}")))?;
+	}
 	let mut file =
 		std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(
 			|e| match e.kind() {
@@ -161,5 +169,15 @@ mod tests {
 			std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
 			assert!(matches!(read_key_file(&path), Err(SecretError::File { .. })), "{name}");
 		}
+	}
+
+	#[test]
+	fn a_key_file_s_missing_directory_is_made_private() {
+		let dir = tempfile::tempdir().unwrap();
+		let file = dir.path().join(".config/tessera/miner.key");
+		write_key_file(&file, "//Bob").unwrap();
+		assert_eq!(read_key_file(&file).unwrap(), "//Bob");
+		let made = file.parent().unwrap();
+		assert_eq!(std::fs::metadata(made).unwrap().permissions().mode() & 0o777, 0o700);
 	}
 }

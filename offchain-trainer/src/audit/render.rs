@@ -201,7 +201,7 @@ pub fn peers(audits: &[PeerAudit], format: Format) -> String {
 						if w.in_set { "yes" } else { "no" },
 						if w.included { "yes" } else { "no" },
 						opt(w.score),
-						tessera_chain::amount::format(w.earned),
+						tessera_chain::amount::short(w.earned),
 						w.flags.join(",")
 					);
 				}
@@ -319,7 +319,7 @@ mod tests {
 		};
 		let table = peers(std::slice::from_ref(&p), Format::Table);
 		assert!(table.contains("incentive weight 0.2500") && table.contains("mean score 0.4000"));
-		assert!(table.contains("1.500000000000"), "earnings beside scores: {table}");
+		assert!(table.contains(" 1.5 TSR "), "earnings beside scores: {table}");
 		let csv = peers(std::slice::from_ref(&p), Format::Csv);
 		assert_eq!(csv.lines().count(), 2);
 		assert!(csv.lines().nth(1).is_some_and(|l| l.contains(",0.4,1500000000000,")), "{csv}");

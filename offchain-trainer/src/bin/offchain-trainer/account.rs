@@ -1,6 +1,6 @@
 //! `offchain-trainer account`: make a key (`new`), show one (`inspect`), and act on chain with
 //! it — `register` as a miner or validator, `stake` and `unstake`, `deregister`, `withdraw`
-//! what has come free — and `status`: what the chain says of an account (role, deposit, stake,
+//! what has come free, `transfer` balance to another account — and `status`: what the chain says of an account (role, deposit, stake,
 //! storage location, recent scores and earnings).
 
 use crate::key::KeyArgs;
@@ -55,6 +55,9 @@ enum AccountCommand {
 		/// Print JSON.
 		#[arg(long)]
 		json: bool,
+		/// Print the SS58 address alone (for scripts: `addr=$(… --address-only)`).
+		#[arg(long, conflicts_with = "json")]
+		address_only: bool,
 	},
 	/// Register the key's account as a miner or validator, publishing its storage location;
 	/// holds the peer deposit.
@@ -114,6 +117,18 @@ enum AccountCommand {
 		#[command(flatten)]
 		node: Node,
 	},
+	/// Send TSR from the key's account to another (SS58, hex or a dev key such as //Eve); the
+	/// sender's account is kept above the existential deposit.
+	Transfer {
+		/// The receiving account.
+		to: String,
+		/// Amount in TSR.
+		amount: String,
+		#[command(flatten)]
+		key: KeyArgs,
+		#[command(flatten)]
+		node: Node,
+	},
 	/// What the chain says of an account: balance, role, deposit, stake, storage location,
 	/// permit, and its recent windows' scores and earnings.
 	Status {
@@ -167,7 +182,7 @@ pub(crate) async fn run(args: AccountArgs) -> anyhow::Result<()> {
 				},
 			}
 		},
-		AccountCommand::Inspect { account, key, ss58_prefix, json } => {
+		AccountCommand::Inspect { account, key, ss58_prefix, json, address_only } => {
 			let (public, source) = match account {
 				// An address given wins over key options (which may come from the
 				// environment); it is never a secret: hex is a public key.
@@ -178,7 +193,9 @@ pub(crate) async fn run(args: AccountArgs) -> anyhow::Result<()> {
 				},
 			};
 			let ss58 = address::encode(&public, ss58_prefix);
-			if json {
+			if address_only {
+				println!("{ss58}");
+			} else if json {
 				let out = serde_json::json!({
 					"account": ss58,
 					"public_key": format!("0x{}", hex::encode(public)),
@@ -238,6 +255,23 @@ pub(crate) async fn run(args: AccountArgs) -> anyhow::Result<()> {
 			let client = chain::connect(&node.url).await?;
 			withdraw(&client, &key).await?;
 			show_status(&client, key.account).await?;
+		},
+		AccountCommand::Transfer { to, amount: text, key, node } => {
+			let to = account_arg(&to)?;
+			let planck = positive(&text)?;
+			let key = key.load()?;
+			let client = chain::connect(&node.url).await?;
+			chain::account::transfer(&client, &key.pair, &to, planck).await.with_context(|| {
+				format!("sending {} to {}", amount::short(planck), address::ss58(&to))
+			})?;
+			let number = chain::network::newest_finalized(&client).await?;
+			let standing = chain::account::standing(&client, number, &to).await?;
+			println!(
+				"sent {} to {} (its free balance now {})",
+				amount::short(planck),
+				address::ss58(&to),
+				amount::short(standing.free)
+			);
 		},
 		AccountCommand::Status { account, key, node, windows, json } => {
 			let who = match account {

@@ -107,13 +107,19 @@ pub(crate) async fn run(args: StartRunArgs) -> anyhow::Result<()> {
 		check(&model, &corpus, Some(&existing))?;
 		anyhow::ensure!(
 			existing == wanted,
-			"a run with other choices is already started on this chain: {existing:?}"
+			"a run with other choices is already started on this chain (`audit run` shows it)"
 		);
 		println!("the run is already started on this chain with this manifest");
 		return Ok(());
 	}
 	let root = args.key.load().context("the chain's sudo key")?.pair;
 	tessera_chain::run::start(&client, &root, wanted.clone()).await.context("starting the run")?;
-	println!("run started: {wanted:?}");
+	print!(
+		"run started; {}",
+		tessera_trainer::audit::render::run(
+			&tessera_chain::run::fields(&wanted),
+			tessera_trainer::audit::render::Format::Table
+		)
+	);
 	Ok(())
 }
