@@ -16,10 +16,7 @@ use tokio::process::{Child, Command};
 /// The SS58 address of a dev key URI (`//Alice`, `//Alice//stash`), as reports and the audit
 /// show accounts.
 pub fn account_of(suri: &str) -> anyhow::Result<String> {
-	use std::str::FromStr;
-	let uri = subxt_signer::SecretUri::from_str(suri)?;
-	let pair = subxt_signer::sr25519::Keypair::from_uri(&uri)?;
-	Ok(tessera_chain::address::ss58(&pair.public_key().0))
+	Ok(tessera_chain::address::ss58(&tessera_chain::address::parse(suri)?))
 }
 
 /// What every trainer process of a test shares.

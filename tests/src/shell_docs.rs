@@ -25,7 +25,7 @@ pub const NOT_RUN: &str = "<!-- not run by the docs test:";
 /// What the shell prints after each command, with its exit status (or a background job's pid).
 const DONE: &str = "__tessera_docs_done__";
 
-/// The metrics port the docs show; replaced by a free one.
+/// The metrics port the docs show; replaced by 0 (a free one).
 const DOCUMENTED_METRICS_PORT: &str = "9616";
 
 /// One fenced ```sh block.
@@ -45,21 +45,33 @@ pub fn shell_blocks(path: &str) -> anyhow::Result<Vec<ShellBlock>> {
 	let file = workspace_root().join(path);
 	let text =
 		std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+	blocks_of(path, &text)
+}
+
+/// The ```sh blocks of `text`, a Markdown file at `path`.
+fn blocks_of(path: &str, text: &str) -> anyhow::Result<Vec<ShellBlock>> {
 	let mut blocks = Vec::new();
 	let mut previous = "";
 	let mut open: Option<ShellBlock> = None;
 	for (i, line) in text.lines().enumerate() {
 		match &mut open {
-			None if line.trim_end() == "```sh" => {
+			None if line.trim_start().starts_with("```") && is_shell_fence(line) => {
+				anyhow::ensure!(
+					line.trim_end() == "```sh",
+					"{path}:{}: a shell block opens with ```sh, unindented (found `{line}`)",
+					i + 1
+				);
 				let not_run = match previous.trim().strip_prefix(NOT_RUN) {
 					Some(rest) => {
-						let reason = rest.trim().strip_suffix("-->").unwrap_or(rest).trim();
+						let reason = rest.trim().strip_suffix("-->").with_context(|| {
+							format!("{path}:{i}: the marker ends on its own line with `-->`")
+						})?;
 						anyhow::ensure!(
-							!reason.is_empty(),
+							!reason.trim().is_empty(),
 							"{path}:{}: a block marked as not run says why",
 							i + 1
 						);
-						Some(reason.to_string())
+						Some(reason.trim().to_string())
 					},
 					None => None,
 				};
@@ -87,6 +99,14 @@ pub fn shell_blocks(path: &str) -> anyhow::Result<Vec<ShellBlock>> {
 	Ok(blocks)
 }
 
+/// Whether a fence line opens a shell block (of any spelling: `sh`, `bash`, `shell`, `console`,
+/// with attributes or indented).
+fn is_shell_fence(line: &str) -> bool {
+	let info = line.trim_start().trim_start_matches('`');
+	let lang = info.split([' ', '{', ',']).next().unwrap_or("");
+	matches!(lang, "sh" | "bash" | "shell" | "console" | "zsh")
+}
+
 /// The commands of a block: comment and blank lines dropped, lines ending in `\` joined with
 /// the next, a here-document kept with its command.
 pub fn commands(block: &str) -> Vec<String> {
@@ -105,7 +125,7 @@ pub fn commands(block: &str) -> Vec<String> {
 			command.push_str(next);
 			last = next;
 		}
-		if let Some(delimiter) = here_document(&command) {
+		if let Some(delimiter) = here_document(&without_comments(&command)) {
 			for next in lines.by_ref() {
 				command.push('\n');
 				command.push_str(next);
@@ -192,68 +212,85 @@ pub struct DocShell {
 
 impl DocShell {
 	/// A fresh shell in a fresh directory.
-	pub fn start() -> anyhow::Result<Self> {
+	pub async fn start() -> anyhow::Result<Self> {
 		let dir = TestDir::new()?;
 		let home = dir.path().join("home");
 		let cwd = dir.path().join("cwd");
 		for sub in [&home.join(".cache/tessera"), &cwd, &dir.path().join("tmp")] {
 			std::fs::create_dir_all(sub)?;
 		}
-		// The docs' `$HOME/.cache/tessera/target/<profile>` and fetched sources.
+		// The docs' `$HOME/.cache/tessera/target/debug` is the binaries the test runs with, and
+		// their fetched sources the test's.
 		let bin = binary("offchain-trainer")?
 			.parent()
 			.map(Path::to_path_buf)
 			.context("the binary has no directory")?;
-		let target = bin.parent().context("the build directory has no parent")?;
-		std::os::unix::fs::symlink(target, home.join(".cache/tessera/target"))?;
+		std::fs::create_dir_all(home.join(".cache/tessera/target"))?;
+		std::os::unix::fs::symlink(&bin, home.join(".cache/tessera/target/debug"))?;
 		let cache = match std::env::var_os("TESSERA_CACHE_DIR") {
 			Some(dir) => PathBuf::from(dir),
 			None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?)
 				.join(".cache/tessera"),
 		};
-		std::os::unix::fs::symlink(cache.join("sources"), home.join(".cache/tessera/sources"))?;
+		let sources = cache.join("sources");
+		anyhow::ensure!(
+			sources.is_dir(),
+			"{} is missing: run scripts/fetch-corpus.sh (the README's test command does)",
+			sources.display()
+		);
+		std::os::unix::fs::symlink(&sources, home.join(".cache/tessera/sources"))?;
 		std::os::unix::fs::symlink(workspace_root().join("scripts"), cwd.join("scripts"))?;
 
 		let path = std::env::var_os("PATH").unwrap_or_default();
 		let mut paths = vec![bin.clone()];
 		paths.extend(std::env::split_paths(&path));
 		let mut command = tokio::process::Command::new("bash");
+		// A newcomer's environment: nothing of the test's (a log filter, a node, a key, a
+		// device) reaches the docs' commands.
+		command.env_clear();
+		for var in ["LANG", "LC_ALL", "USER", "LOGNAME", "SHELL", "TERM"] {
+			if let Some(value) = std::env::var_os(var) {
+				command.env(var, value);
+			}
+		}
 		command
 			.args(["--noprofile", "--norc"])
 			.current_dir(&cwd)
 			.env("HOME", &home)
+			.env("TMPDIR", dir.path().join("tmp"))
 			.env("PATH", std::env::join_paths(paths)?)
 			.stdin(std::process::Stdio::piped())
 			.stdout(std::process::Stdio::piped())
 			.stderr(std::process::Stdio::inherit())
 			.process_group(0)
 			.kill_on_drop(true);
-		// Nothing of the test's environment picks a node, key or cache for the docs.
-		for var in [
-			"TESSERA_NODE_URL",
-			"TESSERA_SURI",
-			"TESSERA_KEY_FILE",
-			"TESSERA_KEYSTORE",
-			"TESSERA_KEY_ACCOUNT",
-			"TESSERA_CACHE_DIR",
-			"TESSERA_CORPUS_DIR",
-			"TESSERA_STORE_DIR",
-			"TESSERA_METRICS_PORT",
-			"TESSERA_METRICS_ADDR",
-		] {
-			command.env_remove(var);
-		}
 		let mut child = command.spawn().context("starting bash")?;
 		let stdin = child.stdin.take().context("bash has no standard input")?;
 		let stdout =
 			BufReader::new(child.stdout.take().context("bash has no standard output")?).lines();
-		let free_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-		let replacements = vec![
-			("/tmp/".to_string(), format!("{}/", dir.path().join("tmp").display())),
-			(DOCUMENTED_METRICS_PORT.to_string(), free_port.to_string()),
-		];
+		// `/tmp/` as a path's start only; the metrics port as the option's value only (port 0:
+		// the server takes a free one and logs it).
+		let tmp = format!("{}/", dir.path().join("tmp").display());
+		let mut replacements: Vec<(String, String)> = [" ", "\"", "'", "="]
+			.iter()
+			.map(|before| (format!("{before}/tmp/"), format!("{before}{tmp}")))
+			.collect();
+		replacements.push((
+			format!("--metrics-port {DOCUMENTED_METRICS_PORT}"),
+			"--metrics-port 0".to_string(),
+		));
 		std::fs::create_dir_all(dir.path().join("out"))?;
-		Ok(Self { child, stdin, stdout, dir, daemons: Vec::new(), replacements, count: 0 })
+		let mut shell =
+			Self { child, stdin, stdout, dir, daemons: Vec::new(), replacements, count: 0 };
+		// The shell leads a process group of its own; should the test end without dropping it
+		// (killed by the test runner), a watchdog stops the group once the test is gone.
+		let watchdog = format!(
+			"( while kill -0 {} 2>/dev/null; do sleep 1; done; kill -KILL 0 ) \
+			 > /dev/null 2>&1 < /dev/null &\n",
+			std::process::id()
+		);
+		shell.stdin.write_all(watchdog.as_bytes()).await?;
+		Ok(shell)
 	}
 
 	/// The shell's working directory (where the docs' relative paths land).
@@ -403,6 +440,8 @@ pub struct Expect {
 	pub command: &'static str,
 	/// Texts its output contains, each.
 	pub shows: &'static [&'static str],
+	/// Texts its output must not contain.
+	pub lacks: &'static [&'static str],
 	/// It exits with a failure (and says why, in `shows`).
 	pub fails: bool,
 	/// Run it again, every 2 s, until its output shows all of `shows`, for up to this long
@@ -413,7 +452,7 @@ pub struct Expect {
 impl Expect {
 	/// `command` must succeed and show `shows`.
 	pub const fn shows(command: &'static str, shows: &'static [&'static str]) -> Self {
-		Self { command, shows, fails: false, until: None }
+		Self { command, shows, lacks: &[], fails: false, until: None }
 	}
 }
 
@@ -460,6 +499,8 @@ impl DocShell {
 					match verdict(&outcome, check) {
 						Ok(()) => break,
 						Err(why) if Instant::now() < deadline => {
+							// A peer that died will not bring what is awaited: say so now.
+							self.check_daemons().context(origin.clone())?;
 							eprintln!("(again: {why})");
 							tokio::time::sleep(Duration::from_secs(2)).await;
 						},
@@ -491,6 +532,11 @@ fn verdict(outcome: &Outcome, check: Option<Expect>) -> Result<(), String> {
 	for text in check.map_or(&[][..], |c| c.shows) {
 		if !outcome.output.contains(text) {
 			return Err(format!("its output lacks `{text}`"));
+		}
+	}
+	for text in check.map_or(&[][..], |c| c.lacks) {
+		if outcome.output.contains(text) {
+			return Err(format!("its output shows `{text}`"));
 		}
 	}
 	Ok(())
@@ -586,6 +632,25 @@ mod tests {
 		);
 		assert_eq!(without_comments("a '#x' \"# y\" b#c # d"), "a '#x' \"# y\" b#c");
 		assert_eq!(without_comments("a \\\n  b  # c"), "a \\\n  b");
+	}
+
+	#[test]
+	fn blocks_carry_their_marker_and_odd_fences_are_refused() {
+		let text = "# T\n\n<!-- not run by the docs test: needs a GPU -->\n```sh\na\n```\n\n```sh\nb\n```\n";
+		let blocks = blocks_of("p.md", text).unwrap();
+		assert_eq!(blocks.len(), 2);
+		assert_eq!(blocks[0].not_run.as_deref(), Some("needs a GPU"));
+		assert_eq!((blocks[1].not_run.as_deref(), blocks[1].text.as_str()), (None, "b\n"));
+		assert_eq!(blocks[1].origin, "p.md:8");
+		for bad in [
+			"<!-- not run by the docs test: -->\n```sh\na\n```\n",
+			"<!-- not run by the docs test: why\n```sh\na\n```\n",
+			"```bash\na\n```\n",
+			"  ```sh\na\n```\n",
+			"```sh\na\n",
+		] {
+			assert!(blocks_of("p.md", bad).is_err(), "{bad}");
+		}
 	}
 
 	#[test]

@@ -167,6 +167,7 @@ async fn peers_are_refused_unless_they_match_the_run_on_chain() -> anyhow::Resul
 	let other_lr = start_run(url, &corpus, &["--outer-lr", "0.5"]).await;
 	let err = other_lr.err().map(|e| e.to_string()).unwrap_or_default();
 	assert!(err.contains("a run with other choices is already started"), "{err}");
+	assert!(err.contains("outer lr is 0.7 on chain, 0.5 here"), "names the difference: {err}");
 	// The chain itself refuses a second run, and the error comes back named through sudo.
 	let client = tessera_chain::connect(url).await?;
 	let mut other = tessera_chain::run::manifest(&client).await?.expect("the run is on chain");

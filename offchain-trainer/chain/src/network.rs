@@ -1,6 +1,6 @@
 //! Queries of the window protocol's on-chain state at a given finalized block: a window's seed,
-//! its aggregation set, its commitments with each committer's storage location, its verdict, a
-//! peer's location, and the protocol's timing constants.
+//! its aggregation set, its commitments with each committer's storage location, its verdict and
+//! the validators' submissions, a peer's location, and the protocol's timing constants.
 
 use super::{AccountId, ChainError, Client, runtime};
 use crate::record::{Committed, Verdict, WindowRecord};
@@ -311,13 +311,95 @@ pub async fn earnings(
 	paid.map_or(Ok(0), |p| p.decode().map_err(ChainError::query))
 }
 
-/// Each validator's θ hash for `window` at block `number`: what its submission says θ is after
-/// the window's outer step (empty when nobody submitted, or the window is pruned).
-pub async fn submitted_thetas(
+/// A registered peer, as the chain lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegisteredPeer {
+	/// Its account.
+	pub account: [u8; 32],
+	/// `miner` or `validator`.
+	pub role: &'static str,
+	/// It asked to leave.
+	pub leaving: bool,
+	/// Its incentive weight, in parts per billion (0 for validators and unscored miners).
+	pub incentive_weight: u32,
+}
+
+/// Every registered peer at block `number`, by account, with its incentive weight (the
+/// `Peers` and `IncentiveWeights` maps each read once).
+pub async fn registered_peers(
+	client: &Client,
+	number: u64,
+) -> Result<Vec<RegisteredPeer>, ChainError> {
+	use runtime::runtime_types::pallet_training::types::Role;
+	let at = client.at_block(number).await.map_err(ChainError::query)?;
+	let mut weights = std::collections::BTreeMap::new();
+	let mut entries = at
+		.storage()
+		.iter(runtime::storage().training().incentive_weights(), ())
+		.await
+		.map_err(ChainError::query)?;
+	while let Some(entry) = entries.next().await {
+		let entry = entry.map_err(ChainError::query)?;
+		let (account,): (AccountId,) =
+			entry.key().map_err(ChainError::query)?.decode().map_err(ChainError::query)?;
+		weights.insert(account.0, entry.value().decode().map_err(ChainError::query)?.0);
+	}
+	let mut out = Vec::new();
+	let mut entries = at
+		.storage()
+		.iter(runtime::storage().training().peers(), ())
+		.await
+		.map_err(ChainError::query)?;
+	while let Some(entry) = entries.next().await {
+		let entry = entry.map_err(ChainError::query)?;
+		let (account,): (AccountId,) =
+			entry.key().map_err(ChainError::query)?.decode().map_err(ChainError::query)?;
+		let peer = entry.value().decode().map_err(ChainError::query)?;
+		out.push(RegisteredPeer {
+			account: account.0,
+			role: match peer.role {
+				Role::Miner => "miner",
+				Role::Validator => "validator",
+			},
+			leaving: peer.leaving_at.is_some(),
+			incentive_weight: weights.get(&account.0).copied().unwrap_or(0),
+		});
+	}
+	out.sort_by_key(|p| p.account);
+	Ok(out)
+}
+
+/// One validator's results for a window, as submitted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submission {
+	/// The validator.
+	pub validator: [u8; 32],
+	/// θ after the window's outer step, by its evaluation.
+	pub theta_hash: [u8; 32],
+	/// Its result for each miner it scored.
+	pub results: Vec<SubmittedResult>,
+}
+
+/// A validator's result for one miner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubmittedResult {
+	/// The miner.
+	pub peer: [u8; 32],
+	/// Final score, in parts per billion.
+	pub final_score: u32,
+	/// Gradient score, in millionths (negative: the update made the loss worse).
+	pub gradient_score: i32,
+	/// Gauntlet flags (`flags::names`).
+	pub flags: u8,
+}
+
+/// Every validator's submission for `window` at block `number`, by validator (empty when
+/// nobody submitted, or the window is pruned).
+pub async fn submissions(
 	client: &Client,
 	number: u64,
 	window: u64,
-) -> Result<Vec<([u8; 32], [u8; 32])>, ChainError> {
+) -> Result<Vec<Submission>, ChainError> {
 	let at = client.at_block(number).await.map_err(ChainError::query)?;
 	let mut entries = at
 		.storage()
@@ -330,10 +412,35 @@ pub async fn submitted_thetas(
 		let (_, validator): (u64, AccountId) =
 			entry.key().map_err(ChainError::query)?.decode().map_err(ChainError::query)?;
 		let submission = entry.value().decode().map_err(ChainError::query)?;
-		out.push((validator.0, submission.theta_hash.0));
+		out.push(Submission {
+			validator: validator.0,
+			theta_hash: submission.theta_hash.0,
+			results: submission
+				.results
+				.0
+				.into_iter()
+				.map(|r| SubmittedResult {
+					peer: r.peer.0,
+					final_score: r.final_score.0,
+					gradient_score: r.gradient_score,
+					flags: r.flags.0,
+				})
+				.collect(),
+		});
 	}
-	out.sort();
+	out.sort_by_key(|s| s.validator);
 	Ok(out)
+}
+
+/// Each validator's θ hash for `window` at block `number`: what its submission says θ is after
+/// the window's outer step (empty when nobody submitted, or the window is pruned).
+pub async fn submitted_thetas(
+	client: &Client,
+	number: u64,
+	window: u64,
+) -> Result<Vec<([u8; 32], [u8; 32])>, ChainError> {
+	let all = submissions(client, number, window).await?;
+	Ok(all.into_iter().map(|s| (s.validator, s.theta_hash)).collect())
 }
 
 /// A checkpoint of θ recorded on chain.

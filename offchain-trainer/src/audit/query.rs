@@ -7,7 +7,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 use tessera_chain::flags;
-use tessera_chain::{AccountId, ChainError, Client, address, network, runtime};
+use tessera_chain::{ChainError, Client, address, network};
 
 /// One validator's word on one peer.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -126,30 +126,20 @@ fn perbill(parts: u32) -> f64 {
 	f64::from(parts) / 1e9
 }
 
-/// Every validator's submission for `window`: validator → (peer → reported).
+/// What the validators submitted for `window`, by miner: each validator's report of it.
 async fn submissions(
 	client: &Client,
 	number: u64,
 	window: u64,
 ) -> Result<BTreeMap<[u8; 32], Vec<Reported>>, ChainError> {
-	let at = client.at_block(number).await.map_err(ChainError::query)?;
-	let mut entries = at
-		.storage()
-		.iter(runtime::storage().training().submissions(), (window,))
-		.await
-		.map_err(ChainError::query)?;
 	let mut out: BTreeMap<[u8; 32], Vec<Reported>> = BTreeMap::new();
-	while let Some(entry) = entries.next().await {
-		let entry = entry.map_err(ChainError::query)?;
-		let (_, validator): (u64, AccountId) =
-			entry.key().map_err(ChainError::query)?.decode().map_err(ChainError::query)?;
-		let submission = entry.value().decode().map_err(ChainError::query)?;
-		for r in submission.results.0 {
-			out.entry(r.peer.0).or_default().push(Reported {
-				validator: address::ss58(&validator.0),
-				score: perbill(r.final_score.0),
+	for s in network::submissions(client, number, window).await? {
+		for r in s.results {
+			out.entry(r.peer).or_default().push(Reported {
+				validator: address::ss58(&s.validator),
+				score: perbill(r.final_score),
 				gradient_score: f64::from(r.gradient_score) / 1e6,
-				flags: flags::names(r.flags.0).into_iter().map(String::from).collect(),
+				flags: flags::names(r.flags).into_iter().map(String::from).collect(),
 			});
 		}
 	}
@@ -242,26 +232,16 @@ pub async fn peer(
 /// Every registered miner by incentive weight, highest first, at block `number`.
 pub async fn standings(client: &Client, number: u64) -> Result<Vec<Standing>, ChainError> {
 	let names = dev_names();
-	let at = client.at_block(number).await.map_err(ChainError::query)?;
-	let mut entries = at
-		.storage()
-		.iter(runtime::storage().training().peers(), ())
-		.await
-		.map_err(ChainError::query)?;
 	let mut out = Vec::new();
-	while let Some(entry) = entries.next().await {
-		let entry = entry.map_err(ChainError::query)?;
-		let (account,): (AccountId,) =
-			entry.key().map_err(ChainError::query)?.decode().map_err(ChainError::query)?;
-		let peer = entry.value().decode().map_err(ChainError::query)?;
-		if !matches!(peer.role, runtime::runtime_types::pallet_training::types::Role::Miner) {
+	for peer in network::registered_peers(client, number).await? {
+		if peer.role != "miner" {
 			continue;
 		}
-		let ss58 = address::ss58(&account.0);
+		let ss58 = address::ss58(&peer.account);
 		out.push(Standing {
 			name: names.get(&ss58).cloned(),
-			incentive: perbill(network::incentive_weight(client, number, &account.0).await?),
-			active: peer.leaving_at.is_none(),
+			incentive: perbill(peer.incentive_weight),
+			active: !peer.leaving,
 			account: ss58,
 		});
 	}

@@ -126,11 +126,8 @@ const ADVERSARY_KEYS: [&str; 8] = [
 ];
 
 fn account_of(suri: &str) -> Result<String, DevnetError> {
-	use std::str::FromStr;
-	let uri = subxt_signer::SecretUri::from_str(suri).map_err(|_| DevnetError::Key(suri.into()))?;
-	let pair = subxt_signer::sr25519::Keypair::from_uri(&uri)
-		.map_err(|_| DevnetError::Key(suri.into()))?;
-	Ok(tessera_chain::address::ss58(&pair.public_key().0))
+	let account = tessera_chain::address::parse(suri).map_err(|_| DevnetError::Key(suri.into()))?;
+	Ok(tessera_chain::address::ss58(&account))
 }
 
 /// Runs the devnet to completion (or until interrupted).

@@ -4,7 +4,7 @@
 use super::own::Own;
 use crate::audit::query::dev_names;
 use std::path::Path;
-use tessera_chain::{AccountId, ChainError, Client, address, network, runtime};
+use tessera_chain::{ChainError, Client, address, network};
 use tessera_protocol::Phase;
 
 /// A window still in play, and where it stands.
@@ -126,20 +126,9 @@ pub async fn read(
 		Vec::new()
 	};
 	let names = dev_names();
-	let at = client.at_block(block).await.map_err(ChainError::query)?;
-	let mut entries = at
-		.storage()
-		.iter(runtime::storage().training().peers(), ())
-		.await
-		.map_err(ChainError::query)?;
 	let mut peers = Vec::new();
-	while let Some(entry) = entries.next().await {
-		use runtime::runtime_types::pallet_training::types::Role;
-		let entry = entry.map_err(ChainError::query)?;
-		let (account,): (AccountId,) =
-			entry.key().map_err(ChainError::query)?.decode().map_err(ChainError::query)?;
-		let peer = entry.value().decode().map_err(ChainError::query)?;
-		let who = account.0;
+	for peer in network::registered_peers(client, block).await? {
+		let who = peer.account;
 		let ss58 = address::ss58(&who);
 		let score = verdict
 			.as_ref()
@@ -152,16 +141,13 @@ pub async fn read(
 		peers.push(PeerRow {
 			name: names.get(&ss58).cloned(),
 			account: ss58,
-			role: match peer.role {
-				Role::Miner => "miner",
-				Role::Validator => "validator",
-			},
+			role: peer.role,
 			committed: committed.contains(&who),
 			score,
 			applied: verdict.as_ref().is_some_and(|v| v.inclusion.contains(&who)),
 			earned,
-			incentive: f64::from(network::incentive_weight(client, block, &who).await?) / 1e9,
-			leaving: peer.leaving_at.is_some(),
+			incentive: f64::from(peer.incentive_weight) / 1e9,
+			leaving: peer.leaving,
 		});
 	}
 	peers.sort_by(|a, b| b.role.cmp(a.role).then_with(|| a.account.cmp(&b.account)));

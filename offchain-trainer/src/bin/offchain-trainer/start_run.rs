@@ -105,10 +105,21 @@ pub(crate) async fn run(args: StartRunArgs) -> anyhow::Result<()> {
 	if let Some(existing) = tessera_chain::run::manifest(&client).await? {
 		// Starting the same run again is a no-op; another one is refused with the difference.
 		check(&model, &corpus, Some(&existing))?;
-		anyhow::ensure!(
-			existing == wanted,
-			"a run with other choices is already started on this chain (`audit run` shows it)"
-		);
+		if existing != wanted {
+			let ours = tessera_chain::run::fields(&wanted);
+			let differ: Vec<String> = tessera_chain::run::fields(&existing)
+				.into_iter()
+				.zip(ours)
+				.filter(|(on_chain, asked)| on_chain.1 != asked.1)
+				.map(|((field, on_chain), (_, asked))| {
+					format!("{field} is {on_chain} on chain, {asked} here")
+				})
+				.collect();
+			anyhow::bail!(
+				"a run with other choices is already started on this chain: {}",
+				differ.join("; ")
+			);
+		}
 		println!("the run is already started on this chain with this manifest");
 		return Ok(());
 	}
