@@ -121,6 +121,19 @@ impl Peer {
 		Ok(())
 	}
 
+	/// Asks the process to stop (SIGTERM), as systemd does, and waits for it to exit
+	/// successfully within `timeout`; its whole log.
+	pub async fn terminate(self, timeout: Duration) -> anyhow::Result<String> {
+		let pid = self.child.id().with_context(|| format!("{} has exited", self.name))?;
+		let log = self.dir.join(format!("{}.log", self.name));
+		nix::sys::signal::kill(
+			nix::unistd::Pid::from_raw(i32::try_from(pid)?),
+			nix::sys::signal::SIGTERM,
+		)?;
+		self.finish(timeout).await?;
+		Ok(std::fs::read_to_string(log)?)
+	}
+
 	/// Kills the process at once (SIGKILL), as a crash would.
 	pub async fn kill(mut self) -> anyhow::Result<()> {
 		self.child.kill().await?;

@@ -386,3 +386,62 @@ async fn an_audit_of_a_discarded_block_says_the_node_is_not_an_archive_node() ->
 	// (Reading a block whose state is kept: join_late's audit of a pruned window.)
 	Ok(())
 }
+
+/// Issue 24 item 6: SIGTERM stops a validator cleanly. Sent once it has submitted a window's
+/// results, while the network goes on: it exits with success and says so, every window it reported scored has
+/// its submission on chain and every submission of its on chain is in its report (nothing
+/// submitted half, no record lost), and nothing half-written is left in its checkpoints.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_a_validator_with_nothing_submitted_half() -> anyhow::Result<()> {
+	use tessera_peer::report::{Record, Report};
+	let h = tessera_e2e::Harness::start(1000).await?;
+	let network = h.network(h.node.rpc_url());
+	let _alice = network.miner("alice", "//Alice", "honest", 100)?;
+	let dave = network.validator("dave", "//Dave", 100, &[])?;
+	let report = h.dir().join("dave.jsonl");
+	let scored = |records: &[Record]| -> Vec<(u64, bool)> {
+		records
+			.iter()
+			.filter_map(|r| match r {
+				Record::Scored { window, submitted, .. } => Some((*window, *submitted)),
+				_ => None,
+			})
+			.collect()
+	};
+	let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+	while !scored(&Report::read(&report).unwrap_or_default())
+		.iter()
+		.any(|(_, submitted)| *submitted)
+	{
+		anyhow::ensure!(
+			tokio::time::Instant::now() < deadline,
+			"Dave submitted no window's results in time:\n{}",
+			dave.tail()
+		);
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	let log = dave.terminate(Duration::from_secs(90)).await?;
+	assert!(log.contains("stop asked for") && log.contains("stopped cleanly"), "{log}");
+	let reported = scored(&Report::read(&report)?);
+	let client = tessera_chain::connect(h.node.rpc_url()).await?;
+	let n = client.at_current_block().await?.block_number();
+	let dave_account = tessera_chain::address::parse("//Dave")?;
+	let last = reported.iter().map(|(w, _)| *w).max().unwrap_or(0);
+	for w in 1..=last + 2 {
+		let on_chain = tessera_chain::network::submissions(&client, n, w)
+			.await?
+			.iter()
+			.any(|s| s.validator == dave_account);
+		let in_report = reported.contains(&(w, true));
+		assert_eq!(
+			on_chain, in_report,
+			"window {w}: on chain {on_chain}, reported {in_report}\n{log}"
+		);
+	}
+	let checkpoints = h.dir().join("dave-checkpoints");
+	for entry in if checkpoints.is_dir() { walk(&checkpoints)? } else { Vec::new() } {
+		let name = entry.to_string_lossy().to_string();
+		assert!(!name.contains("partial") && !name.ends_with(".tmp"), "left behind: {name}");
+	}
+	Ok(())
+}
