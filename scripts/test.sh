@@ -35,12 +35,16 @@ bash scripts/fetch-js-client.sh
 step "Python client (pinned substrate-interface; the end-to-end tests run the docs' Python with it)"
 bash scripts/fetch-py-client.sh
 
-step "tests"
-if cargo nextest --version >/dev/null 2>&1; then
-	cargo nextest run --locked --workspace --no-fail-fast
-else
-	cargo test --locked --workspace --no-fail-fast
+# cargo-nextest runs the tests: its settings (.config/nextest.toml) give each end-to-end network
+# test the whole machine. `cargo test` would run a binary's network tests side by side, and on 2
+# cores their peers miss their windows, so nextest is installed (from crates.io) when missing.
+if ! cargo nextest --version >/dev/null 2>&1; then
+	step "cargo-nextest (crates.io, pinned)"
+	cargo install --locked cargo-nextest --version 0.9.143
 fi
+
+step "tests"
+cargo nextest run --locked --workspace --no-fail-fast
 
 step "GPU kernels compile with NVRTC (no GPU needed; the GPU tests themselves need one)"
 nvrtc_lib=$(bash scripts/fetch-nvrtc.sh)
@@ -49,10 +53,6 @@ LD_LIBRARY_PATH="$nvrtc_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" TESSERA_REQUIR
 
 # The pallet's frame-benchmarking v2 benchmarks, each run once on the mock runtime.
 step "pallet benchmark tests (runtime-benchmarks feature)"
-if cargo nextest --version >/dev/null 2>&1; then
-	cargo nextest run --locked -p pallet-training --features runtime-benchmarks -E 'test(/^benchmarking::/)'
-else
-	cargo test --locked -p pallet-training --features runtime-benchmarks -- benchmarking::
-fi
+cargo nextest run --locked -p pallet-training --features runtime-benchmarks -E 'test(/^benchmarking::/)'
 
 step "all checks passed"

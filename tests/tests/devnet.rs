@@ -170,10 +170,18 @@ async fn ctrl_c_stops_the_devnet_and_every_child_process() -> anyhow::Result<()>
 	Ok(())
 }
 
-/// How far a fresh run's held-out loss may lie from the README's figure, per window. The README
-/// states it (`REPRODUCES`); the initial loss (before any step) is exact.
-const SPREAD: f32 = 0.25;
-const REPRODUCES: &str = "a fresh clone's losses lie within ±0.25 of these";
+/// How far a fresh run's held-out loss may lie from the README's figure after window 1 and
+/// after the later windows; the README states both (`REPRODUCES`). The initial loss (before any
+/// step) is exact.
+const SPREAD_FIRST: f32 = 0.3;
+const SPREAD_LATER: f32 = 0.15;
+const REPRODUCES: &str =
+	"a fresh clone's losses lie within ±0.3 of these after window 1 and ±0.15 after windows 2–4";
+
+/// `text` with every run of whitespace one space (a sentence across wrapped lines).
+fn squash(text: &str) -> String {
+	text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
 
 /// One row of the devnet's summary table: window, held-out loss, updates included, θ, and
 /// the rest of the line (each miner's score and flags).
@@ -206,13 +214,13 @@ fn loss_line(text: &str) -> Vec<f32> {
 /// Issue 24 item 1: the README's devnet figures are what a fresh clone shows. Runs
 /// `offchain-trainer devnet` with the README's defaults (what `scripts/devnet.sh` runs: the
 /// `small` model, 4 windows of 10 × 10 s blocks) and holds its summary against the README's
-/// table: every window's updates all included and θ agreed as printed, every miner scored in
-/// every window, the held-out loss before training exactly and after each window within the
-/// stated spread.
+/// table: every window's updates all included and θ agreed as printed, every miner scored and
+/// unflagged in every window, the held-out loss before training exactly and after each window
+/// within the stated spread. (Scores and utilisation vary from run to run and are not compared.)
 #[tokio::test(flavor = "multi_thread")]
 async fn the_readme_s_devnet_figures_are_what_a_fresh_clone_shows() -> anyhow::Result<()> {
 	let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))?;
-	assert!(readme.contains(REPRODUCES), "the README states the spread: {REPRODUCES}");
+	assert!(squash(&readme).contains(REPRODUCES), "the README states the spread: {REPRODUCES}");
 	let expected = summary_rows(&readme);
 	assert_eq!(expected.len(), 4, "the README's table has windows 1–4");
 	let expected_loss = loss_line(&readme);
@@ -220,7 +228,8 @@ async fn the_readme_s_devnet_figures_are_what_a_fresh_clone_shows() -> anyhow::R
 
 	let corpus = corpus()?;
 	let dir = TestDir::new()?;
-	let out = Command::new(binary("offchain-trainer")?)
+	// Its own process group: on a time-out the node and the peers it started go with it.
+	let child = Command::new(binary("offchain-trainer")?)
 		.args(["devnet", "--quiet"])
 		.arg("--corpus")
 		.arg(&corpus)
@@ -229,9 +238,22 @@ async fn the_readme_s_devnet_figures_are_what_a_fresh_clone_shows() -> anyhow::R
 		.arg("--node-bin")
 		.arg(binary("tessera-node")?)
 		.stdin(Stdio::null())
+		.stdout(Stdio::piped())
+		.stderr(Stdio::piped())
+		.process_group(0)
 		.kill_on_drop(true)
-		.output();
-	let out = tokio::time::timeout(Duration::from_secs(1080), out).await??;
+		.spawn()?;
+	let group = child.id().map(|p| nix::unistd::Pid::from_raw(p as i32));
+	let out = match tokio::time::timeout(Duration::from_secs(1080), child.wait_with_output()).await
+	{
+		Ok(out) => out?,
+		Err(_) => {
+			if let Some(group) = group {
+				let _ = nix::sys::signal::killpg(group, nix::sys::signal::SIGKILL);
+			}
+			anyhow::bail!("the devnet still ran after 18 minutes");
+		},
+	};
 	let stdout = String::from_utf8_lossy(&out.stdout);
 	assert!(out.status.success(), "devnet failed: {}\n{stdout}", out.status);
 	let rows = summary_rows(&stdout);
@@ -240,9 +262,10 @@ async fn the_readme_s_devnet_figures_are_what_a_fresh_clone_shows() -> anyhow::R
 		let (w, loss, included, theta, scores) = row;
 		assert_eq!(*w, want.0, "window order:\n{stdout}");
 		assert_eq!((*included, theta), (want.2, &want.3), "window {w}:\n{stdout}");
+		let spread = if *w == 1 { SPREAD_FIRST } else { SPREAD_LATER };
 		assert!(
-			(loss - want.1).abs() <= SPREAD,
-			"window {w}: held-out {loss}, the README says {} (±{SPREAD}):\n{stdout}",
+			(loss - want.1).abs() <= spread,
+			"window {w}: held-out {loss}, the README says {} (±{spread}):\n{stdout}",
 			want.1
 		);
 		// Three cells, each a score: none missing (`-`), none with a flag after it.
@@ -262,8 +285,8 @@ async fn the_readme_s_devnet_figures_are_what_a_fresh_clone_shows() -> anyhow::R
 		expected_loss[0]
 	);
 	assert!(
-		(loss[1] - expected_loss[1]).abs() <= SPREAD,
-		"final held-out {}, the README says {} (±{SPREAD})",
+		(loss[1] - expected_loss[1]).abs() <= SPREAD_LATER,
+		"final held-out {}, the README says {} (±{SPREAD_LATER})",
 		loss[1],
 		expected_loss[1]
 	);

@@ -5,8 +5,10 @@
 //!
 //! - **early**: while window w runs, each block, which of w's committed payloads are already
 //!   readable;
-//! - **revealed**: during w's reveal period, each block, the committed payloads not yet fetched
-//!   are fetched and checked against their commitments;
+//! - **revealed**: during w's reveal period, the committed payloads not yet fetched are fetched
+//!   and checked against their commitments; one not there yet is asked for again every
+//!   quarter second until the period's end (a payload uploaded in the last reveal block, after
+//!   that block's look, was readable in time);
 //! - **late**: after the reveal period, until the scoring deadline, which committed payloads
 //!   that were not revealed in time have appeared since.
 //!
@@ -434,7 +436,7 @@ fn spawn_look(
 				let readable = fetch::probe(&config.resolver, window, &[&c], probe_deadline).await;
 				(!readable.is_empty()).then_some(None)
 			},
-			Look::Reveal => {
+			Look::Reveal => loop {
 				let fetched = fetch::fetch_bytes(
 					&config.resolver,
 					window,
@@ -444,10 +446,17 @@ fn spawn_look(
 				)
 				.await;
 				match fetched {
-					Ok(bytes) => Some(Some(Revealed::Bytes(bytes))),
-					// Absent or unreachable: asked again next block. Anything else is final.
-					Err(e) if e.is_missing() => None,
-					Err(e) => Some(Some(Revealed::Unusable(e.to_string()))),
+					Ok(bytes) => break Some(Some(Revealed::Bytes(bytes))),
+					// Absent or unreachable: looked at again until the period ends, not only at
+					// the next block — a payload uploaded in the period's last block, after
+					// that block's look, was readable in time. Anything else is final.
+					Err(e) if e.is_missing() => {
+						if !newest(&client).await.is_ok_and(|newest| newest < before) {
+							break None;
+						}
+						tokio::time::sleep(REVEAL_RETRY).await;
+					},
+					Err(e) => break Some(Some(Revealed::Unusable(e.to_string()))),
 				}
 			},
 		};
@@ -469,6 +478,9 @@ fn spawn_look(
 
 /// The longest one existence check waits.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How soon a reveal look asks again for a payload that is not there yet.
+const REVEAL_RETRY: Duration = Duration::from_millis(250);
 
 #[cfg(test)]
 mod tests {
