@@ -252,9 +252,12 @@ impl Miner {
 	}
 
 	/// The wall-clock instant the inner loop of `window` must stop by: [`Self::commit_by`] less
-	/// the payload's measured build time.
+	/// the payload's measured build time and its slack ([`Margins::build_with_slack`]).
 	pub fn train_until(&self, window: Window) -> Option<Millis> {
-		Some(self.commit_by(window)?.saturating_sub(self.durations.build.ms()))
+		Some(
+			self.commit_by(window)?
+				.saturating_sub(self.margins.build_with_slack(self.durations.build.ms())),
+		)
 	}
 
 	fn train_if_ready(&mut self, number: Block, now: Millis) -> Option<MinerAction> {

@@ -46,9 +46,33 @@ fn trains_once_theta_is_held_with_the_planned_deadline() {
 	let stop_at = ts(19)
 		- (2_000 + crate::estimate::defaults::TRANSACTION_POOL_MS)
 		- Margins::default().commit_for(2_000)
-		- crate::estimate::defaults::BUILD_MS;
+		- Margins::default().build_with_slack(crate::estimate::defaults::BUILD_MS);
 	assert_eq!(actions, vec![MinerAction::Train { window: 1, stop_at }]);
 	assert_eq!(m.train_until(1), Some(stop_at));
+}
+
+#[test]
+fn builds_are_planned_longer_than_measured() {
+	let (mut m, _) = miner_at(13, Some(1));
+	assert_eq!(
+		m.on_training_done(1, trained(1_000, 1_000), ts(15)),
+		vec![MinerAction::Commit { window: 1 }]
+	);
+	assert!(m.on_commit_result(1, true, 500).is_empty());
+	m.on_theta(2, true, ts(15));
+	// A 1 s build is planned at 1.25 s before the commitment is due.
+	let stop_at = m.train_until(2).unwrap();
+	assert_eq!(stop_at, m.commit_by(2).unwrap() - 1_250);
+	// A step is planned at its measured 1 s: with 0.9 s left the window is sat out.
+	let a = m.on_finalized_block(20, ts(20), stop_at - 900);
+	let sat_out: Vec<_> = a.iter().filter(|a| matches!(a, MinerAction::SitOut { .. })).collect();
+	assert_eq!(
+		sat_out,
+		vec![&MinerAction::SitOut {
+			window: 2,
+			reason: SitOut::TooLittleTime { left_ms: 900, needed_ms: 1_000 }
+		}]
+	);
 }
 
 #[test]

@@ -61,7 +61,9 @@ impl InnerReport {
 /// When an inner loop stops starting steps.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StopWhen<'a> {
-	/// A step is only started when the previous step's duration still fits before this.
+	/// A step is only started when the longest step of this loop so far still fits before
+	/// this (the first step always starts): on a busy machine the next step can be as slow as
+	/// any before it, so the last one's duration would plan too little.
 	pub deadline: Option<Instant>,
 	/// No step is started once this is set (the operator stopped the peer).
 	pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
@@ -89,7 +91,6 @@ pub fn train_window(
 		ProgressStyle::with_template("{prefix} [{bar:30}] step {pos}/{len} {msg}")
 			.unwrap_or_else(|_| ProgressStyle::default_bar()),
 	);
-	let mut last_step = Duration::ZERO;
 	for h in 0..steps {
 		if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst)) {
 			report.stopped_early = true;
@@ -97,7 +98,7 @@ pub fn train_window(
 			break;
 		}
 		if let Some(deadline) = deadline
-			&& Instant::now() + last_step >= deadline
+			&& Instant::now().checked_add(report.longest_step).is_none_or(|end| end >= deadline)
 		{
 			report.stopped_early = true;
 			tracing::info!(
@@ -133,8 +134,7 @@ pub fn train_window(
 		}
 		report.steps += 1;
 		report.tokens += (tokens.elem_count() - batch) as u64;
-		last_step = t0.elapsed();
-		report.longest_step = report.longest_step.max(last_step);
+		report.longest_step = report.longest_step.max(t0.elapsed());
 		report.elapsed = start.elapsed();
 		progress.set_position(report.steps as u64);
 		progress
