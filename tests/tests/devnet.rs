@@ -233,7 +233,8 @@ fn notable_log_lines(dir: &Path) -> String {
 			})
 			.collect();
 		out.push_str(&format!("--- {} ({} notable lines)\n", log.display(), notable.len()));
-		for l in notable.iter().take(60) {
+		// The last lines: a failure is in the later windows, after the start-up warnings.
+		for l in &notable[notable.len().saturating_sub(60)..] {
 			out.push_str(l);
 			out.push('\n');
 		}

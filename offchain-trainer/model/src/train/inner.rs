@@ -62,11 +62,18 @@ impl InnerReport {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StopWhen<'a> {
 	/// A step is only started when the longest step of this loop so far still fits before
-	/// this (the first step always starts): on a busy machine the next step can be as slow as
-	/// any before it, so the last one's duration would plan too little.
+	/// this ([`step_fits`]; the first step starts unless this has passed): on a busy machine
+	/// the next step can be as slow as any before it, so the last one's duration would plan
+	/// too little.
 	pub deadline: Option<Instant>,
 	/// No step is started once this is set (the operator stopped the peer).
 	pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+/// Whether a step started at `now` and taking `longest` (the longest step of the loop so far)
+/// ends before `deadline`. A sum past what an `Instant` can hold does not fit.
+pub fn step_fits(now: Instant, longest: Duration, deadline: Instant) -> bool {
+	now.checked_add(longest).is_some_and(|end| end < deadline)
 }
 
 /// Runs the inner loop on `rows` (`steps × batch_size` rows of `seq_len + 1` tokens) starting at
@@ -98,7 +105,7 @@ pub fn train_window(
 			break;
 		}
 		if let Some(deadline) = deadline
-			&& Instant::now().checked_add(report.longest_step).is_none_or(|end| end >= deadline)
+			&& !step_fits(Instant::now(), report.longest_step, deadline)
 		{
 			report.stopped_early = true;
 			tracing::info!(
@@ -227,5 +234,16 @@ mod tests {
 		// The same flag, not set, lets the loop run.
 		let ran = run(&mut opt, false);
 		assert!(!ran.stopped_early && ran.steps == 4);
+	}
+
+	#[test]
+	fn a_step_fits_only_when_the_longest_one_ends_before_the_deadline() {
+		let now = Instant::now();
+		let deadline = now + Duration::from_secs(10);
+		assert!(step_fits(now, Duration::ZERO, deadline), "the first step starts in time");
+		assert!(step_fits(now, Duration::from_millis(9_999), deadline));
+		assert!(!step_fits(now, Duration::from_secs(10), deadline), "ending at it is too late");
+		assert!(!step_fits(deadline, Duration::ZERO, deadline), "a passed deadline starts nothing");
+		assert!(!step_fits(now, Duration::MAX, deadline), "an overflowing sum does not fit");
 	}
 }
