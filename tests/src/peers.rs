@@ -153,6 +153,25 @@ pub fn log_tail(dir: &Path, name: &str) -> String {
 	lines[lines.len().saturating_sub(60)..].join("\n")
 }
 
+/// `text` without ANSI escape sequences (`ESC [ … letter`: the text log format colours field
+/// names on a terminal), so log lines can be matched as plain text.
+pub fn strip_ansi(text: &str) -> String {
+	let mut out = String::with_capacity(text.len());
+	let mut chars = text.chars();
+	while let Some(c) = chars.next() {
+		if c == '\u{1b}' {
+			for e in chars.by_ref() {
+				if e.is_ascii_alphabetic() {
+					break;
+				}
+			}
+		} else {
+			out.push(c);
+		}
+	}
+	out
+}
+
 /// Every record of `name`'s report in `dir`.
 pub fn records(dir: &Path, name: &str) -> anyhow::Result<Vec<Record>> {
 	Ok(Report::read(&dir.join(format!("{name}.jsonl")))?)
@@ -172,4 +191,17 @@ pub fn theta_by_window(records: &[Record]) -> BTreeMap<u64, (String, Vec<String>
 		}
 	}
 	out
+}
+
+#[cfg(test)]
+mod tests {
+	use super::strip_ansi;
+
+	#[test]
+	fn colour_codes_are_removed_and_the_text_is_kept() {
+		let coloured =
+			"\u{1b}[2m2026\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m \u{1b}[3mwindow\u{1b}[0m=2 done";
+		assert_eq!(strip_ansi(coloured), "2026  INFO window=2 done");
+		assert_eq!(strip_ansi("plain — θ"), "plain — θ");
+	}
 }

@@ -225,7 +225,7 @@ fn notable_log_lines(dir: &Path) -> String {
 		let Ok(text) = std::fs::read_to_string(&log) else { continue };
 		let notable: Vec<String> = text
 			.lines()
-			.map(strip_ansi)
+			.map(tessera_e2e::peers::strip_ansi)
 			.filter(|l| {
 				["WARN", "ERROR", "sitting the window out", "refused", "too late", "missing"]
 					.iter()
@@ -242,74 +242,48 @@ fn notable_log_lines(dir: &Path) -> String {
 	out
 }
 
-/// `line` without ANSI escape sequences (`ESC [ ... letter`).
-fn strip_ansi(line: &str) -> String {
-	let mut out = String::with_capacity(line.len());
-	let mut chars = line.chars();
-	while let Some(c) = chars.next() {
-		if c == '\u{1b}' {
-			for c in chars.by_ref() {
-				if c.is_ascii_alphabetic() {
-					break;
-				}
-			}
-		} else {
-			out.push(c);
-		}
-	}
-	out
-}
-
 /// The devnet's output against the README: see the test below.
 fn holds_to_the_readme(
 	stdout: &str,
 	status: std::process::ExitStatus,
 	expected: &[(u64, f32, u64, String, String)],
 	expected_loss: &[f32],
-) -> Result<(), String> {
-	macro_rules! ensure {
-		($cond:expr, $($arg:tt)*) => {
-			let holds: bool = $cond;
-			if !holds {
-				return Err(format!($($arg)*));
-			}
-		};
-	}
-	ensure!(status.success(), "devnet failed: {status}");
+) -> anyhow::Result<()> {
+	anyhow::ensure!(status.success(), "devnet failed: {status}");
 	let rows = summary_rows(stdout);
-	ensure!(rows.len() == expected.len(), "one row per window");
+	anyhow::ensure!(rows.len() == expected.len(), "one row per window");
 	for (row, want) in rows.iter().zip(expected) {
 		let (w, loss, included, theta, scores) = row;
-		ensure!(*w == want.0, "window order");
-		ensure!(
+		anyhow::ensure!(*w == want.0, "window order");
+		anyhow::ensure!(
 			(*included, theta) == (want.2, &want.3),
 			"window {w}: {included} included, θ {theta}; the README says {} and {}",
 			want.2,
 			want.3
 		);
 		let spread = if *w == 1 { SPREAD_FIRST } else { SPREAD_LATER };
-		ensure!(
+		anyhow::ensure!(
 			(loss - want.1).abs() <= spread,
 			"window {w}: held-out {loss}, the README says {} (±{spread})",
 			want.1
 		);
 		// Three cells, each a score: none missing (`-`), none with a flag after it.
 		let cells: Vec<&str> = scores.split_whitespace().collect();
-		ensure!(
+		anyhow::ensure!(
 			cells.len() == 3
 				&& cells.iter().all(|c| c.parse::<f64>().is_ok_and(|s| (0.0..=1.0).contains(&s))),
 			"window {w}: every miner scored, nothing flagged: {row:?}"
 		);
 	}
 	let loss = loss_line(stdout);
-	ensure!(loss.len() == 2, "a held-out loss line");
-	ensure!(
+	anyhow::ensure!(loss.len() == 2, "a held-out loss line");
+	anyhow::ensure!(
 		(loss[0] - expected_loss[0]).abs() < 1e-3,
 		"the initial loss {} is the README's {}",
 		loss[0],
 		expected_loss[0]
 	);
-	ensure!(
+	anyhow::ensure!(
 		(loss[1] - expected_loss[1]).abs() <= SPREAD_LATER,
 		"final held-out {}, the README says {} (±{SPREAD_LATER})",
 		loss[1],

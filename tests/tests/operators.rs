@@ -414,21 +414,7 @@ async fn sigterm_stops_a_validator_with_nothing_submitted_half() -> anyhow::Resu
 	// The windows whose updates Dave has evaluated (`updates evaluated window=W …`; the text
 	// format may colour field names).
 	let evaluated = |log: &str| -> Vec<u64> {
-		let mut plain = String::with_capacity(log.len());
-		let mut chars = log.chars();
-		while let Some(c) = chars.next() {
-			if c == '\u{1b}' {
-				// An SGR sequence: ESC [ … m.
-				for e in chars.by_ref() {
-					if e == 'm' {
-						break;
-					}
-				}
-			} else {
-				plain.push(c);
-			}
-		}
-		plain
+		tessera_e2e::peers::strip_ansi(log)
 			.lines()
 			.filter_map(|l| l.split_once("updates evaluated").map(|(_, rest)| rest))
 			.filter_map(|rest| {
