@@ -211,8 +211,10 @@ fn loss_line(text: &str) -> Vec<f32> {
 		.unwrap_or_default()
 }
 
-/// What each peer's log says of windows it sat out, refusals, warnings and errors (ANSI
-/// colours removed): printed when the README test fails, so a CI log names the cause.
+/// What each peer's log says of windows it sat out, refusals, warnings and errors, with each
+/// miner's training timeline (start, early stop, end, commitment) and the node's block imports
+/// (ANSI colours removed): printed when the README test fails, so a CI log names the cause,
+/// down to a chain that slowed or a step that overran.
 fn notable_log_lines(dir: &Path) -> String {
 	let Ok(entries) = std::fs::read_dir(dir) else { return String::new() };
 	let mut logs: Vec<_> = entries
@@ -227,9 +229,21 @@ fn notable_log_lines(dir: &Path) -> String {
 			.lines()
 			.map(tessera_e2e::peers::strip_ansi)
 			.filter(|l| {
-				["WARN", "ERROR", "sitting the window out", "refused", "too late", "missing"]
-					.iter()
-					.any(|m| l.contains(m))
+				[
+					"WARN",
+					"ERROR",
+					"sitting the window out",
+					"refused",
+					"too late",
+					"missing",
+					"training window=",
+					"inner loop stops early",
+					"window trained",
+					"update committed",
+					"Imported #",
+				]
+				.iter()
+				.any(|m| l.contains(m))
 			})
 			.collect();
 		out.push_str(&format!("--- {} ({} notable lines)\n", log.display(), notable.len()));

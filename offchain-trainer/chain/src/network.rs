@@ -126,6 +126,19 @@ pub async fn previous_block_time(client: &Client) -> Result<Option<(u64, u64)>, 
 	Ok((at != 0).then_some((previous, at)))
 }
 
+/// The newest finalized block and its timestamp, when it has one (genesis has none). A peer
+/// asks after long work (training, evaluating): it followed no blocks meanwhile, and a chain
+/// that slowed down since its last block makes the old prediction of the coming blocks too
+/// early, which would drop a commitment or results that still have time.
+pub async fn newest_block_time(client: &Client) -> Result<Option<(u64, u64)>, ChainError> {
+	let newest = client.at_current_block().await.map_err(ChainError::query)?.block_number();
+	if newest == 0 {
+		return Ok(None);
+	}
+	let at = timestamp(client, newest).await?;
+	Ok((at != 0).then_some((newest, at)))
+}
+
 /// `who`'s storage location at block `number`, if registered.
 pub async fn peer_location(
 	client: &Client,

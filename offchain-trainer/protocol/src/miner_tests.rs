@@ -75,6 +75,40 @@ fn builds_are_planned_longer_than_measured() {
 	);
 }
 
+/// CI at a5f74cf: the chain slowed while the miners trained (the window's last block came about
+/// 37 s after its predicted time) and every miner dropped its commitment as too late, judged
+/// from a prediction made before training. The driver now tells the machine the newest block
+/// once training ends; the machine then commits while the window is still open, and without
+/// that block it still sits out (which is what happened).
+#[test]
+fn a_chain_that_slowed_during_training_still_gets_the_commitment() {
+	// Training ends 1 s after the last block of window 1 (19) was predicted to come.
+	let now = ts(19) + 1_000;
+	let (mut stale, _) = miner_at(13, Some(1));
+	assert_eq!(
+		stale.on_training_done(1, trained(1_000, 100), now),
+		vec![MinerAction::SitOut {
+			window: 1,
+			reason: SitOut::CommitTooLate { late_by_ms: 1_200 }
+		}]
+	);
+	// The chain is only at block 16, which came 8 s late: block 19 is still ahead.
+	let (mut told, _) = miner_at(13, Some(1));
+	told.observe_block(16, ts(16) + 8_000);
+	assert!(told.clock().expected_at(19).is_some_and(|t| t > now));
+	assert_eq!(
+		told.on_training_done(1, trained(1_000, 100), now),
+		vec![MinerAction::Commit { window: 1 }]
+	);
+	// Once the window's last block is finalized, nothing is sent, whatever the prediction.
+	let (mut closed, _) = miner_at(13, Some(1));
+	closed.observe_block(19, ts(19) + 8_000);
+	assert!(matches!(
+		closed.on_training_done(1, trained(1_000, 100), now)[..],
+		[MinerAction::SitOut { window: 1, reason: SitOut::CommitTooLate { .. } }]
+	));
+}
+
 #[test]
 fn nothing_is_trained_in_window_zero() {
 	let (_, actions) = miner_at(5, Some(0));

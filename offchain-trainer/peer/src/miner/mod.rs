@@ -351,6 +351,11 @@ impl Miner {
 					build_ms: built.as_ref().and_then(|b| b.build_time).map(ms),
 				};
 				self.built = built;
+				if let Some((number, timestamp)) = crate::wallclock::newest_block(client).await
+					&& let Some(machine) = self.machine.as_mut()
+				{
+					machine.observe_block(number, timestamp);
+				}
 				self.machine(|m| m.on_training_done(window, trained, now_ms()))
 			},
 			MinerAction::Commit { window } => match self.built.take() {
