@@ -126,10 +126,10 @@ pub async fn previous_block_time(client: &Client) -> Result<Option<(u64, u64)>, 
 	Ok((at != 0).then_some((previous, at)))
 }
 
-/// The newest finalized block and its timestamp, when it has one (genesis has none). A peer
-/// asks after long work (training, evaluating): it followed no blocks meanwhile, and a chain
-/// that slowed down since its last block makes the old prediction of the coming blocks too
-/// early, which would drop a commitment or results that still have time.
+/// The newest finalized block and its timestamp, when it has one (genesis has none). A miner
+/// asks when training ends: it followed no blocks meanwhile, and a chain that slowed down since
+/// its last block makes the old prediction of the coming blocks too early, which would drop a
+/// commitment that still has time.
 pub async fn newest_block_time(client: &Client) -> Result<Option<(u64, u64)>, ChainError> {
 	let newest = client.at_current_block().await.map_err(ChainError::query)?.block_number();
 	if newest == 0 {

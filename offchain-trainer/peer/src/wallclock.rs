@@ -22,11 +22,11 @@ pub fn ms(d: Duration) -> u64 {
 	u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The newest finalized block and its timestamp, asked for after long work (training,
-/// evaluating) that followed no blocks: a machine told it judges whether a transaction still
-/// has time from where the chain is, not from a prediction made before the chain slowed down
-/// (which would drop a commitment or results whose window is still open). `None` when the node
-/// does not answer (logged): the prediction then stands.
+/// The newest finalized block and its timestamp, asked for by a miner when training (which
+/// followed no blocks) ends: its machine then judges whether the commitment still has time from
+/// where the chain is, not from a prediction made before the chain slowed down (which would drop
+/// a commitment whose window is still open). `None` when the node does not answer (logged): the
+/// prediction then stands.
 pub async fn newest_block(client: &tessera_chain::Client) -> Option<(u64, Millis)> {
 	match tessera_chain::network::newest_block_time(client).await {
 		Ok(newest) => newest,

@@ -507,11 +507,6 @@ impl Validator {
 				let started = Instant::now();
 				let ready = self.begin_scoring(window)?;
 				let elapsed = ms(started.elapsed());
-				if let Some((number, timestamp)) = crate::wallclock::newest_block(client).await
-					&& let Some(machine) = self.machine.as_mut()
-				{
-					machine.observe_block(number, timestamp);
-				}
 				self.machine(|m| {
 					if ready {
 						m.on_evaluated(window, elapsed, now_ms())
