@@ -271,6 +271,24 @@ impl Miner {
 		self.machine.as_mut().map(event).unwrap_or_default()
 	}
 
+	/// Tells the machine the newest finalized block once training (which followed no blocks)
+	/// ends: whether the commitment still has time is then judged from where the chain is, not
+	/// from a prediction made before the chain slowed down. Without an answer from the node
+	/// (logged) the prediction stands.
+	async fn observe_newest_block(&mut self, client: &Client) {
+		match chain::network::newest_block_time(client).await {
+			Ok(Some((number, timestamp))) => {
+				if let Some(machine) = self.machine.as_mut() {
+					machine.observe_block(number, timestamp);
+				}
+			},
+			Ok(None) => {},
+			Err(e) => {
+				tracing::warn!(error = %e, "newest block not known: deadlines from the prediction")
+			},
+		}
+	}
+
 	/// Registers (or moves the storage location) if needed; the open window.
 	async fn ensure_registered(&mut self, client: &Client) -> Result<u64, MinerError> {
 		let (window, _) = crate::registration::ensure::<MinerError>(
@@ -351,11 +369,7 @@ impl Miner {
 					build_ms: built.as_ref().and_then(|b| b.build_time).map(ms),
 				};
 				self.built = built;
-				if let Some((number, timestamp)) = crate::wallclock::newest_block(client).await
-					&& let Some(machine) = self.machine.as_mut()
-				{
-					machine.observe_block(number, timestamp);
-				}
+				self.observe_newest_block(client).await;
 				self.machine(|m| m.on_training_done(window, trained, now_ms()))
 			},
 			MinerAction::Commit { window } => match self.built.take() {
