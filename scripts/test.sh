@@ -46,6 +46,14 @@ fi
 step "tests"
 cargo nextest run --locked --workspace --no-fail-fast
 
+# The codec's advantage over the PyTorch reference (bench/reference), measured side by side in one
+# run, held to the floors in bench/guard.toml: ratios, not absolute times, so a loaded machine
+# moves both sides (issue 23 item 6; docs/PERFORMANCE.md, "Regression guard").
+step "bench regression guard: the codec against PyTorch (bench/guard.toml)"
+torch_python=$(bash scripts/fetch-torch.sh)
+"$CARGO_TARGET_DIR/debug/offchain-trainer" bench --codec-only --runs 9 --python "$torch_python" \
+	--json "$CARGO_TARGET_DIR/bench-guard.json" --guard bench/guard.toml
+
 step "GPU kernels compile with NVRTC (no GPU needed; the GPU tests themselves need one)"
 nvrtc_lib=$(bash scripts/fetch-nvrtc.sh)
 LD_LIBRARY_PATH="$nvrtc_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" TESSERA_REQUIRE_NVRTC=1 \

@@ -273,6 +273,10 @@ def main():
         peers.append([encode(*compress(e, d, g, k, beta)) for e, d, g in zip(es, ds, geoms)])
     theta = [torch.randn(math.prod(s), device=device) * 0.02 for s in shapes]
     out["aggregate_s"] = median_time(runs, device, lambda: aggregate(theta, peers, geoms, spec["lr"]))
+    if spec.get("codec_only", False):
+        json.dump(out, sys.stdout)
+        print()
+        return
 
     # The inner step: AdamW on the model, tokens/s.
     m = spec["model"]

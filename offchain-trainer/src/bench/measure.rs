@@ -49,6 +49,10 @@ pub struct BenchSpec {
 	pub beta: f32,
 	/// The model's tensor shapes, in model order.
 	pub shapes: Vec<Vec<usize>>,
+	/// Measure the codec's figures only (compress, bytes, the outer step), not the model's:
+	/// what the regression guard compares (`bench/guard.toml`).
+	#[serde(default)]
+	pub codec_only: bool,
 }
 
 /// The figures of one implementation; `None` where it was not measured.
@@ -191,12 +195,17 @@ pub fn measure(spec: &BenchSpec) -> Result<Figures, MeasureError> {
 	};
 	if spec.device == "cpu" {
 		let mut figures = codec_cpu(spec)?;
-		model_figures(spec, &Device::Cpu, &mut figures)?;
+		if !spec.codec_only {
+			model_figures(spec, &Device::Cpu, &mut figures)?;
+		}
 		return Ok(figures);
 	}
 	// On a GPU the codec's rows need only the GPU codec; the model's rows need candle's CUDA
 	// backend too, and are left out (with the reason) without it.
 	let mut figures = codec_gpu(spec)?;
+	if spec.codec_only {
+		return Ok(figures);
+	}
 	match device {
 		Ok(device) => model_figures(spec, &device, &mut figures)?,
 		Err(e) => figures.notes.push(format!("model rows not measured: {e}")),
@@ -443,6 +452,7 @@ mod tests {
 			k: 64,
 			beta: 0.95,
 			shapes,
+			codec_only: false,
 		};
 		let f = measure(&spec).unwrap();
 		for (name, v) in f.named() {
@@ -453,5 +463,13 @@ mod tests {
 		// 112 B of packed 12-bit positions (small tensors' chunks are smaller still).
 		let bytes = f.bytes_per_chunk.unwrap();
 		assert!(bytes > 10.0 && bytes < 90.0, "{bytes} B per chunk");
+
+		// The guard's run: the codec's figures, the model's left out.
+		let codec = measure(&BenchSpec { codec_only: true, ..spec }).unwrap();
+		assert_eq!(codec.bytes_per_chunk, f.bytes_per_chunk);
+		for (name, v) in codec.named() {
+			let model_row = matches!(name, "tokens_per_s" | "matmul_gflops" | "gauntlet_s");
+			assert_eq!(v.is_none(), model_row, "{name}: {v:?}");
+		}
 	}
 }

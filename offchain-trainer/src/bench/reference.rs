@@ -148,6 +148,7 @@ mod tests {
 			k: 64,
 			beta: 0.95,
 			shapes: vec![vec![4]],
+			codec_only: false,
 		};
 		let err = run_reference("/nonexistent/python3", &script, &spec, None).unwrap_err();
 		assert!(matches!(err, ReferenceError::Spawn { .. }), "{err}");

@@ -1,8 +1,10 @@
 //! The table `offchain-trainer bench` prints: each figure, ours beside the reference's, the
 //! ratio read the way the target is written ("× faster", "× the bytes"), and the target
-//! (DESIGN.md §8).
+//! (DESIGN.md §8); and the same run as JSON (`--json`), with each figure's advantage over the
+//! reference, which the regression guard (`guard.rs`) compares.
 
-use super::measure::Figures;
+use super::measure::{BenchSpec, Figures};
+use serde::Serialize;
 use std::fmt::Write;
 
 /// How a figure compares.
@@ -23,6 +25,83 @@ struct Row {
 	theirs: Option<f64>,
 	better: Better,
 	target: &'static str,
+}
+
+/// Which way each figure of [`Figures::named`] is better.
+fn direction(figure: &str) -> Option<Better> {
+	Some(match figure {
+		"compress_gbps_one" | "compress_gbps_all" | "tokens_per_s" | "matmul_gflops" => {
+			Better::Higher
+		},
+		"bytes_per_chunk" => Better::Smaller,
+		"aggregate_s" | "gauntlet_s" => Better::Faster,
+		_ => return None,
+	})
+}
+
+/// How many times better ours is than the reference on `figure` (above 1: ours is better):
+/// ours / theirs for a rate, theirs / ours for a time or a size. `None` where either side is
+/// missing or not positive, or the figure is unknown.
+pub fn advantage(figure: &str, ours: Option<f64>, theirs: Option<f64>) -> Option<f64> {
+	let (o, t) = (ours?, theirs?);
+	if !(o.is_finite() && t.is_finite() && o > 0.0 && t > 0.0) {
+		return None;
+	}
+	Some(match direction(figure)? {
+		Better::Higher => o / t,
+		Better::Smaller | Better::Faster => t / o,
+	})
+}
+
+/// One figure of a run, as the JSON has it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FigureJson {
+	/// The figure's name (`Figures`' field).
+	pub figure: &'static str,
+	/// Ours.
+	pub ours: Option<f64>,
+	/// The reference's.
+	pub reference: Option<f64>,
+	/// How many times better ours is ([`advantage`]).
+	pub advantage: Option<f64>,
+}
+
+/// A whole `offchain-trainer bench` run, as `--json` writes it.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunJson<'a> {
+	/// The table's title (model, device, threads, profile).
+	pub title: &'a str,
+	/// The reference's column title (`PyTorch 2.15.0`), or `reference` when it did not run.
+	pub reference: &'a str,
+	/// What was measured.
+	pub spec: &'a BenchSpec,
+	/// Every figure, in table order.
+	pub figures: Vec<FigureJson>,
+	/// Why figures are missing, ours and the reference's.
+	pub notes: Vec<String>,
+}
+
+/// The run as JSON.
+pub fn json<'a>(
+	title: &'a str,
+	reference: &'a str,
+	spec: &'a BenchSpec,
+	ours: &Figures,
+	theirs: &Figures,
+) -> RunJson<'a> {
+	let figures = ours
+		.named()
+		.into_iter()
+		.zip(theirs.named())
+		.map(|((figure, o), (_, t))| FigureJson {
+			figure,
+			ours: o,
+			reference: t,
+			advantage: advantage(figure, o, t),
+		})
+		.collect();
+	let notes = ours.notes.iter().chain(&theirs.notes).cloned().collect();
+	RunJson { title, reference, spec, figures, notes }
 }
 
 fn cell(v: Option<f64>, unit: &str) -> String {
@@ -158,5 +237,57 @@ mod tests {
 		assert!(t.contains("4.00× slower"), "{t}");
 		let tokens = t.lines().find(|l| l.starts_with("inner step")).unwrap();
 		assert!(tokens.contains("—") && tokens.contains("1000 tok/s"), "{tokens}");
+	}
+
+	#[test]
+	fn the_advantage_is_above_one_where_ours_is_better_whichever_way_a_figure_reads() {
+		assert_eq!(advantage("compress_gbps_one", Some(1.0), Some(0.25)), Some(4.0));
+		assert_eq!(advantage("bytes_per_chunk", Some(80.0), Some(160.0)), Some(2.0));
+		assert_eq!(advantage("aggregate_s", Some(0.1), Some(0.4)), Some(4.0));
+		assert_eq!(advantage("gauntlet_s", Some(2.0), Some(0.5)), Some(0.25));
+		assert_eq!(advantage("tokens_per_s", Some(250.0), Some(1000.0)), Some(0.25));
+		assert_eq!(advantage("aggregate_s", None, Some(0.4)), None);
+		assert_eq!(advantage("aggregate_s", Some(0.0), Some(0.4)), None);
+		assert_eq!(advantage("aggregate_s", Some(f64::NAN), Some(0.4)), None);
+		assert_eq!(advantage("no_such_figure", Some(1.0), Some(1.0)), None);
+		// Every figure the bench measures has a direction.
+		for (name, _) in Figures::default().named() {
+			assert!(direction(name).is_some(), "{name}");
+		}
+	}
+
+	#[test]
+	fn the_json_carries_every_figure_with_its_advantage() {
+		let spec = BenchSpec {
+			model: tessera_model::ModelConfig::load("tiny").unwrap(),
+			device: "cpu".into(),
+			threads: 2,
+			runs: 1,
+			peers: 2,
+			batch: 1,
+			eval_sequences: 1,
+			eval_batch: 1,
+			lr: 0.7,
+			k: 64,
+			beta: 0.95,
+			shapes: vec![vec![4]],
+			codec_only: true,
+		};
+		let ours = Figures { compress_gbps_one: Some(1.0), ..Figures::default() };
+		let theirs = Figures {
+			compress_gbps_one: Some(0.5),
+			notes: vec!["no model rows".into()],
+			..Figures::default()
+		};
+		let run = json("t", "PyTorch 2.15.0", &spec, &ours, &theirs);
+		let value = serde_json::to_value(&run).unwrap();
+		assert_eq!(value["reference"], "PyTorch 2.15.0");
+		assert_eq!(value["spec"]["codec_only"], true);
+		let figures = value["figures"].as_array().unwrap();
+		assert_eq!(figures.len(), 7);
+		assert_eq!(figures[0]["figure"], "compress_gbps_one");
+		assert_eq!(figures[0]["advantage"], 2.0);
+		assert!(figures[1]["advantage"].is_null());
+		assert_eq!(value["notes"][0], "no model rows");
 	}
 }

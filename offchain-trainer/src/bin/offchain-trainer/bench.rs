@@ -1,6 +1,7 @@
 //! `offchain-trainer bench`: ours beside the PyTorch reference, one table.
 
-use std::path::PathBuf;
+use anyhow::Context as _;
+use std::path::{Path, PathBuf};
 
 /// Options of `offchain-trainer bench`.
 #[derive(Debug, clap::Args)]
@@ -38,12 +39,23 @@ pub(crate) struct BenchArgs {
 	/// Keep the spec given to the reference at this path (to rerun it alone).
 	#[arg(long)]
 	keep_spec: Option<PathBuf>,
+	/// Measure the codec's figures only (compress, payload bytes, the outer step), on both
+	/// sides: what `--guard` holds, in a fraction of the time.
+	#[arg(long)]
+	codec_only: bool,
+	/// Also write the run (spec, every figure on both sides, each advantage) as JSON here.
+	#[arg(long)]
+	json: Option<PathBuf>,
+	/// Hold the codec's advantages over the reference to the floors in this file (e.g.
+	/// bench/guard.toml); fail when one falls below its floor or is not measured.
+	#[arg(long)]
+	guard: Option<PathBuf>,
 }
 
 /// `offchain-trainer bench`: ours, then the reference, then the table.
 pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
 	use tessera_model::{Llama, ModelConfig};
-	use tessera_trainer::bench::{measure, reference, report};
+	use tessera_trainer::bench::{guard, measure, reference, report};
 	let model = ModelConfig::load(&args.model)?;
 	anyhow::ensure!(args.runs >= 1, "--runs must be at least 1");
 	anyhow::ensure!(args.peers >= 1, "--peers must be at least 1");
@@ -52,6 +64,8 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
 		.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 		.max(1);
 	let shapes = Llama::shapes(&model);
+	// A bad guard file is refused before a minute of measuring.
+	let guard = args.guard.as_deref().map(guard::Guard::load).transpose()?;
 	let spec = measure::BenchSpec {
 		model: model.clone(),
 		device: args.device.clone(),
@@ -65,6 +79,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
 		k: 64,
 		beta: 0.95,
 		shapes,
+		codec_only: args.codec_only,
 	};
 	let profile = if cfg!(debug_assertions) {
 		"dev profile (codec and candle at opt-level 3)"
@@ -108,5 +123,28 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
 		args.runs
 	);
 	print!("{}", report::table(&title, &column, &ours, &theirs, threads, args.peers));
+	if let Some(path) = &args.json {
+		let run = report::json(&title, &column, &spec, &ours, &theirs);
+		let text = serde_json::to_string_pretty(&run).context("the run as JSON")?;
+		std::fs::write(path, text + "\n")
+			.with_context(|| format!("cannot write {}", path.display()))?;
+		eprintln!("run written as JSON to {}", path.display());
+	}
+	if let Some(guard) = guard {
+		let verdicts = guard.check(&ours, &theirs);
+		println!(
+			"regression guard ({}):",
+			args.guard.as_deref().unwrap_or(Path::new("")).display()
+		);
+		for v in &verdicts {
+			println!("  {v}");
+		}
+		let failed = verdicts.iter().filter(|v| !v.passed()).count();
+		anyhow::ensure!(
+			failed == 0,
+			"{failed} of {} guarded figures fell below their floor or were not measured",
+			verdicts.len()
+		);
+	}
 	Ok(())
 }
