@@ -65,6 +65,21 @@ async fn devnet_runs_the_whole_network_and_shows_it_learning() -> anyhow::Result
 			"{name} trained {share} % of the time: {utilisation}"
 		);
 	}
+	// Each process's peak memory, miners against the state they must hold (issue 23 item 5).
+	let memory = stdout
+		.lines()
+		.find_map(|l| l.strip_prefix("peak memory (resident, per process): "))
+		.unwrap_or_else(|| panic!("no memory line:\n{stdout}"));
+	for name in ["node", "dave", "alice", "bob", "charlie"] {
+		let mb: f64 = memory
+			.split(", ")
+			.find_map(|c| c.strip_prefix(&format!("{name} ")))
+			.and_then(|c| c.split(" MB").next())
+			.and_then(|c| c.parse().ok())
+			.unwrap_or_else(|| panic!("no peak for {name}: {memory}"));
+		assert!(mb > 1.0 && mb < 20_000.0, "{name}: {mb} MB: {memory}");
+	}
+	assert!(memory.contains("alice ") && memory.contains("× the "), "{memory}");
 	let png = std::fs::read(dir.path().join("devnet.png"))?;
 	assert_eq!(&png[1..4], b"PNG");
 	for name in ["alice", "bob", "charlie", "dave"] {

@@ -328,7 +328,12 @@ async fn sigterm_stops_a_miner_with_nothing_committed_half() -> anyhow::Result<(
 	// No half-written file anywhere the miner writes.
 	for entry in walk(dir.path())? {
 		let name = entry.to_string_lossy().to_string();
-		assert!(!name.contains("partial") && !name.ends_with(".tmp"), "left behind: {name}");
+		// A `.partial` file, or safetensors' temporary `.tmp…` one of a write cut short.
+		let file = entry.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+		assert!(
+			!name.contains("partial") && !name.ends_with(".tmp") && !file.starts_with(".tmp"),
+			"left behind: {name}"
+		);
 	}
 	Ok(())
 }
@@ -470,7 +475,12 @@ async fn sigterm_stops_a_validator_with_nothing_submitted_half() -> anyhow::Resu
 	anyhow::ensure!(checkpoints.is_dir(), "{} was never written", checkpoints.display());
 	for entry in walk(&checkpoints)? {
 		let name = entry.to_string_lossy().to_string();
-		assert!(!name.contains("partial") && !name.ends_with(".tmp"), "left behind: {name}");
+		// A `.partial` file, or safetensors' temporary `.tmp…` one of a write cut short.
+		let file = entry.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+		assert!(
+			!name.contains("partial") && !name.ends_with(".tmp") && !file.starts_with(".tmp"),
+			"left behind: {name}"
+		);
 	}
 	Ok(())
 }

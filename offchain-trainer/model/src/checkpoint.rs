@@ -3,7 +3,7 @@
 //! produced θ, and θ's hash. A checkpoint whose θ does not hash to its recorded value is corrupt
 //! and refused; [`load_latest`] then falls back to the previous one.
 
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use safetensors::{Dtype, SafeTensors};
 use std::{
 	collections::HashMap,
 	path::{Path, PathBuf},
@@ -96,46 +96,116 @@ pub struct ModelLayout<'a> {
 	pub shapes: &'a [Vec<usize>],
 }
 
-fn le_bytes(values: &[f32]) -> Vec<u8> {
-	values.iter().flat_map(|v| v.to_le_bytes()).collect()
+/// A checkpoint's contents, borrowed from the peer's own state: what [`encode`] and [`save`]
+/// write. Saving copies nothing: each tensor's bytes go from the peer's buffers to the file
+/// (issue 23 item 5: a miner's 337 MB `small` checkpoint no longer passes through two more
+/// copies of itself on the way to disk).
+#[derive(Clone, Copy, Debug)]
+pub struct CheckpointRef<'a> {
+	/// θ is the result of this window's outer step (θ_{window+1}).
+	pub window: u64,
+	/// The parameters, per tensor, in model order.
+	pub theta: &'a [Vec<f32>],
+	/// The miner's optimizer state, when saved.
+	pub optimizer: Option<&'a OptimizerState>,
+	/// The miner's error-feedback buffers, when saved.
+	pub error_feedback: Option<&'a [Vec<f32>]>,
 }
 
-/// Serialises `checkpoint` for `layout`.
-pub fn encode(
-	checkpoint: &Checkpoint,
-	layout: ModelLayout<'_>,
-) -> Result<Vec<u8>, CheckpointError> {
-	let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-	let mut push = |group: &str, values: &[Vec<f32>]| {
-		for ((name, shape), v) in layout.names.iter().zip(layout.shapes).zip(values) {
-			buffers.push((format!("{group}/{name}"), shape.clone(), le_bytes(v)));
+impl Checkpoint {
+	/// The checkpoint, borrowed, for [`encode`] and [`save`].
+	pub fn borrowed(&self) -> CheckpointRef<'_> {
+		CheckpointRef {
+			window: self.window,
+			theta: &self.theta,
+			optimizer: self.optimizer.as_ref(),
+			error_feedback: self.error_feedback.as_deref(),
 		}
+	}
+}
+
+/// One f32 tensor as safetensors writes it: its little-endian bytes, borrowed where the
+/// machine is little-endian (every target we build for), copied otherwise.
+struct F32Tensor<'a> {
+	shape: &'a [usize],
+	values: &'a [f32],
+}
+
+impl safetensors::View for F32Tensor<'_> {
+	fn dtype(&self) -> Dtype {
+		Dtype::F32
+	}
+
+	fn shape(&self) -> &[usize] {
+		self.shape
+	}
+
+	fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+		if cfg!(target_endian = "little") {
+			std::borrow::Cow::Borrowed(bytemuck::cast_slice(self.values))
+		} else {
+			std::borrow::Cow::Owned(self.values.iter().flat_map(|v| v.to_le_bytes()).collect())
+		}
+	}
+
+	fn data_len(&self) -> usize {
+		std::mem::size_of_val(self.values)
+	}
+}
+
+/// Every tensor of `checkpoint` under its name, each checked against `layout`, and the
+/// metadata.
+#[allow(clippy::type_complexity)]
+fn parts<'a>(
+	checkpoint: CheckpointRef<'a>,
+	layout: ModelLayout<'a>,
+) -> Result<(Vec<(String, F32Tensor<'a>)>, HashMap<String, String>), CheckpointError> {
+	let mut tensors = Vec::new();
+	let mut push = |group: &str, values: &'a [Vec<f32>]| -> Result<(), CheckpointError> {
+		if values.len() != layout.names.len() {
+			return Err(CheckpointError::Tensor {
+				name: group.into(),
+				message: format!("{} tensors, the model has {}", values.len(), layout.names.len()),
+			});
+		}
+		for ((name, shape), v) in layout.names.iter().zip(layout.shapes).zip(values) {
+			let name = format!("{group}/{name}");
+			if v.len() != shape.iter().product::<usize>() {
+				return Err(CheckpointError::Tensor {
+					message: format!("{} values for shape {shape:?}", v.len()),
+					name,
+				});
+			}
+			tensors.push((name, F32Tensor { shape, values: v }));
+		}
+		Ok(())
 	};
-	push("theta", &checkpoint.theta);
-	if let Some(opt) = &checkpoint.optimizer {
-		push("adam_m", &opt.m);
-		push("adam_v", &opt.v);
+	push("theta", checkpoint.theta)?;
+	if let Some(opt) = checkpoint.optimizer {
+		push("adam_m", &opt.m)?;
+		push("adam_v", &opt.v)?;
 	}
-	if let Some(ef) = &checkpoint.error_feedback {
-		push("error_feedback", ef);
+	if let Some(ef) = checkpoint.error_feedback {
+		push("error_feedback", ef)?;
 	}
-	let views = buffers
-		.iter()
-		.map(|(name, shape, bytes)| {
-			TensorView::new(Dtype::F32, shape.clone(), bytes)
-				.map(|view| (name.clone(), view))
-				.map_err(|e| CheckpointError::Tensor { name: name.clone(), message: e.to_string() })
-		})
-		.collect::<Result<Vec<_>, _>>()?;
 	let mut metadata = HashMap::new();
 	metadata.insert("format".to_string(), FORMAT.to_string());
 	metadata.insert("model".to_string(), layout.model.to_string());
 	metadata.insert("window".to_string(), checkpoint.window.to_string());
-	metadata.insert("theta_hash".to_string(), hex::encode(theta_hash(&checkpoint.theta)));
-	if let Some(opt) = &checkpoint.optimizer {
+	metadata.insert("theta_hash".to_string(), hex::encode(theta_hash(checkpoint.theta)));
+	if let Some(opt) = checkpoint.optimizer {
 		metadata.insert("adam_steps".to_string(), opt.steps.to_string());
 	}
-	safetensors::serialize(views, Some(metadata))
+	Ok((tensors, metadata))
+}
+
+/// Serialises `checkpoint` for `layout` into memory (a validator's published θ; tests).
+pub fn encode(
+	checkpoint: CheckpointRef<'_>,
+	layout: ModelLayout<'_>,
+) -> Result<Vec<u8>, CheckpointError> {
+	let (tensors, metadata) = parts(checkpoint, layout)?;
+	safetensors::serialize(tensors, Some(metadata))
 		.map_err(|e| CheckpointError::Malformed(e.to_string()))
 }
 
@@ -222,22 +292,29 @@ pub fn path_for(dir: &Path, window: u64) -> PathBuf {
 
 /// Writes `checkpoint` into `dir` and keeps only the newest `keep` checkpoints there.
 ///
-/// Crash- and disk-full-safe: the bytes go to a temporary file that is flushed to disk
-/// (`fsync`) before it is renamed into place, and the directory is flushed after the rename. On
-/// any failure the temporary file is removed and nothing else changes, so the previous
-/// checkpoint stays the newest.
+/// Crash- and disk-full-safe: the bytes are streamed from the peer's buffers into a temporary
+/// file (safetensors' own, renamed to `.partial` when whole), which is flushed to disk (`fsync`)
+/// before it is renamed into place, and the directory is flushed after the rename. On any
+/// failure the temporary files are removed and nothing else changes, so the previous checkpoint
+/// stays the newest.
 pub fn save(
 	dir: &Path,
-	checkpoint: &Checkpoint,
+	checkpoint: CheckpointRef<'_>,
 	layout: ModelLayout<'_>,
 	keep: usize,
 ) -> Result<PathBuf, CheckpointError> {
 	let io = |path: &Path, source| CheckpointError::Io { path: path.display().to_string(), source };
 	std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-	let bytes = encode(checkpoint, layout)?;
+	let (tensors, metadata) = parts(checkpoint, layout)?;
 	let path = path_for(dir, checkpoint.window);
 	let tmp = path.with_extension("partial");
-	let written = write_synced(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, &path));
+	let written = safetensors::serialize_to_file(tensors, Some(metadata), &tmp)
+		.map_err(|e| match e {
+			safetensors::SafeTensorError::IoError(e) => e,
+			other => std::io::Error::other(other.to_string()),
+		})
+		.and_then(|()| std::fs::File::open(&tmp)?.sync_all())
+		.and_then(|()| std::fs::rename(&tmp, &path));
 	if let Err(e) = written {
 		if let Err(rm) = std::fs::remove_file(&tmp)
 			&& rm.kind() != std::io::ErrorKind::NotFound
@@ -257,12 +334,26 @@ pub fn save(
 	Ok(path)
 }
 
-/// Writes `bytes` to a new file at `path` and flushes it to disk.
-fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-	use std::io::Write;
-	let mut file = std::fs::File::create(path)?;
-	file.write_all(bytes)?;
-	file.sync_all()
+/// Removes what an interrupted [`save`] left in `dir` (a process killed mid-write): its
+/// `.partial` file and safetensors' temporary `.tmp*` files. Returns how many went; a failure
+/// to list or remove is logged, never fatal.
+pub fn remove_leftovers(dir: &Path) -> usize {
+	let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+	let mut removed = 0;
+	for entry in entries.filter_map(Result::ok) {
+		let name = entry.file_name();
+		let Some(name) = name.to_str() else { continue };
+		if !(name.starts_with(".tmp") || name.ends_with(".partial")) {
+			continue;
+		}
+		match std::fs::remove_file(entry.path()) {
+			Ok(()) => removed += 1,
+			Err(e) => {
+				tracing::warn!(path = %entry.path().display(), error = %e, "cannot remove an interrupted checkpoint write")
+			},
+		}
+	}
+	removed
 }
 
 /// Checkpoints in `dir`, oldest first.
@@ -337,9 +428,9 @@ mod tests {
 		let layout = ModelLayout { model: "tiny", names: &names, shapes: &shapes };
 		for with_state in [false, true] {
 			let ck = checkpoint(5, 0.25, with_state);
-			assert_eq!(decode(&encode(&ck, layout).unwrap(), layout).unwrap(), ck);
+			assert_eq!(decode(&encode(ck.borrowed(), layout).unwrap(), layout).unwrap(), ck);
 		}
-		let bytes = encode(&checkpoint(5, 0.0, false), layout).unwrap();
+		let bytes = encode(checkpoint(5, 0.0, false).borrowed(), layout).unwrap();
 		let other = ModelLayout { model: "small", ..layout };
 		assert!(matches!(decode(&bytes, other), Err(CheckpointError::WrongModel { .. })));
 		assert!(matches!(
@@ -348,14 +439,48 @@ mod tests {
 		));
 	}
 
+	/// The file `save` streams from the peer's buffers holds what `encode` builds in memory,
+	/// and a checkpoint that does not fit the layout is refused before anything is
+	/// written.
+	#[test]
+	fn saving_streams_what_encoding_holds_and_refuses_a_misfit() {
+		let (names, shapes) = layout_parts();
+		let layout = ModelLayout { model: "tiny", names: &names, shapes: &shapes };
+		let dir = tempfile::tempdir().unwrap();
+		let ck = checkpoint(7, 0.5, true);
+		let path = save(dir.path(), ck.borrowed(), layout, 2).unwrap();
+		// The same contents and size (the metadata's order in the header is a hash map's).
+		let file = std::fs::read(&path).unwrap();
+		assert_eq!(file.len(), encode(ck.borrowed(), layout).unwrap().len());
+		assert_eq!(decode(&file, layout).unwrap(), ck);
+
+		let mut short = checkpoint(8, 0.5, true);
+		short.theta[1].pop();
+		let err = encode(short.borrowed(), layout).unwrap_err();
+		assert!(
+			matches!(&err, CheckpointError::Tensor { name, .. } if name == "theta/final_norm"),
+			"{err}"
+		);
+		let mut missing = checkpoint(8, 0.5, true);
+		missing.error_feedback.as_mut().unwrap().pop();
+		let err = save(dir.path(), missing.borrowed(), layout, 2).unwrap_err();
+		assert!(
+			matches!(&err, CheckpointError::Tensor { name, .. } if name == "error_feedback"),
+			"{err}"
+		);
+		let files: Vec<_> =
+			std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+		assert_eq!(files, vec![std::ffi::OsString::from("000000000007.safetensors")]);
+	}
+
 	#[test]
 	fn a_corrupt_newest_checkpoint_falls_back_to_the_previous_one() {
 		let (names, shapes) = layout_parts();
 		let layout = ModelLayout { model: "tiny", names: &names, shapes: &shapes };
 		let dir = tempfile::tempdir().unwrap();
 		assert_eq!(load_latest(dir.path(), layout).unwrap(), None);
-		save(dir.path(), &checkpoint(3, 0.0, true), layout, 2).unwrap();
-		let newest = save(dir.path(), &checkpoint(4, 1.0, true), layout, 2).unwrap();
+		save(dir.path(), checkpoint(3, 0.0, true).borrowed(), layout, 2).unwrap();
+		let newest = save(dir.path(), checkpoint(4, 1.0, true).borrowed(), layout, 2).unwrap();
 		assert_eq!(load_latest(dir.path(), layout).unwrap().unwrap().window, 4);
 
 		// Change one of θ's values in the file (5.5 occurs only in θ's embed tensor).
@@ -368,8 +493,25 @@ mod tests {
 		assert_eq!(load_latest(dir.path(), layout).unwrap().unwrap().window, 3);
 
 		// Only the newest `keep` files stay.
-		save(dir.path(), &checkpoint(5, 2.0, false), layout, 2).unwrap();
+		save(dir.path(), checkpoint(5, 2.0, false).borrowed(), layout, 2).unwrap();
 		assert!(!path_for(dir.path(), 3).exists());
+	}
+
+	#[test]
+	fn what_an_interrupted_write_left_is_removed_and_nothing_else() {
+		let (names, shapes) = layout_parts();
+		let layout = ModelLayout { model: "tiny", names: &names, shapes: &shapes };
+		let dir = tempfile::tempdir().unwrap();
+		let kept = save(dir.path(), checkpoint(3, 0.0, true).borrowed(), layout, 2).unwrap();
+		std::fs::write(dir.path().join("000000000004.partial"), b"half").unwrap();
+		std::fs::write(dir.path().join(".tmpAbC123"), b"half").unwrap();
+		std::fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
+		assert_eq!(remove_leftovers(dir.path()), 2);
+		let mut left: Vec<_> =
+			std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+		left.sort();
+		assert_eq!(left, vec![kept, dir.path().join("notes.txt")]);
+		assert_eq!(remove_leftovers(&dir.path().join("absent")), 0);
 	}
 
 	/// Issue 17 item 11: a write that fails part-way (here at the file-size limit, as on a full
@@ -385,7 +527,7 @@ mod tests {
 			return save_at_the_size_limit(Path::new(&dir), layout);
 		}
 		let dir = tempfile::tempdir().unwrap();
-		save(dir.path(), &checkpoint(3, 0.0, true), layout, 2).unwrap();
+		save(dir.path(), checkpoint(3, 0.0, true).borrowed(), layout, 2).unwrap();
 		let status = std::process::Command::new(std::env::current_exe().unwrap())
 			.args([
 				"--exact",
@@ -422,7 +564,7 @@ mod tests {
 			signal(Signal::SIGXFSZ, SigHandler::SigIgn).unwrap();
 		}
 		setrlimit(Resource::RLIMIT_FSIZE, size / 2, size / 2).unwrap();
-		let failed = save(dir, &checkpoint(4, 1.0, true), layout, 2);
+		let failed = save(dir, checkpoint(4, 1.0, true).borrowed(), layout, 2);
 		assert!(matches!(failed, Err(CheckpointError::Io { .. })), "{failed:?}");
 		std::fs::write(dir.join("child-ran"), b"").unwrap();
 	}

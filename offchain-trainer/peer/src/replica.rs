@@ -245,7 +245,8 @@ impl Replica {
 		Ok(self.model.mean_loss(rows, batch)? as f32)
 	}
 
-	/// The replica's state as a checkpoint.
+	/// The replica's state as a checkpoint (a copy: θ and, for a miner, its AdamW moments and
+	/// error feedback), for the background writer; `None` before any outer step.
 	pub fn checkpoint(&self) -> Result<Option<Checkpoint>, ReplicaError> {
 		let Some(window) = self.applied else { return Ok(None) };
 		let to_vecs = |t: &Tensor| -> Result<Vec<f32>, ReplicaError> {

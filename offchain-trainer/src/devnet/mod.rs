@@ -7,6 +7,7 @@
 
 pub mod display;
 pub mod history;
+pub mod memory;
 pub mod node;
 pub mod plot;
 pub mod s3;
@@ -111,6 +112,8 @@ struct Running {
 	info: PeerInfo,
 	child: Child,
 	log: PathBuf,
+	/// Its peak resident set, last read while it ran (once a second, until it exits).
+	peak_rss: Option<u64>,
 }
 
 /// Keys for the adversaries, in order.
@@ -188,6 +191,13 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome, DevnetError> {
 		.map_err(io("writing processes.json"))?;
 
 	let result = watch(&options, &mut running, node.rpc_url()).await;
+	// Each process's peak memory: the node's now, the peers' as last read while they ran (a
+	// peer stops by itself after the last window).
+	let mut peaks = vec![("node".to_string(), false, memory::peak_rss_bytes(node.pid()))];
+	peaks.extend(running.iter().map(|r| {
+		let now = r.child.id().and_then(memory::peak_rss_bytes);
+		(r.info.name.clone(), !r.info.validator, now.or(r.peak_rss))
+	}));
 	// Every peer is asked to stop first, then all are waited for together (each stops
 	// cleanly: a miner may still upload a payload it committed).
 	let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -210,6 +220,10 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome, DevnetError> {
 	let window_seconds = 10.0 * options.block_time_ms as f64 / 1e3;
 	table.push('\n');
 	table.push_str(&display::utilisation(&windows, &miners, window_seconds));
+	table.push('\n');
+	let state_bytes = tessera_model::ModelConfig::load(&options.model)
+		.map_or(0, |m| memory::miner_state_bytes(&m));
+	table.push_str(&memory::line(&peaks, state_bytes));
 	table.push('\n');
 	let plot = dir.join("devnet.png");
 	if let Err(e) = plot::draw(&plot, &windows) {
@@ -306,6 +320,7 @@ fn spawn_peer(
 		},
 		child,
 		log,
+		peak_rss: None,
 	})
 }
 
@@ -351,6 +366,10 @@ async fn watch(
 		for (r, d) in running.iter_mut().zip(done.iter_mut()) {
 			if *d {
 				continue;
+			}
+			// The peak so far, read while the process still has its /proc entry.
+			if let Some(peak) = r.child.id().and_then(memory::peak_rss_bytes) {
+				r.peak_rss = Some(peak);
 			}
 			if let Ok(Some(status)) = r.child.try_wait() {
 				if !status.success() {

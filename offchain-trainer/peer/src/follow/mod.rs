@@ -20,6 +20,7 @@
 //!   driver ([`Follower::take_published`]), which uploads it and records it on chain.
 
 mod resync;
+pub mod writer;
 
 use crate::replica::{Replica, ReplicaError};
 use crate::report::{Record, Report};
@@ -153,6 +154,8 @@ pub struct Follower {
 	machine: Option<protocol::Follower>,
 	/// Checkpoints for the validator's driver to publish.
 	published: Vec<Published>,
+	/// Writes the own checkpoints in the background.
+	writer: writer::CheckpointWriter,
 }
 
 impl Follower {
@@ -167,6 +170,14 @@ impl Follower {
 	) -> Result<Self, FollowError> {
 		let held_out =
 			shard.held_out_rows(replica.model().config().seq_len + 1, options.eval_rows.max(1))?;
+		let leftovers = checkpoint::remove_leftovers(&options.checkpoint_dir);
+		if leftovers > 0 {
+			tracing::info!(
+				dir = %options.checkpoint_dir.display(),
+				files = leftovers,
+				"removed what an interrupted checkpoint write left"
+			);
+		}
 		if let Some(ck) =
 			checkpoint::load_latest(&options.checkpoint_dir, replica.checkpoint_layout())?
 		{
@@ -186,7 +197,13 @@ impl Follower {
 				cause: "start".into(),
 			});
 		}
+		let writer = writer::CheckpointWriter::new(
+			options.checkpoint_dir.clone(),
+			options.checkpoint_keep,
+			writer::OwnedLayout::of(replica.checkpoint_layout()),
+		);
 		Ok(Self {
+			writer,
 			replica,
 			options,
 			held_out,
@@ -197,6 +214,11 @@ impl Follower {
 			machine: None,
 			published: Vec::new(),
 		})
+	}
+
+	/// Waits for the checkpoint being written in the background, if one is.
+	pub fn finish_checkpoint_writes(&mut self) {
+		self.writer.finish();
 	}
 
 	/// Checkpoints of θ due for publishing since the last call (validators).
@@ -558,13 +580,13 @@ impl Follower {
 			&& self.replica.applied() == Some(window)
 			&& self.replica.is_intact()
 		{
-			let ck = checkpoint::Checkpoint {
+			let ck = checkpoint::CheckpointRef {
 				window,
-				theta: self.replica.theta().to_vec(),
+				theta: self.replica.theta(),
 				optimizer: None,
 				error_feedback: None,
 			};
-			let bytes = checkpoint::encode(&ck, self.replica.checkpoint_layout())?;
+			let bytes = checkpoint::encode(ck, self.replica.checkpoint_layout())?;
 			self.published.push(Published { window, theta_hash: self.replica.theta_hash(), bytes });
 		}
 		let every = self.options.checkpoint_every;
@@ -575,22 +597,16 @@ impl Follower {
 			tracing::error!(window, "θ no longer hashes to what was applied: no checkpoint of it");
 			return Ok(());
 		}
-		if let Some(ck) = self.replica.checkpoint()? {
-			let saved = checkpoint::save(
-				&self.options.checkpoint_dir,
-				&ck,
-				self.replica.checkpoint_layout(),
-				self.options.checkpoint_keep,
-			);
-			match saved {
-				Ok(path) => tracing::debug!(window, path = %path.display(), "checkpoint written"),
-				// A full disk must not stop the peer: the previous checkpoint stays the newest.
-				Err(e) => tracing::error!(
-					window,
-					error = %e,
-					"checkpoint not written; the previous one stays the newest"
-				),
-			}
+		// A snapshot, written in the background: the outer step and the next window's training
+		// do not wait for the disk.
+		match self.replica.checkpoint() {
+			Ok(Some(ck)) => self.writer.write(ck),
+			Ok(None) => {},
+			Err(e) => tracing::error!(
+				window,
+				error = %e,
+				"checkpoint not written; the previous one stays the newest"
+			),
 		}
 		Ok(())
 	}

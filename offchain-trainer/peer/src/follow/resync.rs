@@ -193,6 +193,8 @@ impl Follower {
 	) -> Result<bool, FollowError> {
 		let Wanted { below, at_least, network_only, cause } = wanted;
 		tracing::warn!(window, ?below, ?at_least, network_only, %cause, "loading θ from a checkpoint");
+		// The directory is read (and written) here: the background write finishes first.
+		self.writer.finish();
 		let fits = |w: u64| below.is_none_or(|b| w < b) && at_least.is_none_or(|a| w >= a);
 		let network = chain::network::checkpoints(client, n).await?;
 		let mut candidates: Vec<Candidate> = Vec::new();
@@ -366,7 +368,7 @@ impl Follower {
 	fn keep_locally(&self, ck: &checkpoint::Checkpoint) {
 		let saved = checkpoint::save(
 			&self.options.checkpoint_dir,
-			ck,
+			ck.borrowed(),
 			self.replica.checkpoint_layout(),
 			self.options.checkpoint_keep,
 		);
@@ -485,7 +487,7 @@ mod tests {
 			optimizer: Some(OptimizerState { steps: 9, m: theta(0.1), v: theta(0.2) }),
 			error_feedback: Some(theta(0.3)),
 		};
-		let bytes = checkpoint::encode(&good, layout).unwrap();
+		let bytes = checkpoint::encode(good.borrowed(), layout).unwrap();
 		let hash = tessera_codec::hash::theta_hash(&good.theta);
 
 		let ck = verify_network_checkpoint(&bytes, layout, 6, &hash).unwrap();
@@ -514,7 +516,7 @@ mod tests {
 		let (names, shapes) = parts();
 		let layout = ModelLayout { model: "tiny", names: &names, shapes: &shapes };
 		let ck = Checkpoint { window: 1, theta: theta(0.0), optimizer: None, error_feedback: None };
-		let bytes = checkpoint::encode(&ck, layout).unwrap();
+		let bytes = checkpoint::encode(ck.borrowed(), layout).unwrap();
 		assert!(bytes.len() <= checkpoint_cap(&shapes));
 		assert!(checkpoint_cap(&shapes) < bytes.len() + 70_000);
 	}

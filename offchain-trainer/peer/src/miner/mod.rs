@@ -510,6 +510,8 @@ impl Miner {
 		}
 		self.corrupted = true;
 		self.follower.replica.inject_fault();
+		// Every file, the one being written included.
+		self.follower.finish_checkpoint_writes();
 		behaviour::corrupt_files(&self.options.follow.checkpoint_dir);
 		tracing::warn!(
 			window = at,
