@@ -51,7 +51,7 @@ cargo nextest run --locked --workspace --no-fail-fast
 # moves both sides (issue 23 item 6; docs/PERFORMANCE.md, "Regression guard").
 step "bench regression guard: the codec against PyTorch (bench/guard.toml)"
 torch_python=$(bash scripts/fetch-torch.sh)
-"$CARGO_TARGET_DIR/debug/offchain-trainer" bench --codec-only --runs 9 --python "$torch_python" \
+"$CARGO_TARGET_DIR/debug/offchain-trainer" bench --codec-only --threads 2 --runs 9 --python "$torch_python" \
 	--json "$CARGO_TARGET_DIR/bench-guard.json" --guard bench/guard.toml
 
 step "GPU kernels compile with NVRTC (no GPU needed; the GPU tests themselves need one)"

@@ -2,7 +2,8 @@
 //! reference (ours against PyTorch's, measured side by side in one run: ratios, not absolute
 //! times, which move with a shared machine's load) held to a floor, `baseline × (1 −
 //! tolerance)`. The baselines and tolerances are checked in (`bench/guard.toml`, each with the
-//! run it comes from); `offchain-trainer bench --guard FILE` fails when a figure falls below its
+//! run it comes from, and the conditions they were measured under); `offchain-trainer bench
+//! --guard FILE` refuses a run under other conditions and fails when a figure falls below its
 //! floor or was not measured on both sides.
 
 use super::measure::Figures;
@@ -30,10 +31,24 @@ impl Guarded {
 	}
 }
 
-/// The guard file: every guarded figure.
+/// What the baselines were measured on: a run under other conditions is not comparable.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Conditions {
+	/// The model preset.
+	pub model: String,
+	/// `cpu` or `cuda`.
+	pub device: String,
+	/// Threads of the multi-threaded figures.
+	pub threads: usize,
+}
+
+/// The guard file: its conditions and every guarded figure.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Guard {
+	/// What the baselines were measured on.
+	pub conditions: Conditions,
 	/// The figures, `[[figure]]` tables in the file.
 	#[serde(rename = "figure")]
 	pub figures: Vec<Guarded>,
@@ -102,6 +117,19 @@ impl Guard {
 		let text = std::fs::read_to_string(path)
 			.map_err(|source| GuardError::Read { path: path.display().to_string(), source })?;
 		Self::parse(&text, &path.display().to_string())
+	}
+
+	/// Why a run of `model` on `device` with `threads` cannot be held to this guard, if it
+	/// cannot: its baselines were measured under other conditions.
+	pub fn mismatch(&self, model: &str, device: &str, threads: usize) -> Option<String> {
+		let c = &self.conditions;
+		(c.model != model || c.device != device || c.threads != threads).then(|| {
+			format!(
+				"the guard's baselines are for model {} on {} with {} threads; this run is model \
+				 {model} on {device} with {threads} threads (--model, --device, --threads)",
+				c.model, c.device, c.threads
+			)
+		})
 	}
 
 	/// Holds `ours` against `theirs`: one verdict per guarded figure, in the file's order.
@@ -182,6 +210,11 @@ mod tests {
 	use super::*;
 
 	const GUARD: &str = r#"
+[conditions]
+model = "small"
+device = "cpu"
+threads = 2
+
 [[figure]]
 figure = "compress_gbps_one"
 baseline = 3.0
@@ -236,24 +269,44 @@ tolerance = 0.02
 			let err = Guard::parse(text, "g.toml").unwrap_err().to_string();
 			assert!(err.contains(why), "{err} (wanted {why})");
 		};
-		refused("", "missing field `figure`");
-		refused("figure = []", "guards no figure");
+		const CONDITIONS: &str = "[conditions]\nmodel = \"small\"\ndevice = \"cpu\"\nthreads = 2\n";
+		refused("", "missing field `conditions`");
+		refused(CONDITIONS, "missing field `figure`");
+		refused(&format!("figure = []\n{CONDITIONS}"), "guards no figure");
 		// TOML writes the values as given (`nan`, `-0.1`).
-		let one = |name: &str, baseline: &str, tolerance: &str| {
+		let fig = |name: &str, baseline: &str, tolerance: &str| {
 			format!(
 				"[[figure]]\nfigure = \"{name}\"\nbaseline = {baseline}\ntolerance = {tolerance}\n"
 			)
+		};
+		let one = |name: &str, baseline: &str, tolerance: &str| {
+			format!("{CONDITIONS}{}", fig(name, baseline, tolerance))
 		};
 		refused(&one("tokens_per_s", "1.0", "0.1"), "not a guarded figure");
 		refused(&one("aggregate_s", "0.0", "0.1"), "baseline must be positive");
 		refused(&one("aggregate_s", "nan", "0.1"), "baseline must be positive");
 		refused(&one("aggregate_s", "2.0", "1.0"), "tolerance");
 		refused(&one("aggregate_s", "2.0", "-0.1"), "tolerance");
-		refused(
-			&format!("{}{}", one("aggregate_s", "2.0", "0.1"), one("aggregate_s", "2.0", "0.1")),
-			"twice",
-		);
+		let twice =
+			format!("{}{}", one("aggregate_s", "2.0", "0.1"), fig("aggregate_s", "2.0", "0.1"));
+		refused(&twice, "twice");
 		refused(&format!("{}extra = 1\n", one("aggregate_s", "2.0", "0.1")), "unknown field");
+		refused(
+			&one("aggregate_s", "2.0", "0.1").replace("threads = 2", "threads = two"),
+			"threads",
+		);
+	}
+
+	#[test]
+	fn a_run_under_other_conditions_than_the_baselines_is_refused() {
+		let guard = Guard::parse(GUARD, "g.toml").unwrap();
+		assert_eq!(guard.mismatch("small", "cpu", 2), None);
+		for (model, device, threads) in
+			[("tiny", "cpu", 2), ("small", "cuda", 2), ("small", "cpu", 16)]
+		{
+			let why = guard.mismatch(model, device, threads).unwrap();
+			assert!(why.contains("model small on cpu with 2 threads"), "{why}");
+		}
 	}
 
 	/// The checked-in guard is valid and guards every codec figure.

@@ -1,6 +1,7 @@
 //! Each devnet process's peak memory (issue 23 item 5): its peak resident set (`VmHWM` in
-//! `/proc/PID/status`, Linux), read once a second while it runs, and the line the summary
-//! shows beside what a miner's state must hold. On a system without procfs the line says so.
+//! `/proc/PID/status`, Linux), read once a second while it runs (the last second before a peer
+//! exits can be missed), and the line the summary shows beside what a miner's state must hold.
+//! On a system without procfs the line says so.
 
 use tessera_model::ModelConfig;
 
@@ -21,7 +22,8 @@ fn parse_vm_hwm(status: &str) -> Option<u64> {
 /// The bytes a miner's state must hold for `model` (f32): θ, the model's own parameters
 /// (θ_w, trained on), AdamW's two moments, the error-feedback buffers and the gradients, six
 /// copies of the parameters. Activations come on top (a few tens of MB for the `small` model
-/// at the devnet's batch of 4 × 128 tokens).
+/// at the devnet's batch of 4 × 128 tokens), and so, while a checkpoint is written in the
+/// background, does its snapshot (θ, the moments and the error feedback: four more copies).
 pub fn miner_state_bytes(model: &ModelConfig) -> u64 {
 	6 * 4 * model.parameter_count() as u64
 }

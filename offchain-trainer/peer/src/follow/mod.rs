@@ -598,7 +598,9 @@ impl Follower {
 			return Ok(());
 		}
 		// A snapshot, written in the background: the outer step and the next window's training
-		// do not wait for the disk.
+		// do not wait for the disk. The write before it (a window ago) has finished first, so
+		// one snapshot at most is held.
+		self.writer.finish();
 		match self.replica.checkpoint() {
 			Ok(Some(ck)) => self.writer.write(ck),
 			Ok(None) => {},

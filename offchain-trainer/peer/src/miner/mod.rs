@@ -227,26 +227,49 @@ impl Session for Miner {
 		self.follower.resume();
 		let mut blocks =
 			client.stream_blocks().await.map_err(|e| ChainError::Blocks(e.to_string()))?;
+		let watch = self.follower.watch().clone();
+		// The newest finalized block and its timing, once one has come.
+		let mut newest: Option<(u64, Timing)> = None;
 		loop {
 			// A stop is taken between blocks once no committed payload waits for its upload.
 			let idle = self.payload.is_none();
-			let Some(next) = crate::shutdown::unless_stopped(idle, blocks.next()).await else {
-				tracing::info!("stopping: no committed payload waits for its upload");
-				return Ok(());
+			// The next block, or — after one — the moment a window's payloads are all read:
+			// the outer step and the next window's training need not wait for the next block.
+			let next = tokio::select! {
+				next = crate::shutdown::unless_stopped(idle, blocks.next()) => Some(next),
+				() = watch.all_read_signalled(), if newest.is_some() => None,
 			};
-			let Some(block) = next else { break };
-			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
-			let n = block.number();
-			self.blocks += 1;
-			// The governed timing may change when a window opens.
-			let timing = self.timing.at(&client, n).await?;
-			if let Some(machine) = self.machine.as_mut() {
-				machine.set_timing(timing);
-			}
-			let timestamp = chain::network::timestamp(&client, n).await?;
-			let actions = self.machine(|m| m.on_finalized_block(n, timestamp, now_ms()));
-			self.execute(&client, n, actions).await?;
-			self.late_upload_if_due(n, &timing);
+			let (n, timing) = match (next, newest) {
+				(Some(next), _) => {
+					let Some(next) = next else {
+						tracing::info!("stopping: no committed payload waits for its upload");
+						return Ok(());
+					};
+					let Some(block) = next else { break };
+					let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
+					let n = block.number();
+					self.blocks += 1;
+					// The governed timing may change when a window opens.
+					let timing = self.timing.at(&client, n).await?;
+					if let Some(machine) = self.machine.as_mut() {
+						machine.set_timing(timing);
+					}
+					let timestamp = chain::network::timestamp(&client, n).await?;
+					let actions = self.machine(|m| m.on_finalized_block(n, timestamp, now_ms()));
+					self.execute(&client, n, actions).await?;
+					self.late_upload_if_due(n, &timing);
+					newest = Some((n, timing));
+					(n, timing)
+				},
+				(None, Some((n, timing))) => {
+					tracing::debug!(
+						block = n,
+						"payloads all read: catching up before the next block"
+					);
+					(n, timing)
+				},
+				(None, None) => continue,
+			};
 			self.follower.catch_up(&client, n, &timing).await?;
 			self.stage_fault();
 			if self.options.until_window.is_some_and(|u| self.follower.is_confirmed(u)) {

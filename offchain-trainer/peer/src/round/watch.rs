@@ -51,6 +51,8 @@ struct Observations {
 	complete: BTreeSet<u64>,
 	/// Windows whose every watched payload was read (or found unusable) in time.
 	all_read: BTreeSet<u64>,
+	/// The committers whose payloads each window's reveal period watches (once known).
+	reveal_watched: BTreeMap<u64, BTreeSet<[u8; 32]>>,
 	late: BTreeMap<u64, BTreeSet<[u8; 32]>>,
 	/// Looks running now: one per window, committer and kind.
 	in_flight: BTreeSet<(u64, [u8; 32], Look)>,
@@ -70,9 +72,10 @@ enum Look {
 	Late,
 }
 
-/// A handle on the watcher's observations (cheap to clone).
+/// A handle on the watcher's observations (cheap to clone), and the signal that a window's
+/// payloads were all read.
 #[derive(Clone, Debug, Default)]
-pub struct Watch(Arc<Mutex<Observations>>);
+pub struct Watch(Arc<Mutex<Observations>>, Arc<tokio::sync::Notify>);
 
 impl Watch {
 	fn with<R>(&self, f: impl FnOnce(&mut Observations) -> R) -> R {
@@ -165,10 +168,36 @@ impl Watch {
 		});
 	}
 
+	/// Records a payload read (or found unusable) in its reveal period; the window is all read
+	/// at once when that was the last watched one (not at the watcher's next block), and a
+	/// waiting miner is woken ([`Watch::all_read_signalled`]).
 	fn record_revealed(&self, window: u64, account: [u8; 32], got: Revealed) {
-		self.with(|o| {
-			o.revealed.entry(window).or_default().insert(account, got);
+		let all_read = self.with(|o| {
+			let revealed = o.revealed.entry(window).or_default();
+			revealed.insert(account, got);
+			let now_all = o.reveal_watched.get(&window).is_some_and(|watched| {
+				!watched.is_empty() && watched.iter().all(|a| revealed.contains_key(a))
+			});
+			now_all && !o.all_read.contains(&window)
 		});
+		if all_read {
+			self.mark_all_read(window);
+		}
+	}
+
+	/// The committers whose payloads `window`'s reveal period watches (told in time); all read
+	/// at once when every one was recorded already.
+	fn set_reveal_watched(&self, window: u64, accounts: BTreeSet<[u8; 32]>) {
+		let all_read = self.with(|o| {
+			let revealed = o.revealed.get(&window);
+			let now_all = !accounts.is_empty()
+				&& accounts.iter().all(|a| revealed.is_some_and(|r| r.contains_key(a)));
+			o.reveal_watched.insert(window, accounts);
+			now_all && !o.all_read.contains(&window)
+		});
+		if all_read {
+			self.mark_all_read(window);
+		}
 	}
 
 	fn mark_complete(&self, window: u64) {
@@ -180,6 +209,14 @@ impl Watch {
 			o.complete.insert(window);
 			o.all_read.insert(window)
 		});
+		self.1.notify_one();
+	}
+
+	/// Returns once a window's payloads have all been read since the last return (at once when
+	/// that happened while nobody waited): a miner steps then rather than at the next block
+	/// (issue 23 item 4). A wake with nothing new is harmless: the follower checks.
+	pub async fn all_read_signalled(&self) {
+		self.1.notified().await;
 	}
 
 	/// Claims the look `(window, account, look)`; false when one is already running.
@@ -221,6 +258,7 @@ impl Watch {
 			o.revealed.retain(|w, _| *w >= below);
 			o.complete.retain(|w| *w >= below);
 			o.all_read.retain(|w| *w >= below);
+			o.reveal_watched.retain(|w, _| *w >= below);
 			o.late.retain(|w, _| *w >= below);
 			o.settling.retain(|(w, _)| *w >= below);
 		});
@@ -358,6 +396,9 @@ async fn observe(
 			// Each pending payload is fetched by a task of its own, recorded if it arrived in
 			// time; the observation is complete once the last reveal block is watched in time.
 			let in_time = newest(client).await? < reveal_end;
+			if in_time {
+				watch.set_reveal_watched(prev, commitments.iter().map(|c| c.account).collect());
+			}
 			for c in commitments.iter().filter(|c| !revealed.contains(&c.account)) {
 				spawn_look(config, watch, client, Look::Reveal, prev, c.clone(), reveal_end);
 			}
@@ -541,6 +582,30 @@ mod tests {
 		assert!(watch.is_all_read(W + 1) && watch.revealed(W + 1).is_some());
 		watch.prune(W + 2);
 		assert!(!watch.is_all_read(W + 1));
+	}
+
+	/// Issue 23 item 4: the window is all read the moment its last watched payload is recorded,
+	/// not at the watcher's next block, and a miner waiting for that is woken (also when it
+	/// was busy at that moment); an unwatched or partly read window is not.
+	#[tokio::test]
+	async fn the_last_payload_read_marks_the_window_and_wakes_the_miner() {
+		let watch = Watch::default();
+		let bytes = || Revealed::Bytes(Bytes::from_static(b"payload"));
+		// Not watched yet (the set is not known): nothing is all read.
+		watch.record_revealed(W, HONEST, bytes());
+		assert!(!watch.is_all_read(W));
+		watch.set_reveal_watched(W + 1, [HONEST, SILENT].into());
+		watch.record_revealed(W + 1, HONEST, bytes());
+		assert!(!watch.is_all_read(W + 1), "one of two read");
+		watch.record_revealed(W + 1, SILENT, Revealed::Unusable("not the committed bytes".into()));
+		assert!(watch.is_all_read(W + 1) && watch.revealed(W + 1).is_some());
+		// The signal was given while nobody waited: the next wait returns at once.
+		tokio::time::timeout(Duration::from_secs(1), watch.all_read_signalled())
+			.await
+			.expect("the signal is kept for a miner that was busy");
+		// And no second signal without a new window all read.
+		let again = tokio::time::timeout(Duration::from_millis(50), watch.all_read_signalled());
+		assert!(again.await.is_err());
 	}
 
 	/// A look whose fetch ended in time and that is being recorded is waited for, so the

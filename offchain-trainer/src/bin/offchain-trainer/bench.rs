@@ -64,8 +64,11 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
 		.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 		.max(1);
 	let shapes = Llama::shapes(&model);
-	// A bad guard file is refused before a minute of measuring.
+	// A bad guard file, or one for other conditions, is refused before a minute of measuring.
 	let guard = args.guard.as_deref().map(guard::Guard::load).transpose()?;
+	if let Some(why) = guard.as_ref().and_then(|g| g.mismatch(&model.name, &args.device, threads)) {
+		anyhow::bail!("{why}");
+	}
 	let spec = measure::BenchSpec {
 		model: model.clone(),
 		device: args.device.clone(),
@@ -108,7 +111,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
 			},
 			Err(e) => {
 				eprintln!(
-					"reference not measured: {e}\n  (PyTorch for it: python3 -m venv ~/.cache/tessera/torch-venv && ~/.cache/tessera/torch-venv/bin/pip install torch, then --python ~/.cache/tessera/torch-venv/bin/python)"
+					"reference not measured: {e}\n  (PyTorch for it: --python \"$(bash scripts/fetch-torch.sh)\", which installs the pinned version)"
 				);
 				(measure::Figures::default(), "reference".to_string())
 			},
