@@ -183,12 +183,14 @@ impl Verdict {
 impl std::fmt::Display for Verdict {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
 		let g = &self.guarded;
-		let bounds = format!(
-			"floor {:.2}× = baseline {:.2}× less {:.0} %",
-			g.floor(),
-			g.baseline,
-			g.tolerance * 100.0
-		);
+		let percent = g.tolerance * 100.0;
+		let percent = if (percent - percent.round()).abs() < 1e-9 {
+			format!("{percent:.0}")
+		} else {
+			format!("{percent:.1}")
+		};
+		let bounds =
+			format!("floor {:.3}× = baseline {:.2}× less {percent} %", g.floor(), g.baseline);
 		match self.outcome {
 			Outcome::Held(a) => {
 				write!(f, "held      {:<18} {a:.2}× the reference ({bounds})", g.figure)
