@@ -431,6 +431,26 @@ fn codec_gpu(_spec: &BenchSpec) -> Result<Figures, MeasureError> {
 	))
 }
 
+/// A minimal spec for the bench's unit tests: the tiny model's settings on a 4-value tensor.
+#[cfg(test)]
+pub(crate) fn test_spec() -> BenchSpec {
+	BenchSpec {
+		model: ModelConfig::load("tiny").unwrap(),
+		device: "cpu".into(),
+		threads: 1,
+		runs: 1,
+		peers: 1,
+		batch: 1,
+		eval_sequences: 1,
+		eval_batch: 1,
+		lr: 0.7,
+		k: 64,
+		beta: 0.95,
+		shapes: vec![vec![4]],
+		codec_only: false,
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;

@@ -134,22 +134,7 @@ mod tests {
 		let spec_dir = tempfile::tempdir().unwrap();
 		let script = spec_dir.path().join("ref.py");
 		std::fs::write(&script, "print('{}')").unwrap();
-		let model = tessera_model::ModelConfig::load("tiny").unwrap();
-		let spec = BenchSpec {
-			model,
-			device: "cpu".into(),
-			threads: 1,
-			runs: 1,
-			peers: 1,
-			batch: 1,
-			eval_sequences: 1,
-			eval_batch: 1,
-			lr: 0.7,
-			k: 64,
-			beta: 0.95,
-			shapes: vec![vec![4]],
-			codec_only: false,
-		};
+		let spec = crate::bench::measure::test_spec();
 		let err = run_reference("/nonexistent/python3", &script, &spec, None).unwrap_err();
 		assert!(matches!(err, ReferenceError::Spawn { .. }), "{err}");
 		let err =

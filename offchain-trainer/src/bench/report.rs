@@ -258,21 +258,7 @@ mod tests {
 
 	#[test]
 	fn the_json_carries_every_figure_with_its_advantage() {
-		let spec = BenchSpec {
-			model: tessera_model::ModelConfig::load("tiny").unwrap(),
-			device: "cpu".into(),
-			threads: 2,
-			runs: 1,
-			peers: 2,
-			batch: 1,
-			eval_sequences: 1,
-			eval_batch: 1,
-			lr: 0.7,
-			k: 64,
-			beta: 0.95,
-			shapes: vec![vec![4]],
-			codec_only: true,
-		};
+		let spec = BenchSpec { codec_only: true, ..crate::bench::measure::test_spec() };
 		let ours = Figures { compress_gbps_one: Some(1.0), ..Figures::default() };
 		let theirs = Figures {
 			compress_gbps_one: Some(0.5),
