@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Runs on a GPU machine, from a checkout with the bundle of scripts/gpu-bundle.sh in .gpu/: the
 # codec's GPU tests (outer step bit-identical to the CPU, same top-k, exact error feedback, bad
-# input refused), then `offchain-trainer bench --device cuda` beside the PyTorch reference on
-# the same GPU for the small model and a 1B-parameter one, then the GPU's copy bandwidth (what
+# input refused) and the model's (a GPU miner's update formed from its trained parameters on the
+# device matches the CPU's; the outer step on the model bit-identical), then `offchain-trainer
+# bench --device cuda` beside the PyTorch reference on the same GPU for the small model and a
+# 1B-parameter one, then the GPU's copy bandwidth (what
 # "compress GB/s ≥ 50% of HBM" is read against). Nothing is downloaded: the CUDA libraries are
 # those of the machine's PyTorch (its nvidia-* wheels), the driver is the machine's.
 #
 #   bash scripts/gpu-check.sh         # logs under $OUT (default ./gpu-out), one file per step
 #
-# Each step has its own time limit (seconds; together under 9 minutes, so one device call of 10
+# Each step has its own time limit (seconds; together 8.5 minutes, so one device call of 10
 # holds them all) and a failed step does not stop the next; the exit status is that of the GPU
 # tests.
 set -uo pipefail
@@ -19,7 +21,7 @@ python=${TESSERA_PYTHON:-python3}
 mkdir -p "$out"
 [ -f .gpu/offchain-trainer.xz ] || { echo "gpu-check: no .gpu/ bundle: run scripts/gpu-bundle.sh and carry .gpu" >&2; exit 2; }
 bin=$(mktemp -d)
-for name in offchain-trainer codec-tests; do
+for name in offchain-trainer codec-tests model-tests; do
 	xz -dc ".gpu/$name.xz" >"$bin/$name" && chmod +x "$bin/$name"
 done
 
@@ -56,9 +58,11 @@ step() {
 
 step 01-codec-gpu-tests.txt 60 "$bin/codec-tests" --include-ignored cuda::
 tests=$?
-step 02-bench-small.txt 150 "$bin/offchain-trainer" bench --device cuda --model small --runs 5 \
+step 01-model-gpu-tests.txt 60 "$bin/model-tests" --include-ignored codec_device::
+tests=$((tests | $?))
+step 02-bench-small.txt 120 "$bin/offchain-trainer" bench --device cuda --model small --runs 5 \
 	--python "$python" --reference-script bench/reference/templar_reference.py
-step 03-bench-1b.txt 300 "$bin/offchain-trainer" bench --device cuda --model bench/models/1b.toml \
+step 03-bench-1b.txt 240 "$bin/offchain-trainer" bench --device cuda --model bench/models/1b.toml \
 	--runs 3 --python "$python" --reference-script bench/reference/templar_reference.py
 step 04-hbm-copy.txt 30 "$python" -c '
 import torch

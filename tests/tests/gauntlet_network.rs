@@ -192,10 +192,16 @@ async fn top_shows_the_running_network(
 #[tokio::test(flavor = "multi_thread")]
 async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<()> {
 	const LAST: u64 = 5;
-	let h = Harness::start(1000).await?;
+	// Blocks of 1.5 s: every peer here steps only when the reveal period ends (the sink's
+	// payload never arrives, so a window is never all read early), and with 1 s blocks a
+	// miner on a loaded 2-core machine was once left 1.7 s of a window for a 2 s inner step
+	// and sat it out (a fresh-clone .ci/run at ad4c1f8, docs/PERFORMANCE.md). The margin under
+	// test is the store's, not the machine's.
+	let h = Harness::start(1500).await?;
 	let (node, d) = (&h.node, h.dir());
-	// A fetch deadline far longer than the reveal period (3 blocks of 1 s): a peer that waited
-	// for the sink's silent store would see every honest payload too late, or step too late.
+	// A fetch deadline more than twice the reveal period (3 blocks of 1.5 s): a peer that
+	// waited for the sink's silent store would see every honest payload too late, or step too
+	// late.
 	let net = Network { fetch_timeout_s: 10, ..h.network(node.rpc_url()) };
 	let names = ["Dave", "Alice", "Bob", "Charlie"];
 	let sink = Sink::start(node.rpc_url(), "//Ferdie", LAST).await?;

@@ -5,10 +5,12 @@
 //! exposed in parts (embedding, one [`Block`] at a time, head) for pipeline stages, with its size
 //! configuration and its parameters in a fixed order (the order the codec, the payload and θ
 //! hashes use); the miner's inner training ([`train`]: AdamW, the learning-rate schedule, the
-//! compressed update); and checkpoints of θ ([`checkpoint`]). No chain, network or storage here.
+//! compressed update); the codec on the model's device ([`codec_device`]: the GPU's kernels when
+//! the model is on one); and checkpoints of θ ([`checkpoint`]). No chain, network or storage here.
 
 pub mod block;
 pub mod checkpoint;
+pub mod codec_device;
 pub mod config;
 pub mod device;
 pub mod init;
@@ -18,6 +20,7 @@ pub mod params;
 pub mod train;
 
 pub use block::{Block, Mode, Positions};
+pub use codec_device::{DeviceCodec, DeviceCodecError};
 pub use config::{ConfigError, ModelConfig};
 pub use device::{DeviceError, model_device};
 pub use llama::Llama;

@@ -1,7 +1,9 @@
 //! A peer's replica of the network's training state: θ_w (the synchronised parameters, as the
 //! codec's flat buffers — the source of truth) and the model that evaluates it; a miner's
 //! replica also holds its private training state (AdamW moments, error-feedback buffers), a
-//! validator's holds none. Training never changes θ_w; only the window's outer step does.
+//! validator's holds none. Training never changes θ_w; only the window's outer step does. The
+//! codec runs where the model is (`tessera_model::codec_device`): with the model on a GPU, the
+//! error feedback lives there and compression and the outer step use the codec's GPU kernels.
 
 use candle_core::{Device, Tensor};
 use indicatif::ProgressBar;
@@ -13,7 +15,7 @@ use tessera_model::train::{
 	AdamW, AdamWConfig, InnerConfig, InnerReport, StopWhen, UpdateBuilder, UpdateError,
 	train_window, update::BuiltUpdate,
 };
-use tessera_model::{Llama, ModelConfig, ModelError};
+use tessera_model::{DeviceCodec, DeviceCodecError, Llama, ModelConfig, ModelError};
 
 /// Errors of the replica.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,9 @@ pub enum ReplicaError {
 	/// The outer step failed.
 	#[error(transparent)]
 	Codec(#[from] CodecError),
+	/// The codec's device (a GPU) failed.
+	#[error(transparent)]
+	Device(DeviceCodecError),
 	/// A checkpoint could not be used.
 	#[error(transparent)]
 	Checkpoint(#[from] CheckpointError),
@@ -39,6 +44,16 @@ pub enum ReplicaError {
 	/// Training was asked of a replica that holds no training state (a validator's).
 	#[error("this replica holds no training state (a validator's): it cannot train")]
 	NotAMiner,
+}
+
+impl From<DeviceCodecError> for ReplicaError {
+	fn from(e: DeviceCodecError) -> Self {
+		match e {
+			DeviceCodecError::Codec(e) => Self::Codec(e),
+			DeviceCodecError::Model(e) => Self::Model(e),
+			other => Self::Device(other),
+		}
+	}
 }
 
 /// What a window's training produced.
@@ -61,6 +76,8 @@ struct MinerState {
 /// θ, the model, and (a miner's) private training state.
 pub struct Replica {
 	model: Llama,
+	/// The codec on the model's device.
+	codec: DeviceCodec,
 	names: Vec<String>,
 	shapes: Vec<Vec<usize>>,
 	theta: Vec<Vec<f32>>,
@@ -77,11 +94,12 @@ impl Replica {
 	/// A replica at θ_0 without training state: a validator's, or any peer's that only follows.
 	pub fn follower(config: &ModelConfig, device: &Device) -> Result<Self, ReplicaError> {
 		let model = Llama::new(config, device)?;
+		let codec = DeviceCodec::for_device(device)?;
 		let names = model.params().iter().map(|p| p.name.clone()).collect();
 		let shapes = model.params().shapes();
 		let theta = model.params().to_vecs()?;
 		let held_hash = tessera_codec::hash::theta_hash(&theta);
-		Ok(Self { model, names, shapes, theta, held_hash, training: None, applied: None })
+		Ok(Self { model, codec, names, shapes, theta, held_hash, training: None, applied: None })
 	}
 
 	/// A miner's replica at θ_0, with fresh AdamW moments and error feedback.
@@ -95,7 +113,13 @@ impl Replica {
 	) -> Result<Self, ReplicaError> {
 		let mut replica = Self::follower(config, device)?;
 		let optimizer = AdamW::new(replica.model.params().vars(), adamw)?;
-		let builder = UpdateBuilder::new(&replica.shapes, compress, IndexCoding::Rice, threads)?;
+		let builder = UpdateBuilder::on(
+			&replica.codec,
+			&replica.shapes,
+			compress,
+			IndexCoding::Rice,
+			threads,
+		)?;
 		replica.training = Some(MinerState { optimizer, builder, inner });
 		Ok(replica)
 	}
@@ -103,6 +127,11 @@ impl Replica {
 	/// The model.
 	pub fn model(&self) -> &Llama {
 		&self.model
+	}
+
+	/// Whether compression and the outer step run on a GPU.
+	pub fn codec_on_gpu(&self) -> bool {
+		self.codec.on_gpu()
 	}
 
 	/// Parameter shapes in model order.
@@ -182,9 +211,9 @@ impl Replica {
 			progress,
 		)?;
 		let built_at = Instant::now();
-		let theta_end = self.model.params().to_vecs()?;
 		let header = Header { window, miner: *miner, theta_hash, data_digest: slice.digest };
-		let update = training.builder.build(&self.theta, &theta_end, header)?;
+		let update =
+			training.builder.build_from_params(&self.theta, self.model.params(), header)?;
 		self.model.params().set_from_vecs(&self.theta)?;
 		Ok(Trained { update, report, build_time: built_at.elapsed() })
 	}
@@ -199,7 +228,7 @@ impl Replica {
 	) -> Result<(), ReplicaError> {
 		let peers: Vec<&[tessera_codec::CompressedTensor]> =
 			payloads.iter().map(|p| p.tensors.as_slice()).collect();
-		tessera_codec::apply_outer_step(&mut self.theta, &peers, step)?;
+		self.codec.apply_outer_step(&mut self.theta, &peers, step)?;
 		self.held_hash = self.theta_hash();
 		self.applied = Some(window);
 		self.model.params().set_from_vecs(&self.theta)?;
@@ -266,7 +295,7 @@ impl Replica {
 						.map(|m| to_vecs(m.v.as_tensor()))
 						.collect::<Result<_, _>>()?,
 				};
-				(Some(state), Some(t.builder.errors().to_vec()))
+				(Some(state), Some(t.builder.errors()?))
 			},
 			None => (None, None),
 		};

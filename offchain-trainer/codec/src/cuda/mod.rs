@@ -28,12 +28,13 @@ use crate::{
 	quant::{LEVELS, Quantiser},
 };
 use cudarc::{
-	driver::{
-		CudaContext, CudaFunction, CudaSlice, CudaStream, DriverError, LaunchConfig, PushKernelArg,
-	},
+	driver::{CudaContext, CudaFunction, CudaStream, DriverError, LaunchConfig, PushKernelArg},
 	nvrtc::{CompileOptions, Ptx, compile_ptx_with_opts},
 };
 use std::sync::Arc;
+
+/// Device buffers as the GPU path takes them (cudarc's), for crates that hold their own.
+pub use cudarc::driver::CudaSlice;
 
 /// The kernels' source.
 pub const KERNELS: &str = include_str!("kernels.cu");
@@ -204,6 +205,11 @@ impl Gpu {
 	/// Copies `host` to a new device buffer.
 	pub fn upload(&self, host: &[f32]) -> Result<CudaSlice<f32>, GpuError> {
 		Ok(self.stream.clone_htod(host)?)
+	}
+
+	/// A new device buffer of `n` zeros.
+	pub fn zeros(&self, n: usize) -> Result<CudaSlice<f32>, GpuError> {
+		Ok(self.stream.alloc_zeros::<f32>(n)?)
 	}
 
 	/// Copies a device buffer back.

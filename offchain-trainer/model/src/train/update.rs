@@ -1,10 +1,13 @@
 //! The update a miner publishes for a window: pseudo-gradient Δ = θ_start − θ_end per tensor,
-//! error feedback and chunk-wise top-k + 2-bit compression (the codec), then payload v1 and its
-//! BLAKE2b-256 hash (the on-chain commitment). Holds the error-feedback buffers between windows.
+//! error feedback and chunk-wise top-k + 2-bit compression (the codec, on the model's device:
+//! [`crate::codec_device`]), then payload v1 and its BLAKE2b-256 hash (the on-chain
+//! commitment). Holds the error-feedback buffers between windows.
 
+use crate::codec_device::{DeviceCodec, DeviceCodecError, Feedback};
+use crate::params::ParamSet;
 use tessera_codec::{
 	ChunkGeometry, CodecError, CompressConfig, CompressedTensor, Header, IndexCoding, Scratch,
-	compress_tensor_threaded, encode, hash::payload_hash,
+	encode, hash::payload_hash,
 };
 
 /// Why no update could be built.
@@ -13,6 +16,9 @@ pub enum UpdateError {
 	/// The codec refused the update (non-finite values, bad shapes, …).
 	#[error(transparent)]
 	Codec(#[from] CodecError),
+	/// The codec's device failed (a GPU's driver or memory, a tensor operation).
+	#[error(transparent)]
+	Device(DeviceCodecError),
 	/// θ_start and θ_end do not match the model.
 	#[error("expected {expected} tensors, got {got}")]
 	TensorCount {
@@ -32,18 +38,40 @@ pub struct BuiltUpdate {
 	pub hash: [u8; 32],
 }
 
+impl From<DeviceCodecError> for UpdateError {
+	fn from(e: DeviceCodecError) -> Self {
+		match e {
+			DeviceCodecError::Codec(e) => Self::Codec(e),
+			other => Self::Device(other),
+		}
+	}
+}
+
 /// Compresses successive windows' pseudo-gradients with error feedback.
 pub struct UpdateBuilder {
 	geometries: Vec<ChunkGeometry>,
-	errors: Vec<Vec<f32>>,
+	errors: Feedback,
 	config: CompressConfig,
 	coding: IndexCoding,
 	scratch: Vec<Scratch>,
 }
 
 impl UpdateBuilder {
-	/// A builder for a model with `shapes`, with zero error-feedback buffers.
+	/// A builder for a model with `shapes`, with zero error-feedback buffers, compressing on
+	/// the CPU with `threads` threads.
 	pub fn new(
+		shapes: &[Vec<usize>],
+		config: CompressConfig,
+		coding: IndexCoding,
+		threads: usize,
+	) -> Result<Self, UpdateError> {
+		Self::on(&DeviceCodec::cpu(), shapes, config, coding, threads)
+	}
+
+	/// A builder whose error feedback lives, and whose compression runs, where `codec` works
+	/// (a GPU's memory for a model on a GPU); `threads` serve the CPU path.
+	pub fn on(
+		codec: &DeviceCodec,
 		shapes: &[Vec<usize>],
 		config: CompressConfig,
 		coding: IndexCoding,
@@ -51,14 +79,14 @@ impl UpdateBuilder {
 	) -> Result<Self, UpdateError> {
 		let geometries =
 			shapes.iter().map(|s| ChunkGeometry::for_shape(s)).collect::<Result<Vec<_>, _>>()?;
-		let errors = geometries.iter().map(|g| vec![0.0; g.len()]).collect();
+		let errors = codec.feedback(&geometries)?;
 		let scratch = (0..threads.max(1)).map(|_| Scratch::default()).collect();
 		Ok(Self { geometries, errors, config, coding, scratch })
 	}
 
-	/// The error-feedback buffers (for checkpoints).
-	pub fn errors(&self) -> &[Vec<f32>] {
-		&self.errors
+	/// A host copy of the error-feedback buffers (for checkpoints).
+	pub fn errors(&self) -> Result<Vec<Vec<f32>>, UpdateError> {
+		Ok(self.errors.to_host()?)
 	}
 
 	/// Restores error-feedback buffers from a checkpoint.
@@ -80,12 +108,13 @@ impl UpdateBuilder {
 				.into());
 			}
 		}
-		self.errors = errors;
+		self.errors.replace(errors)?;
 		Ok(())
 	}
 
 	/// Folds tensor `t`'s pseudo-gradient `delta` into its error buffer and compresses it (the
-	/// codec's `compress_tensor_threaded` on this builder's buffers and threads).
+	/// codec's `compress_tensor_threaded` on this builder's buffers and threads, or its GPU
+	/// kernels).
 	pub fn compress_tensor(
 		&mut self,
 		t: usize,
@@ -95,9 +124,8 @@ impl UpdateBuilder {
 		if t >= n {
 			return Err(UpdateError::TensorCount { expected: n, got: t + 1 });
 		}
-		Ok(compress_tensor_threaded(
+		Ok(self.errors.compress_host(
 			t,
-			&mut self.errors[t],
 			delta,
 			&self.geometries[t],
 			&self.config,
@@ -131,9 +159,37 @@ impl UpdateBuilder {
 				theta_start[t].iter().zip(&theta_end[t]).map(|(a, b)| a - b).collect();
 			tensors.push(self.compress_tensor(t, &delta)?);
 		}
-		let bytes = encode(&header, &tensors, self.coding);
+		Ok(self.finish(&header, &tensors))
+	}
+
+	/// [`UpdateBuilder::build`] with θ_end the model's trained `params`, wherever they live: on
+	/// a GPU, Δ is formed and compressed there and only the compressed tensors come back.
+	pub fn build_from_params(
+		&mut self,
+		theta_start: &[Vec<f32>],
+		params: &ParamSet,
+		header: Header,
+	) -> Result<BuiltUpdate, UpdateError> {
+		let n = self.geometries.len();
+		for got in [theta_start.len(), params.len()] {
+			if got != n {
+				return Err(UpdateError::TensorCount { expected: n, got });
+			}
+		}
+		let tensors = self.errors.compress_params(
+			theta_start,
+			params,
+			&self.geometries,
+			&self.config,
+			&mut self.scratch,
+		)?;
+		Ok(self.finish(&header, &tensors))
+	}
+
+	fn finish(&self, header: &Header, tensors: &[CompressedTensor]) -> BuiltUpdate {
+		let bytes = encode(header, tensors, self.coding);
 		let hash = payload_hash(&bytes);
-		Ok(BuiltUpdate { bytes, hash })
+		BuiltUpdate { bytes, hash }
 	}
 }
 
@@ -170,7 +226,10 @@ mod tests {
 		.unwrap();
 		assert_eq!(payload.header, header);
 		assert_eq!(payload.tensors[0].indices.len(), 2 * 64);
-		assert!(builder.errors()[0].iter().any(|e| *e != 0.0), "unsent mass stays in the buffer");
+		assert!(
+			builder.errors().unwrap()[0].iter().any(|e| *e != 0.0),
+			"unsent mass stays in the buffer"
+		);
 	}
 
 	#[test]
