@@ -294,6 +294,16 @@ def main():
     tokens = spec["batch"] * m["seq_len"]
     out["tokens_per_s"] = tokens / per_step
 
+    # The optimizer's update alone (clip + AdamW), on one step's gradients.
+    opt.zero_grad(set_to_none=True)
+    model.loss(batch).backward()
+
+    def update():
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+    out["optimizer_s"] = median_time(runs, device, update)
+
     # The output projection alone, (tokens, d_model) @ (vocab, d_model)^T: the framework's
     # matrix products apart from everything else in a step.
     x = torch.randn(tokens, m["d_model"], device=device)

@@ -74,6 +74,10 @@ pub struct Figures {
 	pub matmul_gflops: Option<f64>,
 	/// The Gauntlet's work per payload, seconds.
 	pub gauntlet_s: Option<f64>,
+	/// One optimizer update of the whole model (global-norm clip + AdamW, the gradients
+	/// given), seconds.
+	#[serde(default)]
+	pub optimizer_s: Option<f64>,
 	/// Why a figure is missing, if one is.
 	#[serde(default)]
 	pub notes: Vec<String>,
@@ -81,7 +85,7 @@ pub struct Figures {
 
 impl Figures {
 	/// Every figure with its name, in table order.
-	pub fn named(&self) -> [(&'static str, Option<f64>); 7] {
+	pub fn named(&self) -> [(&'static str, Option<f64>); 8] {
 		[
 			("compress_gbps_one", self.compress_gbps_one),
 			("compress_gbps_all", self.compress_gbps_all),
@@ -89,6 +93,7 @@ impl Figures {
 			("aggregate_s", self.aggregate_s),
 			("tokens_per_s", self.tokens_per_s),
 			("matmul_gflops", self.matmul_gflops),
+			("optimizer_s", self.optimizer_s),
 			("gauntlet_s", self.gauntlet_s),
 		]
 	}
@@ -329,6 +334,14 @@ fn model_figures(
 	let tokens = spec.batch * spec.model.seq_len;
 	figures.tokens_per_s = Some(tokens as f64 / t.as_secs_f64());
 
+	// The optimizer's update alone, on one step's gradients.
+	let grads = model.loss(&batch)?.backward().map_err(ModelError::from)?;
+	let t = median_time(spec.runs, || -> Result<(), ModelError> {
+		optimizer.step(&grads, 1e-4)?;
+		Ok(device.synchronize()?)
+	})?;
+	figures.optimizer_s = Some(t.as_secs_f64());
+
 	// The output projection alone, (tokens, d_model) · (vocab, d_model)ᵀ, as the model runs it:
 	// how fast the framework's matrix products are, apart from everything else in a step.
 	let (d, v) = (spec.model.d_model, spec.model.vocab_size);
@@ -488,7 +501,8 @@ mod tests {
 		let codec = measure(&BenchSpec { codec_only: true, ..spec }).unwrap();
 		assert_eq!(codec.bytes_per_chunk, f.bytes_per_chunk);
 		for (name, v) in codec.named() {
-			let model_row = matches!(name, "tokens_per_s" | "matmul_gflops" | "gauntlet_s");
+			let model_row =
+				matches!(name, "tokens_per_s" | "matmul_gflops" | "optimizer_s" | "gauntlet_s");
 			assert_eq!(v.is_none(), model_row, "{name}: {v:?}");
 		}
 	}

@@ -34,7 +34,7 @@ fn direction(figure: &str) -> Option<Better> {
 			Better::Higher
 		},
 		"bytes_per_chunk" => Better::Smaller,
-		"aggregate_s" | "gauntlet_s" => Better::Faster,
+		"aggregate_s" | "optimizer_s" | "gauntlet_s" => Better::Faster,
 		_ => return None,
 	})
 }
@@ -184,6 +184,14 @@ pub fn table(
 			target: "— (where the step's time goes)",
 		},
 		Row {
+			label: "  its optimizer update (clip + AdamW)".into(),
+			unit: "s",
+			ours: ours.optimizer_s,
+			theirs: theirs.optimizer_s,
+			better: Better::Faster,
+			target: "—",
+		},
+		Row {
 			label: "Gauntlet, per payload".into(),
 			unit: "s",
 			ours: ours.gauntlet_s,
@@ -245,6 +253,7 @@ mod tests {
 		assert_eq!(advantage("bytes_per_chunk", Some(80.0), Some(160.0)), Some(2.0));
 		assert_eq!(advantage("aggregate_s", Some(0.1), Some(0.4)), Some(4.0));
 		assert_eq!(advantage("gauntlet_s", Some(2.0), Some(0.5)), Some(0.25));
+		assert_eq!(advantage("optimizer_s", Some(0.05), Some(0.1)), Some(2.0));
 		assert_eq!(advantage("tokens_per_s", Some(250.0), Some(1000.0)), Some(0.25));
 		assert_eq!(advantage("aggregate_s", None, Some(0.4)), None);
 		assert_eq!(advantage("aggregate_s", Some(0.0), Some(0.4)), None);
@@ -270,7 +279,7 @@ mod tests {
 		assert_eq!(value["reference"], "PyTorch 2.15.0");
 		assert_eq!(value["spec"]["codec_only"], true);
 		let figures = value["figures"].as_array().unwrap();
-		assert_eq!(figures.len(), 7);
+		assert_eq!(figures.len(), 8);
 		assert_eq!(figures[0]["figure"], "compress_gbps_one");
 		assert_eq!(figures[0]["advantage"], 2.0);
 		assert!(figures[1]["advantage"].is_null());

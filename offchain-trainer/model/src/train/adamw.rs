@@ -1,6 +1,7 @@
 //! AdamW with global-norm gradient clipping. Written here rather than taken from candle-nn
 //! because a miner's checkpoint must hold the optimizer's moments, which candle-nn keeps private.
-//! Weight decay applies to matrices only (not to norm gains).
+//! Weight decay applies to matrices only (not to norm gains). On the CPU the update runs fused
+//! (`adamw_cpu.rs`: three in-place passes, bit-identical); elsewhere as composed candle ops.
 
 use candle_core::{Result, Tensor, Var, backprop::GradStore};
 use serde::Deserialize;
@@ -41,6 +42,9 @@ pub struct AdamW {
 	params: Vec<Var>,
 	moments: Vec<Moments>,
 	steps: u64,
+	/// Whether a CPU step takes the fused update (always, but for the test that compares it
+	/// with the composed one).
+	fused: bool,
 }
 
 /// What one step did.
@@ -64,7 +68,7 @@ impl AdamW {
 				})
 			})
 			.collect::<Result<_>>()?;
-		Ok(Self { config, params, moments, steps: 0 })
+		Ok(Self { config, params, moments, steps: 0, fused: true })
 	}
 
 	/// Steps taken (bias correction uses it).
@@ -113,13 +117,28 @@ impl AdamW {
 		let (b1, b2) = (self.config.beta1, self.config.beta2);
 		let c1 = 1.0 - b1.powi(t);
 		let c2 = 1.0 - b2.powi(t);
+		let fused = self.fused && super::adamw_cpu::applies(&self.params, grads);
 		for (p, mo) in self.params.iter().zip(&self.moments) {
 			let Some(g) = grads.get(p) else { continue };
+			let decay = if p.rank() >= 2 { 1.0 - lr * self.config.weight_decay } else { 1.0 };
+			if fused {
+				let scalars = super::adamw_cpu::StepScalars::new(
+					clip,
+					b1,
+					b2,
+					c1,
+					c2,
+					self.config.eps,
+					lr,
+					decay,
+				);
+				super::adamw_cpu::update(p, &mo.m, &mo.v, g, scalars)?;
+				continue;
+			}
 			let g = (g * clip)?;
 			let m = ((mo.m.as_tensor() * b1)? + (&g * (1.0 - b1))?)?;
 			let v = ((mo.v.as_tensor() * b2)? + (g.sqr()? * (1.0 - b2))?)?;
 			let update = ((&m / c1)? / ((&v / c2)?.sqrt()? + self.config.eps)?)?;
-			let decay = if p.rank() >= 2 { 1.0 - lr * self.config.weight_decay } else { 1.0 };
 			p.set(&((p.as_tensor() * decay)? - (update * lr)?)?)?;
 			mo.m.set(&m)?;
 			mo.v.set(&v)?;
@@ -147,6 +166,70 @@ mod tests {
 		for (g, e) in got.iter().zip([0.9f32, -1.9, 2.9]) {
 			assert!((g - e).abs() < 1e-5, "{got:?}");
 		}
+	}
+
+	/// Parameters of a matrix and a vector, and a loss whose gradient is large enough to clip.
+	fn problem(seed: u64) -> (Vec<Var>, impl Fn(&[Var]) -> GradStore) {
+		use rand::{Rng, SeedableRng};
+		let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+		let mut values =
+			|n: usize| (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect::<Vec<_>>();
+		let (a, b, wa, wb) = (values(96 * 80), values(80), values(96 * 80), values(80));
+		let dev = Device::Cpu;
+		let params =
+			vec![Var::from_vec(a, (96, 80), &dev).unwrap(), Var::from_vec(b, 80, &dev).unwrap()];
+		let w = [
+			Tensor::from_vec(wa, (96, 80), &dev).unwrap(),
+			Tensor::from_vec(wb, 80, &dev).unwrap(),
+		];
+		let grads = move |ps: &[Var]| {
+			let mut loss = Tensor::new(0.0f32, &Device::Cpu).unwrap();
+			for (p, w) in ps.iter().zip(&w) {
+				let term = ((p.as_tensor() * w).unwrap().sum_all().unwrap()
+					+ (p.as_tensor().sqr().unwrap().sum_all().unwrap() * 3.0).unwrap())
+				.unwrap();
+				loss = (loss + term).unwrap();
+			}
+			loss.backward().unwrap()
+		};
+		(params, grads)
+	}
+
+	#[test]
+	fn fused_and_composed_steps_are_bit_identical() {
+		let (fused_params, grads) = problem(7);
+		let composed_params: Vec<Var> = fused_params
+			.iter()
+			.map(|p| Var::from_tensor(&p.as_tensor().copy().unwrap()).unwrap())
+			.collect();
+		let config = AdamWConfig { max_grad_norm: 5.0, ..Default::default() };
+		let mut fused = AdamW::new(fused_params.clone(), config).unwrap();
+		let mut composed = AdamW::new(composed_params.clone(), config).unwrap();
+		composed.fused = false;
+		let bits = |t: &Tensor| -> Vec<u32> {
+			t.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect()
+		};
+		let mut clipped = 0;
+		for step in 0..12 {
+			let lr = 1e-2 * f64::from(12 - step) / 12.0;
+			let a = fused.step(&grads(&fused_params), lr).unwrap();
+			let b = composed.step(&grads(&composed_params), lr).unwrap();
+			assert_eq!(a.grad_norm.to_bits(), b.grad_norm.to_bits(), "step {step}");
+			clipped += usize::from(a.clipped);
+			for (i, (x, y)) in fused_params.iter().zip(&composed_params).enumerate() {
+				assert_eq!(bits(x.as_tensor()), bits(y.as_tensor()), "step {step}, parameter {i}");
+			}
+			for (i, (x, y)) in fused.moments().iter().zip(composed.moments()).enumerate() {
+				assert_eq!(bits(x.m.as_tensor()), bits(y.m.as_tensor()), "step {step}, m {i}");
+				assert_eq!(bits(x.v.as_tensor()), bits(y.v.as_tensor()), "step {step}, v {i}");
+			}
+		}
+		assert!(clipped > 0, "the gradient was clipped in some step");
+		assert_ne!(
+			bits(fused_params[0].as_tensor()),
+			bits(&problem(7).0[0].as_tensor().clone()),
+			"the parameters moved"
+		);
 	}
 
 	#[test]
