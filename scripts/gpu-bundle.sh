@@ -2,8 +2,9 @@
 # Builds, on a machine without a GPU, what scripts/gpu-check.sh runs on a GPU machine that can
 # download nothing and takes a few tens of MiB of files: the trainer built with `--features cuda`
 # (CUDA 13.0 from scripts/setup-cuda-toolkit.sh), the codec's and the model's GPU tests, and the
-# codec kernels' PTX compiled here (so the GPU machine needs no NVRTC). Everything lands in .gpu/ (ignored by
-# git), compressed; carry that folder to the GPU machine and run scripts/gpu-check.sh there.
+# codec kernels' PTX compiled here (so the GPU machine needs no NVRTC). Everything lands in
+# .gpu/ (ignored by git), compressed; carry that folder to the GPU machine and run
+# scripts/gpu-check.sh there.
 #
 #   bash scripts/gpu-bundle.sh        # prints the bundle's files and size
 #

@@ -151,12 +151,8 @@ impl Feedback {
 	) -> Result<CompressedTensor, DeviceCodecError> {
 		match self {
 			Self::Host(errors) => {
-				let error = errors.get_mut(t).ok_or(CodecError::LengthMismatch {
-					tensor: t,
-					what: "error buffer list",
-					got: t,
-					expected: t + 1,
-				})?;
+				let held = errors.len();
+				let error = errors.get_mut(t).ok_or_else(|| no_buffer(t, held))?;
 				Ok(compress_tensor_threaded(t, error, delta, geometry, config, scratch)?)
 			},
 			#[cfg(feature = "cuda")]
@@ -188,6 +184,11 @@ impl Feedback {
 		}
 		Ok(tensors)
 	}
+}
+
+/// No error buffer for tensor `t` among the `held` ones.
+fn no_buffer(t: usize, held: usize) -> CodecError {
+	CodecError::LengthMismatch { tensor: t, what: "error buffer list", got: held, expected: t + 1 }
 }
 
 /// The GPU side (feature `cuda`).
@@ -231,13 +232,8 @@ mod gpu {
 		}
 
 		fn buffer(&mut self, t: usize) -> Result<&mut CudaSlice<f32>, DeviceCodecError> {
-			let n = self.buffers.len();
-			Ok(self.buffers.get_mut(t).ok_or(tessera_codec::CodecError::LengthMismatch {
-				tensor: t,
-				what: "error buffer list",
-				got: n,
-				expected: t + 1,
-			})?)
+			let held = self.buffers.len();
+			Ok(self.buffers.get_mut(t).ok_or_else(|| super::no_buffer(t, held))?)
 		}
 
 		/// Compresses a Δ given in host memory (copied to the GPU first).
@@ -308,8 +304,9 @@ mod gpu {
 		// host is replaced only once the whole step succeeded.
 		let mut device = theta.iter().map(|t| gpu.upload(t)).collect::<Result<Vec<_>, _>>()?;
 		gpu.apply_outer_step(&mut device, peers, step.lr)?;
-		for (host, device) in theta.iter_mut().zip(&device) {
-			*host = gpu.download(device)?;
+		let stepped = device.iter().map(|d| gpu.download(d)).collect::<Result<Vec<_>, _>>()?;
+		for (host, stepped) in theta.iter_mut().zip(stepped) {
+			*host = stepped;
 		}
 		Ok(())
 	}
@@ -381,7 +378,7 @@ mod tests {
 	}
 
 	#[test]
-	fn the_cpu_codec_applies_the_codecs_outer_step() {
+	fn the_cpu_codec_steps_theta_and_refuses_peers_that_do_not_match_it() {
 		let shapes = [vec![64usize, 128], vec![128]];
 		let theta: Vec<Vec<f32>> = shapes
 			.iter()
@@ -399,10 +396,23 @@ mod tests {
 		let peers: Vec<&[CompressedTensor]> =
 			payloads.iter().map(|p| p.tensors.as_slice()).collect();
 		let step = OuterStep { lr: 0.7, threads: 2 };
-		let (mut ours, mut theirs) = (theta.clone(), theta);
-		DeviceCodec::cpu().apply_outer_step(&mut ours, &peers, &step).unwrap();
-		tessera_codec::apply_outer_step(&mut theirs, &peers, &step).unwrap();
-		assert_eq!(ours, theirs);
+		let codec = DeviceCodec::for_device(&Device::Cpu).unwrap();
+		// A θ of other shapes than the peers' updates: refused, and left as it was.
+		let mut other = vec![vec![0.5f32; 64 * 64], vec![0.5; 128]];
+		let err = codec.apply_outer_step(&mut other, &peers, &step).unwrap_err();
+		assert!(matches!(err, DeviceCodecError::Codec(CodecError::LengthMismatch { .. })), "{err}");
+		assert_eq!(other, vec![vec![0.5f32; 64 * 64], vec![0.5; 128]]);
+		// The step moves every tensor, and only at the positions the peers sent (at most 3 × 64
+		// of the matrix's two 4096-value chunks each).
+		let mut stepped = theta.clone();
+		codec.apply_outer_step(&mut stepped, &peers, &step).unwrap();
+		let moved: Vec<usize> = stepped
+			.iter()
+			.zip(&theta)
+			.map(|(after, before)| after.iter().zip(before).filter(|(a, b)| a != b).count())
+			.collect();
+		assert!(moved.iter().all(|&m| m > 0), "{moved:?}");
+		assert!(moved[0] <= 2 * 3 * 64, "{moved:?}");
 	}
 
 	/// On an NVIDIA GPU (feature `cuda`; `scripts/gpu-check.sh` runs these there).

@@ -168,19 +168,20 @@ mod tests {
 		}
 	}
 
-	/// Parameters of a matrix and a vector, and a loss whose gradient is large enough to clip.
+	/// Parameters of a matrix (more values than one rayon task takes) and a vector, and a loss
+	/// whose gradient is large enough to clip.
 	fn problem(seed: u64) -> (Vec<Var>, impl Fn(&[Var]) -> GradStore) {
 		use rand::{Rng, SeedableRng};
 		let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
 		let mut values =
 			|n: usize| (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect::<Vec<_>>();
-		let (a, b, wa, wb) = (values(96 * 80), values(80), values(96 * 80), values(80));
+		let (a, b, wa, wb) = (values(160 * 128), values(128), values(160 * 128), values(128));
 		let dev = Device::Cpu;
 		let params =
-			vec![Var::from_vec(a, (96, 80), &dev).unwrap(), Var::from_vec(b, 80, &dev).unwrap()];
+			vec![Var::from_vec(a, (160, 128), &dev).unwrap(), Var::from_vec(b, 128, &dev).unwrap()];
 		let w = [
-			Tensor::from_vec(wa, (96, 80), &dev).unwrap(),
-			Tensor::from_vec(wb, 80, &dev).unwrap(),
+			Tensor::from_vec(wa, (160, 128), &dev).unwrap(),
+			Tensor::from_vec(wb, 128, &dev).unwrap(),
 		];
 		let grads = move |ps: &[Var]| {
 			let mut loss = Tensor::new(0.0f32, &Device::Cpu).unwrap();
@@ -209,6 +210,8 @@ mod tests {
 		let bits = |t: &Tensor| -> Vec<u32> {
 			t.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect()
 		};
+		// The fused path is the one taken (a matrix larger than one rayon task's share).
+		assert!(crate::train::adamw_cpu::applies(&fused_params, &grads(&fused_params)));
 		let mut clipped = 0;
 		for step in 0..12 {
 			let lr = 1e-2 * f64::from(12 - step) / 12.0;

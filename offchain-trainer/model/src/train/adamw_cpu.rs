@@ -1,8 +1,9 @@
-//! AdamW's update on the CPU in three passes over memory instead of twelve: each moment is
-//! updated in place from the gradient, then the parameter from both moments, each pass split
-//! across rayon's threads. candle's composed form (`adamw.rs`) makes a new tensor for every
-//! operation — about 40% of a small model's step on a 2-core machine went to element-wise work
-//! and its allocations (docs/PERFORMANCE.md) — and has no fused optimizer to take instead.
+//! AdamW's update on the CPU in three passes over memory: each moment is updated in place from
+//! the gradient, then the parameter from both moments, each pass split across rayon's threads.
+//! candle's composed form (`adamw.rs`) makes a new tensor for each of its sixteen operations
+//! per parameter and copies three back (element-wise work and its allocations were about 40%
+//! of a small model's step on a 2-core machine, docs/PERFORMANCE.md), and candle has no fused
+//! optimizer to take instead.
 //!
 //! Bit-identical to the composed form: the same f32 operations in the same order, scalars
 //! rounded to f32 as candle's `affine` rounds them, and candle's `x·a + 0` kept as written (it
@@ -90,12 +91,13 @@ fn same_len(a: usize, b: usize) -> Result<()> {
 	Ok(())
 }
 
-/// m ← m·β₁ + (g·clip)·(1 − β₁), in place on m.
-struct FirstMoment(StepScalars);
+/// A moment, in place: m ← m·β₁ + (g·clip)·(1 − β₁) (`SECOND` false), or
+/// v ← v·β₂ + (g·clip)²·(1 − β₂) (`SECOND` true).
+struct Moment<const SECOND: bool>(StepScalars);
 
-impl candle_core::InplaceOp2 for FirstMoment {
+impl<const SECOND: bool> candle_core::InplaceOp2 for Moment<SECOND> {
 	fn name(&self) -> &'static str {
-		"adamw-first-moment"
+		if SECOND { "adamw-second-moment" } else { "adamw-first-moment" }
 	}
 
 	fn cpu_fwd(
@@ -106,40 +108,16 @@ impl candle_core::InplaceOp2 for FirstMoment {
 		l2: &Layout,
 	) -> Result<()> {
 		let s = self.0;
-		let (m, g) = (values_mut(s1, l1, "first moment")?, values(s2, l2, "gradient")?);
-		same_len(m.len(), g.len())?;
-		m.par_chunks_mut(GRAIN).zip(g.par_chunks(GRAIN)).for_each(|(m, g)| {
-			for (m, &g) in m.iter_mut().zip(g) {
+		let (beta, one_minus) =
+			if SECOND { (s.b2, s.one_minus_b2) } else { (s.b1, s.one_minus_b1) };
+		let (moment, g) = (values_mut(s1, l1, "moment")?, values(s2, l2, "gradient")?);
+		same_len(moment.len(), g.len())?;
+		moment.par_chunks_mut(GRAIN).zip(g.par_chunks(GRAIN)).for_each(|(moment, g)| {
+			for (x, &g) in moment.iter_mut().zip(g) {
 				let g = g * s.clip + 0.0;
-				*m = (*m * s.b1 + 0.0) + (g * s.one_minus_b1 + 0.0);
-			}
-		});
-		Ok(())
-	}
-}
-
-/// v ← v·β₂ + (g·clip)²·(1 − β₂), in place on v.
-struct SecondMoment(StepScalars);
-
-impl candle_core::InplaceOp2 for SecondMoment {
-	fn name(&self) -> &'static str {
-		"adamw-second-moment"
-	}
-
-	fn cpu_fwd(
-		&self,
-		s1: &mut CpuStorage,
-		l1: &Layout,
-		s2: &CpuStorage,
-		l2: &Layout,
-	) -> Result<()> {
-		let s = self.0;
-		let (v, g) = (values_mut(s1, l1, "second moment")?, values(s2, l2, "gradient")?);
-		same_len(v.len(), g.len())?;
-		v.par_chunks_mut(GRAIN).zip(g.par_chunks(GRAIN)).for_each(|(v, g)| {
-			for (v, &g) in v.iter_mut().zip(g) {
-				let g = g * s.clip + 0.0;
-				*v = (*v * s.b2 + 0.0) + (g * g * s.one_minus_b2 + 0.0);
+				// candle's `g.sqr()` for the second moment: one product.
+				let term = if SECOND { g * g } else { g };
+				*x = (*x * beta + 0.0) + (term * one_minus + 0.0);
 			}
 		});
 		Ok(())
@@ -191,8 +169,8 @@ pub(crate) fn update(
 	scalars: StepScalars,
 ) -> Result<()> {
 	let g = g.contiguous()?;
-	m.as_tensor().inplace_op2(&g, &FirstMoment(scalars))?;
-	v.as_tensor().inplace_op2(&g, &SecondMoment(scalars))?;
+	m.as_tensor().inplace_op2(&g, &Moment::<false>(scalars))?;
+	v.as_tensor().inplace_op2(&g, &Moment::<true>(scalars))?;
 	p.as_tensor().inplace_op3(m.as_tensor(), v.as_tensor(), &Parameter(scalars))
 }
 
