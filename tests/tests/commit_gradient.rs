@@ -34,11 +34,17 @@ async fn commit_gradient_through_subxt_and_the_same_hash_from_another_account() 
 	let hash = H256::from([0xab; 32]);
 	let alice = dev::alice();
 	let alice_id: chain::AccountId = alice.public_key().into();
-	let events = tokio::time::timeout(
+	let sent = std::time::Instant::now();
+	let followed = tokio::time::timeout(
 		DEADLINE,
 		training::commit_gradient(&client, &alice, w, hash, 123_456),
 	)
-	.await??;
+	.await?;
+	let finalized = std::time::Instant::now();
+	// The miner plans its deadline with the way into the pool, which comes before the block.
+	let pooled = followed.pooled_at.ok_or_else(|| anyhow::anyhow!("never reported in the pool"))?;
+	assert!(sent <= pooled && pooled <= finalized, "{sent:?} {pooled:?} {finalized:?}");
+	let events = followed.outcome?;
 	let committed = events
 		.find_first::<runtime::training::events::GradientCommitted>()
 		.ok_or_else(|| anyhow::anyhow!("no GradientCommitted event"))??;
@@ -56,7 +62,8 @@ async fn commit_gradient_through_subxt_and_the_same_hash_from_another_account() 
 	let bob = dev::bob();
 	let bob_id: chain::AccountId = bob.public_key().into();
 	tokio::time::timeout(DEADLINE, training::commit_gradient(&client, &bob, w, hash, 123_456))
-		.await??;
+		.await?
+		.outcome?;
 	let bobs = training::commitment(&client, w, &bob_id)
 		.await?
 		.ok_or_else(|| anyhow::anyhow!("Bob's commitment not in storage"))?;
@@ -68,7 +75,7 @@ async fn commit_gradient_through_subxt_and_the_same_hash_from_another_account() 
 
 /// Issue 17 item 14: following a transaction to finalization is bounded. A transaction with a
 /// nonce far in the future waits in the pool forever; the wait ends with `TimedOut` at the
-/// deadline instead of holding the caller.
+/// deadline instead of holding the caller, and it is never reported ready for a block.
 #[tokio::test(flavor = "multi_thread")]
 async fn waiting_for_finalization_is_bounded() -> anyhow::Result<()> {
 	let node = TestNode::start(NodeOptions { block_time_ms: 600, ..Default::default() })?;
@@ -79,12 +86,16 @@ async fn waiting_for_finalization_is_bounded() -> anyhow::Result<()> {
 	let call = runtime::transactions().system().remark(b"never included".to_vec());
 	let limit = Duration::from_secs(3);
 	let started = std::time::Instant::now();
-	let outcome = tokio::time::timeout(
+	let followed = tokio::time::timeout(
 		DEADLINE,
-		chain::tx::submit_and_finalize_with(&client, &call, &dev::eve(), never, limit),
+		chain::tx::submit_and_follow_with(&client, &call, &dev::eve(), never, limit),
 	)
 	.await?;
-	assert!(matches!(outcome, Err(chain::tx::TxError::TimedOut(d)) if d == limit), "{outcome:?}");
+	let outcome = &followed.outcome;
+	assert!(matches!(outcome, Err(chain::tx::TxError::TimedOut(d)) if *d == limit), "{outcome:?}");
+	// Held for a nonce still to come, it was never ready for a block: no deadline may count
+	// on it as pooled.
+	assert_eq!(followed.pooled_at, None);
 	assert!(started.elapsed() < limit + Duration::from_secs(10), "{:?}", started.elapsed());
 	Ok(())
 }

@@ -65,7 +65,9 @@ impl Sink {
 				let Ok(opened) = windows::next_window(&client, w).await else { return };
 				w = opened.window;
 				let hash = subxt::utils::H256::from_low_u64_be(w);
-				if let Err(e) = training::commit_gradient(&client, &signer, w, hash, 4096).await {
+				if let Err(e) =
+					training::commit_gradient(&client, &signer, w, hash, 4096).await.outcome
+				{
 					eprintln!("sink: commit for window {w}: {e}");
 				}
 			}

@@ -90,8 +90,8 @@ async fn verdict_of_two_validators_is_the_stake_weighted_median() -> anyhow::Res
 	);
 	let (d, e) =
 		tokio::time::timeout(DEADLINE, async { tokio::join!(dave_view, eve_view) }).await?;
-	d?;
-	e?;
+	d.outcome?;
+	e.outcome?;
 
 	tokio::time::timeout(DEADLINE, windows::wait_for_verdict(&client, w)).await??;
 	let report = training::window_report(&client, w)

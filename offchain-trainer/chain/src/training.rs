@@ -7,17 +7,18 @@ use subxt_signer::sr25519::Keypair;
 /// A commitment as stored on chain.
 pub type Commitment = runtime::runtime_types::pallet_training::types::Commitment<u32>;
 
-/// Commits `(payload_hash, payload_len)` for `window` and waits for finalization.
+/// Commits `(payload_hash, payload_len)` for `window` and waits for finalization; the outcome
+/// says when the commitment entered the node's pool (the miner plans its deadline with that).
 pub async fn commit_gradient(
 	client: &Client,
 	signer: &Keypair,
 	window: u64,
 	payload_hash: H256,
 	payload_len: u32,
-) -> Result<ExtrinsicEvents<TesseraConfig>, tx::TxError> {
+) -> tx::Followed {
 	let call =
 		runtime::transactions().training().commit_gradient(window, payload_hash, payload_len);
-	tx::submit_and_finalize(client, &call, signer).await
+	tx::submit_and_follow(client, &call, signer).await
 }
 
 /// The commitment of `who` for `window` at the latest finalized block, if any.
@@ -139,7 +140,8 @@ pub async fn record_checkpoint(
 	tx::submit_and_finalize(client, &call, signer).await
 }
 
-/// Submits the signer's Gauntlet results for `window`.
+/// Submits the signer's Gauntlet results for `window` and waits for finalization; the outcome
+/// says when they entered the node's pool.
 pub async fn submit_gauntlet_results(
 	client: &Client,
 	signer: &Keypair,
@@ -147,11 +149,11 @@ pub async fn submit_gauntlet_results(
 	results: Vec<PeerResult>,
 	inclusion: Vec<AccountId>,
 	theta_hash: H256,
-) -> Result<ExtrinsicEvents<TesseraConfig>, tx::TxError> {
+) -> tx::Followed {
 	let call = runtime::transactions()
 		.training()
 		.submit_gauntlet_results(window, results, inclusion, theta_hash);
-	tx::submit_and_finalize(client, &call, signer).await
+	tx::submit_and_follow(client, &call, signer).await
 }
 
 /// The verdict of `window` through the runtime API, at the latest finalized block.

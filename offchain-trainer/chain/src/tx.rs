@@ -3,9 +3,12 @@
 
 use super::{Client, TesseraConfig};
 use subxt::{
-	error::{DispatchError, TransactionEventsError, TransactionFinalizedSuccessError},
+	error::{
+		DispatchError, TransactionEventsError, TransactionFinalizedSuccessError,
+		TransactionProgressError, TransactionStatusError,
+	},
 	extrinsics::ExtrinsicEvents,
-	transactions::Payload,
+	transactions::{Payload, TransactionStatus},
 };
 use subxt_signer::sr25519::Keypair;
 
@@ -41,23 +44,48 @@ pub const FINALIZATION_TIMEOUT: std::time::Duration = std::time::Duration::from_
 pub type TxParams = <<TesseraConfig as subxt::Config>::TransactionExtensions as subxt::config::TransactionExtensions<TesseraConfig>>::Params;
 
 /// Signs `call` with `signer`, submits it, and waits until its block is finalized, at most
-/// [`FINALIZATION_TIMEOUT`].
-///
-/// A mortal transaction names the block it was built at; a node whose transaction pool has not
-/// caught up with that block yet refuses it as "ancient birth block" (seen once in CI, at a
-/// peer's registration two blocks into a chain). Such a transaction was never included, so it
-/// is built again at the then current block and resubmitted, up to [`BIRTH_ATTEMPTS`] times.
+/// [`FINALIZATION_TIMEOUT`] ([`submit_and_follow`] without the time it entered the pool).
 pub async fn submit_and_finalize<Call: Payload>(
 	client: &Client,
 	call: &Call,
 	signer: &Keypair,
 ) -> Result<ExtrinsicEvents<TesseraConfig>, TxError> {
+	submit_and_follow(client, call, signer).await.outcome
+}
+
+/// A transaction followed to finalization, and when the node's pool took it.
+#[derive(Debug)]
+pub struct Followed {
+	/// The outcome: its events once finalized, or why not.
+	pub outcome: Result<ExtrinsicEvents<TesseraConfig>, TxError>,
+	/// When the node first reported the transaction ready for a block (validated into its
+	/// pool, or already in one); `None` when it never got that far. From then on it waits only
+	/// for the next block: a transaction in the pool by the time a block is authored is
+	/// included in it, which is what a deadline "in block B" has to plan for, not the wait for
+	/// that block or its finalization.
+	pub pooled_at: Option<std::time::Instant>,
+}
+
+/// Signs `call` with `signer`, submits it, and follows it until its block is finalized, at
+/// most [`FINALIZATION_TIMEOUT`].
+///
+/// A mortal transaction names the block it was built at; a node whose transaction pool has not
+/// caught up with that block yet refuses it as "ancient birth block" (seen once in CI, at a
+/// peer's registration two blocks into a chain). Such a transaction was never included, so it
+/// is built again at the then current block and resubmitted, up to [`BIRTH_ATTEMPTS`] times.
+pub async fn submit_and_follow<Call: Payload>(
+	client: &Client,
+	call: &Call,
+	signer: &Keypair,
+) -> Followed {
 	let mut attempt = 1;
 	loop {
 		let params = subxt::config::DefaultExtrinsicParamsBuilder::<TesseraConfig>::new().build();
-		match submit_and_finalize_with(client, call, signer, params, FINALIZATION_TIMEOUT).await {
+		let followed =
+			submit_and_follow_with(client, call, signer, params, FINALIZATION_TIMEOUT).await;
+		match &followed.outcome {
 			Err(TxError::Submission(message))
-				if attempt < BIRTH_ATTEMPTS && refused_for_birth_block(&message) =>
+				if attempt < BIRTH_ATTEMPTS && refused_for_birth_block(message) =>
 			{
 				tracing::warn!(
 					attempt,
@@ -66,7 +94,7 @@ pub async fn submit_and_finalize<Call: Payload>(
 				);
 				attempt += 1;
 			},
-			other => return other,
+			_ => return followed,
 		}
 	}
 }
@@ -74,24 +102,60 @@ pub async fn submit_and_finalize<Call: Payload>(
 /// Submissions of one transaction when the node refuses it for its birth block.
 const BIRTH_ATTEMPTS: u32 = 3;
 
-/// [`submit_and_finalize`] (once) with explicit transaction parameters and finalization
-/// deadline.
-pub async fn submit_and_finalize_with<Call: Payload>(
+/// [`submit_and_follow`] (once) with explicit transaction parameters and finalization
+/// deadline: the first status that says the transaction is ready for a block marks
+/// [`Followed::pooled_at`] (one the pool holds for later, such as a nonce still to come, is not
+/// ready); a finalized block ends it with the events.
+pub async fn submit_and_follow_with<Call: Payload>(
 	client: &Client,
 	call: &Call,
 	signer: &Keypair,
 	params: TxParams,
 	timeout: std::time::Duration,
-) -> Result<ExtrinsicEvents<TesseraConfig>, TxError> {
-	let mut txs = client.tx().await.map_err(|e| TxError::Submission(e.to_string()))?;
-	let progress = txs
-		.sign_and_submit_then_watch(call, signer, params)
-		.await
-		.map_err(|e| TxError::Submission(e.to_string()))?;
-	tokio::time::timeout(timeout, progress.wait_for_finalized_success())
-		.await
-		.map_err(|_| TxError::TimedOut(timeout))?
-		.map_err(classify)
+) -> Followed {
+	let mut pooled_at = None;
+	let outcome = async {
+		let mut txs = client.tx().await.map_err(|e| TxError::Submission(e.to_string()))?;
+		let mut progress = txs
+			.sign_and_submit_then_watch(call, signer, params)
+			.await
+			.map_err(|e| TxError::Submission(e.to_string()))?;
+		let finalized = async {
+			while let Some(status) = progress.next().await {
+				let status = status.map_err(|e| classify(e.into()))?;
+				match status {
+					TransactionStatus::Validated
+					| TransactionStatus::Broadcasted
+					| TransactionStatus::InBestBlock(_) => {
+						pooled_at.get_or_insert_with(std::time::Instant::now);
+					},
+					TransactionStatus::NoLongerInBestBlock => {},
+					TransactionStatus::InFinalizedBlock(block) => {
+						pooled_at.get_or_insert_with(std::time::Instant::now);
+						return block.wait_for_success().await.map_err(|e| classify(e.into()));
+					},
+					TransactionStatus::Error { message } => {
+						return Err(status_error(TransactionStatusError::Error(message)));
+					},
+					TransactionStatus::Invalid { message } => {
+						return Err(status_error(TransactionStatusError::Invalid(message)));
+					},
+					TransactionStatus::Dropped { message } => {
+						return Err(status_error(TransactionStatusError::Dropped(message)));
+					},
+				}
+			}
+			Err(classify(TransactionProgressError::UnexpectedEndOfTransactionStatusStream.into()))
+		};
+		tokio::time::timeout(timeout, finalized).await.map_err(|_| TxError::TimedOut(timeout))?
+	}
+	.await;
+	Followed { outcome, pooled_at }
+}
+
+/// A status that ends the transaction's progress short of a block.
+fn status_error(e: TransactionStatusError) -> TxError {
+	classify(TransactionProgressError::from(e).into())
 }
 
 /// Whether a submission error is the node refusing a mortal transaction's birth block

@@ -3,6 +3,11 @@
 //!
 //! An [`Estimate`] is the longest of the last [`SAMPLES`] measurements (a default before the
 //! first), so one slow moment is planned for until it has clearly passed.
+//!
+//! A transaction is measured until the node's pool holds it, not until its block: one in the
+//! pool when a block is authored is included in that block, so "included by block B" needs it
+//! pooled by B's expected time. Waiting for the block (up to an interval) and for finality
+//! would make every deadline a block or more early, and that is training time lost.
 
 use std::collections::VecDeque;
 
@@ -57,9 +62,10 @@ impl Estimate {
 
 /// Defaults before a first measurement, in milliseconds. They are deliberately small: a peer
 /// that planned with pessimistic figures could sit every window out and so never measure the
-/// real ones; a first window planned too tightly costs at most that window. A transaction is
-/// planned to take one block interval (it waits for the next block) plus
-/// [`TRANSACTION_POOL_MS`](defaults::TRANSACTION_POOL_MS) until measured.
+/// real ones; a first window planned too tightly costs at most that window. The exception is a
+/// transaction: until one is measured it is planned to take a whole block interval plus
+/// [`TRANSACTION_POOL_MS`](defaults::TRANSACTION_POOL_MS), since a transaction too late is a
+/// window's work lost; the measured way into the pool replaces that at once.
 pub mod defaults {
 	/// One inner step (forward, backward, AdamW).
 	pub const INNER_STEP_MS: u64 = 100;
@@ -79,11 +85,13 @@ pub struct Durations {
 	pub inner_step: Estimate,
 	/// Building the payload after training.
 	pub build: Estimate,
-	/// A commitment transaction, signed to finalized.
+	/// A commitment transaction, from the decision to send it until the node's pool holds it
+	/// (the wait for a block after that is no part of a deadline "in block B").
 	pub commit: Estimate,
 	/// Evaluating a window's updates.
 	pub evaluate: Estimate,
-	/// A results transaction, signed to finalized.
+	/// A results transaction, from the decision to send it (scoring and saving included) until
+	/// the node's pool holds it.
 	pub submit: Estimate,
 }
 

@@ -8,9 +8,9 @@ use crate::clock::Millis;
 /// [`Margins::submit_for`]), so a fast chain keeps its windows for work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Margins {
-	/// Kept between a commitment's expected finalization and the moment the window's last
-	/// block is authored: covers a block authored early, a slower transaction than any
-	/// measured, and the miner's own scheduling delay.
+	/// Kept between the moment a commitment is expected in the node's pool and the moment the
+	/// window's last block is authored: covers a block authored early, a slower transaction
+	/// than any measured, and the miner's own scheduling delay.
 	pub commit_ms: Millis,
 	/// The same for a validator's results and the last block of the scoring period.
 	pub submit_ms: Millis,

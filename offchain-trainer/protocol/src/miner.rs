@@ -243,7 +243,8 @@ impl Miner {
 	}
 
 	/// The wall-clock instant by which the commitment of `window` must be sent: the expected
-	/// time of the window's last block less the commitment's measured duration and its margin.
+	/// time of the window's last block less the commitment's measured way into the pool and its
+	/// margin.
 	pub fn commit_by(&self, window: Window) -> Option<Millis> {
 		let last = self.clock.expected_at(self.timing.last_commit_block(window))?;
 		let interval = self.clock.interval_ms();
@@ -334,19 +335,19 @@ impl Miner {
 		}
 	}
 
-	/// The commitment of `window` was included (`accepted`) or refused, `elapsed_ms` after it
-	/// was sent.
+	/// The commitment of `window` was included (`accepted`) or refused; it had reached the
+	/// node's pool `pooled_ms` after it was sent (the whole time when it never got there).
 	pub fn on_commit_result(
 		&mut self,
 		window: Window,
 		accepted: bool,
-		elapsed_ms: u64,
+		pooled_ms: u64,
 	) -> Vec<MinerAction> {
 		if self.stage != Stage::Committing(window) {
 			return Vec::new();
 		}
 		self.stage = Stage::Idle;
-		self.durations.commit.observe(elapsed_ms);
+		self.durations.commit.observe(pooled_ms);
 		if accepted {
 			self.committed = Some(window);
 			self.pending_upload = Some(window);

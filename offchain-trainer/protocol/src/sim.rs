@@ -109,11 +109,12 @@ impl Chain {
 		n * self.block_ms
 	}
 
-	/// A transaction sent at `sent`: the block that includes it and when it is finalized.
-	fn include(&self, sent: Millis) -> (Block, Millis) {
+	/// A transaction sent at `sent`: the block that includes it, when it is finalized, and
+	/// how long it took to enter the pool (what the real drivers measure).
+	fn include(&self, sent: Millis) -> (Block, Millis, u64) {
 		let pooled = sent + self.transaction_ms;
 		let block = pooled.div_ceil(self.block_ms.max(1)).max(1);
-		(block, self.at(block))
+		(block, self.at(block), self.transaction_ms)
 	}
 }
 
@@ -226,14 +227,13 @@ pub fn run(net: &Network) -> Outcome {
 						actions.extend(miner.on_training_done(window, trained, *now));
 					},
 					MinerAction::Commit { window } => {
-						let (block, finalized) = chain.include(*now);
+						let (block, finalized, pooled) = chain.include(*now);
 						let accepted = block <= t.last_commit_block(window);
-						let elapsed = finalized - *now;
 						*now = finalized;
 						if accepted && let Some(o) = outcomes.get_mut(&window) {
 							o.committed += 1;
 						}
-						actions.extend(miner.on_commit_result(window, accepted, elapsed));
+						actions.extend(miner.on_commit_result(window, accepted, pooled));
 					},
 					MinerAction::Upload { window } => {
 						*now += net.upload_ms;
@@ -263,14 +263,13 @@ pub fn run(net: &Network) -> Outcome {
 					actions.extend(validator.on_evaluated(window, took, v_now));
 				},
 				ValidatorAction::Submit { window } => {
-					let (block, finalized) = chain.include(v_now);
+					let (block, finalized, pooled) = chain.include(v_now);
 					let accepted = block <= t.last_submit_block(window);
-					let elapsed = finalized - v_now;
 					v_now = finalized;
 					if let Some(o) = outcomes.get_mut(&window) {
 						o.scored = accepted;
 					}
-					actions.extend(validator.on_submit_result(window, accepted, elapsed));
+					actions.extend(validator.on_submit_result(window, accepted, pooled));
 				},
 				ValidatorAction::Skip { .. } => {},
 			}

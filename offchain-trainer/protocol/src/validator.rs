@@ -268,19 +268,20 @@ impl Validator {
 		vec![ValidatorAction::Skip { window, reason: Skip::NothingToScore }]
 	}
 
-	/// The results of `window` were included (`accepted`) or refused, `elapsed_ms` after they
-	/// were sent.
+	/// The results of `window` were included (`accepted`) or refused; they had reached the
+	/// node's pool `pooled_ms` after [`ValidatorAction::Submit`] (the whole time when they never
+	/// got there).
 	pub fn on_submit_result(
 		&mut self,
 		window: Window,
 		accepted: bool,
-		elapsed_ms: u64,
+		pooled_ms: u64,
 	) -> Vec<ValidatorAction> {
 		if self.scoring != Some((window, Stage::Submitting)) {
 			return Vec::new();
 		}
 		self.scoring = None;
-		self.durations.submit.observe(elapsed_ms);
+		self.durations.submit.observe(pooled_ms);
 		if accepted {
 			Vec::new()
 		} else {

@@ -460,7 +460,7 @@ impl Miner {
 		};
 		let len = bytes.len() as u32;
 		let sent = Instant::now();
-		let result = training::commit_gradient(
+		let followed = training::commit_gradient(
 			client,
 			&self.options.signer,
 			window,
@@ -469,13 +469,19 @@ impl Miner {
 		)
 		.await;
 		let elapsed = ms(sent.elapsed());
-		let accepted = match result {
+		// What the machine plans with: the way into the node's pool. A commitment there when
+		// the window's last block is authored is in that block; the wait for the block and its
+		// finalization is no part of the deadline.
+		let pooled =
+			followed.pooled_at.map_or(elapsed, |at| ms(at.saturating_duration_since(sent)));
+		let accepted = match followed.outcome {
 			Ok(_) => {
 				tracing::info!(
 					window,
 					behaviour = self.options.behaviour.name(),
 					bytes = len,
 					seconds = elapsed as f64 / 1e3,
+					pooled_seconds = pooled as f64 / 1e3,
 					"update committed"
 				);
 				let mut record = record;
@@ -500,7 +506,7 @@ impl Miner {
 				false
 			},
 		};
-		self.machine(|m| m.on_commit_result(window, accepted, elapsed))
+		self.machine(|m| m.on_commit_result(window, accepted, pooled))
 	}
 
 	/// The reveal period of `window` opened: upload its payload (a late adversary holds it

@@ -517,8 +517,11 @@ impl Validator {
 			},
 			ValidatorAction::Submit { window } => {
 				let sent = Instant::now();
-				let accepted = self.submit(client, window).await;
-				let elapsed = ms(sent.elapsed());
+				let (accepted, pooled_at) = self.submit(client, window).await;
+				// Scoring, saving the state and the way into the node's pool: results there
+				// when the period's last block is authored are in it.
+				let elapsed =
+					ms(pooled_at.unwrap_or_else(Instant::now).saturating_duration_since(sent));
 				self.machine(|m| m.on_submit_result(window, accepted, elapsed))
 			},
 			ValidatorAction::Skip { window, reason } => {
@@ -613,10 +616,13 @@ impl Validator {
 		Ok(out)
 	}
 
-	/// Scores the window and submits its results; whether the chain accepted them.
-	async fn submit(&mut self, client: &Client, window: u64) -> bool {
+	/// Scores the window and submits its results; whether the chain accepted them, and when
+	/// they entered the node's pool.
+	async fn submit(&mut self, client: &Client, window: u64) -> (bool, Option<Instant>) {
 		self.mark_late();
-		let Some(scoring) = self.scoring.take_if(|s| s.window == window) else { return false };
+		let Some(scoring) = self.scoring.take_if(|s| s.window == window) else {
+			return (false, None);
+		};
 		let scored = scoring.score(&mut self.state, &self.options.score, self.options.policy);
 		self.state.window = Some(window);
 		if let Err(e) = self.state.save(&self.options.state_path) {
@@ -628,7 +634,7 @@ impl Validator {
 		let theta_hash = scoring.stepped.theta_hash;
 		let lock = self.tx_lock.clone();
 		let _one_at_a_time = lock.lock().await;
-		let submitted = match training::submit_gauntlet_results(
+		let followed = training::submit_gauntlet_results(
 			client,
 			&self.options.signer,
 			window,
@@ -636,8 +642,8 @@ impl Validator {
 			inclusion,
 			H256(theta_hash),
 		)
-		.await
-		{
+		.await;
+		let submitted = match followed.outcome {
 			Ok(_) => {
 				crate::metrics::get().windows_scored.inc();
 				true
@@ -668,6 +674,6 @@ impl Validator {
 			theta_hash: hex::encode(theta_hash),
 			peers: scored.iter().map(scoring::to_report).collect(),
 		});
-		submitted
+		(submitted, followed.pooled_at)
 	}
 }
