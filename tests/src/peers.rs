@@ -178,14 +178,20 @@ pub fn records(dir: &Path, name: &str) -> anyhow::Result<Vec<Record>> {
 }
 
 /// θ hash after each window (the last `Applied` or `Resynced` record for it), with the
-/// inclusion list and held-out loss.
-pub fn theta_by_window(records: &[Record]) -> BTreeMap<u64, (String, Vec<String>, f32)> {
+/// inclusion list and held-out loss (a miner's comes in a later `Evaluated` record of the same
+/// θ; `None` until then).
+pub fn theta_by_window(records: &[Record]) -> BTreeMap<u64, (String, Vec<String>, Option<f32>)> {
 	let mut out = BTreeMap::new();
 	for r in records {
 		match r {
 			Record::Applied { window, theta_hash, included, held_out_loss }
 			| Record::Resynced { window, theta_hash, included, held_out_loss } => {
 				out.insert(*window, (theta_hash.clone(), included.clone(), *held_out_loss));
+			},
+			Record::Evaluated { window, theta_hash, held_out_loss } => {
+				if let Some(entry) = out.get_mut(window).filter(|e| &e.0 == theta_hash) {
+					entry.2 = Some(*held_out_loss);
+				}
 			},
 			_ => {},
 		}

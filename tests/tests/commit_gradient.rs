@@ -75,7 +75,7 @@ async fn commit_gradient_through_subxt_and_the_same_hash_from_another_account() 
 
 /// Issue 17 item 14: following a transaction to finalization is bounded. A transaction with a
 /// nonce far in the future waits in the pool forever; the wait ends with `TimedOut` at the
-/// deadline instead of holding the caller, and it is never reported ready for a block.
+/// deadline instead of holding the caller.
 #[tokio::test(flavor = "multi_thread")]
 async fn waiting_for_finalization_is_bounded() -> anyhow::Result<()> {
 	let node = TestNode::start(NodeOptions { block_time_ms: 600, ..Default::default() })?;
@@ -93,9 +93,10 @@ async fn waiting_for_finalization_is_bounded() -> anyhow::Result<()> {
 	.await?;
 	let outcome = &followed.outcome;
 	assert!(matches!(outcome, Err(chain::tx::TxError::TimedOut(d)) if *d == limit), "{outcome:?}");
-	// Held for a nonce still to come, it was never ready for a block: no deadline may count
-	// on it as pooled.
-	assert_eq!(followed.pooled_at, None);
+	// The node took it into its pool (for a nonce still to come) and said so: the time it
+	// took is known even though no block ever came.
+	let pooled = followed.pooled_at.ok_or_else(|| anyhow::anyhow!("never reported pooled"))?;
+	assert!(pooled.duration_since(started) < limit, "{:?}", pooled.duration_since(started));
 	assert!(started.elapsed() < limit + Duration::from_secs(10), "{:?}", started.elapsed());
 	Ok(())
 }

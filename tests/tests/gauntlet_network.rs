@@ -293,7 +293,12 @@ async fn honest_network_learns_and_every_theta_hash_agrees() -> anyhow::Result<(
 	}
 	drop(sink);
 	let alice = theta_by_window(&records(d, "Alice")?);
-	let (first, last) = (alice[&0].2, alice[&LAST].2);
+	// A miner measures its θ's loss once its next commitment is sent, and the last one when
+	// it stops at `--until-window`.
+	let loss = |w: u64| alice.get(&w).and_then(|t| t.2);
+	let (Some(first), Some(last)) = (loss(0), loss(LAST)) else {
+		anyhow::bail!("Alice measured no held-out loss after window 0 or {LAST}\n{}", why());
+	};
 	assert!(last < first - 0.2, "held-out loss {first} → {last} must fall");
 
 	// The history example of docs/runtime-api.md reads the same verdict.

@@ -80,8 +80,29 @@ async fn two_miners_train_in_lockstep_and_a_restarted_miner_catches_up() -> anyh
 			.collect();
 		assert!(uploaded.len() >= 2, "{name} uploaded {uploaded:?}");
 	}
-	let first = a[&0].2;
-	let last = a[&6].2;
+	// Issue 23 item 4: nothing but the outer step sits before training. A window's θ is
+	// evaluated after the next window is trained and committed, never before.
+	let position = |want: &dyn Fn(&Record) -> bool| alice.iter().position(want);
+	let mut deferred = 0;
+	for w in 0..6 {
+		let trained =
+			position(&|r| matches!(r, Record::Trained { window, .. } if *window == w + 1));
+		let evaluated =
+			position(&|r| matches!(r, Record::Evaluated { window, .. } if *window == w));
+		if let (Some(t), Some(e)) = (trained, evaluated) {
+			assert!(t < e, "window {w}'s θ was evaluated before window {} trained", w + 1);
+			deferred += 1;
+		}
+	}
+	assert!(
+		deferred >= 2,
+		"Alice trained and then evaluated in {deferred} windows:\n{}",
+		report("Alice")
+	);
+	// Measured after the next commitment, and the last one before the miner stops.
+	let (Some(first), Some(last)) = (a[&0].2, a[&6].2) else {
+		anyhow::bail!("Alice measured no held-out loss after window 0 or 6:\n{}", report("Alice"));
+	};
 	assert!(last < first - 0.2, "held-out loss {first} → {last} must fall");
 	Ok(())
 }

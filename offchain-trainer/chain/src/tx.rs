@@ -58,8 +58,8 @@ pub async fn submit_and_finalize<Call: Payload>(
 pub struct Followed {
 	/// The outcome: its events once finalized, or why not.
 	pub outcome: Result<ExtrinsicEvents<TesseraConfig>, TxError>,
-	/// When the node first reported the transaction ready for a block (validated into its
-	/// pool, or already in one); `None` when it never got that far. From then on it waits only
+	/// When the node first reported the transaction validated into its pool (or already in a
+	/// block); `None` when it never got that far. From then on it waits only
 	/// for the next block: a transaction in the pool by the time a block is authored is
 	/// included in it, which is what a deadline "in block B" has to plan for, not the wait for
 	/// that block or its finalization.
@@ -103,9 +103,10 @@ pub async fn submit_and_follow<Call: Payload>(
 const BIRTH_ATTEMPTS: u32 = 3;
 
 /// [`submit_and_follow`] (once) with explicit transaction parameters and finalization
-/// deadline: the first status that says the transaction is ready for a block marks
-/// [`Followed::pooled_at`] (one the pool holds for later, such as a nonce still to come, is not
-/// ready); a finalized block ends it with the events.
+/// deadline: the first status that says the node validated the transaction into its pool (or
+/// already put it in a block) marks [`Followed::pooled_at`]; a finalized block ends it with the
+/// events. (The node's `transactionWatch` reports a transaction held for a nonce still to come
+/// as validated too; a peer's own transactions are sent in nonce order, so theirs are ready.)
 pub async fn submit_and_follow_with<Call: Payload>(
 	client: &Client,
 	call: &Call,

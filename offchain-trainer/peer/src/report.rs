@@ -1,7 +1,7 @@
 //! A peer's machine-readable record: one JSON object per line (`{"applied": {…}}`) for each
-//! window it trained, each outer step it applied or re-synced, each checkpoint it restored and
-//! (validators) each window it scored, appended to a file (`--report`). Tests and the devnet
-//! read it.
+//! window it trained, each outer step it applied or re-synced, each held-out evaluation made
+//! after its step (a miner's), each checkpoint it restored and (validators) each window it
+//! scored, appended to a file (`--report`). Tests and the devnet read it.
 
 use serde::{Deserialize, Serialize};
 use std::{io::Write, path::PathBuf};
@@ -46,8 +46,10 @@ pub enum Record {
 		theta_hash: String,
 		/// Accounts whose updates were included (SS58 addresses).
 		included: Vec<String>,
-		/// Loss of θ on the held-out split.
-		held_out_loss: f32,
+		/// Loss of θ on the held-out split; absent when it is measured later and reported in
+		/// the window's `Evaluated` record (a miner's, so its training does not wait for it).
+		#[serde(default, skip_serializing_if = "Option::is_none")]
+		held_out_loss: Option<f32>,
 	},
 	/// The outer step of a window was recomputed to match the validators' verdict (replaces the
 	/// window's `Applied` record).
@@ -58,6 +60,18 @@ pub enum Record {
 		theta_hash: String,
 		/// Accounts whose updates were included (SS58 addresses).
 		included: Vec<String>,
+		/// Loss of θ on the held-out split; absent when it is reported in an `Evaluated`
+		/// record.
+		#[serde(default, skip_serializing_if = "Option::is_none")]
+		held_out_loss: Option<f32>,
+	},
+	/// The held-out loss of the θ a window's outer step gave, measured after the step (a
+	/// miner measures it once its next commitment is sent).
+	Evaluated {
+		/// The window whose outer step gave θ.
+		window: u64,
+		/// θ hash (hex), as in the window's `Applied` or `Resynced` record.
+		theta_hash: String,
 		/// Loss of θ on the held-out split.
 		held_out_loss: f32,
 	},
@@ -191,8 +205,15 @@ mod tests {
 				window: 0,
 				theta_hash: "ab".into(),
 				included: vec![],
-				held_out_loss: 8.280579,
+				held_out_loss: Some(8.280579),
 			},
+			Record::Applied {
+				window: 1,
+				theta_hash: "cd".into(),
+				included: vec!["aa".into()],
+				held_out_loss: None,
+			},
+			Record::Evaluated { window: 1, theta_hash: "cd".into(), held_out_loss: 7.25 },
 			Record::Trained {
 				window: 1,
 				steps: 8,
@@ -233,12 +254,30 @@ mod tests {
 				window: 4,
 				theta_hash: "01".into(),
 				included: vec!["aa".into()],
-				held_out_loss: 6.5,
+				held_out_loss: Some(6.5),
 			},
 		];
 		for r in &records {
 			report.write(r);
 		}
 		assert_eq!(Report::read(&path).unwrap(), records);
+		let text = std::fs::read_to_string(&path).unwrap();
+		let line = text.lines().nth(1).unwrap();
+		assert!(!line.contains("held_out_loss"), "a loss measured later is left out: {line}");
+	}
+
+	#[test]
+	fn a_report_written_before_losses_were_measured_later_still_reads() {
+		let old = r#"{"applied":{"window":2,"theta_hash":"ab","included":[],"held_out_loss":7.5}}"#;
+		let record: Record = serde_json::from_str(old).unwrap();
+		assert_eq!(
+			record,
+			Record::Applied {
+				window: 2,
+				theta_hash: "ab".into(),
+				included: vec![],
+				held_out_loss: Some(7.5)
+			}
+		);
 	}
 }

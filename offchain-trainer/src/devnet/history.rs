@@ -73,10 +73,20 @@ pub fn summarize(reports: &[(PeerInfo, Vec<Record>)]) -> Vec<WindowSummary> {
 						.entry(*window)
 						.or_insert_with(|| WindowSummary { window: *window, ..Default::default() });
 					w.theta.insert(peer.name.clone(), theta_hash.clone());
-					if !peer.validator {
-						w.held_out_loss.get_or_insert(*held_out_loss);
+					if !peer.validator
+						&& let Some(loss) = held_out_loss
+					{
+						w.held_out_loss.get_or_insert(*loss);
 					}
 					w.included = Some(included.len());
+				},
+				// A miner measures its θ's loss after its next commitment.
+				Record::Evaluated { window, held_out_loss, .. } if !peer.validator => {
+					windows
+						.entry(*window)
+						.or_insert_with(|| WindowSummary { window: *window, ..Default::default() })
+						.held_out_loss
+						.get_or_insert(*held_out_loss);
 				},
 				Record::Trained { window, loss, train_seconds, .. } => {
 					let w = windows
@@ -118,7 +128,7 @@ mod tests {
 			window,
 			theta_hash: hash.into(),
 			included: vec!["aa".into()],
-			held_out_loss: loss,
+			held_out_loss: Some(loss),
 		}
 	}
 
@@ -171,5 +181,30 @@ mod tests {
 		assert_eq!(windows[1].train_loss["alice"], 6.5);
 		assert_eq!(windows[1].train_seconds["alice"], 30.0);
 		assert_eq!(windows[1].score["alice"], 0.4);
+	}
+
+	/// A miner reports its θ's loss after its next commitment (`Evaluated`); a validator's
+	/// losses never enter the table.
+	#[test]
+	fn a_loss_measured_after_the_step_fills_the_window() {
+		let later = Record::Applied {
+			window: 3,
+			theta_hash: "h3".into(),
+			included: vec![],
+			held_out_loss: None,
+		};
+		let evaluated =
+			|loss| Record::Evaluated { window: 3, theta_hash: "h3".into(), held_out_loss: loss };
+		let reports = vec![
+			(peer("dave", "dd", true), vec![applied(3, "h3", 9.0), evaluated(9.5)]),
+			(peer("alice", "aa", false), vec![later.clone(), evaluated(5.5)]),
+			(peer("bob", "bb", false), vec![later]),
+		];
+		let windows = summarize(&reports);
+		assert_eq!(windows.len(), 1);
+		assert_eq!(windows[0].held_out_loss, Some(5.5));
+		assert!(windows[0].agreed());
+		let none = summarize(&reports[2..]);
+		assert_eq!(none[0].held_out_loss, None, "no loss measured yet");
 	}
 }

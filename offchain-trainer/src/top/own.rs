@@ -33,8 +33,9 @@ pub struct Trained {
 pub struct Own {
 	/// The last window trained (miners).
 	pub trained: Option<Trained>,
-	/// The last outer step applied: window, θ hash (hex), held-out loss.
-	pub applied: Option<(u64, String, f32)>,
+	/// The last outer step applied: window, θ hash (hex), held-out loss (`None` until a miner
+	/// measures it, after its next commitment).
+	pub applied: Option<(u64, String, Option<f32>)>,
 	/// The last window scored (validators): window, submitted, peers scored.
 	pub scored: Option<(u64, bool, usize)>,
 	/// The last window whose verdict it could not reproduce.
@@ -67,6 +68,13 @@ impl Own {
 				Record::Applied { window, theta_hash, held_out_loss, .. }
 				| Record::Resynced { window, theta_hash, held_out_loss, .. } => {
 					own.applied = Some((*window, theta_hash.clone(), *held_out_loss));
+				},
+				Record::Evaluated { window, theta_hash, held_out_loss } => {
+					if let Some(applied) =
+						own.applied.as_mut().filter(|(w, h, _)| w == window && h == theta_hash)
+					{
+						applied.2 = Some(*held_out_loss);
+					}
 				},
 				Record::Scored { window, submitted, peers, .. } => {
 					own.scored = Some((*window, *submitted, peers.len()));
@@ -119,14 +127,19 @@ mod tests {
 				window: 3,
 				theta_hash: "aa".into(),
 				included: vec![],
-				held_out_loss: 7.0,
+				held_out_loss: None,
 			},
 			trained(4),
 		];
 		let own = Own::from_records(&records);
 		let t = own.trained.clone().unwrap();
 		assert_eq!((t.window, t.uploaded), (4, false), "window 4 is not uploaded yet");
-		assert_eq!(own.applied, Some((3, "aa".into(), 7.0)));
+		assert_eq!(own.applied, Some((3, "aa".into(), None)), "not measured yet");
+		let mut later = records.clone();
+		later.push(Record::Evaluated { window: 2, theta_hash: "99".into(), held_out_loss: 8.0 });
+		assert_eq!(Own::from_records(&later).applied, Some((3, "aa".into(), None)), "another θ");
+		later.push(Record::Evaluated { window: 3, theta_hash: "aa".into(), held_out_loss: 7.0 });
+		assert_eq!(Own::from_records(&later).applied, Some((3, "aa".into(), Some(7.0))));
 
 		let dir = tempfile::tempdir().unwrap();
 		let path = dir.path().join("report.jsonl");

@@ -118,8 +118,9 @@ pub fn own_lines(own: &Result<Own, String>, s: &Snapshot) -> Vec<String> {
 			Some((w, None)) if w == window => "no binding verdict",
 			_ => "verdict not out yet",
 		};
+		let loss = loss.map_or("not measured yet".into(), |l| format!("{l:.3}"));
 		lines.push(format!(
-			"θ after window {window}: {} ({chain}), held-out loss {loss:.3}",
+			"θ after window {window}: {} ({chain}), held-out loss {loss}",
 			short_hash(theta)
 		));
 	}
@@ -265,7 +266,10 @@ mod tests {
 				submitted: 1,
 				agreeing: 1,
 			}),
-			own: Some(Ok(Own { applied: Some((3, "ab".repeat(32), 6.25)), ..Default::default() })),
+			own: Some(Ok(Own {
+				applied: Some((3, "ab".repeat(32), Some(6.25))),
+				..Default::default()
+			})),
 			own_chain_theta: Some((3, Some("ab".repeat(32)))),
 		}
 	}
@@ -290,11 +294,11 @@ mod tests {
 		assert!(text.find("Dave").unwrap() < text.find("Alice").unwrap(), "{text}");
 		let mut other = snapshot();
 		other.own =
-			Some(Ok(Own { applied: Some((3, "cd".repeat(32), 6.0)), ..Default::default() }));
+			Some(Ok(Own { applied: Some((3, "cd".repeat(32), Some(6.0))), ..Default::default() }));
 		assert!(render_text(&other, 110, 20, "").contains("(NOT the chain's)"));
 		// A report's hash that is not hex is shown, not sliced.
 		other.own =
-			Some(Ok(Own { applied: Some((4, "é".repeat(20), 6.0)), ..Default::default() }));
+			Some(Ok(Own { applied: Some((4, "é".repeat(20), Some(6.0))), ..Default::default() }));
 		assert!(render_text(&other, 110, 20, "").contains("(verdict not out yet)"));
 		// Long window numbers fit their column titles.
 		let mut late = snapshot();

@@ -1,6 +1,7 @@
 //! The inner loop: up to `H` AdamW steps on the miner's slice, batch by batch, stopping early
-//! (with what it has) when the window's deadline would pass. Shows a progress bar with step, loss
-//! and tokens/s on a terminal, and logs each step at debug level.
+//! (with what it has) when the window's deadline would pass — after a last step on fewer of its
+//! sequences when a whole one no longer fits but part of one does. Shows a progress bar with
+//! step, loss and tokens/s on a terminal, and logs each step at debug level.
 
 use super::{AdamW, LrSchedule};
 use crate::{Llama, ModelError};
@@ -39,6 +40,13 @@ pub struct InnerReport {
 	pub elapsed: Duration,
 	/// The longest step (what the miner's machine plans the next window's steps with).
 	pub longest_step: Duration,
+	/// The longest forward and backward pass of a whole step (the part that grows with its
+	/// sequences; the rest is the optimizer's update).
+	pub longest_passes: Duration,
+	/// The longest optimizer update (clip and AdamW), whatever the step's sequences.
+	pub longest_update: Duration,
+	/// Sequences of a last step shortened to fit before the deadline, if there was one.
+	pub shortened: Option<usize>,
 	/// Whether it stopped early for the deadline.
 	pub stopped_early: bool,
 	/// Steps whose loss or gradient was not finite (skipped, no update).
@@ -76,6 +84,25 @@ pub fn step_fits(now: Instant, longest: Duration, deadline: Instant) -> bool {
 	now.checked_add(longest).is_some_and(|end| end < deadline)
 }
 
+/// How many of a step's `batch` sequences fit in `left` when a whole step no longer does: the
+/// passes scale with the sequences (`passes` for all `batch` of them, the longest measured),
+/// the optimizer's update (`update`, the longest measured) does not. 0 when not even one
+/// sequence fits, or nothing was measured yet; below `batch` always.
+pub fn sequences_that_fit(
+	left: Duration,
+	passes: Duration,
+	update: Duration,
+	batch: usize,
+) -> usize {
+	if passes.is_zero() || batch < 2 {
+		return 0;
+	}
+	let for_passes = left.saturating_sub(update);
+	// Whole sequences only, and never the whole step (that was checked first).
+	let n = for_passes.as_nanos().saturating_mul(batch as u128) / passes.as_nanos();
+	n.min(batch as u128 - 1) as usize
+}
+
 /// Runs the inner loop on `rows` (`steps × batch_size` rows of `seq_len + 1` tokens) starting at
 /// network-wide inner step `first_step`, until `stop` says otherwise.
 pub fn train_window(
@@ -104,19 +131,37 @@ pub fn train_window(
 			tracing::info!(done = h, planned = steps, "stop asked for: inner loop abandoned");
 			break;
 		}
-		if let Some(deadline) = deadline
-			&& !step_fits(Instant::now(), report.longest_step, deadline)
-		{
-			report.stopped_early = true;
-			tracing::info!(
-				done = h,
-				planned = steps,
-				"window deadline near: inner loop stops early"
-			);
+		if report.shortened.is_some() {
 			break;
 		}
+		let mut take = batch;
+		if let Some(deadline) = deadline {
+			let now = Instant::now();
+			if !step_fits(now, report.longest_step, deadline) {
+				report.stopped_early = true;
+				let left = deadline.saturating_duration_since(now);
+				take =
+					sequences_that_fit(left, report.longest_passes, report.longest_update, batch);
+				if take == 0 {
+					tracing::info!(
+						done = h,
+						planned = steps,
+						"window deadline near: inner loop stops early"
+					);
+					break;
+				}
+				report.shortened = Some(take);
+				tracing::info!(
+					done = h,
+					planned = steps,
+					sequences = take,
+					of = batch,
+					"window deadline near: a last step on fewer sequences"
+				);
+			}
+		}
 		let t0 = Instant::now();
-		let tokens = model.batch(&rows[h * batch..(h + 1) * batch])?;
+		let tokens = model.batch(&rows[h * batch..h * batch + take])?;
 		let loss = model.loss(&tokens)?;
 		let loss_value = loss.to_scalar::<f32>()?;
 		let lr = config.schedule.at(first_step + h as u64);
@@ -125,7 +170,12 @@ pub fn train_window(
 			tracing::warn!(step = h, "non-finite loss: step skipped");
 		} else {
 			let grads = loss.backward()?;
+			let passes = t0.elapsed();
 			let info = optimizer.step(&grads, lr)?;
+			if take == batch {
+				report.longest_passes = report.longest_passes.max(passes);
+				report.longest_update = report.longest_update.max(t0.elapsed() - passes);
+			}
 			if !info.grad_norm.is_finite() {
 				report.skipped += 1;
 				tracing::warn!(step = h, "non-finite gradient norm");
@@ -140,7 +190,7 @@ pub fn train_window(
 			);
 		}
 		report.steps += 1;
-		report.tokens += (tokens.elem_count() - batch) as u64;
+		report.tokens += (tokens.elem_count() - take) as u64;
 		report.longest_step = report.longest_step.max(t0.elapsed());
 		report.elapsed = start.elapsed();
 		progress.set_position(report.steps as u64);
@@ -234,6 +284,22 @@ mod tests {
 		// The same flag, not set, lets the loop run.
 		let ran = run(&mut opt, false);
 		assert!(!ran.stopped_early && ran.steps == 4);
+	}
+
+	#[test]
+	fn a_last_step_takes_the_sequences_whose_passes_fit_after_the_update() {
+		let s = Duration::from_secs;
+		let ms = Duration::from_millis;
+		// 8 s of passes for 4 sequences (2 s each) and a 1 s update.
+		assert_eq!(sequences_that_fit(s(7), s(8), s(1), 4), 3);
+		assert_eq!(sequences_that_fit(ms(6_999), s(8), s(1), 4), 2, "whole sequences only");
+		assert_eq!(sequences_that_fit(s(3), s(8), s(1), 4), 1);
+		assert_eq!(sequences_that_fit(ms(2_999), s(8), s(1), 4), 0, "not even one fits");
+		assert_eq!(sequences_that_fit(s(1), s(8), s(1), 4), 0, "the update alone fills it");
+		assert_eq!(sequences_that_fit(s(100), s(8), s(1), 4), 3, "never the whole step");
+		assert_eq!(sequences_that_fit(s(100), Duration::ZERO, s(1), 4), 0, "nothing measured");
+		assert_eq!(sequences_that_fit(s(100), s(8), s(1), 1), 0, "one sequence cannot shrink");
+		assert_eq!(sequences_that_fit(Duration::MAX, Duration::from_nanos(1), ms(0), 8), 7);
 	}
 
 	#[test]

@@ -79,6 +79,10 @@ pub struct FollowOptions {
 	pub history: crate::run::History,
 	/// Hand θ after every checkpoint window to the driver (validators publish it).
 	pub publish_checkpoints: bool,
+	/// Leave the held-out evaluation of a stepped θ for [`Follower::evaluate_pending`]
+	/// (miners: θ_{w+1} is not changed by it, so training starts right after the outer step
+	/// and the evaluation runs once the commitment is sent); otherwise it runs with the step.
+	pub evaluate_later: bool,
 }
 
 impl FollowOptions {
@@ -128,6 +132,13 @@ pub struct Stepped {
 	pub provisional: bool,
 }
 
+/// A stepped θ whose held-out loss is still to be measured ([`FollowOptions::evaluate_later`]).
+#[derive(Clone, Debug)]
+struct PendingEvaluation {
+	window: u64,
+	theta_hash: [u8; 32],
+}
+
 /// θ after a checkpoint window, encoded, for the validator to upload and record.
 #[derive(Debug)]
 pub struct Published {
@@ -156,6 +167,8 @@ pub struct Follower {
 	published: Vec<Published>,
 	/// Writes the own checkpoints in the background.
 	writer: writer::CheckpointWriter,
+	/// The θ stepped last, when its held-out evaluation was left for later.
+	pending_evaluation: Option<PendingEvaluation>,
 }
 
 impl Follower {
@@ -213,6 +226,7 @@ impl Follower {
 			provisional: None,
 			machine: None,
 			published: Vec::new(),
+			pending_evaluation: None,
 		})
 	}
 
@@ -555,20 +569,54 @@ impl Follower {
 				"null round: too few included updates, θ unchanged"
 			);
 		}
+		// The θ stepped before is about to change: its loss is measured now or never.
+		self.evaluate_pending()?;
 		self.replica.apply_outer_step(window, &list, &self.options.outer)?;
-		let held_out_loss = self.replica.evaluate(&self.held_out, 8)?;
-		let m = crate::metrics::get();
-		m.window.set(i64::try_from(window).unwrap_or(i64::MAX));
-		m.held_out_loss.set(f64::from(held_out_loss));
+		let held_out_loss = if self.options.evaluate_later {
+			self.pending_evaluation =
+				Some(PendingEvaluation { window, theta_hash: self.replica.theta_hash() });
+			None
+		} else {
+			Some(self.evaluate_held_out()?)
+		};
+		crate::metrics::get().window.set(i64::try_from(window).unwrap_or(i64::MAX));
 		let theta_hash = hex::encode(self.replica.theta_hash());
 		let included: Vec<String> = inclusion.iter().map(chain::address::ss58).collect();
 		if resynced {
-			tracing::warn!(window, %theta_hash, included = included.len(), "θ re-synced to the verdict");
+			tracing::warn!(window, %theta_hash, included = included.len(), held_out_loss, "θ re-synced to the verdict");
 			self.report.write(&Record::Resynced { window, theta_hash, included, held_out_loss });
 		} else {
 			tracing::info!(window, included = included.len(), %theta_hash, held_out_loss, "outer step applied");
 			self.report.write(&Record::Applied { window, theta_hash, included, held_out_loss });
 		}
+		Ok(())
+	}
+
+	/// Loss of the model's parameters (θ) on the held-out rows; the gauge follows it.
+	fn evaluate_held_out(&self) -> Result<f32, FollowError> {
+		let loss = self.replica.evaluate(&self.held_out, 8)?;
+		crate::metrics::get().held_out_loss.set(f64::from(loss));
+		Ok(loss)
+	}
+
+	/// Measures the held-out loss of the θ stepped last, when that was left for later
+	/// ([`FollowOptions::evaluate_later`]), and reports it (`Evaluated`). Nothing when none is
+	/// pending, or when θ is no longer the one stepped (a re-sync or a corruption replaced
+	/// it: the loss of a θ the peer does not hold is not measured).
+	pub fn evaluate_pending(&mut self) -> Result<(), FollowError> {
+		let Some(pending) = self.pending_evaluation.take() else { return Ok(()) };
+		if self.replica.applied() != Some(pending.window)
+			|| self.replica.theta_hash() != pending.theta_hash
+		{
+			return Ok(());
+		}
+		// Training puts θ back into the model when it ends; a training that failed half way
+		// may not have.
+		self.replica.sync_model()?;
+		let held_out_loss = self.evaluate_held_out()?;
+		let theta_hash = hex::encode(pending.theta_hash);
+		tracing::info!(window = pending.window, %theta_hash, held_out_loss, "θ evaluated");
+		self.report.write(&Record::Evaluated { window: pending.window, theta_hash, held_out_loss });
 		Ok(())
 	}
 

@@ -165,7 +165,10 @@ async fn run_in_span(
 ) -> Result<(), MinerError> {
 	let account = AccountId::from(options.signer.public_key().0);
 	let store = options.follow.resolver.open(&options.location)?;
-	let follow = FollowOptions { members_only: true, ..options.follow.clone() };
+	// θ's held-out loss waits until the next commitment is sent: training starts right after
+	// the outer step.
+	let follow =
+		FollowOptions { members_only: true, evaluate_later: true, ..options.follow.clone() };
 	let watch = round::watch::spawn(follow.watch_config(&options.url, replica.shapes()));
 	let follower = Follower::new(replica, &shard, follow, report, watch)?;
 	let mut miner = Miner {
@@ -273,6 +276,8 @@ impl Session for Miner {
 			self.follower.catch_up(&client, n, &timing).await?;
 			self.stage_fault();
 			if self.options.until_window.is_some_and(|u| self.follower.is_confirmed(u)) {
+				// The last θ's loss is measured before the miner stops.
+				self.follower.evaluate_pending()?;
 				return Ok(());
 			}
 			if let Some(applied) = self.follower.replica.applied() {
@@ -280,6 +285,9 @@ impl Session for Miner {
 				let actions = self.machine(|m| m.on_theta(applied + 1, in_sync, now_ms()));
 				self.execute(&client, n, actions).await?;
 			}
+			// The window is trained and its commitment sent (or sat out): the held-out loss of
+			// the θ it trained from is measured while the miner waits for the reveal period.
+			self.follower.evaluate_pending()?;
 		}
 		Err(ChainError::Blocks("the node closed the finalized block stream".into()).into())
 	}
@@ -619,6 +627,7 @@ impl Miner {
 		tracing::info!(
 			window,
 			steps = trained.report.steps,
+			last_step_sequences = trained.report.shortened,
 			loss = trained.report.mean_loss(),
 			tokens_per_second = trained.report.tokens_per_second(),
 			"window trained"

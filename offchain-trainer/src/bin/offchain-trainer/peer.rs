@@ -228,6 +228,8 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		history: network.history,
 		// The validator publishes checkpoints; a miner does not.
 		publish_checkpoints: false,
+		// A miner leaves the held-out evaluation for after its commitment.
+		evaluate_later: false,
 	};
 	let report = tessera_peer::report::Report::new(args.report.clone());
 	Ok(Peer {
