@@ -41,9 +41,12 @@ async fn commit_gradient_through_subxt_and_the_same_hash_from_another_account() 
 	)
 	.await?;
 	let finalized = std::time::Instant::now();
-	// The miner plans its deadline with the way into the pool, which comes before the block.
+	// The miner plans its deadline with the way into the pool, which the node reports before
+	// the block that includes it.
 	let pooled = followed.pooled_at.ok_or_else(|| anyhow::anyhow!("never reported in the pool"))?;
-	assert!(sent <= pooled && pooled <= finalized, "{sent:?} {pooled:?} {finalized:?}");
+	let included = followed.included_at.ok_or_else(|| anyhow::anyhow!("never in a block"))?;
+	assert!(sent < pooled && pooled < included && included <= finalized, "{followed:?}");
+	assert_eq!(followed.taken_at(), Some(pooled));
 	let events = followed.outcome?;
 	let committed = events
 		.find_first::<runtime::training::events::GradientCommitted>()
@@ -97,6 +100,7 @@ async fn waiting_for_finalization_is_bounded() -> anyhow::Result<()> {
 	// took is known even though no block ever came.
 	let pooled = followed.pooled_at.ok_or_else(|| anyhow::anyhow!("never reported pooled"))?;
 	assert!(pooled.duration_since(started) < limit, "{:?}", pooled.duration_since(started));
+	assert_eq!(followed.included_at, None);
 	assert!(started.elapsed() < limit + Duration::from_secs(10), "{:?}", started.elapsed());
 	Ok(())
 }

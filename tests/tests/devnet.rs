@@ -253,6 +253,7 @@ fn notable_log_lines(dir: &Path) -> String {
 					"missing",
 					"training window=",
 					"inner loop stops early",
+					"a last step on fewer sequences",
 					"window trained",
 					"update committed",
 					"Imported #",

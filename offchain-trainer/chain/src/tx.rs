@@ -58,12 +58,21 @@ pub async fn submit_and_finalize<Call: Payload>(
 pub struct Followed {
 	/// The outcome: its events once finalized, or why not.
 	pub outcome: Result<ExtrinsicEvents<TesseraConfig>, TxError>,
-	/// When the node first reported the transaction validated into its pool (or already in a
-	/// block); `None` when it never got that far. From then on it waits only
-	/// for the next block: a transaction in the pool by the time a block is authored is
-	/// included in it, which is what a deadline "in block B" has to plan for, not the wait for
-	/// that block or its finalization.
+	/// When the node reported the transaction validated into its pool; `None` when it never
+	/// said so. A transaction of ours in the pool by the time a block is authored is included
+	/// in it (its nonce is the next one), so that is what a deadline "in block B" has to plan
+	/// for, not the wait for that block or its finalization.
 	pub pooled_at: Option<std::time::Instant>,
+	/// When the node first reported it in a block (best or finalized); `None` if never.
+	pub included_at: Option<std::time::Instant>,
+}
+
+impl Followed {
+	/// When the transaction was first known to be in the node's hands: pooled, or else
+	/// included (a node that said nothing before the block).
+	pub fn taken_at(&self) -> Option<std::time::Instant> {
+		self.pooled_at.or(self.included_at)
+	}
 }
 
 /// Signs `call` with `signer`, submits it, and follows it until its block is finalized, at
@@ -103,9 +112,9 @@ pub async fn submit_and_follow<Call: Payload>(
 const BIRTH_ATTEMPTS: u32 = 3;
 
 /// [`submit_and_follow`] (once) with explicit transaction parameters and finalization
-/// deadline: the first status that says the node validated the transaction into its pool (or
-/// already put it in a block) marks [`Followed::pooled_at`]; a finalized block ends it with the
-/// events. (The node's `transactionWatch` reports a transaction held for a nonce still to come
+/// deadline: the first status that says the node validated the transaction into its pool
+/// marks [`Followed::pooled_at`], the first that says it is in a block
+/// [`Followed::included_at`]; a finalized block ends it with the events. (The node's `transactionWatch` reports a transaction held for a nonce still to come
 /// as validated too; a peer's own transactions are sent in nonce order, so theirs are ready.)
 pub async fn submit_and_follow_with<Call: Payload>(
 	client: &Client,
@@ -114,7 +123,7 @@ pub async fn submit_and_follow_with<Call: Payload>(
 	params: TxParams,
 	timeout: std::time::Duration,
 ) -> Followed {
-	let mut pooled_at = None;
+	let (mut pooled_at, mut included_at) = (None, None);
 	let outcome = async {
 		let mut txs = client.tx().await.map_err(|e| TxError::Submission(e.to_string()))?;
 		let mut progress = txs
@@ -125,14 +134,15 @@ pub async fn submit_and_follow_with<Call: Payload>(
 			while let Some(status) = progress.next().await {
 				let status = status.map_err(|e| classify(e.into()))?;
 				match status {
-					TransactionStatus::Validated
-					| TransactionStatus::Broadcasted
-					| TransactionStatus::InBestBlock(_) => {
+					TransactionStatus::Validated | TransactionStatus::Broadcasted => {
 						pooled_at.get_or_insert_with(std::time::Instant::now);
+					},
+					TransactionStatus::InBestBlock(_) => {
+						included_at.get_or_insert_with(std::time::Instant::now);
 					},
 					TransactionStatus::NoLongerInBestBlock => {},
 					TransactionStatus::InFinalizedBlock(block) => {
-						pooled_at.get_or_insert_with(std::time::Instant::now);
+						included_at.get_or_insert_with(std::time::Instant::now);
 						return block.wait_for_success().await.map_err(|e| classify(e.into()));
 					},
 					TransactionStatus::Error { message } => {
@@ -151,7 +161,7 @@ pub async fn submit_and_follow_with<Call: Payload>(
 		tokio::time::timeout(timeout, finalized).await.map_err(|_| TxError::TimedOut(timeout))?
 	}
 	.await;
-	Followed { outcome, pooled_at }
+	Followed { outcome, pooled_at, included_at }
 }
 
 /// A status that ends the transaction's progress short of a block.

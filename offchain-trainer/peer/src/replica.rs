@@ -149,6 +149,12 @@ impl Replica {
 		tessera_codec::hash::theta_hash(&self.theta)
 	}
 
+	/// The hash θ had when it was last applied, restored or set (no hashing: what
+	/// [`Self::is_intact`] checks θ against).
+	pub fn held_hash(&self) -> [u8; 32] {
+		self.held_hash
+	}
+
 	/// Whether θ still hashes to what was last applied, restored or set: memory or a disk it
 	/// was mapped from has not changed it since. One hash of θ.
 	pub fn is_intact(&self) -> bool {

@@ -13,11 +13,16 @@ pub fn status(block: Option<u64>, windows: &[WindowSummary], miners: &[&PeerInfo
 	if let Some(w) = window {
 		let _ = write!(
 			out,
-			" · window {} applied · held-out loss {} · θ {}",
+			" · window {} applied · θ {}",
 			w.window,
-			w.held_out_loss.map_or("-".into(), |l| format!("{l:.3}")),
 			if w.agreed() { "agreed" } else { "DIFFERS" }
 		);
+	}
+	// A miner measures θ's loss after its next commitment: the newest window with one.
+	if let Some((w, loss)) =
+		windows.iter().rev().find_map(|w| w.held_out_loss.map(|l| (w.window, l)))
+	{
+		let _ = write!(out, " · held-out loss {loss:.3} after window {w}");
 	}
 	let scored = windows.iter().rev().find(|w| !w.score.is_empty());
 	for m in miners {
@@ -109,8 +114,17 @@ mod tests {
 		assert_eq!(lines.len(), 2);
 		assert!(lines[0].contains("alice"));
 		assert!(lines[1].contains("7.500") && lines[1].contains("0.420 late"), "{table}");
-		let live = status(Some(12), &[w], &[&alice]);
-		assert!(live.contains("held-out loss 7.500") && live.contains("agreed"), "{live}");
+		let live = status(Some(12), &[w.clone()], &[&alice]);
+		assert!(live.contains("held-out loss 7.500 after window 1") && live.contains("agreed"));
+		// The next window is applied before a miner measured its θ: the last loss stands.
+		let mut next = WindowSummary { window: 2, held_out_loss: None, ..Default::default() };
+		next.theta.insert("alice".into(), "h2".into());
+		let live = status(Some(22), &[w, next], &[&alice]);
+		assert!(
+			live.contains("window 2 applied")
+				&& live.contains("held-out loss 7.500 after window 1"),
+			"{live}"
+		);
 	}
 
 	#[test]

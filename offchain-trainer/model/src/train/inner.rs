@@ -86,8 +86,10 @@ pub fn step_fits(now: Instant, longest: Duration, deadline: Instant) -> bool {
 
 /// How many of a step's `batch` sequences fit in `left` when a whole step no longer does: the
 /// passes scale with the sequences (`passes` for all `batch` of them, the longest measured),
-/// the optimizer's update (`update`, the longest measured) does not. 0 when not even one
-/// sequence fits, or nothing was measured yet; below `batch` always.
+/// the optimizer's update (`update`, the longest measured) does not. Fewer sequences use the
+/// machine less well (smaller matrices, a fixed cost per pass), so each is planned at
+/// [`PARTIAL_SLACK_PERCENT`] over its share. 0 when not even one sequence fits, or nothing was
+/// measured yet; below `batch` always.
 pub fn sequences_that_fit(
 	left: Duration,
 	passes: Duration,
@@ -97,11 +99,16 @@ pub fn sequences_that_fit(
 	if passes.is_zero() || batch < 2 {
 		return 0;
 	}
-	let for_passes = left.saturating_sub(update);
+	let for_passes = left.saturating_sub(update).as_nanos();
+	let per_100 = passes.as_nanos().saturating_mul(100 + PARTIAL_SLACK_PERCENT);
 	// Whole sequences only, and never the whole step (that was checked first).
-	let n = for_passes.as_nanos().saturating_mul(batch as u128) / passes.as_nanos();
+	let n = for_passes.saturating_mul(batch as u128).saturating_mul(100) / per_100;
 	n.min(batch as u128 - 1) as usize
 }
+
+/// How much longer than its share of a whole step's passes, in percent, a sequence of a
+/// shortened last step is planned to take.
+pub const PARTIAL_SLACK_PERCENT: u128 = 25;
 
 /// Runs the inner loop on `rows` (`steps × batch_size` rows of `seq_len + 1` tokens) starting at
 /// network-wide inner step `first_step`, until `stop` says otherwise.
@@ -290,11 +297,11 @@ mod tests {
 	fn a_last_step_takes_the_sequences_whose_passes_fit_after_the_update() {
 		let s = Duration::from_secs;
 		let ms = Duration::from_millis;
-		// 8 s of passes for 4 sequences (2 s each) and a 1 s update.
-		assert_eq!(sequences_that_fit(s(7), s(8), s(1), 4), 3);
-		assert_eq!(sequences_that_fit(ms(6_999), s(8), s(1), 4), 2, "whole sequences only");
-		assert_eq!(sequences_that_fit(s(3), s(8), s(1), 4), 1);
-		assert_eq!(sequences_that_fit(ms(2_999), s(8), s(1), 4), 0, "not even one fits");
+		// 8 s of passes for 4 sequences (2 s each, planned at 2.5 s) and a 1 s update.
+		assert_eq!(sequences_that_fit(ms(8_500), s(8), s(1), 4), 3);
+		assert_eq!(sequences_that_fit(ms(8_499), s(8), s(1), 4), 2, "whole sequences only");
+		assert_eq!(sequences_that_fit(ms(3_500), s(8), s(1), 4), 1);
+		assert_eq!(sequences_that_fit(ms(3_499), s(8), s(1), 4), 0, "not even one fits");
 		assert_eq!(sequences_that_fit(s(1), s(8), s(1), 4), 0, "the update alone fills it");
 		assert_eq!(sequences_that_fit(s(100), s(8), s(1), 4), 3, "never the whole step");
 		assert_eq!(sequences_that_fit(s(100), Duration::ZERO, s(1), 4), 0, "nothing measured");

@@ -80,8 +80,9 @@ pub struct FollowOptions {
 	/// Hand θ after every checkpoint window to the driver (validators publish it).
 	pub publish_checkpoints: bool,
 	/// Leave the held-out evaluation of a stepped θ for [`Follower::evaluate_pending`]
-	/// (miners: θ_{w+1} is not changed by it, so training starts right after the outer step
-	/// and the evaluation runs once the commitment is sent); otherwise it runs with the step.
+	/// (miners: training does not change θ_{w+1}, so it starts right after the outer step, and
+	/// the driver has θ_{w+1} evaluated once window w+1's commitment is finalized or the window
+	/// is sat out, before the reveal period's upload); otherwise it runs with the step.
 	pub evaluate_later: bool,
 }
 
@@ -569,18 +570,21 @@ impl Follower {
 				"null round: too few included updates, θ unchanged"
 			);
 		}
-		// The θ stepped before is about to change: its loss is measured now or never.
-		self.evaluate_pending()?;
+		// Several steps in one catch-up (a replay): only the last θ is measured, once the
+		// miner is idle.
+		if let Some(p) = self.pending_evaluation.take() {
+			tracing::debug!(superseded = p.window, "θ replaced before its held-out evaluation");
+		}
 		self.replica.apply_outer_step(window, &list, &self.options.outer)?;
+		let hash = self.replica.held_hash();
 		let held_out_loss = if self.options.evaluate_later {
-			self.pending_evaluation =
-				Some(PendingEvaluation { window, theta_hash: self.replica.theta_hash() });
+			self.pending_evaluation = Some(PendingEvaluation { window, theta_hash: hash });
 			None
 		} else {
 			Some(self.evaluate_held_out()?)
 		};
 		crate::metrics::get().window.set(i64::try_from(window).unwrap_or(i64::MAX));
-		let theta_hash = hex::encode(self.replica.theta_hash());
+		let theta_hash = hex::encode(hash);
 		let included: Vec<String> = inclusion.iter().map(chain::address::ss58).collect();
 		if resynced {
 			tracing::warn!(window, %theta_hash, included = included.len(), held_out_loss, "θ re-synced to the verdict");
@@ -601,21 +605,23 @@ impl Follower {
 
 	/// Measures the held-out loss of the θ stepped last, when that was left for later
 	/// ([`FollowOptions::evaluate_later`]), and reports it (`Evaluated`). Nothing when none is
-	/// pending, or when θ is no longer the one stepped (a re-sync or a corruption replaced
-	/// it: the loss of a θ the peer does not hold is not measured).
+	/// pending, or when θ is no longer the one stepped (a re-sync replaced it: the loss of a θ
+	/// the peer does not hold is not measured).
 	pub fn evaluate_pending(&mut self) -> Result<(), FollowError> {
 		let Some(pending) = self.pending_evaluation.take() else { return Ok(()) };
 		if self.replica.applied() != Some(pending.window)
-			|| self.replica.theta_hash() != pending.theta_hash
+			|| self.replica.held_hash() != pending.theta_hash
 		{
 			return Ok(());
 		}
+		let _span =
+			tracing::error_span!("window", window = pending.window, phase = "evaluate").entered();
 		// Training puts θ back into the model when it ends; a training that failed half way
 		// may not have.
 		self.replica.sync_model()?;
 		let held_out_loss = self.evaluate_held_out()?;
 		let theta_hash = hex::encode(pending.theta_hash);
-		tracing::info!(window = pending.window, %theta_hash, held_out_loss, "θ evaluated");
+		tracing::info!(%theta_hash, held_out_loss, "θ evaluated");
 		self.report.write(&Record::Evaluated { window: pending.window, theta_hash, held_out_loss });
 		Ok(())
 	}

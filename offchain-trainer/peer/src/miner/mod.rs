@@ -481,7 +481,7 @@ impl Miner {
 		// the window's last block is authored is in that block; the wait for the block and its
 		// finalization is no part of the deadline.
 		let pooled =
-			followed.pooled_at.map_or(elapsed, |at| ms(at.saturating_duration_since(sent)));
+			followed.taken_at().map_or(elapsed, |at| ms(at.saturating_duration_since(sent)));
 		let accepted = match followed.outcome {
 			Ok(_) => {
 				tracing::info!(

@@ -643,6 +643,7 @@ impl Validator {
 			H256(theta_hash),
 		)
 		.await;
+		let taken_at = followed.taken_at();
 		let submitted = match followed.outcome {
 			Ok(_) => {
 				crate::metrics::get().windows_scored.inc();
@@ -674,6 +675,6 @@ impl Validator {
 			theta_hash: hex::encode(theta_hash),
 			peers: scored.iter().map(scoring::to_report).collect(),
 		});
-		(submitted, followed.pooled_at)
+		(submitted, taken_at)
 	}
 }

@@ -37,8 +37,9 @@ pub(crate) struct DevnetArgs {
 	/// The `tessera-node` binary (default: next to this one).
 	#[arg(long)]
 	node_bin: Option<PathBuf>,
-	/// Inner steps per window for each miner.
-	#[arg(long, default_value_t = 6)]
+	/// Inner steps per window for each miner at most (a loaded machine fits fewer: the
+	/// last one is then shortened to what fits).
+	#[arg(long, default_value_t = 8)]
 	inner_steps: usize,
 	/// Sequences per inner step.
 	#[arg(long, default_value_t = 4)]

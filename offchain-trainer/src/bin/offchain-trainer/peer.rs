@@ -228,7 +228,7 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		history: network.history,
 		// The validator publishes checkpoints; a miner does not.
 		publish_checkpoints: false,
-		// A miner leaves the held-out evaluation for after its commitment.
+		// With the step (validators); the miner sets it for itself.
 		evaluate_later: false,
 	};
 	let report = tessera_peer::report::Report::new(args.report.clone());
