@@ -110,6 +110,40 @@ pub fn sequences_that_fit(
 /// shortened last step is planned to take.
 pub const PARTIAL_SLACK_PERCENT: u128 = 25;
 
+/// What the inner loop does next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextStep {
+	/// A whole step on all of its sequences.
+	Whole,
+	/// A last step on this many of them: a whole one would end past the deadline.
+	Shortened(usize),
+	/// No step: not even one sequence fits, or the last step was already a shortened one.
+	Stop,
+}
+
+/// The inner loop's decision at `now`, from what `report` measured so far: a whole step while
+/// the longest one so far ends before `deadline` ([`step_fits`]), then one shortened to
+/// [`sequences_that_fit`], then none.
+pub fn next_step(
+	report: &InnerReport,
+	batch: usize,
+	deadline: Option<Instant>,
+	now: Instant,
+) -> NextStep {
+	if report.shortened.is_some() {
+		return NextStep::Stop;
+	}
+	let Some(deadline) = deadline else { return NextStep::Whole };
+	if step_fits(now, report.longest_step, deadline) {
+		return NextStep::Whole;
+	}
+	let left = deadline.saturating_duration_since(now);
+	match sequences_that_fit(left, report.longest_passes, report.longest_update, batch) {
+		0 => NextStep::Stop,
+		n => NextStep::Shortened(n),
+	}
+}
+
 /// Runs the inner loop on `rows` (`steps × batch_size` rows of `seq_len + 1` tokens) starting at
 /// network-wide inner step `first_step`, until `stop` says otherwise.
 pub fn train_window(
@@ -138,25 +172,10 @@ pub fn train_window(
 			tracing::info!(done = h, planned = steps, "stop asked for: inner loop abandoned");
 			break;
 		}
-		if report.shortened.is_some() {
-			break;
-		}
-		let mut take = batch;
-		if let Some(deadline) = deadline {
-			let now = Instant::now();
-			if !step_fits(now, report.longest_step, deadline) {
+		let take = match next_step(&report, batch, deadline, Instant::now()) {
+			NextStep::Whole => batch,
+			NextStep::Shortened(take) => {
 				report.stopped_early = true;
-				let left = deadline.saturating_duration_since(now);
-				take =
-					sequences_that_fit(left, report.longest_passes, report.longest_update, batch);
-				if take == 0 {
-					tracing::info!(
-						done = h,
-						planned = steps,
-						"window deadline near: inner loop stops early"
-					);
-					break;
-				}
 				report.shortened = Some(take);
 				tracing::info!(
 					done = h,
@@ -165,8 +184,18 @@ pub fn train_window(
 					of = batch,
 					"window deadline near: a last step on fewer sequences"
 				);
-			}
-		}
+				take
+			},
+			NextStep::Stop => {
+				report.stopped_early = true;
+				tracing::info!(
+					done = h,
+					planned = steps,
+					"window deadline near: inner loop stops early"
+				);
+				break;
+			},
+		};
 		let t0 = Instant::now();
 		let tokens = model.batch(&rows[h * batch..h * batch + take])?;
 		let loss = model.loss(&tokens)?;
@@ -307,6 +336,31 @@ mod tests {
 		assert_eq!(sequences_that_fit(s(100), Duration::ZERO, s(1), 4), 0, "nothing measured");
 		assert_eq!(sequences_that_fit(s(100), s(8), s(1), 1), 0, "one sequence cannot shrink");
 		assert_eq!(sequences_that_fit(Duration::MAX, Duration::from_nanos(1), ms(0), 8), 7);
+	}
+
+	#[test]
+	fn the_loop_takes_whole_steps_then_one_shortened_step_then_stops() {
+		let now = Instant::now();
+		let s = Duration::from_secs;
+		// Steps of 9 s: 8 s of passes over 4 sequences, a 1 s update.
+		let measured = InnerReport {
+			longest_step: s(9),
+			longest_passes: s(8),
+			longest_update: s(1),
+			..Default::default()
+		};
+		let at = |left: u64| Some(now + s(left));
+		assert_eq!(next_step(&InnerReport::default(), 4, at(1), now), NextStep::Whole, "first");
+		assert_eq!(next_step(&measured, 4, None, now), NextStep::Whole, "no deadline");
+		assert_eq!(next_step(&measured, 4, at(10), now), NextStep::Whole);
+		// 7 s left: the update and two sequences planned at 2.5 s each.
+		assert_eq!(next_step(&measured, 4, at(7), now), NextStep::Shortened(2));
+		assert_eq!(next_step(&measured, 4, at(9), now), NextStep::Shortened(3), "ending at it");
+		assert_eq!(next_step(&measured, 4, at(3), now), NextStep::Stop, "not one sequence");
+		assert_eq!(next_step(&measured, 4, Some(now), now + s(1)), NextStep::Stop, "passed");
+		let after = InnerReport { shortened: Some(2), ..measured };
+		assert_eq!(next_step(&after, 4, at(100), now), NextStep::Stop, "one shortened step");
+		assert_eq!(next_step(&after, 4, None, now), NextStep::Stop);
 	}
 
 	#[test]
