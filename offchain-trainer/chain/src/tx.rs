@@ -73,6 +73,12 @@ impl Followed {
 	pub fn taken_at(&self) -> Option<std::time::Instant> {
 		self.pooled_at.or(self.included_at)
 	}
+
+	/// How long after `since` the node took the transaction ([`Self::taken_at`]); up to now
+	/// when it never did. What the protocol machines plan a transaction's deadline with.
+	pub fn taken_since(&self, since: std::time::Instant) -> std::time::Duration {
+		self.taken_at().unwrap_or_else(std::time::Instant::now).saturating_duration_since(since)
+	}
 }
 
 /// Signs `call` with `signer`, submits it, and follows it until its block is finalized, at
@@ -114,8 +120,9 @@ const BIRTH_ATTEMPTS: u32 = 3;
 /// [`submit_and_follow`] (once) with explicit transaction parameters and finalization
 /// deadline: the first status that says the node validated the transaction into its pool
 /// marks [`Followed::pooled_at`], the first that says it is in a block
-/// [`Followed::included_at`]; a finalized block ends it with the events. (The node's `transactionWatch` reports a transaction held for a nonce still to come
-/// as validated too; a peer's own transactions are sent in nonce order, so theirs are ready.)
+/// [`Followed::included_at`]; a finalized block ends it with the events. (The node's
+/// `transactionWatch` reports a transaction held for a nonce still to come as validated too; a
+/// peer's own transactions are sent in nonce order, so theirs are ready.)
 pub async fn submit_and_follow_with<Call: Payload>(
 	client: &Client,
 	call: &Call,

@@ -480,8 +480,7 @@ impl Miner {
 		// What the machine plans with: the way into the node's pool. A commitment there when
 		// the window's last block is authored is in that block; the wait for the block and its
 		// finalization is no part of the deadline.
-		let pooled =
-			followed.taken_at().map_or(elapsed, |at| ms(at.saturating_duration_since(sent)));
+		let pooled = ms(followed.taken_since(sent));
 		let accepted = match followed.outcome {
 			Ok(_) => {
 				tracing::info!(

@@ -517,11 +517,10 @@ impl Validator {
 			},
 			ValidatorAction::Submit { window } => {
 				let sent = Instant::now();
-				let (accepted, pooled_at) = self.submit(client, window).await;
+				let (accepted, followed) = self.submit(client, window).await;
 				// Scoring, saving the state and the way into the node's pool: results there
 				// when the period's last block is authored are in it.
-				let elapsed =
-					ms(pooled_at.unwrap_or_else(Instant::now).saturating_duration_since(sent));
+				let elapsed = ms(followed.map_or_else(|| sent.elapsed(), |f| f.taken_since(sent)));
 				self.machine(|m| m.on_submit_result(window, accepted, elapsed))
 			},
 			ValidatorAction::Skip { window, reason } => {
@@ -616,9 +615,13 @@ impl Validator {
 		Ok(out)
 	}
 
-	/// Scores the window and submits its results; whether the chain accepted them, and when
-	/// they entered the node's pool.
-	async fn submit(&mut self, client: &Client, window: u64) -> (bool, Option<Instant>) {
+	/// Scores the window and submits its results; whether the chain accepted them, and the
+	/// transaction as followed (`None`: nothing was sent).
+	async fn submit(
+		&mut self,
+		client: &Client,
+		window: u64,
+	) -> (bool, Option<tessera_chain::tx::Followed>) {
 		self.mark_late();
 		let Some(scoring) = self.scoring.take_if(|s| s.window == window) else {
 			return (false, None);
@@ -643,8 +646,7 @@ impl Validator {
 			H256(theta_hash),
 		)
 		.await;
-		let taken_at = followed.taken_at();
-		let submitted = match followed.outcome {
+		let submitted = match &followed.outcome {
 			Ok(_) => {
 				crate::metrics::get().windows_scored.inc();
 				true
@@ -675,6 +677,6 @@ impl Validator {
 			theta_hash: hex::encode(theta_hash),
 			peers: scored.iter().map(scoring::to_report).collect(),
 		});
-		(submitted, taken_at)
+		(submitted, Some(followed))
 	}
 }
