@@ -54,6 +54,14 @@ torch_python=$(bash scripts/fetch-torch.sh)
 "$CARGO_TARGET_DIR/debug/offchain-trainer" bench --codec-only --threads 2 --runs 9 --python "$torch_python" \
 	--json "$CARGO_TARGET_DIR/bench-guard.json" --guard bench/guard.toml
 
+# The `mkl` feature (candle's CPU matrix products on Intel's oneMKL, docs/mining.md) against the
+# static MKL from pinned PyPI wheels: its lints, and the model's tests on MKL's kernels.
+step "the mkl feature: clippy -D warnings and the model's tests on oneMKL (pinned PyPI wheels)"
+mklroot=$(bash scripts/fetch-mkl.sh)
+MKLROOT="$mklroot" SKIP_WASM_BUILD=1 cargo clippy --locked -p tessera-model -p offchain-trainer \
+	--features offchain-trainer/mkl --all-targets -- -D warnings
+MKLROOT="$mklroot" cargo nextest run --locked -p tessera-model --features mkl
+
 step "GPU kernels compile with NVRTC (no GPU needed; the GPU tests themselves need one)"
 nvrtc_lib=$(bash scripts/fetch-nvrtc.sh)
 LD_LIBRARY_PATH="$nvrtc_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" TESSERA_REQUIRE_NVRTC=1 \

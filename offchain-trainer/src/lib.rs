@@ -2,7 +2,8 @@
 //!
 //! The `offchain-trainer` binary's library: what its subcommands do beyond a peer's drivers.
 //! Accounts and their keys ([`account`]); operator configuration files ([`config`]); the whole network on one machine ([`devnet`]); the
-//! auditor's view of the chain ([`audit`]); and the side-by-side measurements ([`bench`]).
+//! auditor's view of the chain ([`audit`]); the side-by-side measurements ([`bench`]); and what
+//! the process sets for itself before it starts a thread ([`process`]).
 //! The rest lives in crates along the real boundaries: `tessera-codec` (the SparseLoCo payload),
 //! `tessera-protocol` (the window protocol's pure machines), `tessera-model` (θ, training,
 //! checkpoints), `tessera-data` (corpus, tokenizer, data slices), `tessera-store` (object
@@ -15,4 +16,5 @@ pub mod audit;
 pub mod bench;
 pub mod config;
 pub mod devnet;
+pub mod process;
 pub mod top;

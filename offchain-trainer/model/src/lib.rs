@@ -26,6 +26,10 @@ pub use device::{DeviceError, model_device};
 pub use llama::Llama;
 pub use params::ParamSet;
 
+/// What runs candle's matrix products on the CPU in this build: Intel's oneMKL with the `mkl`
+/// feature, else the `gemm` crate (candle's default). `offchain-trainer bench` names it.
+pub const CPU_MATMUL: &str = if cfg!(feature = "mkl") { "oneMKL" } else { "gemm crate" };
+
 /// Errors of model construction and evaluation.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -73,4 +77,13 @@ pub enum ModelError {
 		/// Vocabulary size.
 		vocab: usize,
 	},
+}
+
+#[cfg(test)]
+mod tests {
+	#[test]
+	fn the_named_cpu_matmul_backend_is_the_one_candle_was_built_with() {
+		assert_eq!(candle_core::utils::has_mkl(), cfg!(feature = "mkl"));
+		assert_eq!(super::CPU_MATMUL == "oneMKL", candle_core::utils::has_mkl());
+	}
 }

@@ -89,6 +89,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
 	} else {
 		"release profile"
 	};
+	let profile = format!("{profile}, CPU matrix products on {}", tessera_model::CPU_MATMUL);
 	eprintln!(
 		"measuring tessera: model {} ({:.1}M parameters), {} device, {threads} threads, {} runs per figure, {profile}",
 		model.name,

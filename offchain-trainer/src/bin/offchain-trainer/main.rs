@@ -19,7 +19,8 @@ mod validator;
 
 /// candle allocates a fresh buffer for every tensor op; with glibc's allocator the large ones are
 /// mmap'd and unmapped each time, and the kernel zeroes their pages again and again. mimalloc
-/// keeps them: measured by `offchain-trainer bench` (docs/PERFORMANCE.md).
+/// keeps them (for `tessera_trainer::process::PURGE_DELAY_MS`): measured by `offchain-trainer
+/// bench` (docs/PERFORMANCE.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -121,8 +122,20 @@ enum Command {
 	},
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+	// SAFETY: no second thread exists yet; the async runtime's threads start below.
+	#[allow(unsafe_code)]
+	unsafe {
+		tessera_trainer::process::tune()
+	};
+	tokio::runtime::Builder::new_multi_thread()
+		.enable_all()
+		.build()
+		.context("starting the async runtime")?
+		.block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
 	use clap::CommandFactory;
 	let args = tessera_trainer::config::expand(std::env::args_os().collect(), &Cli::command())?;
 	let cli = Cli::parse_from(args);
