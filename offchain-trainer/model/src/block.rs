@@ -2,7 +2,8 @@
 //! each added to the residual stream — and what a forward pass over blocks needs besides the
 //! stream itself ([`Positions`]). A block runs alone, so a pipeline stage can run any range.
 
-use super::ops::{rms_norm, rope, silu, softmax_last_dim};
+use super::fused;
+use super::ops::{norm, on_cpu, rope, silu, softmax_last_dim};
 use candle_core::{Tensor, Var};
 
 /// Whether a forward pass records its ops for backprop.
@@ -66,20 +67,26 @@ impl Block {
 		let (b, t, h, hd) = (p.b, p.t, p.n_heads, p.head_dim);
 		let w = |v: &Var| mode.weight(v);
 		let scale = 1.0 / (hd as f64).sqrt();
-		let n = rms_norm(x, &w(&self.attn_norm), p.norm_eps)?;
+		let n = norm(x, &w(&self.attn_norm), p.norm_eps)?;
 		let heads = |v: &Var| -> candle_core::Result<Tensor> {
 			n.matmul(&w(v).t()?)?.reshape((b, t, h, hd))?.transpose(1, 2)?.contiguous()
 		};
 		let q = rope(&heads(&self.wq)?, &p.cos, &p.sin)?;
 		let k = rope(&heads(&self.wk)?, &p.cos, &p.sin)?;
 		let v = heads(&self.wv)?;
-		let scores = (q.matmul(&k.t()?.contiguous()?)? * scale)?.broadcast_add(&p.mask)?;
-		let attn = softmax_last_dim(&scores)?.matmul(&v)?; // (B, H, T, hd)
+		let scores = q.matmul(&k.t()?.contiguous()?)?;
+		let probs = if on_cpu(x) {
+			fused::causal_softmax(&scores, scale as f32)?
+		} else {
+			softmax_last_dim(&(scores * scale)?.broadcast_add(&p.mask)?)?
+		};
+		let attn = probs.matmul(&v)?; // (B, H, T, hd)
 		let attn = attn.transpose(1, 2)?.contiguous()?.reshape((b * t, p.d_model))?;
 		let x = (x + attn.matmul(&w(&self.wo).t()?)?)?;
-		let n = rms_norm(&x, &w(&self.mlp_norm), p.norm_eps)?;
-		let gate = silu(&n.matmul(&w(&self.w_gate).t()?)?)?;
+		let n = norm(&x, &w(&self.mlp_norm), p.norm_eps)?;
+		let gate = n.matmul(&w(&self.w_gate).t()?)?;
 		let up = n.matmul(&w(&self.w_up).t()?)?;
-		x + (gate * up)?.matmul(&w(&self.w_down).t()?)?
+		let gated = if on_cpu(&x) { fused::silu_mul(&gate, &up)? } else { (silu(&gate)? * up)? };
+		x + gated.matmul(&w(&self.w_down).t()?)?
 	}
 }

@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod codec_device;
 pub mod config;
 pub mod device;
+pub mod fused;
 pub mod init;
 pub mod llama;
 pub mod ops;

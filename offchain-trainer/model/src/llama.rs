@@ -9,7 +9,7 @@ use super::{
 	ModelConfig, ModelError, ParamSet,
 	block::{Block, Mode, Positions},
 	init,
-	ops::{cross_entropy, rms_norm, rope_tables},
+	ops::{loss, norm, rope_tables},
 };
 use candle_core::{D, Device, Tensor, Var};
 use rayon::prelude::*;
@@ -224,7 +224,7 @@ impl Llama {
 	/// The last stage: the final norm and the output projection of `x` (B·T, D): logits
 	/// (B·T, V).
 	pub fn head(&self, x: &Tensor, mode: Mode) -> Result<Tensor, ModelError> {
-		let x = rms_norm(x, &mode.weight(&self.final_norm), self.config.norm_eps)?;
+		let x = norm(x, &mode.weight(&self.final_norm), self.config.norm_eps)?;
 		let out = mode.weight(self.lm_head.as_ref().unwrap_or(&self.embed));
 		Ok(x.matmul(&out.t()?)?)
 	}
@@ -251,14 +251,14 @@ impl Llama {
 	/// targets the last T.
 	pub fn loss(&self, tokens: &Tensor) -> Result<Tensor, ModelError> {
 		let (inputs, targets) = Self::split(tokens)?;
-		Ok(cross_entropy(&self.forward(&inputs)?, &targets)?)
+		Ok(loss(&self.forward(&inputs)?, &targets)?)
 	}
 
 	/// [`Llama::loss`] without recording for backprop ([`Llama::forward_eval`]): the same value,
 	/// for evaluation.
 	pub fn loss_eval(&self, tokens: &Tensor) -> Result<Tensor, ModelError> {
 		let (inputs, targets) = Self::split(tokens)?;
-		Ok(cross_entropy(&self.forward_eval(&inputs)?, &targets)?)
+		Ok(loss(&self.forward_eval(&inputs)?, &targets)?)
 	}
 
 	/// Mean evaluation loss ([`Llama::loss_eval`]) over `rows` (each `seq_len + 1` tokens), in

@@ -1,8 +1,31 @@
 //! The model's building blocks from differentiable candle ops only. candle's fused `rms_norm`,
 //! `rope` and `softmax_last_dim` have no backward pass (their gradients are silently dropped), so
-//! each is written here from primitives whose gradients candle knows.
+//! each is written here from primitives whose gradients candle knows. On the CPU the model runs
+//! [`crate::fused`]'s kernels for RMSNorm, the attention's softmax, SwiGLU's gate and
+//! cross-entropy instead ([`on_cpu`] picks); these forms run elsewhere and are what those kernels
+//! are tested against.
 
 use candle_core::{D, Result, Tensor};
+
+/// Whether `t`'s ops run on [`crate::fused`]'s CPU kernels.
+pub fn on_cpu(t: &Tensor) -> bool {
+	t.device().is_cpu()
+}
+
+/// RMSNorm on the device's best form: [`crate::fused::rms_norm`] on the CPU, else [`rms_norm`].
+pub fn norm(x: &Tensor, weight: &Tensor, eps: f32) -> Result<Tensor> {
+	if on_cpu(x) { crate::fused::rms_norm(x, weight, eps) } else { rms_norm(x, weight, eps) }
+}
+
+/// Mean cross-entropy on the device's best form: [`crate::fused::cross_entropy`] on the CPU,
+/// else [`cross_entropy`].
+pub fn loss(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+	if on_cpu(logits) {
+		crate::fused::cross_entropy(logits, targets)
+	} else {
+		cross_entropy(logits, targets)
+	}
+}
 
 /// RMSNorm over the last dimension: `x / sqrt(mean(x²) + eps) · weight`.
 pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f32) -> Result<Tensor> {
