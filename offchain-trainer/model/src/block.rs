@@ -71,8 +71,9 @@ impl Block {
 		let heads = |v: &Var| -> candle_core::Result<Tensor> {
 			n.matmul(&w(v).t()?)?.reshape((b, t, h, hd))?.transpose(1, 2)?.contiguous()
 		};
-		let q = rope(&heads(&self.wq)?, &p.cos, &p.sin)?;
-		let k = rope(&heads(&self.wk)?, &p.cos, &p.sin)?;
+		let rotate = if on_cpu(x) { fused::rope } else { rope };
+		let q = rotate(&heads(&self.wq)?, &p.cos, &p.sin)?;
+		let k = rotate(&heads(&self.wk)?, &p.cos, &p.sin)?;
 		let v = heads(&self.wv)?;
 		let scores = q.matmul(&k.t()?.contiguous()?)?;
 		let probs = if on_cpu(x) {

@@ -1,6 +1,6 @@
 //! CPU kernels with their own backward pass for where a training step spent its element-wise
-//! time: RMSNorm, the attention's scaled causal softmax, SwiGLU's gated product and
-//! cross-entropy. Each is one pass over its rows (split across rayon's threads) and one for its
+//! time: RMSNorm, rotary position embedding, the attention's scaled causal softmax, SwiGLU's
+//! gated product and cross-entropy. Each is one pass over its rows (split across rayon's threads) and one for its
 //! gradient, where the composed forms in [`super::ops`] run a chain of candle ops that each
 //! allocates a tensor and records a node for backprop (about 0.6 s of a 1.4 s step of the
 //! `small` model on the 2-core VM, docs/PERFORMANCE.md). Cross-entropy never materialises the
@@ -365,6 +365,85 @@ impl CustomOp3 for SiluMulGrad {
 	}
 }
 
+// ---- rotary position embedding ------------------------------------------------------------
+
+/// Rotates `x` (B, H, T, head_dim) by position like [`super::ops::rope`] (rotate-half
+/// convention); `cos` and `sin` are (T, head_dim / 2).
+pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+	let [x, cos, sin] = contiguous([x, cos, sin])?;
+	let (_, _, t, d) = x.dims4()?;
+	if d % 2 != 0 || cos.dims() != [t, d / 2] || sin.dims() != [t, d / 2] {
+		bail!("rope: rows of {d} at {t} positions, tables {:?} and {:?}", cos.dims(), sin.dims());
+	}
+	x.apply_op3(&cos, &sin, Rope { t, inverse: false })
+}
+
+/// The rotation by each row's angle (or, `inverse`, by minus it: RoPE's gradient).
+struct Rope {
+	/// Positions per sequence: row r is at position r mod t.
+	t: usize,
+	inverse: bool,
+}
+
+impl CustomOp3 for Rope {
+	fn name(&self) -> &'static str {
+		"fused-rope"
+	}
+
+	fn cpu_fwd(
+		&self,
+		s1: &CpuStorage,
+		l1: &Layout,
+		s2: &CpuStorage,
+		l2: &Layout,
+		s3: &CpuStorage,
+		l3: &Layout,
+	) -> Result<(CpuStorage, Shape)> {
+		let name = self.name();
+		let (x, cos, sin) = (f32s(s1, l1, name)?, f32s(s2, l2, name)?, f32s(s3, l3, name)?);
+		let d = row_len(l1, name)?;
+		let half = d / 2;
+		if d % 2 != 0 || cos.len() != self.t * half || sin.len() != cos.len() {
+			bail!(
+				"{name}: rows of {d}, tables of {} and {} for {} positions",
+				cos.len(),
+				sin.len(),
+				self.t
+			);
+		}
+		let sign = if self.inverse { -1.0f32 } else { 1.0 };
+		let mut y = vec![0f32; x.len()];
+		y.par_chunks_mut(d).zip(x.par_chunks(d)).enumerate().with_min_len(ROWS_PER_TASK).for_each(
+			|(row, (y, x))| {
+				let pos = row % self.t;
+				let (c, s) =
+					(&cos[pos * half..(pos + 1) * half], &sin[pos * half..(pos + 1) * half]);
+				let (x1, x2) = x.split_at(half);
+				let (y1, y2) = y.split_at_mut(half);
+				for i in 0..half {
+					let si = sign * s[i];
+					y1[i] = x1[i] * c[i] - x2[i] * si;
+					y2[i] = x1[i] * si + x2[i] * c[i];
+				}
+			},
+		);
+		Ok((CpuStorage::F32(y), l1.shape().clone()))
+	}
+
+	fn bwd(
+		&self,
+		_x: &Tensor,
+		cos: &Tensor,
+		sin: &Tensor,
+		_res: &Tensor,
+		grad: &Tensor,
+	) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+		let [grad, cos, sin] = contiguous([grad, cos, sin])?;
+		let dx = grad.apply_op3_no_bwd(&cos, &sin, &Rope { t: self.t, inverse: !self.inverse })?;
+		Ok((Some(dx), None, None))
+	}
+}
+
 // ---- cross-entropy -------------------------------------------------------------------------
 
 /// Mean cross-entropy of `logits` (N, V) against `targets` (N,) of u32 ids, a scalar.
@@ -574,6 +653,22 @@ mod tests {
 			|t| silu_mul(&t[0], &t[1]).unwrap(),
 			|t| (ops::silu(&t[0]).unwrap() * &t[1]).unwrap(),
 			1e-5,
+		);
+	}
+
+	#[test]
+	fn rope_matches_the_composed_rotation_and_its_gradient() {
+		let (t, d) = (11, 16);
+		let x = random(13, &[2, 3, t, d], 2.0);
+		let (cos, sin) = ops::rope_tables(t, d, 10_000.0, &Device::Cpu).unwrap();
+		same_as_composed(
+			&[x],
+			|x| rope(&x[0], &cos, &sin).unwrap(),
+			|x| ops::rope(&x[0], &cos, &sin).unwrap(),
+			1e-6,
+		);
+		assert!(
+			rope(&random(14, &[2, 3, t, d], 1.0), &sin.narrow(0, 0, 5).unwrap(), &sin).is_err()
 		);
 	}
 

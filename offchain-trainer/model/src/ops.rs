@@ -1,8 +1,8 @@
 //! The model's building blocks from differentiable candle ops only. candle's fused `rms_norm`,
 //! `rope` and `softmax_last_dim` have no backward pass (their gradients are silently dropped), so
 //! each is written here from primitives whose gradients candle knows. On the CPU the model runs
-//! [`crate::fused`]'s kernels for RMSNorm, the attention's softmax, SwiGLU's gate and
-//! cross-entropy instead ([`on_cpu`] picks); these forms run elsewhere and are what those kernels
+//! [`crate::fused`]'s kernels for RMSNorm, RoPE, the attention's softmax, SwiGLU's gate
+//! and cross-entropy instead ([`on_cpu`] picks); these forms run elsewhere and are what those kernels
 //! are tested against.
 
 use candle_core::{D, Result, Tensor};
