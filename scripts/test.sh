@@ -61,6 +61,14 @@ mklroot=$(bash scripts/fetch-mkl.sh)
 MKLROOT="$mklroot" SKIP_WASM_BUILD=1 cargo clippy --locked -p tessera-model -p offchain-trainer \
 	--features offchain-trainer/mkl --all-targets -- -D warnings
 MKLROOT="$mklroot" cargo nextest run --locked -p tessera-model --features mkl
+# The trainer itself links with it (static MKL and OpenMP) and trains on it: the bench's model
+# rows on the tiny model, its title naming the backend. Then the default binary goes back.
+MKLROOT="$mklroot" cargo build --locked -p offchain-trainer --bin offchain-trainer --features mkl
+"$CARGO_TARGET_DIR/debug/offchain-trainer" bench --model tiny --runs 1 --threads 2 --no-reference \
+	>"$CARGO_TARGET_DIR/bench-mkl.txt"
+cat "$CARGO_TARGET_DIR/bench-mkl.txt"
+grep -qF "CPU matrix products on oneMKL" "$CARGO_TARGET_DIR/bench-mkl.txt"
+cargo build --locked -p offchain-trainer --bin offchain-trainer
 
 step "GPU kernels compile with NVRTC (no GPU needed; the GPU tests themselves need one)"
 nvrtc_lib=$(bash scripts/fetch-nvrtc.sh)

@@ -5,16 +5,40 @@
 
 use std::path::Path;
 
+/// What `intel-mkl-src` links for candle's configuration (static, LP64, Intel OpenMP).
+const NEEDED: [&str; 5] =
+	["libmkl_core.a", "libmkl_intel_lp64.a", "libmkl_intel_thread.a", "mkl.h", "libiomp5"];
+
 fn main() {
-	println!("cargo:rerun-if-env-changed=MKLROOT");
 	if std::env::var_os("CARGO_FEATURE_MKL").is_none() {
 		return;
 	}
+	println!("cargo:rerun-if-env-changed=MKLROOT");
 	match std::env::var_os("MKLROOT") {
-		Some(root) if Path::new(&root).is_dir() => {},
-		Some(root) => fail(&format!("MKLROOT={} is not a directory", root.to_string_lossy())),
+		Some(root) => {
+			let root = Path::new(&root);
+			let mut missing: Vec<&str> = NEEDED.to_vec();
+			find(root, &mut missing, 0);
+			if !missing.is_empty() {
+				fail(&format!("MKLROOT={} has no {}", root.display(), missing.join(", ")));
+			}
+		},
+		// A system installation: intel-mkl-src finds it there itself.
 		None if Path::new("/opt/intel").is_dir() => {},
 		None => fail("MKLROOT is not set and there is no /opt/intel"),
+	}
+}
+
+/// Removes from `missing` every name found under `dir` (file names, `libiomp5` by prefix).
+fn find(dir: &Path, missing: &mut Vec<&str>, depth: usize) {
+	let Ok(entries) = std::fs::read_dir(dir) else { return };
+	for entry in entries.flatten() {
+		let path = entry.path();
+		if path.is_dir() && depth < 8 {
+			find(&path, missing, depth + 1);
+		} else if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+			missing.retain(|m| !(name == *m || (m.starts_with("libiomp5") && name.starts_with(m))));
+		}
 	}
 }
 
@@ -22,7 +46,7 @@ fn fail(why: &str) -> ! {
 	eprintln!(
 		"error: the `mkl` feature needs Intel's oneMKL: {why}.\n\
 		 Fetch it from PyPI (pinned) and build with it:\n\
-		 \tMKLROOT=$(bash scripts/fetch-mkl.sh) cargo build --features mkl ..."
+		 \tMKLROOT=$(bash scripts/fetch-mkl.sh) cargo build --features offchain-trainer/mkl ..."
 	);
 	std::process::exit(1);
 }

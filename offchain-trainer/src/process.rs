@@ -29,8 +29,9 @@ pub fn env_defaults(mkl: bool, is_set: impl Fn(&str) -> bool) -> Vec<(&'static s
 	let wanted: &[(&str, &str)] = if mkl {
 		&[
 			// OpenMP's threads sleep 2 ms after a matrix product (Intel's default: 200 ms of
-			// spinning). Measured on the inner step: 0 ms gave 810 tokens/s (every product wakes
-			// its threads anew), 1–5 ms 890–940, 200 ms 680–750.
+			// spinning, which with candle's pool spinning too cost a sixth of the step). With the
+			// fused kernels 0 ms gave 810 tokens/s (every product wakes its threads anew), 1–5 ms
+			// 890–940 (docs/PERFORMANCE.md).
 			("KMP_BLOCKTIME", "2"),
 			// candle's pool parks after 100 spins instead of 25 000.
 			("CANDLE_BARRIER_POOL_SPIN_LIMIT", "100"),
@@ -43,12 +44,21 @@ pub fn env_defaults(mkl: bool, is_set: impl Fn(&str) -> bool) -> Vec<(&'static s
 
 /// The purge delay mimalloc uses now (ms).
 pub fn purge_delay_ms() -> i64 {
-	// SAFETY: reads one option; mimalloc initialised its options before `main`.
+	// SAFETY: reads one option (mimalloc initialises it from the environment on first use).
 	#[allow(unsafe_code)]
 	let value = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
 	// `c_long`: i64 on Linux, i32 on some other targets.
 	#[allow(clippy::useless_conversion)]
 	i64::from(value)
+}
+
+/// The environment variables [`tune`] set (not the operator): a child process that is not the
+/// trainer (the bench's PyTorch reference) is started without them.
+static SET_HERE: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+
+/// The environment variables this process set for itself ([`tune`]), none before it ran.
+pub fn set_here() -> &'static [&'static str] {
+	SET_HERE.get().map_or(&[], Vec::as_slice)
 }
 
 /// Applies the defaults: [`PURGE_DELAY_MS`] unless `MIMALLOC_PURGE_DELAY` is set, and
@@ -65,11 +75,13 @@ pub unsafe fn tune() {
 		// SAFETY: single-threaded, by this function's contract.
 		unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS as _) };
 	}
-	for (name, value) in env_defaults(cfg!(feature = "mkl"), is_set) {
+	let defaults = env_defaults(cfg!(feature = "mkl"), is_set);
+	for &(name, value) in &defaults {
 		// SAFETY: single-threaded, by this function's contract; MKL, OpenMP and candle read these
 		// when they first run, which is later.
 		unsafe { std::env::set_var(name, value) };
 	}
+	let _ = SET_HERE.set(defaults.iter().map(|(name, _)| *name).collect());
 }
 
 #[cfg(test)]
@@ -97,7 +109,7 @@ mod tests {
 		let task = std::env::var(CHILD).ok()?;
 		let (what, expected) = task.split_once(':').unwrap();
 		if what == "tune" {
-			// SAFETY: the child runs this one test; nothing else runs beside it.
+			// SAFETY: the child runs this one test; libtest's main thread only waits for it.
 			#[allow(unsafe_code)]
 			unsafe {
 				tune()

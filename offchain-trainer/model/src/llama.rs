@@ -376,6 +376,41 @@ mod tests {
 		}
 	}
 
+	/// The CPU's fused kernels and the model's wiring of them together: for each parameter, the
+	/// loss changes along its gradient as the gradient says (a central difference, stepped so
+	/// the loss moves by about 10⁻²).
+	#[test]
+	fn each_parameter_gradient_is_the_loss_derivative_along_it() {
+		let config = tiny();
+		let model = Llama::new(&config, &Device::Cpu).unwrap();
+		let batch = model.batch(&some_rows(&config, 2)).unwrap();
+		let grads = model.loss(&batch).unwrap().backward().unwrap();
+		let theta = model.params().to_vecs().unwrap();
+		let loss_at = |values: &[Vec<f32>]| -> f64 {
+			model.params().set_from_vecs(values).unwrap();
+			f64::from(model.loss_eval(&batch).unwrap().to_scalar::<f32>().unwrap())
+		};
+		for (i, p) in model.params().iter().enumerate() {
+			let g = grads.get(&p.var).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+			let g2: f64 = g.iter().map(|v| f64::from(*v) * f64::from(*v)).sum();
+			let h = 1e-2 / g2;
+			let moved = |sign: f64| {
+				let mut values = theta.clone();
+				for (v, g) in values[i].iter_mut().zip(&g) {
+					*v += (sign * h * f64::from(*g)) as f32;
+				}
+				loss_at(&values)
+			};
+			let ratio = (moved(1.0) - moved(-1.0)) / (2.0 * h * g2);
+			assert!(
+				(ratio - 1.0).abs() < 0.05,
+				"{}: the loss moved {ratio} times the gradient's say",
+				p.name
+			);
+		}
+		model.params().set_from_vecs(&theta).unwrap();
+	}
+
 	#[test]
 	fn the_evaluation_loss_equals_the_training_loss_and_records_nothing() {
 		let config = tiny();

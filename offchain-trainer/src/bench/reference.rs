@@ -76,7 +76,13 @@ pub fn run_reference(
 		.map_err(|e| ReferenceError::Output(format!("spec does not serialise: {e}")))?;
 	std::fs::write(&path, json)
 		.map_err(|source| ReferenceError::Spec { path: path.clone(), source })?;
-	let output = Command::new(python).arg(script).arg("--spec").arg(&path).output();
+	// The reference runs as the operator's environment has it, not with the thread settings
+	// this process chose for its own libraries.
+	let mut command = Command::new(python);
+	for name in crate::process::set_here() {
+		command.env_remove(name);
+	}
+	let output = command.arg(script).arg("--spec").arg(&path).output();
 	if keep_spec.is_none() {
 		let _ = std::fs::remove_file(&path);
 	}
