@@ -46,7 +46,9 @@ fn fail(why: &str) -> ! {
 	eprintln!(
 		"error: the `mkl` feature needs Intel's oneMKL: {why}.\n\
 		 Fetch it from PyPI (pinned) and build with it:\n\
-		 \tMKLROOT=$(bash scripts/fetch-mkl.sh) cargo build --features offchain-trainer/mkl ..."
+		 \tMKLROOT=$(bash scripts/fetch-mkl.sh) cargo build --features offchain-trainer/mkl ...\n\
+		 (intel-mkl-src keeps the result of a run that found no MKL and does not look again when\n\
+		 MKLROOT changes: after such a build, `cargo clean -p intel-mkl-src` once.)"
 	);
 	std::process::exit(1);
 }
