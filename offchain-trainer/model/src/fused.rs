@@ -19,12 +19,18 @@ use rayon::prelude::*;
 /// Rows per rayon task.
 const ROWS_PER_TASK: usize = 16;
 
-/// The contiguous f32 values of `s` under `l`.
-fn f32s<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+/// The contiguous f32 values of `s` under `l`; `what` names the operand in an error (also the
+/// fused AdamW's reader, `train::adamw_cpu`).
+pub(crate) fn contiguous_f32s<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
 	let (CpuStorage::F32(v), Some((start, end))) = (s, l.contiguous_offsets()) else {
-		bail!("{op}: expects a contiguous f32 tensor");
+		bail!("{what} is not a contiguous f32 tensor");
 	};
-	v.get(start..end).ok_or_else(|| candle_core::Error::Msg(format!("{op}: storage out of range")))
+	v.get(start..end).ok_or_else(|| candle_core::Error::Msg(format!("{what} out of range")))
+}
+
+/// An input of the kernel `op`, contiguous f32.
+fn f32s<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+	contiguous_f32s(s, l, &format!("{op}: an input"))
 }
 
 /// The contiguous u32 values of `s` under `l`.

@@ -67,11 +67,7 @@ impl StepScalars {
 
 /// The contiguous f32 values of a CPU storage under `layout`.
 fn values<'a>(s: &'a CpuStorage, layout: &Layout, what: &str) -> Result<&'a [f32]> {
-	let (CpuStorage::F32(v), Some((start, end))) = (s, layout.contiguous_offsets()) else {
-		bail!("fused AdamW: the {what} is not a contiguous f32 tensor");
-	};
-	v.get(start..end)
-		.ok_or_else(|| candle_core::Error::Msg(format!("fused AdamW: {what} out of range")))
+	crate::fused::contiguous_f32s(s, layout, &format!("fused AdamW: the {what}"))
 }
 
 /// The contiguous f32 values of a CPU storage under `layout`, to write.
