@@ -187,11 +187,17 @@ async fn ctrl_c_stops_the_devnet_and_every_child_process() -> anyhow::Result<()>
 
 /// How much lower the held-out loss must be after the last window than before training; the
 /// README states it (`REPRODUCES`). The losses in between depend on how many inner steps the
-/// machine fits (CI at a5f74cf and runs here differed by up to 0.4), so each window is only
-/// held to lowering the loss; the initial loss (before any step) is exact.
+/// machine fits (CI at a5f74cf and runs here differed by up to 0.4) and on the data each window
+/// draws from the chain's randomness, so each window is only held to staying below the loss
+/// before training and at most [`MOST_RISE`] above the lowest before it; the initial loss
+/// (before any step) is exact.
 const LEAST_FALL: f32 = 1.0;
-const REPRODUCES: &str = "the held-out loss 8.359 before training, lower after every window than \
-	before it, and at least 1.0 lower after window 4";
+/// How far one window's held-out loss may rise above the lowest before it. Near 6.5 a window's
+/// data can leave the loss where it was: CI at 04bd63e read 6.532 then 6.551 (+0.019), a run
+/// here 6.490 then 6.492; of 17 recorded runs' fourth windows the rest fell 0.07 to 0.38.
+const MOST_RISE: f32 = 0.15;
+const REPRODUCES: &str = "the held-out loss 8.359 before training, below it after every window \
+	and never more than 0.15 above the lowest before, and at least 1.0 lower after window 4";
 
 /// `text` with every run of whitespace one space (a sentence across wrapped lines).
 fn squash(text: &str) -> String {
@@ -282,7 +288,7 @@ fn holds_to_the_readme(
 	anyhow::ensure!(status.success(), "devnet failed: {status}");
 	let rows = summary_rows(stdout);
 	anyhow::ensure!(rows.len() == expected.len(), "one row per window");
-	let mut previous = expected_loss[0];
+	let mut lowest = expected_loss[0];
 	for (row, want) in rows.iter().zip(expected) {
 		let (w, loss, included, theta, scores) = row;
 		anyhow::ensure!(*w == want.0, "window order");
@@ -293,10 +299,16 @@ fn holds_to_the_readme(
 			want.3
 		);
 		anyhow::ensure!(
-			*loss < previous,
-			"window {w}: held-out {loss}, not lower than {previous} before it"
+			*loss < expected_loss[0],
+			"window {w}: held-out {loss}, not lower than {} before training",
+			expected_loss[0]
 		);
-		previous = *loss;
+		anyhow::ensure!(
+			*loss <= lowest + MOST_RISE,
+			"window {w}: held-out {loss}, more than {MOST_RISE} above the lowest before it \
+			 ({lowest})"
+		);
+		lowest = lowest.min(*loss);
 		// Three cells, each a score: none missing (`-`), none with a flag after it.
 		let cells: Vec<&str> = scores.split_whitespace().collect();
 		anyhow::ensure!(
@@ -323,7 +335,8 @@ fn holds_to_the_readme(
 }
 
 /// The README test's checks, on the README's own run and on runs that must fail them: a
-/// window with an update missing (CI at a5f74cf), a loss that did not fall, too small a fall.
+/// window with an update missing (CI at a5f74cf), a loss that rose too far or above the loss
+/// before training, too small a fall; and a run whose loss rose a little, which passes.
 #[test]
 fn the_readme_checks_refuse_what_the_readme_rules_out() {
 	let readme = include_str!("../../README.md");
@@ -345,9 +358,15 @@ fn the_readme_checks_refuse_what_the_readme_rules_out() {
 		),
 	);
 	assert!(check(&missing).is_err_and(|e| e.to_string().contains("0 included")));
-	let above_third = format!("{:.3}", third.parse::<f32>().unwrap() + 0.1);
-	let risen = readme.replace(rows[0], &rows[0].replacen(&fourth, &above_third, 1));
-	assert!(check(&risen).is_err_and(|e| e.to_string().contains("not lower")));
+	// A rise a window's data can bring passes; one beyond MOST_RISE does not.
+	let replace_fourth = |by: &str| readme.replace(rows[0], &rows[0].replacen(&fourth, by, 1));
+	let third_loss = third.parse::<f32>().unwrap();
+	let little = replace_fourth(&format!("{:.3}", third_loss + 0.05));
+	assert!(check(&little).is_ok(), "{:?}", check(&little));
+	let risen = replace_fourth(&format!("{:.3}", third_loss + 0.2));
+	assert!(check(&risen).is_err_and(|e| e.to_string().contains("above the lowest")));
+	let above_initial = replace_fourth("8.400");
+	assert!(check(&above_initial).is_err_and(|e| e.to_string().contains("before training")));
 	let short =
 		readme.replace(&format!("held-out loss 8.359 → {fourth}"), "held-out loss 8.359 → 7.400");
 	assert_ne!(short, readme, "the README's held-out loss line");
@@ -358,8 +377,9 @@ fn the_readme_checks_refuse_what_the_readme_rules_out() {
 /// `offchain-trainer devnet` with the README's defaults (what `scripts/devnet.sh` runs: the
 /// `small` model, 4 windows of 10 × 10 s blocks) and holds its summary against the README's
 /// table: every window's updates all included and θ agreed as printed, every miner scored and
-/// unflagged in every window, the held-out loss before training exactly, lower after every
-/// window, and at least [`LEAST_FALL`] lower at the end. (Scores, utilisation and the losses
+/// unflagged in every window, the held-out loss before training exactly, below it after every
+/// window and at most [`MOST_RISE`] above the lowest before, and at least [`LEAST_FALL`] lower
+/// at the end. (Scores, utilisation and the losses
 /// after each window vary with the machine's speed and are not compared.)
 #[tokio::test(flavor = "multi_thread")]
 async fn the_readme_s_devnet_figures_are_what_a_fresh_clone_shows() -> anyhow::Result<()> {
