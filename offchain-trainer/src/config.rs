@@ -106,6 +106,17 @@ pub fn expand(args: Vec<OsString>, command: &clap::Command) -> Result<Vec<OsStri
 		if arg.get_env().is_some_and(|env| std::env::var_os(env).is_some()) {
 			continue; // the environment wins over the file
 		}
+		// A list option (`url`) given on the command line replaces the file's list rather than
+		// adding to it, as a single-valued flag replaces the file's value.
+		let on_command_line = || {
+			args[pos + 1..]
+				.iter()
+				.filter_map(|a| a.to_str())
+				.any(|a| a == format!("--{key}") || a.starts_with(&format!("--{key}=")))
+		};
+		if matches!(arg.get_action(), clap::ArgAction::Append) && on_command_line() {
+			continue;
+		}
 		let flag = format!("--{key}");
 		let takes_value = arg.get_action().takes_values();
 		let bad = |expected| ConfigError::BadValue {
@@ -159,7 +170,8 @@ mod tests {
 				.arg(Arg::new("suri").long("suri"))
 				.arg(Arg::new("inner-steps").long("inner-steps"))
 				.arg(Arg::new("lr").long("lr").env("TESSERA_TEST_CONFIG_LR"))
-				.arg(Arg::new("create-bucket").long("create-bucket").action(ArgAction::SetTrue)),
+				.arg(Arg::new("create-bucket").long("create-bucket").action(ArgAction::SetTrue))
+				.arg(Arg::new("url").long("url").action(ArgAction::Append).value_delimiter(',')),
 		)
 	}
 
@@ -202,6 +214,25 @@ mod tests {
 		);
 		assert_eq!(m.get_one::<String>("suri").map(String::as_str), Some("//Alice"));
 		assert!(m.get_flag("create-bucket"));
+	}
+
+	#[test]
+	fn a_list_on_the_command_line_replaces_the_file_s() {
+		let dir = tempfile::tempdir().unwrap();
+		let file = dir.path().join("miner.toml");
+		std::fs::write(&file, "url = [\"ws://a:1\", \"ws://b:2\"]\n").unwrap();
+		let f = file.to_str().unwrap();
+		let urls = |list: &[&str]| {
+			let m = command().get_matches_from(expand(args(list), &command()).unwrap());
+			let m = m.subcommand_matches("miner").unwrap().clone();
+			m.get_many::<String>("url").unwrap().cloned().collect::<Vec<_>>()
+		};
+		assert_eq!(urls(&["t", "miner", "--config", f]), ["ws://a:1", "ws://b:2"]);
+		assert_eq!(urls(&["t", "miner", "--config", f, "--url", "ws://c:3"]), ["ws://c:3"]);
+		assert_eq!(
+			urls(&["t", "miner", "--config", f, "--url=ws://c:3,ws://d:4"]),
+			["ws://c:3", "ws://d:4"]
+		);
 	}
 
 	#[test]

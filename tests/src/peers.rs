@@ -90,9 +90,21 @@ impl Network<'_> {
 		behaviour: &str,
 		until: u64,
 	) -> anyhow::Result<Peer> {
+		self.miner_with(name, suri, behaviour, until, &[])
+	}
+
+	/// [`Self::miner`] with `extra` options.
+	pub fn miner_with(
+		&self,
+		name: &str,
+		suri: &str,
+		behaviour: &str,
+		until: u64,
+		extra: &[&str],
+	) -> anyhow::Result<Peer> {
 		let mut c = self.command("miner", name, suri, until)?;
 		// The inner optimizer is the run's (harness::RUN_ARGS).
-		c.args(["--behaviour", behaviour]);
+		c.args(["--behaviour", behaviour]).args(extra);
 		self.spawn(name, suri, c)
 	}
 

@@ -1,5 +1,6 @@
 //! Faults of DESIGN.md §9 with real processes: the node restarting in the middle of a window,
-//! and every peer's RPC connection dropping (through a proxy that cuts connections). Miners and
+//! and every peer's RPC connection dropping and then hanging (through proxies that cut
+//! connections, then go silent), with peers that list several endpoints. Miners and
 //! the validator reconnect, nobody crashes, and afterwards every peer's θ again equals the
 //! verdict's.
 
@@ -7,7 +8,7 @@ use std::time::Duration;
 use tessera_chain::{self as chain, network};
 use tessera_e2e::{
 	Harness, Peer, Proxy, TestNode,
-	peers::{log_tail, records, theta_by_window},
+	peers::{log_tail, records, strip_ansi, theta_by_window},
 };
 
 const RUN: Duration = Duration::from_secs(420);
@@ -78,20 +79,59 @@ fn start_peers(h: &Harness, url: &str) -> anyhow::Result<Vec<Peer>> {
 	])
 }
 
+/// Issue 18 item 5: every peer lists three endpoints: one where nothing listens, then two
+/// proxies in front of the node. Each starts on the first that answers (the first proxy); when
+/// that proxy cuts every connection, each moves on to the second; when the second goes silent
+/// (connections open, nothing forwarded: a hung node), each leaves it after `--stall-after`
+/// without a finalized block and, passing the dead endpoint, comes back to the first proxy.
+/// Nobody exits or crashes, both miners' updates are aggregated again by the last window, and
+/// every peer's θ again equals the verdict's.
 #[tokio::test(flavor = "multi_thread")]
-async fn chain_rpc_drop_is_survived_by_every_peer() -> anyhow::Result<()> {
+async fn dropped_and_silent_nodes_are_left_for_the_next_endpoint() -> anyhow::Result<()> {
 	let h = Harness::start(1000).await?;
-	let proxy = Proxy::start(h.node.rpc_url().trim_start_matches("ws://").to_string()).await?;
-	let url = proxy.ws_url();
-	let peers = start_peers(&h, &url)?;
+	let target = h.node.rpc_url().trim_start_matches("ws://").to_string();
+	let (first, second) = (Proxy::start(target.clone()).await?, Proxy::start(target).await?);
+	let dead = {
+		let unused = std::net::TcpListener::bind("127.0.0.1:0")?;
+		format!("ws://{}", unused.local_addr()?)
+	};
+	let urls = format!("{dead},{},{}", first.ws_url(), second.ws_url());
+	let net = h.network(&urls);
+	let stall = ["--stall-after", "5"];
+	let peers = vec![
+		net.validator("Dave", "//Dave", LAST, &stall)?,
+		net.miner_with("Alice", "//Alice", "honest", LAST, &stall)?,
+		net.miner_with("Bob", "//Bob", "honest", LAST, &stall)?,
+	];
 	let d = h.dir();
 	until_applied(d, "Alice", 2).await?;
-	let cut = proxy.drop_connections();
-	assert!(cut >= NAMES.len(), "every peer was connected: {cut}");
+	let cut = first.drop_connections();
+	assert!(cut >= NAMES.len(), "every peer was connected through the first proxy: {cut}");
 	until_applied(d, "Alice", 3).await?;
-	proxy.drop_connections();
+	second.silence();
 	for p in peers {
 		p.finish(RUN).await?;
 	}
+	for n in NAMES {
+		let log = strip_ansi(&std::fs::read_to_string(d.join(format!("{n}.log")))?);
+		let moved = |from: &str, to: &str| {
+			log.lines().any(|l| {
+				l.contains("reconnecting")
+					&& l.contains(&format!("from={from}"))
+					&& l.contains(&format!("to={to}"))
+			})
+		};
+		assert!(moved(&first.ws_url(), &second.ws_url()), "{n} left the cut proxy\n{log}");
+		assert!(
+			moved(&second.ws_url(), &dead)
+				&& (log.contains("was silent for 5s") || log.contains("said nothing for 5s")),
+			"{n} left the silent proxy\n{log}"
+		);
+		assert!(moved(&dead, &first.ws_url()), "{n} came back to the first proxy\n{log}");
+	}
+	// Both miners commit again after their moves: the last window aggregates both updates.
+	let last = theta_by_window(&records(d, "Dave")?);
+	let included = last.get(&LAST).map(|(_, included, _)| included.len());
+	assert_eq!(included, Some(2), "window {LAST}'s aggregate\n{}", log_tail(d, "Alice"));
 	in_sync_from(&h.node, d, 5).await
 }

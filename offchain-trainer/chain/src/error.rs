@@ -12,6 +12,14 @@ pub enum ChainError {
 		#[source]
 		source: Box<subxt::error::OnlineClientError>,
 	},
+	/// The RPC connection to the node could not be opened.
+	#[error("cannot open an RPC connection to the node at {url}: {message}")]
+	Rpc {
+		/// The node URL.
+		url: String,
+		/// Why.
+		message: String,
+	},
 	/// The stream of finalized blocks failed or ended.
 	#[error("finalized block stream: {0}")]
 	Blocks(String),
@@ -26,6 +34,14 @@ pub enum ChainError {
 	/// A storage query failed.
 	#[error("storage query: {0}")]
 	Query(String),
+	/// The node at `url` did not answer, or sent no finalized block, within `after`.
+	#[error("the node at {url} was silent for {after:?}")]
+	Stalled {
+		/// The node URL.
+		url: String,
+		/// How long it was waited for.
+		after: std::time::Duration,
+	},
 }
 
 impl ChainError {

@@ -1,8 +1,9 @@
 //! # tessera-chain
 //!
 //! Owns the chain client: subxt types generated from the runtime metadata checked in at
-//! `offchain-trainer/metadata/tessera.scale`; connecting and reconnecting to a node
-//! ([`reconnect`]); accounts' addresses ([`address`]), standing ([`account`]) and amounts of
+//! `offchain-trainer/metadata/tessera.scale`; the nodes a client may reach ([`endpoints`]);
+//! connecting and reconnecting to them ([`reconnect`]), cutting a connection whose node went
+//! silent ([`watched`]); accounts' addresses ([`address`]), standing ([`account`]) and amounts of
 //! the token ([`amount`]); reading a window's record and verdict ([`network`], in the trainer's own types
 //! of [`record`]), the pallet's training storage and calls ([`training`], [`tx`]); the run's identity ([`run`]); the governed parameters ([`parameters`]); following
 //! opened windows ([`windows`]); the meaning of the Gauntlet's flag bits ([`flags`]); and the
@@ -18,6 +19,7 @@ pub mod account;
 pub mod address;
 pub mod amount;
 pub mod docs;
+pub mod endpoints;
 mod error;
 pub mod flags;
 pub mod network;
@@ -27,8 +29,10 @@ pub mod record;
 pub mod run;
 pub mod training;
 pub mod tx;
+pub mod watched;
 pub mod windows;
 
+pub use endpoints::Endpoints;
 pub use error::ChainError;
 
 /// Types and calls generated from our runtime's metadata.
@@ -51,6 +55,12 @@ pub async fn connect(url: &str) -> Result<Client, ChainError> {
 	let client = Client::from_insecure_url(url)
 		.await
 		.map_err(|source| ChainError::Connect { url: url.to_string(), source: Box::new(source) })?;
+	use_chain_prefix(&client).await?;
+	Ok(client)
+}
+
+/// Shows addresses with the SS58 prefix of `client`'s chain from now on.
+async fn use_chain_prefix(client: &Client) -> Result<(), ChainError> {
 	let prefix = client
 		.at_current_block()
 		.await
@@ -58,6 +68,5 @@ pub async fn connect(url: &str) -> Result<Client, ChainError> {
 		.constants()
 		.entry(runtime::constants().system().ss58_prefix())
 		.map_err(ChainError::query)?;
-	address::set_prefix(prefix).map_err(ChainError::query)?;
-	Ok(client)
+	address::set_prefix(prefix).map_err(ChainError::query)
 }

@@ -33,6 +33,25 @@ pub enum TxError {
 	/// dropped it without saying so. It may still be included later.
 	#[error("transaction not finalized within {0:?}")]
 	TimedOut(std::time::Duration),
+	/// The node said nothing about the transaction for this long ([`set_silence_limit`]). It
+	/// may still be included, through this node or another.
+	#[error("the node said nothing about the transaction for {0:?}")]
+	Silent(std::time::Duration),
+}
+
+/// The longest a node may say nothing about a transaction being followed, in milliseconds.
+static SILENCE_MS: std::sync::atomic::AtomicU64 =
+	std::sync::atomic::AtomicU64::new(crate::endpoints::DEFAULT_STALL.as_millis() as u64);
+
+/// Sets the longest a node may say nothing about a transaction being followed (a peer's
+/// `--stall-after`; [`crate::endpoints::DEFAULT_STALL`] until set), for the whole process.
+pub fn set_silence_limit(limit: std::time::Duration) {
+	let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX).max(1);
+	SILENCE_MS.store(ms, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn silence_limit() -> std::time::Duration {
+	std::time::Duration::from_millis(SILENCE_MS.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 /// The longest a transaction is followed to finalization. Generous (a healthy chain finalizes
@@ -131,14 +150,25 @@ pub async fn submit_and_follow_with<Call: Payload>(
 	timeout: std::time::Duration,
 ) -> Followed {
 	let (mut pooled_at, mut included_at) = (None, None);
+	let silence = silence_limit();
 	let outcome = async {
-		let mut txs = client.tx().await.map_err(|e| TxError::Submission(e.to_string()))?;
-		let mut progress = txs
-			.sign_and_submit_then_watch(call, signer, params)
+		let submitted = async {
+			let mut txs = client.tx().await.map_err(|e| TxError::Submission(e.to_string()))?;
+			txs.sign_and_submit_then_watch(call, signer, params)
+				.await
+				.map_err(|e| TxError::Submission(e.to_string()))
+		};
+		let mut progress = tokio::time::timeout(silence, submitted)
 			.await
-			.map_err(|e| TxError::Submission(e.to_string()))?;
+			.map_err(|_| TxError::Silent(silence))??;
 		let finalized = async {
-			while let Some(status) = progress.next().await {
+			loop {
+				// A node silent this long about the transaction is taken for gone: the peer
+				// moves to another and checks there what became of it.
+				let Ok(next) = tokio::time::timeout(silence, progress.next()).await else {
+					return Err(TxError::Silent(silence));
+				};
+				let Some(status) = next else { break };
 				let status = status.map_err(|e| classify(e.into()))?;
 				match status {
 					TransactionStatus::Validated | TransactionStatus::Broadcasted => {

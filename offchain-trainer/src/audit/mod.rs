@@ -35,8 +35,8 @@ pub enum AuditError {
 /// Where the chain is read.
 #[derive(Clone, Debug)]
 pub enum Source {
-	/// A running node.
-	Url(String),
+	/// Running nodes of the network: the first that answers is read.
+	Url(chain::Endpoints),
 	/// A stopped node's `--base-path`, served by a node started for the audit.
 	Database {
 		/// The database directory.
@@ -59,8 +59,8 @@ pub struct Connection {
 
 /// Connects to `source`.
 pub async fn connect(source: &Source) -> Result<Connection, AuditError> {
-	let (url, node) = match source {
-		Source::Url(url) => (url.clone(), None),
+	let (mut endpoints, node) = match source {
+		Source::Url(endpoints) => (endpoints.clone(), None),
 		Source::Database { base_path, node_bin } => {
 			let config = NodeConfig {
 				bin: node_bin.clone(),
@@ -75,10 +75,15 @@ pub async fn connect(source: &Source) -> Result<Connection, AuditError> {
 				state_pruning: None,
 			};
 			let node = tokio::task::block_in_place(|| NodeProcess::start(&config))?;
-			(node.rpc_url().to_string(), Some(node))
+			let url = chain::Endpoints::single(node.rpc_url()).map_err(|e| {
+				ChainError::Blocks(format!("the audit's node serves no usable URL: {e}"))
+			})?;
+			(url, Some(node))
 		},
 	};
-	let client = chain::connect(&url).await?;
+	let client =
+		chain::endpoints::connect_any(&mut endpoints, chain::endpoints::DEFAULT_STALL).await?;
+	let url = endpoints.current().to_string();
 	let at = client.at_current_block().await.map_err(ChainError::query)?.block_number();
 	Ok(Connection { client, at, url, _node: node })
 }

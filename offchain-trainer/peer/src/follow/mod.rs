@@ -87,11 +87,17 @@ pub struct FollowOptions {
 }
 
 impl FollowOptions {
-	/// The watcher that feeds a follower with these options on a model of `shapes`: the same
-	/// stores, payload cap, fetch deadline and scope (members only or everyone).
-	pub fn watch_config(&self, url: &str, shapes: &[Vec<usize>]) -> round::WatchConfig {
+	/// The watcher that feeds a follower with these options on a model of `shapes`, on the
+	/// nodes at `endpoints` (left after `stall` of silence): the same stores, payload cap, fetch deadline and scope (members only or everyone).
+	pub fn watch_config(
+		&self,
+		endpoints: &tessera_chain::Endpoints,
+		stall: std::time::Duration,
+		shapes: &[Vec<usize>],
+	) -> round::WatchConfig {
 		round::WatchConfig {
-			url: url.to_string(),
+			endpoints: endpoints.clone(),
+			stall,
 			resolver: self.resolver.clone(),
 			max_bytes: self.rules.max_payload_len(shapes),
 			fetch_timeout: self.fetch_timeout,

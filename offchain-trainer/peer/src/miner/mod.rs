@@ -23,10 +23,7 @@ use std::time::{Duration, Instant};
 use subxt::utils::H256;
 use subxt_signer::sr25519::Keypair;
 use tessera_chain::{
-	self as chain, AccountId, ChainError, Client,
-	network::Timing,
-	reconnect::{Ended, Session},
-	training,
+	self as chain, AccountId, ChainError, Client, network::Timing, reconnect::Session, training,
 };
 use tessera_codec::{Header, hash::payload_hash};
 use tessera_data::TokenShard;
@@ -55,16 +52,6 @@ pub enum MinerError {
 	/// The own storage location cannot be used.
 	#[error(transparent)]
 	Store(#[from] StoreError),
-	/// The connection kept failing.
-	#[error("gave up reconnecting to {url} after {attempts} attempts: {last}")]
-	Reconnect {
-		/// The node.
-		url: String,
-		/// Attempts made.
-		attempts: u32,
-		/// The last error.
-		last: String,
-	},
 }
 
 impl MinerError {
@@ -76,8 +63,11 @@ impl MinerError {
 
 /// Everything the miner needs.
 pub struct MinerOptions {
-	/// WebSocket URL of the node.
-	pub url: String,
+	/// The nodes' WebSocket URLs, in order of preference.
+	pub endpoints: chain::Endpoints,
+	/// No finalized block (or no answer to a connection) for this long, and the next endpoint
+	/// is used.
+	pub stall: Duration,
 	/// The miner's key.
 	pub signer: Keypair,
 	/// Where the miner's own payloads go (also registered on chain).
@@ -86,8 +76,6 @@ pub struct MinerOptions {
 	pub follow: FollowOptions,
 	/// Stop once the outer step of this window is confirmed.
 	pub until_window: Option<u64>,
-	/// Reconnection attempts before giving up.
-	pub reconnect_attempts: u32,
 	/// Honest, or one of the adversaries the Gauntlet must catch.
 	pub behaviour: Behaviour,
 }
@@ -169,7 +157,11 @@ async fn run_in_span(
 	// the outer step.
 	let follow =
 		FollowOptions { members_only: true, evaluate_later: true, ..options.follow.clone() };
-	let watch = round::watch::spawn(follow.watch_config(&options.url, replica.shapes()));
+	let watch = round::watch::spawn(follow.watch_config(
+		&options.endpoints,
+		options.stall,
+		replica.shapes(),
+	));
 	let follower = Follower::new(replica, &shard, follow, report, watch)?;
 	let mut miner = Miner {
 		account,
@@ -186,16 +178,7 @@ async fn run_in_span(
 		gc_next: Default::default(),
 		options,
 	};
-	let attempts = miner.options.reconnect_attempts;
-	match chain::reconnect::run(&mut miner, attempts, chain::reconnect::BACKOFF).await {
-		Ended::Done => Ok(()),
-		Ended::Failed(e) => Err(e),
-		Ended::GaveUp { attempts, last } => Err(MinerError::Reconnect {
-			url: miner.options.url.clone(),
-			attempts,
-			last: last.to_string(),
-		}),
-	}
+	chain::reconnect::run(&mut miner, chain::reconnect::BACKOFF).await
 }
 
 impl Session for Miner {
@@ -209,13 +192,18 @@ impl Session for Miner {
 		error.is_connection()
 	}
 
+	fn endpoints(&mut self) -> &mut chain::Endpoints {
+		&mut self.options.endpoints
+	}
+
 	/// One connection's worth of work; `Ok` when `until_window` is reached.
 	async fn session(&mut self) -> Result<(), MinerError> {
 		// Asked to stop while away from the node (a reconnect): nothing is left to finish.
 		if crate::shutdown::requested() && self.payload.is_none() {
 			return Ok(());
 		}
-		let client = chain::connect(&self.options.url).await?;
+		let url = self.options.endpoints.current().to_string();
+		let client = chain::endpoints::connect_within(&url, self.options.stall).await?;
 		let timing = chain::network::timing(&client).await?;
 		let window = self.ensure_registered(&client).await?;
 		// What the chain holds of this miner in the open window: never committed twice.
@@ -239,7 +227,7 @@ impl Session for Miner {
 			// The next block, or — after one — the moment a window's payloads are all read:
 			// the outer step and the next window's training need not wait for the next block.
 			let next = tokio::select! {
-				next = crate::shutdown::unless_stopped(idle, blocks.next()) => Some(next),
+				next = crate::shutdown::unless_stopped(idle, chain::endpoints::within(self.options.stall, &url, blocks.next())) => Some(next),
 				() = watch.all_read_signalled(), if newest.is_some() => None,
 			};
 			let (n, timing) = match (next, newest) {
@@ -248,7 +236,8 @@ impl Session for Miner {
 						tracing::info!("stopping: no committed payload waits for its upload");
 						return Ok(());
 					};
-					let Some(block) = next else { break };
+					// No finalized block for the stall time: the node went silent.
+					let Some(block) = next? else { break };
 					let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 					let n = block.number();
 					self.blocks += 1;
@@ -324,7 +313,7 @@ impl Miner {
 	async fn ensure_registered(&mut self, client: &Client) -> Result<u64, MinerError> {
 		let (window, _) = crate::registration::ensure::<MinerError>(
 			client,
-			&self.options.url,
+			self.options.endpoints.current(),
 			&self.options.signer,
 			&self.account,
 			training::Role::Miner,

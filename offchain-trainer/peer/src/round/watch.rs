@@ -268,8 +268,11 @@ impl Watch {
 /// How the watcher works.
 #[derive(Clone, Debug)]
 pub struct WatchConfig {
-	/// The node.
-	pub url: String,
+	/// The nodes, in order of preference: the watcher moves to the next when its connection
+	/// fails or its node is silent for `stall`.
+	pub endpoints: chain::Endpoints,
+	/// How long a silent node is waited for.
+	pub stall: Duration,
 	/// How locations map to stores.
 	pub resolver: Resolver,
 	/// Largest payload fetched.
@@ -287,9 +290,12 @@ pub fn spawn(config: WatchConfig) -> Watch {
 	let handle = watch.clone();
 	tokio::spawn(tracing::Instrument::in_current_span(async move {
 		let mut state = WatcherState::default();
+		let mut endpoints = config.endpoints.clone();
 		loop {
-			if let Err(e) = session(&config, &handle, &mut state).await {
-				tracing::debug!(error = %e, "watcher: chain connection lost; reconnecting");
+			let url = endpoints.current().to_string();
+			if let Err(e) = session(&config, &url, &handle, &mut state).await {
+				let to = endpoints.advance();
+				tracing::debug!(error = %e, from = %url, %to, "watcher: chain connection lost; reconnecting");
 			}
 			tokio::time::sleep(Duration::from_secs(1)).await;
 		}
@@ -343,13 +349,14 @@ async fn newest(client: &Client) -> Result<u64, ChainError> {
 
 async fn session(
 	config: &WatchConfig,
+	url: &str,
 	watch: &Watch,
 	state: &mut WatcherState,
 ) -> Result<(), ChainError> {
-	let client = chain::connect(&config.url).await?;
+	let client = chain::endpoints::connect_within(url, config.stall).await?;
 	let mut blocks = client.stream_blocks().await.map_err(|e| ChainError::Blocks(e.to_string()))?;
 	let mut cache = chain::network::TimingCache::default();
-	while let Some(block) = blocks.next().await {
+	while let Some(block) = chain::endpoints::within(config.stall, url, blocks.next()).await? {
 		let n = block.map_err(|e| ChainError::Blocks(e.to_string()))?.number();
 		let timing = cache.at(&client, n).await?;
 		observe(config, watch, state, &client, &timing, n).await?;

@@ -30,10 +30,7 @@ use std::{collections::BTreeMap, path::PathBuf, time::Instant};
 use subxt::utils::H256;
 use subxt_signer::sr25519::Keypair;
 use tessera_chain::{
-	self as chain, AccountId, ChainError, Client,
-	network::Timing,
-	reconnect::{Ended, Session},
-	training,
+	self as chain, AccountId, ChainError, Client, network::Timing, reconnect::Session, training,
 };
 use tessera_data::TokenShard;
 use tessera_protocol::{self as protocol, ValidatorAction};
@@ -55,16 +52,6 @@ pub enum ValidatorError {
 	/// The Gauntlet state file could not be used.
 	#[error(transparent)]
 	State(#[from] StateError),
-	/// The connection kept failing.
-	#[error("gave up reconnecting to {url} after {attempts} attempts: {last}")]
-	Reconnect {
-		/// The node.
-		url: String,
-		/// Attempts made.
-		attempts: u32,
-		/// The last error.
-		last: String,
-	},
 }
 
 impl ValidatorError {
@@ -78,8 +65,11 @@ const PUBLISH_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Everything the validator needs.
 pub struct ValidatorOptions {
-	/// WebSocket URL of the node.
-	pub url: String,
+	/// The nodes' WebSocket URLs, in order of preference.
+	pub endpoints: chain::Endpoints,
+	/// No finalized block (or no answer to a connection) for this long, and the next endpoint
+	/// is used.
+	pub stall: std::time::Duration,
 	/// The validator's key.
 	pub signer: Keypair,
 	/// Its storage location (registered on chain; validators publish no payloads).
@@ -100,8 +90,6 @@ pub struct ValidatorOptions {
 	pub bond: Option<u128>,
 	/// Stop once this window is scored (or its deadline passed) and confirmed.
 	pub until_window: Option<u64>,
-	/// Reconnection attempts before giving up.
-	pub reconnect_attempts: u32,
 }
 
 struct Validator {
@@ -153,7 +141,11 @@ async fn run_in_span(
 	let account = AccountId::from(options.signer.public_key().0);
 	let follow =
 		FollowOptions { members_only: false, publish_checkpoints: true, ..options.follow.clone() };
-	let watch = round::watch::spawn(follow.watch_config(&options.url, replica.shapes()));
+	let watch = round::watch::spawn(follow.watch_config(
+		&options.endpoints,
+		options.stall,
+		replica.shapes(),
+	));
 	let follower = Follower::new(replica, &shard, follow, report, watch)?;
 	let state = GauntletState::load(&options.state_path)?;
 	let mut v = Validator {
@@ -171,16 +163,7 @@ async fn run_in_span(
 		publishing: Default::default(),
 		options,
 	};
-	let attempts = v.options.reconnect_attempts;
-	match chain::reconnect::run(&mut v, attempts, chain::reconnect::BACKOFF).await {
-		Ended::Done => Ok(()),
-		Ended::Failed(e) => Err(e),
-		Ended::GaveUp { attempts, last } => Err(ValidatorError::Reconnect {
-			url: v.options.url.clone(),
-			attempts,
-			last: last.to_string(),
-		}),
-	}
+	chain::reconnect::run(&mut v, chain::reconnect::BACKOFF).await
 }
 
 impl Session for Validator {
@@ -194,6 +177,10 @@ impl Session for Validator {
 		error.is_connection()
 	}
 
+	fn endpoints(&mut self) -> &mut chain::Endpoints {
+		&mut self.options.endpoints
+	}
+
 	/// One connection's worth of work; `Ok` when `until_window` is scored and confirmed.
 	async fn session(&mut self) -> Result<(), ValidatorError> {
 		// Asked to stop while away from the node (a reconnect): nothing is left to finish.
@@ -201,7 +188,8 @@ impl Session for Validator {
 			self.finish_publishing().await;
 			return Ok(());
 		}
-		let client = chain::connect(&self.options.url).await?;
+		let url = self.options.endpoints.current().to_string();
+		let client = chain::endpoints::connect_within(&url, self.options.stall).await?;
 		let timing = chain::network::timing(&client).await?;
 		self.ensure_registered(&client).await?;
 		let last_scored = self.state.window;
@@ -217,12 +205,14 @@ impl Session for Validator {
 		loop {
 			// A stop is taken between blocks once no evaluated window waits for its submission.
 			let idle = self.scoring.is_none();
-			let Some(next) = crate::shutdown::unless_stopped(idle, blocks.next()).await else {
+			let stalling = chain::endpoints::within(self.options.stall, &url, blocks.next());
+			let Some(next) = crate::shutdown::unless_stopped(idle, stalling).await else {
 				self.finish_publishing().await;
 				tracing::info!("stopping: nothing evaluated or submitted is left half done");
 				return Ok(());
 			};
-			let Some(block) = next else { break };
+			// No finalized block for the stall time: the node went silent.
+			let Some(block) = next? else { break };
 			let block = block.map_err(|e| ChainError::Blocks(e.to_string()))?;
 			let n = block.number();
 			self.blocks += 1;
@@ -370,7 +360,7 @@ impl Validator {
 	async fn ensure_registered(&mut self, client: &Client) -> Result<(), ValidatorError> {
 		let (_, registered) = crate::registration::ensure::<ValidatorError>(
 			client,
-			&self.options.url,
+			self.options.endpoints.current(),
 			&self.options.signer,
 			&self.account,
 			training::Role::Validator,

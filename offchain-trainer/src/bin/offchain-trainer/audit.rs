@@ -7,14 +7,16 @@ use std::path::PathBuf;
 /// Options of `offchain-trainer audit`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct AuditArgs {
-	/// WebSocket URL of a running node.
+	/// WebSocket URL of a running node; repeat it (or separate URLs with commas) to list
+	/// several nodes: the first that answers is read.
 	#[arg(
 		long,
 		env = "TESSERA_NODE_URL",
 		default_value = "ws://127.0.0.1:9944",
+		value_delimiter = ',',
 		conflicts_with = "db"
 	)]
-	url: String,
+	url: Vec<String>,
 	/// Read a stopped node's database (its `--base-path`, e.g. a devnet run's `node/`) through a
 	/// node started on it for the audit.
 	#[arg(long)]
@@ -82,7 +84,7 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<()> {
 			let node_bin = args.node_bin.unwrap_or_else(|| exe.with_file_name("tessera-node"));
 			Source::Database { base_path, node_bin }
 		},
-		None => Source::Url(args.url),
+		None => Source::Url(tessera_chain::Endpoints::new(&args.url).context("--url")?),
 	};
 	let format = match (args.json, args.csv) {
 		(true, _) => render::Format::Json,

@@ -46,12 +46,12 @@ pub(crate) async fn run(args: MinerArgs) -> anyhow::Result<()> {
 	);
 	let progress = tessera_peer::progress::add(indicatif::ProgressBar::new(0));
 	let options = MinerOptions {
-		url: args.peer.url,
+		endpoints: p.endpoints,
+		stall: p.stall,
 		signer: p.signer,
 		location: p.location,
 		follow: p.follow,
 		until_window: args.peer.until_window,
-		reconnect_attempts: 10,
 		behaviour: args.behaviour,
 	};
 	miner::run(options, replica, p.shard, p.report, progress).await?;

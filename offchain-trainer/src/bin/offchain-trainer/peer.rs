@@ -19,9 +19,21 @@ pub(crate) struct PeerArgs {
 	/// 127.0.0.1:PORT`).
 	#[arg(long, env = "TESSERA_METRICS_PORT")]
 	pub(crate) metrics_port: Option<u16>,
-	/// WebSocket URL of a tessera node.
-	#[arg(long, env = "TESSERA_NODE_URL", default_value = "ws://127.0.0.1:9944")]
-	pub(crate) url: String,
+	/// WebSocket URL of a tessera node; repeat it (or separate URLs with commas) to list
+	/// several nodes of the network, in order of preference: when the connection fails, or no
+	/// finalized block comes for `--stall-after`, the peer moves to the next (after the last,
+	/// the first again), and it never exits because a node went away.
+	#[arg(
+		long,
+		env = "TESSERA_NODE_URL",
+		default_value = "ws://127.0.0.1:9944",
+		value_delimiter = ','
+	)]
+	pub(crate) url: Vec<String>,
+	/// Seconds without a new finalized block (or without an answer to a connection) after
+	/// which the node is taken for gone and the next `--url` is used.
+	#[arg(long, default_value_t = tessera_chain::endpoints::DEFAULT_STALL.as_secs_f64())]
+	pub(crate) stall_after: f64,
 	#[command(flatten)]
 	pub(crate) key: crate::key::KeyArgs,
 	/// Model preset (`tiny`, `small`, `medium`) or a TOML config file.
@@ -107,6 +119,10 @@ pub(crate) struct Peer {
 	pub(crate) location: tessera_store::Location,
 	pub(crate) follow: tessera_peer::follow::FollowOptions,
 	pub(crate) network: tessera_peer::run::Network,
+	/// The nodes it reaches, in order of preference (the one that answered first in use).
+	pub(crate) endpoints: tessera_chain::Endpoints,
+	/// How long a silent node is waited for.
+	pub(crate) stall: std::time::Duration,
 	pub(crate) report: tessera_peer::report::Report,
 	pub(crate) metrics: Option<std::net::SocketAddr>,
 }
@@ -129,11 +145,14 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		args.fetch_timeout.is_finite() && args.fetch_timeout > 0.0,
 		"--fetch-timeout must be a positive number of seconds"
 	);
+	let mut endpoints = tessera_chain::Endpoints::new(&args.url).context("--url")?;
 	anyhow::ensure!(
-		args.url.starts_with("ws://") || args.url.starts_with("wss://"),
-		"--url must be a ws:// or wss:// address, not {:?}",
-		args.url
+		args.stall_after.is_finite() && args.stall_after >= 1.0,
+		"--stall-after must be at least 1 second"
 	);
+	let stall = std::time::Duration::from_secs_f64(args.stall_after);
+	// A node silent about a transaction this long is left like one silent about blocks.
+	tessera_chain::tx::set_silence_limit(stall);
 	anyhow::ensure!(args.threads >= 1, "--threads must be at least 1");
 	std::fs::create_dir_all(&args.checkpoint_dir).with_context(|| {
 		format!("--checkpoint-dir {} cannot be created", args.checkpoint_dir.display())
@@ -148,14 +167,17 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		let mut failures = 0u32;
 		let on_chain = loop {
 			let read = async {
-				let client = tessera_chain::connect(&args.url).await?;
+				let client = tessera_chain::endpoints::connect_any(&mut endpoints, stall).await?;
 				tessera_chain::run::manifest(&client).await
 			};
 			match read.await {
 				Ok(run) => break run,
 				Err(e) if failures < 10 => {
 					failures += 1;
-					let wait = tessera_chain::reconnect::BACKOFF * (1u32 << failures.min(5));
+					let wait = tessera_chain::reconnect::wait_after(
+						failures,
+						tessera_chain::reconnect::BACKOFF,
+					);
 					tracing::warn!(error = %e, attempt = failures, ?wait, "cannot read the run from the node yet");
 					tokio::time::sleep(wait).await;
 				},
@@ -241,6 +263,8 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		location,
 		follow,
 		network,
+		endpoints,
+		stall,
 		report,
 		metrics,
 	})
@@ -276,7 +300,7 @@ pub(crate) fn summary(role: &str, args: &PeerArgs, p: &Peer) -> String {
 			hex::encode(p.account),
 			p.key_source
 		),
-		format!("  node      {}", args.url),
+		format!("  node      {}", p.endpoints),
 		format!("  storage   {store}"),
 		format!(
 			"  model     {} ({} parameters, vocabulary {}), device {}",

@@ -54,7 +54,8 @@ pub(crate) async fn run(args: ValidatorArgs) -> anyhow::Result<()> {
 	let state_path =
 		args.state.unwrap_or_else(|| args.peer.checkpoint_dir.join("gauntlet-state.json"));
 	let options = ValidatorOptions {
-		url: args.peer.url,
+		endpoints: p.endpoints,
+		stall: p.stall,
 		signer: p.signer,
 		location: p.location,
 		follow: p.follow,
@@ -65,7 +66,6 @@ pub(crate) async fn run(args: ValidatorArgs) -> anyhow::Result<()> {
 		state_path,
 		bond: args.bond,
 		until_window: args.peer.until_window,
-		reconnect_attempts: 10,
 	};
 	validator::run(options, replica, p.shard, p.report).await?;
 	Ok(())
