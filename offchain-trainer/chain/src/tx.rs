@@ -163,8 +163,8 @@ pub async fn submit_and_follow_with<Call: Payload>(
 			.map_err(|_| TxError::Silent(silence))??;
 		let finalized = async {
 			loop {
-				// A node silent this long about the transaction is taken for gone: the peer
-				// moves to another and checks there what became of it.
+				// A node silent this long about the transaction is taken for gone: the caller
+				// learns the outcome is unknown (it may still be included).
 				let Ok(next) = tokio::time::timeout(silence, progress.next()).await else {
 					return Err(TxError::Silent(silence));
 				};

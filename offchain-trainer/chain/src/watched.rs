@@ -209,6 +209,50 @@ mod tests {
 		}
 	}
 
+	/// A node that never answers a request and sends a notification every `every`.
+	struct Ticking {
+		every: Duration,
+	}
+
+	impl RpcClientT for Ticking {
+		fn request_raw<'a>(
+			&'a self,
+			_method: &'a str,
+			_params: Option<Box<RawValue>>,
+		) -> RawRpcFuture<'a, Box<RawValue>> {
+			Box::pin(std::future::pending())
+		}
+
+		fn subscribe_raw<'a>(
+			&'a self,
+			_sub: &'a str,
+			_params: Option<Box<RawValue>>,
+			_unsub: &'a str,
+		) -> RawRpcFuture<'a, RawRpcSubscription> {
+			let every = self.every;
+			Box::pin(async move {
+				let ticks = stream::unfold((), move |()| async move {
+					tokio::time::sleep(every).await;
+					Some((RawValue::from_string("3".into()).map_err(RpcError::Deserialization), ()))
+				});
+				Ok(RawRpcSubscription { stream: Box::pin(ticks), id: None })
+			})
+		}
+	}
+
+	#[tokio::test]
+	async fn notifications_alone_keep_a_node_heard() {
+		// Three stall times of notifications every tenth of one, and no request answered.
+		let ticking = Watched::new(Ticking { every: Duration::from_millis(100) }, "ws://c:3", {
+			Duration::from_secs(1)
+		});
+		let mut sub = ticking.subscribe_raw("s", None, "u").await.unwrap();
+		for _ in 0..30 {
+			assert!(sub.stream.next().await.is_some_and(|n| n.is_ok()));
+		}
+		assert!(!ticking.is_cut());
+	}
+
 	#[tokio::test]
 	async fn a_talking_node_is_kept_and_a_silent_one_is_cut() {
 		let stall = Duration::from_millis(400);

@@ -203,11 +203,17 @@ impl Miner {
 	}
 
 	/// A restarted miner learns what the chain already holds of it: its commitment in the
-	/// window `committed` (if any) is never sent again.
-	pub fn on_restart(&mut self, committed: Option<Window>) {
+	/// window `committed` (if any) is never sent again. `held` is the window whose payload the
+	/// driver kept because its commitment's fate was unknown when the node went away; when the
+	/// chain shows that commitment, the payload is uploaded in its reveal period as if the
+	/// commitment had been confirmed.
+	pub fn on_restart(&mut self, committed: Option<Window>, held: Option<Window>) {
 		self.stage = Stage::Idle;
 		self.committed = self.committed.max(committed);
 		self.decided = self.decided.max(committed);
+		if held.is_some() && held == committed {
+			self.pending_upload = held;
+		}
 	}
 
 	/// Block `number` was authored at `timestamp`: for the clock only (a restarted driver tells

@@ -257,7 +257,7 @@ fn a_diverged_theta_is_never_trained_on() {
 fn a_restart_mid_window_never_commits_the_window_again() {
 	// The first process committed window 1 and died at block 15.
 	let mut m = Miner::new(DEV, Margins::default());
-	m.on_restart(Some(1));
+	m.on_restart(Some(1), None);
 	m.on_theta(1, true, 0);
 	let mut all = Vec::new();
 	for n in 15..20 {
@@ -266,12 +266,32 @@ fn a_restart_mid_window_never_commits_the_window_again() {
 	assert!(all.is_empty(), "{all:?}");
 	// A restart without a commitment trains the rest of the window.
 	let mut m = Miner::new(DEV, Margins::default());
-	m.on_restart(None);
+	m.on_restart(None, None);
 	// The driver tells the clock when the block before the first one it follows was authored.
 	m.observe_block(13, ts(13));
 	m.on_finalized_block(14, ts(14), ts(14));
 	let a = m.on_theta(1, true, ts(14) + 100);
 	assert!(matches!(a[..], [MinerAction::Train { window: 1, .. }]), "{a:?}");
+}
+
+#[test]
+fn a_commitment_whose_fate_was_unknown_is_uploaded_once_the_chain_shows_it() {
+	// Window 1's commitment was sent through a node that went silent: reported not accepted.
+	let (mut m, _) = miner_at(13, Some(1));
+	m.on_training_done(1, trained(300, 200), ts(16));
+	m.on_commit_result(1, false, 2_000);
+	// On the next node the chain holds it: the kept payload is uploaded in the reveal period.
+	m.on_restart(Some(1), Some(1));
+	let all: Vec<_> = (17..=22).flat_map(|n| m.on_finalized_block(n, ts(n), ts(n))).collect();
+	let uploads: Vec<_> = all.iter().filter(|a| matches!(a, MinerAction::Upload { .. })).collect();
+	assert_eq!(uploads, [&MinerAction::Upload { window: 1 }], "{all:?}");
+	// The chain does not hold it: nothing is uploaded.
+	let (mut m, _) = miner_at(13, Some(1));
+	m.on_training_done(1, trained(300, 200), ts(16));
+	m.on_commit_result(1, false, 2_000);
+	m.on_restart(None, Some(1));
+	let all: Vec<_> = (17..=22).flat_map(|n| m.on_finalized_block(n, ts(n), ts(n))).collect();
+	assert!(!all.iter().any(|a| matches!(a, MinerAction::Upload { .. })), "{all:?}");
 }
 
 #[test]

@@ -57,7 +57,13 @@ pub enum MinerError {
 impl MinerError {
 	/// Whether the error is the chain connection's (worth reconnecting for).
 	fn is_connection(&self) -> bool {
-		matches!(self, MinerError::Chain(_) | MinerError::Follow(FollowError::Chain(_)))
+		matches!(
+			self,
+			MinerError::Chain(_)
+				| MinerError::Follow(FollowError::Chain(_))
+				// Registering through a node that went silent: the next session checks again.
+				| MinerError::Register(chain::tx::TxError::Silent(_) | chain::tx::TxError::TimedOut(_))
+		)
 	}
 }
 
@@ -120,6 +126,9 @@ struct Miner {
 	built: Option<Built>,
 	/// The payload committed last, until it is uploaded.
 	payload: Option<Pending>,
+	/// A payload whose commitment's fate is unknown (the node went away while it was sent):
+	/// uploaded once the next node shows the commitment on chain, dropped otherwise.
+	uncertain: Option<Pending>,
 	/// Blocks processed (all sessions).
 	blocks: u64,
 	/// The `corrupt-theta` fault was staged.
@@ -173,6 +182,7 @@ async fn run_in_span(
 		timing: chain::network::TimingCache::default(),
 		built: None,
 		payload: None,
+		uncertain: None,
 		blocks: 0,
 		corrupted: false,
 		gc_next: Default::default(),
@@ -211,7 +221,26 @@ impl Session for Miner {
 		let machine = self
 			.machine
 			.get_or_insert_with(|| protocol::Miner::new(timing, protocol::Margins::default()));
-		machine.on_restart(committed);
+		// A commitment sent through a node that went away: uploaded if the chain holds it.
+		let held = self.uncertain.take();
+		let kept = held.as_ref().is_some_and(|p| committed == Some(p.window));
+		if let Some(p) = &held {
+			if kept {
+				tracing::info!(
+					window = p.window,
+					"the commitment sent before the node went away is on chain: its payload will be uploaded"
+				);
+			} else {
+				tracing::warn!(
+					window = p.window,
+					"the commitment sent before the node went away is not on chain: the update is dropped"
+				);
+			}
+		}
+		machine.on_restart(committed, held.as_ref().map(|p| p.window).filter(|_| kept));
+		if kept {
+			self.payload = held;
+		}
 		if let Some((number, timestamp)) = chain::network::previous_block_time(&client).await? {
 			machine.observe_block(number, timestamp);
 		}
@@ -496,6 +525,17 @@ impl Miner {
 					_ => self.payload = Some(Pending { window, bytes }),
 				}
 				true
+			},
+			// The node went silent or away while the commitment was on its way: it may be on
+			// chain. The payload is kept until the next node says (`session`).
+			Err(
+				ref e @ (chain::tx::TxError::Silent(_)
+				| chain::tx::TxError::TimedOut(_)
+				| chain::tx::TxError::Submission(_)),
+			) if !matches!(self.options.behaviour, Behaviour::NoUpload | Behaviour::Early) => {
+				tracing::warn!(window, error = %e, "commitment's fate unknown; its payload is kept until the chain says");
+				self.uncertain = Some(Pending { window, bytes });
+				false
 			},
 			Err(e) => {
 				tracing::warn!(window, error = %e, "commit refused; the update is dropped");

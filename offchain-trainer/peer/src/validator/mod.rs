@@ -56,7 +56,13 @@ pub enum ValidatorError {
 
 impl ValidatorError {
 	fn is_connection(&self) -> bool {
-		matches!(self, ValidatorError::Chain(_) | ValidatorError::Follow(FollowError::Chain(_)))
+		matches!(
+			self,
+			ValidatorError::Chain(_)
+				| ValidatorError::Follow(FollowError::Chain(_))
+				// Registering through a node that went silent: the next session checks again.
+				| ValidatorError::Register(chain::tx::TxError::Silent(_) | chain::tx::TxError::TimedOut(_))
+		)
 	}
 }
 

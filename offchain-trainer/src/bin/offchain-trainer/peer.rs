@@ -30,8 +30,9 @@ pub(crate) struct PeerArgs {
 		value_delimiter = ','
 	)]
 	pub(crate) url: Vec<String>,
-	/// Seconds without a new finalized block (or without an answer to a connection) after
-	/// which the node is taken for gone and the next `--url` is used.
+	/// Seconds of silence after which the node is taken for gone and the next `--url` is used:
+	/// no new finalized block, no answer to a connection or a request, no word about a
+	/// transaction being followed. Keep it well above the block time.
 	#[arg(long, default_value_t = tessera_chain::endpoints::DEFAULT_STALL.as_secs_f64())]
 	pub(crate) stall_after: f64,
 	#[command(flatten)]
@@ -151,7 +152,7 @@ pub(crate) async fn peer(args: &PeerArgs) -> anyhow::Result<Peer> {
 		"--stall-after must be at least 1 second"
 	);
 	let stall = std::time::Duration::from_secs_f64(args.stall_after);
-	// A node silent about a transaction this long is left like one silent about blocks.
+	// A transaction's outcome is taken for unknown after this much silence about it.
 	tessera_chain::tx::set_silence_limit(stall);
 	anyhow::ensure!(args.threads >= 1, "--threads must be at least 1");
 	std::fs::create_dir_all(&args.checkpoint_dir).with_context(|| {
