@@ -75,8 +75,9 @@ pub async fn connect(source: &Source) -> Result<Connection, AuditError> {
 				state_pruning: None,
 			};
 			let node = tokio::task::block_in_place(|| NodeProcess::start(&config))?;
-			let url = chain::Endpoints::single(node.rpc_url()).map_err(|e| {
-				ChainError::Blocks(format!("the audit's node serves no usable URL: {e}"))
+			let url = chain::Endpoints::single(node.rpc_url()).map_err(|e| ChainError::Rpc {
+				url: node.rpc_url().to_string(),
+				message: e.to_string(),
 			})?;
 			(url, Some(node))
 		},

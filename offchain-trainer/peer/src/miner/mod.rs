@@ -237,7 +237,8 @@ impl Session for Miner {
 				);
 			}
 		}
-		machine.on_restart(committed, held.as_ref().map(|p| p.window).filter(|_| kept));
+		// The machine schedules the upload only if the chain holds the held window's commitment.
+		machine.on_restart(committed, held.as_ref().map(|p| p.window));
 		if kept {
 			self.payload = held;
 		}
